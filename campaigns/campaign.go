@@ -1,0 +1,206 @@
+package campaigns
+
+import (
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/tidings-crm/tidings/rules"
+)
+
+// Campaign is one validated, compiled campaign file: its audience rule and
+// message templates are compiled once at load and shared by every customer.
+// A Campaign is read-only after Parse and safe for concurrent use.
+type Campaign struct {
+	ID          string
+	Name        string
+	Description string
+	Status      Status
+	// File is the path the campaign was loaded from.
+	File string
+
+	Trigger  Trigger
+	Audience *rules.Program
+	// Channels is the fallback order: the first channel the customer can
+	// receive (consent, address, not suppressed) is used.
+	Channels  []Channel
+	Recipient Recipient
+	// Offer holds the free-form `offer` strings, available as .offer.<key>.
+	Offer map[string]string
+	// Holdout is the share of the audience kept as a control group, in [0, 1).
+	Holdout    float64
+	Variants   []Variant
+	Frequency  Frequency
+	Occurrence Occurrence
+	// ExitOn lists the events that end a customer's participation ("purchase").
+	ExitOn            []string
+	AttributionWindow time.Duration
+	// ResendUnknown allows resending a delivery whose outcome is unknown
+	// after a crash (default false: a duplicate is worse than a miss).
+	ResendUnknown bool
+
+	messages *messageSet
+	idPos    pos
+}
+
+// Status says whether the scheduler fires a campaign.
+type Status string
+
+const (
+	// StatusActive campaigns fire (the default).
+	StatusActive Status = "active"
+	// StatusPaused campaigns load and validate but never fire.
+	StatusPaused Status = "paused"
+)
+
+// Channel names a delivery channel.
+type Channel string
+
+const (
+	// Email is delivered over SMTP.
+	Email Channel = "email"
+	// SMS is delivered through an SMS provider.
+	SMS Channel = "sms"
+)
+
+// TriggerKind names the one trigger a campaign has.
+type TriggerKind string
+
+// The trigger kinds, as spelled in the `trigger` mapping.
+const (
+	TriggerSchedule   TriggerKind = "schedule"
+	TriggerBirthday   TriggerKind = "birthday"
+	TriggerInactivity TriggerKind = "inactivity"
+	TriggerChurnRisk  TriggerKind = "churn_risk"
+	TriggerEvent      TriggerKind = "event"
+)
+
+// Trigger says when a campaign fires. Exactly one of the pointers matching
+// Kind is set.
+type Trigger struct {
+	Kind       TriggerKind
+	Schedule   *ScheduleTrigger
+	Birthday   *BirthdayTrigger
+	Inactivity *InactivityTrigger
+	ChurnRisk  *ChurnRiskTrigger
+	Event      *EventTrigger
+}
+
+// ScheduleTrigger fires on a cron schedule in a fixed time zone.
+type ScheduleTrigger struct {
+	Cron     string
+	TimeZone string
+	Location *time.Location
+	// Schedule is the parsed cron expression, evaluated in Location.
+	Schedule cron.Schedule
+}
+
+// Next returns the first firing strictly after t, in the trigger's zone.
+func (s *ScheduleTrigger) Next(t time.Time) time.Time {
+	return s.Schedule.Next(t.In(s.Location))
+}
+
+// BirthdayTrigger fires on each customer's birthday at At in their own zone.
+type BirthdayTrigger struct {
+	At ClockTime
+}
+
+// InactivityTrigger selects customers who have not bought for a while: at
+// least Days days since their last purchase and, when GapMultiplier > 0, at
+// least GapMultiplier times their own average gap between purchases.
+type InactivityTrigger struct {
+	Days          int
+	GapMultiplier float64
+	At            ClockTime
+}
+
+// Matches reports whether the customer is inactive by this trigger's
+// definition. Customers who never bought do not match.
+func (t *InactivityTrigger) Matches(env *rules.Env) bool {
+	d := env.DaysSinceLastPurchase
+	if d < 0 || d < t.Days {
+		return false
+	}
+	if t.GapMultiplier > 0 && env.AvgDaysBetweenPurchases > 0 {
+		return float64(d) >= t.GapMultiplier*env.AvgDaysBetweenPurchases
+	}
+	return true
+}
+
+// ChurnRiskTrigger fires daily at At for customers matching Rule.
+type ChurnRiskTrigger struct {
+	Rule *rules.Program
+	At   ClockTime
+}
+
+// EventTrigger fires Delay after an event of Type (e.g. "purchase").
+type EventTrigger struct {
+	Type  string
+	Delay time.Duration
+}
+
+// ClockTime is a local time of day (HH:MM), applied in the customer's zone.
+type ClockTime struct {
+	Hour, Minute int
+}
+
+// Recipient says who receives the messages: the customer (Team == nil) or an
+// internal team, for alerts about the customer.
+type Recipient struct {
+	Team *Team
+}
+
+// IsCustomer reports whether messages go to the customer themself.
+func (r Recipient) IsCustomer() bool { return r.Team == nil }
+
+// Team holds the internal addresses alerts go to.
+type Team struct {
+	Email string
+	SMS   string
+}
+
+// Variant is one arm of an A/B test; its messages override the campaign's.
+type Variant struct {
+	ID     string
+	Weight float64
+}
+
+// Frequency places a campaign in the cross-campaign frequency caps.
+type Frequency struct {
+	Class    Class
+	Priority int
+}
+
+// Capped reports whether the campaign counts against frequency caps
+// (promotional messages do; transactional messages and alerts do not).
+func (f Frequency) Capped() bool { return f.Class == ClassPromotional }
+
+// Class is the frequency class of a campaign.
+type Class string
+
+// The frequency classes.
+const (
+	ClassPromotional   Class = "promotional"
+	ClassTransactional Class = "transactional"
+	ClassAlert         Class = "alert"
+)
+
+// ChooseVariant maps u, a stable uniform number in [0, 1) for the customer,
+// to a variant id by weight; "" when the campaign has no variants.
+func (c *Campaign) ChooseVariant(u float64) string {
+	total := 0.0
+	for _, v := range c.Variants {
+		total += v.Weight
+	}
+	acc := 0.0
+	for _, v := range c.Variants {
+		acc += v.Weight / total
+		if u < acc {
+			return v.ID
+		}
+	}
+	if n := len(c.Variants); n > 0 {
+		return c.Variants[n-1].ID
+	}
+	return ""
+}

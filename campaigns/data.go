@@ -1,0 +1,146 @@
+package campaigns
+
+import (
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tidings-crm/tidings/rules"
+)
+
+// TemplateData builds the data a message template sees from a customer
+// environment: the same snake_case names as audience rules (.first_name,
+// .rfm.segment, .event.amount, ...). Function fields are left out. Render
+// adds .offer, .campaign and .variant; the caller adds .unsubscribe_url.
+func TemplateData(env *rules.Env) map[string]any {
+	return structMap(reflect.ValueOf(env).Elem())
+}
+
+// Data is TemplateData plus everything Render and the templates expect for
+// this campaign: .offer, .campaign {id, name}, .variant, .unsubscribe_url.
+func (c *Campaign) Data(env *rules.Env, variant, unsubscribeURL string) map[string]any {
+	m := TemplateData(env)
+	c.addCampaignData(m, variant)
+	m["unsubscribe_url"] = unsubscribeURL
+	return m
+}
+
+func (c *Campaign) addCampaignData(m map[string]any, variant string) {
+	offer := make(map[string]any, len(c.Offer))
+	for k, v := range c.Offer {
+		offer[k] = v
+	}
+	m["offer"] = offer
+	m["campaign"] = map[string]any{"id": c.ID, "name": c.Name}
+	m["variant"] = variant
+}
+
+// envField is one exported, expr-tagged, non-function struct field.
+type envField struct {
+	index int
+	name  string
+}
+
+var (
+	fieldCache sync.Map // reflect.Type -> []envField
+	timeType   = reflect.TypeFor[time.Time]()
+)
+
+// fieldsOf lists a struct type's template-visible fields, once per type.
+func fieldsOf(t reflect.Type) []envField {
+	if v, ok := fieldCache.Load(t); ok {
+		return v.([]envField)
+	}
+	var out []envField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := f.Tag.Get("expr")
+		if !f.IsExported() || name == "" || name == "-" || f.Type.Kind() == reflect.Func {
+			continue
+		}
+		out = append(out, envField{index: i, name: name})
+	}
+	fieldCache.Store(t, out)
+	return out
+}
+
+func structMap(v reflect.Value) map[string]any {
+	fs := fieldsOf(v.Type())
+	m := make(map[string]any, len(fs)+4)
+	for _, f := range fs {
+		m[f.name] = convertValue(v.Field(f.index))
+	}
+	return m
+}
+
+func isRecord(t reflect.Type) bool { return t.Kind() == reflect.Struct && t != timeType }
+
+// convertValue turns nested structs into maps so templates use tag names.
+func convertValue(v reflect.Value) any {
+	switch {
+	case isRecord(v.Type()):
+		return structMap(v)
+	case v.Kind() == reflect.Slice && isRecord(v.Type().Elem()):
+		out := make([]map[string]any, v.Len())
+		for i := range out {
+			out[i] = structMap(v.Index(i))
+		}
+		return out
+	}
+	return v.Interface()
+}
+
+// schema describes which field chains a template may use. A nil *schema
+// means "not checked" (times, unknown values).
+type schema struct {
+	fields map[string]*schema // a record
+	open   bool               // a free-form map: any key
+	elem   *schema            // a list's element
+	name   string             // the chain so far, for messages
+}
+
+// leaf is a value without fields (a string, a number).
+var leaf = &schema{}
+
+func schemaOf(t reflect.Type, name string) *schema {
+	switch {
+	case t == timeType:
+		return nil
+	case isRecord(t):
+		s := &schema{fields: map[string]*schema{}, name: name}
+		for _, f := range fieldsOf(t) {
+			s.fields[f.name] = schemaOf(t.Field(f.index).Type, f.name)
+		}
+		return s
+	case t.Kind() == reflect.Slice:
+		return &schema{elem: schemaOf(t.Elem(), name), name: name}
+	case t.Kind() == reflect.Map:
+		return &schema{open: true, name: name}
+	}
+	return leaf
+}
+
+// rootSchema is the data of one campaign's templates.
+func rootSchema(offerKeys []string) *schema {
+	root := schemaOf(reflect.TypeFor[rules.Env](), "")
+	offer := &schema{fields: map[string]*schema{}, name: "offer"}
+	for _, k := range offerKeys {
+		offer.fields[k] = leaf
+	}
+	root.fields["offer"] = offer
+	root.fields["campaign"] = &schema{fields: map[string]*schema{"id": leaf, "name": leaf}, name: "campaign"}
+	root.fields["variant"] = leaf
+	root.fields["unsubscribe_url"] = leaf
+	return root
+}
+
+// names lists a record's field names, sorted.
+func (s *schema) names() []string {
+	out := make([]string, 0, len(s.fields))
+	for k := range s.fields {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

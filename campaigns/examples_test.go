@@ -1,0 +1,33 @@
+package campaigns
+
+import (
+	"testing"
+)
+
+const examplesDir = "../examples/campaigns"
+
+func TestExamplesLoadClean(t *testing.T) {
+	list, problems := LoadDir(examplesDir)
+	for _, p := range problems {
+		t.Errorf("unexpected problem: %s", p)
+	}
+	want := map[string]TriggerKind{
+		"birthday-greeting":  TriggerBirthday,
+		"churn-alert":        TriggerChurnRisk,
+		"purchase-thank-you": TriggerEvent,
+		"weekly-newsletter":  TriggerSchedule,
+		"win-back-90d":       TriggerInactivity,
+	}
+	got := map[string]TriggerKind{}
+	for _, c := range list {
+		got[c.ID] = c.Trigger.Kind
+		if c.Audience == nil {
+			t.Errorf("%s: audience not compiled", c.ID)
+		}
+	}
+	for id, kind := range want {
+		if got[id] != kind {
+			t.Errorf("%s: trigger %q, want %q", id, got[id], kind)
+		}
+	}
+}

@@ -1,0 +1,167 @@
+package campaigns
+
+import (
+	"net/mail"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ExitEvents are the events exit_on may list.
+var ExitEvents = []string{"purchase"}
+
+var e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+func (p *parser) recipient(n *yaml.Node, c *Campaign) {
+	n = resolve(n)
+	if n == nil {
+		return
+	}
+	if n.Kind == yaml.ScalarNode {
+		p.oneOf(n, "recipient", "customer")
+		return
+	}
+	f, ok := p.mapping(n, "recipient", []string{"team"})
+	if !ok || f.get("team") == nil {
+		return
+	}
+	tf, ok := p.mapping(f.get("team"), "recipient.team", []string{"email", "sms"})
+	if !ok {
+		return
+	}
+	team := &Team{}
+	if e := tf.get("email"); e != nil {
+		if s, ok := p.str(e, "recipient.team.email"); ok {
+			if a, err := mail.ParseAddress(s); err != nil || a.Address != s {
+				p.errorf(e, "recipient.team.email %q is not an email address", s)
+			}
+			team.Email = s
+		}
+	}
+	if e := tf.get("sms"); e != nil {
+		if s, ok := p.str(e, "recipient.team.sms"); ok {
+			if !e164RE.MatchString(s) {
+				p.errorf(e, "recipient.team.sms %q must be a phone number in international form, e.g. +33612345678", s)
+			}
+			team.SMS = s
+		}
+	}
+	for _, ch := range c.Channels {
+		if (ch == Email && team.Email == "") || (ch == SMS && team.SMS == "") {
+			p.errorf(tf.node, "recipient.team has no %s address but channels lists %s", ch, ch)
+		}
+	}
+	c.Recipient.Team = team
+}
+
+func (p *parser) offer(n *yaml.Node, c *Campaign) {
+	if n == nil {
+		return
+	}
+	f, ok := p.mapping(n, "offer", nil)
+	if !ok {
+		return
+	}
+	c.Offer = map[string]string{}
+	for k, v := range f.val {
+		if !isIdent(k) {
+			p.errorf(f.key[k], "offer key %q must be a simple name (letters, digits, _) to be usable as .offer.%s", k, k)
+			continue
+		}
+		if s, ok := p.str(v, "offer."+k); ok {
+			c.Offer[k] = s
+		}
+	}
+}
+
+func isIdent(s string) bool {
+	for i, r := range s {
+		letter := r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+		if !letter && (i == 0 || r < '0' || r > '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// holdout reads "10%" or 0.1; it must be in [0, 1).
+func (p *parser) holdout(n *yaml.Node, c *Campaign) {
+	if n == nil {
+		return
+	}
+	s, ok := p.str(n, "holdout")
+	if !ok {
+		return
+	}
+	raw := strings.TrimSpace(s)
+	pct := strings.HasSuffix(raw, "%")
+	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(raw, "%")), 64)
+	if err != nil {
+		p.errorf(n, `holdout must be a share such as "10%%" or 0.1, not %q`, s)
+		return
+	}
+	if pct {
+		v /= 100
+	}
+	if v < 0 || v >= 1 {
+		p.errorf(n, "holdout %s is out of range: it must be at least 0%% and below 100%%", s)
+		return
+	}
+	c.Holdout = v
+}
+
+func (p *parser) frequency(n *yaml.Node, c *Campaign) {
+	if n == nil {
+		return
+	}
+	f, ok := p.mapping(n, "frequency", []string{"class", "priority"})
+	if !ok {
+		return
+	}
+	if cl := f.get("class"); cl != nil {
+		s, _ := p.oneOf(cl, "frequency.class", string(ClassPromotional), string(ClassTransactional), string(ClassAlert))
+		if s != "" {
+			c.Frequency.Class = Class(s)
+		}
+	}
+	if pr := f.get("priority"); pr != nil {
+		c.Frequency.Priority, _ = p.integer(pr, "frequency.priority")
+	}
+}
+
+// occurrence reads the key, or picks a default that fits the trigger.
+// Inactivity and churn-risk triggers fire every day, so they must say.
+func (p *parser) occurrence(n *yaml.Node, c *Campaign) {
+	if n == nil {
+		switch c.Trigger.Kind {
+		case TriggerBirthday:
+			c.Occurrence = Occurrence{Kind: OncePerYear}
+		case TriggerInactivity, TriggerChurnRisk:
+			p.errorf(p.root, `missing required key "occurrence" for the %s trigger (it fires daily), e.g. occurrence: once per 90 days`, c.Trigger.Kind)
+		default:
+			c.Occurrence = Occurrence{Kind: EveryRun}
+		}
+		return
+	}
+	s, ok := p.str(n, "occurrence")
+	if !ok {
+		return
+	}
+	o, err := ParseOccurrence(s)
+	if err != nil {
+		p.errorf(n, "occurrence: %v", err)
+		return
+	}
+	c.Occurrence = o
+}
+
+func (p *parser) exitOn(n *yaml.Node, c *Campaign) {
+	for _, item := range p.list(n, "exit_on") {
+		if s, ok := p.oneOf(item, "exit_on", ExitEvents...); ok && !slices.Contains(c.ExitOn, s) {
+			c.ExitOn = append(c.ExitOn, s)
+		}
+	}
+}

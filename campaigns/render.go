@@ -1,0 +1,82 @@
+package campaigns
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Rendered is one message ready for a channel. SMS uses Text only.
+type Rendered struct {
+	Subject  string
+	Text     string
+	HTML     string
+	FromName string
+}
+
+// Render executes the campaign's templates for one customer: channel
+// ("email", "sms"), the customer's locale ("fr-CA" falls back to "fr", then
+// the default messages), the variant id ("" for none) and data (from
+// TemplateData or Campaign.Data; .offer, .campaign and .variant are added
+// when absent). Execution errors are returned, never panics.
+func Render(c *Campaign, channel, locale, variant string, data map[string]any) (r Rendered, err error) {
+	ch := Channel(channel)
+	if err := ch.valid(); err != nil {
+		return r, fmt.Errorf("render %s: %w", c.ID, err)
+	}
+	if variant != "" && !c.hasVariant(variant) {
+		return r, fmt.Errorf("render %s: unknown variant %q", c.ID, variant)
+	}
+	if c.messages == nil || (c.messages.channels[ch] == nil && c.messages.variants[variant][ch] == nil) {
+		return r, fmt.Errorf("render %s: no %s messages", c.ID, channel)
+	}
+	if _, ok := data["campaign"]; !ok {
+		full := make(map[string]any, len(data)+3)
+		for k, v := range data {
+			full[k] = v
+		}
+		c.addCampaignData(full, variant)
+		data = full
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("render %s %s: %v", c.ID, channel, p)
+		}
+	}()
+	targets := map[string]*string{fieldSubject: &r.Subject, fieldText: &r.Text, fieldHTML: &r.HTML, fieldFromName: &r.FromName}
+	for _, field := range channelKeys[ch] {
+		t := c.messages.lookup(ch, variant, locale, field)
+		if t == nil {
+			continue
+		}
+		out, err := t.execute(locale, data)
+		if err != nil {
+			return Rendered{}, fmt.Errorf("render %s %s.%s: %w", c.ID, channel, field, err)
+		}
+		*targets[field] = out
+	}
+	if ch == Email {
+		r.Subject = strings.Join(strings.Fields(r.Subject), " ") // a header is one line
+	}
+	return r, nil
+}
+
+func (c *Campaign) hasVariant(id string) bool {
+	for _, v := range c.Variants {
+		if v.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *msgTemplate) execute(locale string, data map[string]any) (string, error) {
+	e, err := m.forLocale(locale)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := e.Execute(&b, data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}

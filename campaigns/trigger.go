@@ -1,0 +1,183 @@
+package campaigns
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"go.yaml.in/yaml/v3"
+)
+
+// cronParser accepts standard five-field cron plus descriptors (@daily...).
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// DefaultAt is the local time of day birthday, inactivity and churn-risk
+// triggers fire at when `at` is not given.
+var DefaultAt = ClockTime{Hour: 10}
+
+var triggerKinds = []string{string(TriggerSchedule), string(TriggerBirthday), string(TriggerInactivity),
+	string(TriggerChurnRisk), string(TriggerEvent)}
+
+// EventTypes are the event types an event trigger may name.
+var EventTypes = []string{"purchase"}
+
+// String formats the time as HH:MM.
+func (t ClockTime) String() string { return fmt.Sprintf("%02d:%02d", t.Hour, t.Minute) }
+
+// ParseClock reads "HH:MM" (24-hour).
+func ParseClock(s string) (ClockTime, error) {
+	t, err := time.Parse("15:04", strings.TrimSpace(s))
+	if err != nil {
+		return ClockTime{}, fmt.Errorf("invalid time of day %q; write HH:MM, e.g. 09:00", s)
+	}
+	return ClockTime{Hour: t.Hour(), Minute: t.Minute()}, nil
+}
+
+func (p *parser) trigger(n *yaml.Node, c *Campaign) {
+	if n == nil {
+		return
+	}
+	f, ok := p.mapping(n, "trigger", triggerKinds)
+	if !ok {
+		return
+	}
+	var kinds []string
+	for _, k := range triggerKinds {
+		if f.get(k) != nil {
+			kinds = append(kinds, k)
+		}
+	}
+	switch {
+	case len(kinds) == 0 && len(f.node.Content) == 0:
+		p.errorf(n, "trigger needs exactly one of: %s", strings.Join(triggerKinds, ", "))
+		return
+	case len(kinds) > 1:
+		p.errorf(f.key[kinds[1]], "trigger has both %s and %s; a campaign has exactly one trigger", kinds[0], kinds[1])
+		return
+	case len(kinds) == 0:
+		return // unknown key already reported
+	}
+	kind := TriggerKind(kinds[0])
+	c.Trigger.Kind = kind
+	v := f.get(kinds[0])
+	where := "trigger." + kinds[0]
+	switch kind {
+	case TriggerSchedule:
+		c.Trigger.Schedule = p.scheduleTrigger(v, where)
+	case TriggerBirthday:
+		if tf, ok := p.mapping(v, where, []string{"at"}); ok {
+			c.Trigger.Birthday = &BirthdayTrigger{At: p.at(tf, where)}
+		}
+	case TriggerInactivity:
+		c.Trigger.Inactivity = p.inactivityTrigger(v, where)
+	case TriggerChurnRisk:
+		if tf, ok := p.mapping(v, where, []string{"rule", "at"}); ok {
+			t := &ChurnRiskTrigger{At: p.at(tf, where)}
+			if r := tf.get("rule"); r != nil {
+				t.Rule = p.rule(r, where+".rule")
+			} else {
+				p.errorf(v, "%s needs a rule, e.g. rule: \"p_alive < 0.3\"", where)
+			}
+			c.Trigger.ChurnRisk = t
+		}
+	case TriggerEvent:
+		c.Trigger.Event = p.eventTrigger(v, where)
+	}
+}
+
+func (p *parser) at(f fields, where string) ClockTime {
+	n := f.get("at")
+	if n == nil {
+		return DefaultAt
+	}
+	s, ok := p.str(n, where+".at")
+	if !ok {
+		return DefaultAt
+	}
+	t, err := ParseClock(s)
+	if err != nil {
+		p.errorf(n, "%s.at: %v", where, err)
+	}
+	return t
+}
+
+func (p *parser) scheduleTrigger(n *yaml.Node, where string) *ScheduleTrigger {
+	f, ok := p.mapping(n, where, []string{"cron", "time_zone"})
+	if !ok {
+		return nil
+	}
+	t := &ScheduleTrigger{TimeZone: "UTC", Location: time.UTC}
+	if tz := f.get("time_zone"); tz != nil {
+		if s, ok := p.str(tz, where+".time_zone"); ok {
+			loc, err := time.LoadLocation(s)
+			if err != nil || s == "" || s == "Local" {
+				p.errorf(tz, "%s.time_zone: unknown time zone %q; use an IANA name such as Europe/Paris", where, s)
+			} else {
+				t.TimeZone, t.Location = s, loc
+			}
+		}
+	}
+	cn := f.get("cron")
+	if cn == nil {
+		p.errorf(n, `%s needs cron, e.g. cron: "0 10 * * MON"`, where)
+		return t
+	}
+	if s, ok := p.str(cn, where+".cron"); ok {
+		sched, err := cronParser.Parse(s)
+		if err != nil || strings.HasPrefix(s, "TZ=") || strings.HasPrefix(s, "CRON_TZ=") {
+			reason := "use time_zone instead of a TZ= prefix"
+			if err != nil {
+				reason = err.Error()
+			}
+			p.errorf(cn, "%s.cron: invalid cron expression %q: %s (five fields: minute hour day-of-month month day-of-week, or @daily, @weekly...)", where, s, reason)
+		} else {
+			t.Cron, t.Schedule = s, sched
+		}
+	}
+	return t
+}
+
+func (p *parser) inactivityTrigger(n *yaml.Node, where string) *InactivityTrigger {
+	f, ok := p.mapping(n, where, []string{"days", "gap_multiplier", "at"})
+	if !ok {
+		return nil
+	}
+	t := &InactivityTrigger{At: p.at(f, where)}
+	if d := f.get("days"); d != nil {
+		if v, ok := p.integer(d, where+".days"); ok {
+			if v < 1 {
+				p.errorf(d, "%s.days must be at least 1, not %d", where, v)
+			}
+			t.Days = v
+		}
+	} else {
+		p.errorf(n, "%s needs days, e.g. days: 90", where)
+	}
+	if g := f.get("gap_multiplier"); g != nil {
+		if v, ok := p.number(g, where+".gap_multiplier"); ok {
+			if v <= 0 {
+				p.errorf(g, "%s.gap_multiplier must be above 0, not %v", where, v)
+			}
+			t.GapMultiplier = v
+		}
+	}
+	return t
+}
+
+func (p *parser) eventTrigger(n *yaml.Node, where string) *EventTrigger {
+	f, ok := p.mapping(n, where, []string{"type", "delay"})
+	if !ok {
+		return nil
+	}
+	t := &EventTrigger{}
+	if tn := f.get("type"); tn != nil {
+		t.Type, _ = p.oneOf(tn, where+".type", EventTypes...)
+	} else {
+		p.errorf(n, "%s needs type, e.g. type: purchase", where)
+	}
+	if d := f.get("delay"); d != nil {
+		t.Delay = p.duration(d, where+".delay")
+	}
+	return t
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/rules"
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/triggers"
+	"github.com/tidings-crm/tidings/worker"
+)
+
+type previewOptions struct {
+	customer, channel, variant, locale, at string
+}
+
+func (a *app) previewCommand() *cobra.Command {
+	var o previewOptions
+	cmd := &cobra.Command{
+		Use:   "preview CAMPAIGN --customer ID",
+		Short: "Render a campaign's messages for one customer",
+		Long: `preview renders the messages of CAMPAIGN for the customer with the given
+external id, in the customer's locale, for every channel of the campaign (or
+--channel), and says whether the customer is in the audience now and which
+channel would carry the message. Nothing is sent.`,
+		Example: "  tidings preview birthday-greeting --customer 1042\n  tidings preview win-back-90d --customer 7 --variant b --locale fr",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.customer == "" {
+				return errors.New("preview: --customer EXTERNAL_ID is required")
+			}
+			return a.preview(cmd.Context(), args[0], o)
+		},
+	}
+	cmd.Flags().StringVar(&o.customer, "customer", "", "the customer's external id")
+	cmd.Flags().StringVar(&o.channel, "channel", "", "only this channel (email or sms)")
+	cmd.Flags().StringVar(&o.variant, "variant", "", "render this variant (default: the customer's assigned one)")
+	cmd.Flags().StringVar(&o.locale, "locale", "", "render in this locale instead of the customer's")
+	cmd.Flags().StringVar(&o.at, "at", "", "evaluate as if now were this time (RFC 3339 or YYYY-MM-DD)")
+	return cmd
+}
+
+func (a *app) preview(ctx context.Context, id string, o previewOptions) error {
+	now, err := parseAt(o.at)
+	if err != nil {
+		return err
+	}
+	c, err := a.campaign(id)
+	if err != nil {
+		return err
+	}
+	st, err := a.openStore(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cust, err := st.CustomerByExternalID(ctx, o.customer)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("preview: no customer with external id %q (import customers first)", o.customer)
+	}
+	if err != nil {
+		return err
+	}
+	env := rules.NewEnv(a.cfg.Location())
+	env.Now = now
+	worker.FillEnv(env, cust)
+
+	due, err := triggers.Due(c, env, a.cfg.Location())
+	if err == nil && due {
+		due, err = c.Audience.Eval(env)
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(a.stdout, "audience: the rule failed for this customer: %v\n", err)
+	case due:
+		fmt.Fprintf(a.stdout, "audience: customer %s is in the audience now; channel: %s\n", cust.ExternalID, orDash(worker.Reachable(c, env)))
+	default:
+		fmt.Fprintf(a.stdout, "audience: customer %s is NOT in the audience now (trigger or rule); rendering anyway\n", cust.ExternalID)
+	}
+
+	variant := o.variant
+	if variant == "" {
+		variant = worker.AssignVariant(c, cust.ID)
+	}
+	locale := o.locale
+	if locale == "" {
+		locale = cust.Locale
+	}
+	unsub := a.cfg.PublicURL + "/u/preview-token"
+	data := c.Data(env, variant, unsub)
+	for _, ch := range c.Channels {
+		if o.channel != "" && string(ch) != o.channel {
+			continue
+		}
+		r, err := campaigns.Render(c, string(ch), locale, variant, data)
+		if err != nil {
+			return err
+		}
+		printRendered(a, ch, variant, locale, r)
+	}
+	return nil
+}
+
+func printRendered(a *app, ch campaigns.Channel, variant, locale string, r campaigns.Rendered) {
+	w := a.stdout
+	fmt.Fprintf(w, "\n=== %s (variant %s, locale %s) ===\n", ch, orDash(variant), orDash(locale))
+	if ch == campaigns.Email {
+		if r.FromName != "" {
+			fmt.Fprintf(w, "From-Name: %s\n", r.FromName)
+		}
+		fmt.Fprintf(w, "Subject: %s\n\n", r.Subject)
+	}
+	fmt.Fprintln(w, r.Text)
+	if r.HTML != "" {
+		fmt.Fprintf(w, "--- html ---\n%s\n", r.HTML)
+	}
+}

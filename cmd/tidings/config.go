@@ -1,0 +1,224 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is every setting Tidings reads, in one place. Values come from, in
+// order of precedence: command-line flags, TIDINGS_* environment variables, an
+// optional YAML file (--config or TIDINGS_CONFIG), then the defaults below.
+type Config struct {
+	DatabaseURL   string // postgres://... or sqlite:path
+	RedisURL      string // redis://host:port/db; "embedded" runs an in-process server
+	CampaignsDir  string
+	TimeZone      string // default IANA zone for customers without one
+	SMTPURL       string // smtp://user:pass@host:port?tls=starttls; empty = outbox
+	SMTPFrom      string
+	SMTPPool      int
+	SMSProvider   string // none | twilio | http
+	SMSURL        string
+	SMSAccount    string
+	SMSToken      string
+	SMSFrom       string
+	WebhookSecret string // whsec_<base64>; several separated by spaces for rotation
+	HTTPAddr      string
+	PublicURL     string // base URL for links in messages (unsubscribe)
+	AdminToken    string
+	OutboxDir     string
+	Concurrency   int // worker goroutines
+
+	location *time.Location
+}
+
+// setting describes one configuration key: its flag, environment variable, YAML
+// key, default and help, and where it is stored.
+type setting struct {
+	flag, env, yaml, def, help string
+	str                        *string
+	num                        *int
+	secret                     bool
+}
+
+func (c *Config) settings() []setting {
+	return []setting{
+		{flag: "database-url", env: "TIDINGS_DATABASE_URL", yaml: "database_url", def: "sqlite:tidings-data/tidings.db",
+			help: "database: postgres://user@host:5432/db or sqlite:path/to/file.db", str: &c.DatabaseURL},
+		{flag: "redis-url", env: "TIDINGS_REDIS_URL", yaml: "redis_url", def: "redis://127.0.0.1:6379/0",
+			help: "Redis for the job queue (run it with maxmemory-policy noeviction); \"embedded\" runs one in-process", str: &c.RedisURL},
+		{flag: "campaigns", env: "TIDINGS_CAMPAIGNS", yaml: "campaigns", def: "examples/campaigns",
+			help: "folder of campaign YAML files", str: &c.CampaignsDir},
+		{flag: "time-zone", env: "TIDINGS_TIME_ZONE", yaml: "time_zone", def: "UTC",
+			help: "IANA time zone for customers who have none", str: &c.TimeZone},
+		{flag: "smtp-url", env: "TIDINGS_SMTP_URL", yaml: "smtp_url", def: "",
+			help: "SMTP relay: smtp://user:pass@host:587?tls=starttls or smtps://...; empty writes to the outbox", str: &c.SMTPURL, secret: true},
+		{flag: "smtp-from", env: "TIDINGS_SMTP_FROM", yaml: "smtp_from", def: "Tidings <hello@tidings.localhost>",
+			help: "From address of emails", str: &c.SMTPFrom},
+		{flag: "smtp-pool", env: "TIDINGS_SMTP_POOL", yaml: "smtp_pool", def: "4",
+			help: "SMTP connections kept open per worker process", num: &c.SMTPPool},
+		{flag: "sms-provider", env: "TIDINGS_SMS_PROVIDER", yaml: "sms_provider", def: "none",
+			help: "SMS provider: none (outbox), twilio (Twilio-compatible REST) or http (generic JSON)", str: &c.SMSProvider},
+		{flag: "sms-url", env: "TIDINGS_SMS_URL", yaml: "sms_url", def: "",
+			help: "SMS provider base URL", str: &c.SMSURL},
+		{flag: "sms-account", env: "TIDINGS_SMS_ACCOUNT", yaml: "sms_account", def: "",
+			help: "SMS provider account id (Twilio: Account SID)", str: &c.SMSAccount},
+		{flag: "sms-token", env: "TIDINGS_SMS_TOKEN", yaml: "sms_token", def: "",
+			help: "SMS provider token (prefer the environment variable)", str: &c.SMSToken, secret: true},
+		{flag: "sms-from", env: "TIDINGS_SMS_FROM", yaml: "sms_from", def: "",
+			help: "SMS sender number or id", str: &c.SMSFrom},
+		{flag: "webhook-secret", env: "TIDINGS_WEBHOOK_SECRET", yaml: "webhook_secret", def: "",
+			help: "Standard Webhooks secret(s) whsec_<base64>, space-separated during rotation", str: &c.WebhookSecret, secret: true},
+		{flag: "http-addr", env: "TIDINGS_HTTP_ADDR", yaml: "http_addr", def: "127.0.0.1:8080",
+			help: "address the HTTP server (webhook, unsubscribe, admin) listens on", str: &c.HTTPAddr},
+		{flag: "public-url", env: "TIDINGS_PUBLIC_URL", yaml: "public_url", def: "http://127.0.0.1:8080",
+			help: "public base URL used in links inside messages", str: &c.PublicURL},
+		{flag: "admin-token", env: "TIDINGS_ADMIN_TOKEN", yaml: "admin_token", def: "",
+			help: "bearer token for the admin API, dashboard and monitoring", str: &c.AdminToken, secret: true},
+		{flag: "outbox", env: "TIDINGS_OUTBOX", yaml: "outbox", def: "tidings-data/outbox",
+			help: "folder for .eml files and the SMS log when no provider is configured", str: &c.OutboxDir},
+		{flag: "concurrency", env: "TIDINGS_CONCURRENCY", yaml: "concurrency", def: "8",
+			help: "worker goroutines per process", num: &c.Concurrency},
+	}
+}
+
+// bindFlags registers every setting as a persistent flag.
+func (c *Config) bindFlags(fs *pflag.FlagSet) *string {
+	for _, s := range c.settings() {
+		help := fmt.Sprintf("%s (env %s)", s.help, s.env)
+		fs.String(s.flag, "", help)
+	}
+	return fs.String("config", "", "optional YAML file with the settings above (env TIDINGS_CONFIG)")
+}
+
+// load fills c from defaults, the optional file, the environment and the flags.
+func (c *Config) load(fs *pflag.FlagSet, configFile string) error {
+	if configFile == "" {
+		configFile = os.Getenv("TIDINGS_CONFIG")
+	}
+	file := map[string]string{}
+	if configFile != "" {
+		var err error
+		if file, err = readConfigFile(configFile, c.settings()); err != nil {
+			return err
+		}
+	}
+	for _, s := range c.settings() {
+		val, from := s.def, "default"
+		if v, ok := file[s.yaml]; ok {
+			val, from = v, configFile
+		}
+		if v, ok := os.LookupEnv(s.env); ok {
+			val, from = v, s.env
+		}
+		if f := fs.Lookup(s.flag); f != nil && f.Changed {
+			val, from = f.Value.String(), "--"+s.flag
+		}
+		if s.num != nil {
+			n, err := strconv.Atoi(strings.TrimSpace(val))
+			if err != nil || n < 1 {
+				return fmt.Errorf("config: %s (from %s) must be a whole number of at least 1, got %q", s.env, from, val)
+			}
+			*s.num = n
+			continue
+		}
+		*s.str = strings.TrimSpace(val)
+	}
+	return c.validate()
+}
+
+func readConfigFile(path string, settings []setting) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	raw := map[string]any{}
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	known := map[string]bool{}
+	for _, s := range settings {
+		known[s.yaml] = true
+	}
+	out := map[string]string{}
+	for k, v := range raw {
+		if !known[k] {
+			keys := make([]string, 0, len(known))
+			for k := range known {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			return nil, fmt.Errorf("config: %s: unknown key %q; known keys: %s", path, k, strings.Join(keys, ", "))
+		}
+		out[k] = fmt.Sprint(v)
+	}
+	return out, nil
+}
+
+// validate checks every setting and says which variable to fix and how.
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(env, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: "+format, append([]any{env}, args...)...))
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") &&
+		!strings.HasPrefix(c.DatabaseURL, "sqlite:") {
+		bad("TIDINGS_DATABASE_URL", "must start with postgres:// or sqlite: (e.g. sqlite:tidings-data/tidings.db), got %q", redactURL(c.DatabaseURL))
+	}
+	if c.RedisURL != "embedded" {
+		if _, err := redis.ParseURL(c.RedisURL); err != nil {
+			bad("TIDINGS_REDIS_URL", "%v; write redis://host:6379/0 or \"embedded\"", err)
+		}
+	}
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		bad("TIDINGS_TIME_ZONE", "unknown time zone %q; use an IANA name such as Europe/Paris or UTC", c.TimeZone)
+	}
+	c.location = loc
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			bad("TIDINGS_SMTP_URL", "must look like smtp://user:pass@host:587?tls=starttls or smtps://host:465, got %q", redactURL(c.SMTPURL))
+		}
+	}
+	switch c.SMSProvider {
+	case "none":
+	case "twilio", "http":
+		if c.SMSURL == "" || c.SMSFrom == "" {
+			bad("TIDINGS_SMS_PROVIDER", "%s needs TIDINGS_SMS_URL and TIDINGS_SMS_FROM", c.SMSProvider)
+		}
+	default:
+		bad("TIDINGS_SMS_PROVIDER", "must be none, twilio or http, got %q", c.SMSProvider)
+	}
+	for _, sec := range strings.Fields(c.WebhookSecret) {
+		if _, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(sec, "whsec_")); err != nil {
+			bad("TIDINGS_WEBHOOK_SECRET", "each secret must be whsec_ followed by base64 (as Standard Webhooks issues them)")
+			break
+		}
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
+		bad("TIDINGS_PUBLIC_URL", "must be an absolute URL such as https://tidings.example.com, got %q", c.PublicURL)
+	}
+	return errors.Join(errs...)
+}
+
+// Location is the default time zone.
+func (c *Config) Location() *time.Location { return c.location }
+
+// redactURL hides the password of a URL before it is printed.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,111 @@
+// Command tidings is the Tidings campaign engine: one binary that validates
+// campaign files, imports customers and purchases, evaluates audiences,
+// previews messages, and runs the scheduler, workers and HTTP server.
+//
+// We use cobra for the command tree because it is the Go ecosystem's habit for
+// multi-command tools (asynq's own CLI, kubectl, hugo): generated --help per
+// subcommand, persistent flags, and shell completion come for free.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tidings-crm/tidings/store"
+)
+
+// exitError carries an exit code without printing anything more: the command
+// already told the user what went wrong (validate's problem list).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// app is what every subcommand shares: configuration and output streams.
+type app struct {
+	cfg    Config
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the CLI with args and returns the process exit code. Tests call
+// it directly.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr}
+	a.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "tidings: %v\n", err)
+	return 1
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	var configFile *string
+	root := &cobra.Command{
+		Use:   "tidings",
+		Short: "Tidings: campaigns in YAML, audiences in expressions, messages sent once",
+		Long: `Tidings is a marketing-automation and campaign engine. Marketers write campaigns
+as YAML files with expression-based audience rules; the scheduler fires them as
+jobs on Redis; workers evaluate the audience from SQL and send email and SMS,
+each customer once per occurrence, through consent, caps and quiet hours.
+
+Settings come from flags, TIDINGS_* environment variables or a YAML file
+(--config); every flag below names its variable.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.cfg.load(cmd.Flags(), *configFile)
+		},
+	}
+	configFile = a.cfg.bindFlags(root.PersistentFlags())
+	root.AddCommand(
+		a.migrateCommand(),
+		a.validateCommand(),
+		a.importCommand(),
+		a.audienceCommand(),
+		a.previewCommand(),
+		a.demoCommand(),
+	)
+	return root
+}
+
+// openStore opens the configured database and applies pending migrations when
+// migrate is true.
+func (a *app) openStore(ctx context.Context, migrate bool) (*store.Store, error) {
+	st, err := store.Open(ctx, a.cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		if _, err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	return st, nil
+}

@@ -1,0 +1,213 @@
+package insights
+
+import (
+	"fmt"
+	"math"
+)
+
+// RFT is one customer's purchase history in the form the BG/NBD model reads:
+// X repeat purchases (purchases after the first, one per day), TX the time of
+// the last purchase since the first, and T the time from the first purchase to
+// the end of observation. TX and T are in model time units (weeks in this
+// package's defaults); 0 <= TX <= T, and TX is 0 when X is 0.
+type RFT struct {
+	X, TX, T float64
+}
+
+// BGNBDParams are the four BG/NBD parameters: purchase rates are
+// Gamma(R, Alpha) across customers (Alpha in model time units) and the
+// drop-out probability after each purchase is Beta(A, B).
+type BGNBDParams struct {
+	R, Alpha, A, B float64
+}
+
+// Valid reports whether every parameter is finite and positive.
+func (p BGNBDParams) Valid() bool {
+	for _, v := range []float64{p.R, p.Alpha, p.A, p.B} {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// FitBGNBD fits the BG/NBD model (Fader, Hardie and Lee 2005) by maximum
+// likelihood and returns the parameters and the maximised log-likelihood
+// (in the units of the input). Rows with negative or non-finite values, or
+// with TX > T, are rejected with an error rather than silently dropped.
+func FitBGNBD(data []RFT) (BGNBDParams, float64, error) {
+	maxT := 0.0
+	for i, d := range data {
+		if !validRFT(d) {
+			return BGNBDParams{}, 0, fmt.Errorf("insights: fit BG/NBD: row %d: invalid (x=%g, t_x=%g, T=%g)", i, d.X, d.TX, d.T)
+		}
+		maxT = math.Max(maxT, d.T)
+	}
+	if len(data) == 0 || maxT == 0 {
+		return BGNBDParams{}, 0, fmt.Errorf("insights: fit BG/NBD: %w", ErrNoData)
+	}
+	// Fit in scaled time (max T = 10) so all four log-parameters start near 0;
+	// alpha is scaled back afterwards, the other parameters are unit-free.
+	scale := 10 / maxT
+	rows := compress(data)
+	for i := range rows {
+		rows[i].TX *= scale
+		rows[i].T *= scale
+	}
+	ll := newBGNBDLikelihood(rows)
+	x, _, err := minimizeLog(func(lp []float64) float64 {
+		return -ll.eval(BGNBDParams{R: math.Exp(lp[0]), Alpha: math.Exp(lp[1]), A: math.Exp(lp[2]), B: math.Exp(lp[3])})
+	}, []float64{0, 0, 0, 0})
+	if err != nil {
+		return BGNBDParams{}, 0, fmt.Errorf("insights: fit BG/NBD: %w", err)
+	}
+	p := BGNBDParams{R: math.Exp(x[0]), Alpha: math.Exp(x[1]) / scale, A: math.Exp(x[2]), B: math.Exp(x[3])}
+	if !p.Valid() {
+		return BGNBDParams{}, 0, fmt.Errorf("insights: fit BG/NBD: diverged to %+v", p)
+	}
+	return p, BGNBDLogLikelihood(p, data), nil
+}
+
+func validRFT(d RFT) bool {
+	ok := d.X >= 0 && d.TX >= 0 && d.T >= 0 && d.TX <= d.T
+	return ok && !math.IsInf(d.X+d.TX+d.T, 0) && !math.IsNaN(d.X+d.TX+d.T)
+}
+
+// BGNBDLogLikelihood returns the total log-likelihood of data under p.
+func BGNBDLogLikelihood(p BGNBDParams, data []RFT) float64 {
+	return newBGNBDLikelihood(compress(data)).eval(p)
+}
+
+// bgnbdLikelihood caches the structure of the data: the gamma-function terms
+// depend on x only, and log(alpha+T), log(alpha+t_x) on T and t_x only, and
+// real bases have few distinct values of each (whole days), so each is
+// computed once per distinct value per evaluation instead of per customer.
+type bgnbdLikelihood struct {
+	rows          []weighted
+	xs, ts        []float64 // distinct x values; distinct T and t_x values
+	xIdx, tIdx    []int32   // per row: index of X in xs, of T in ts
+	txIdx         []int32   // per row: index of TX in ts
+	xTerm, logBX1 []float64 // per distinct x: A1+A2 less r*ln(alpha); ln(b+x-1)
+	logAT         []float64 // per distinct time: ln(alpha + time)
+}
+
+func newBGNBDLikelihood(rows []weighted) *bgnbdLikelihood {
+	l := &bgnbdLikelihood{rows: rows, xIdx: make([]int32, len(rows)), tIdx: make([]int32, len(rows)), txIdx: make([]int32, len(rows))}
+	xSeen, tSeen := map[float64]int32{}, map[float64]int32{}
+	index := func(seen map[float64]int32, vals *[]float64, v float64) int32 {
+		j, ok := seen[v]
+		if !ok {
+			j = int32(len(*vals))
+			seen[v] = j
+			*vals = append(*vals, v)
+		}
+		return j
+	}
+	for i, r := range rows {
+		l.xIdx[i] = index(xSeen, &l.xs, r.X)
+		l.tIdx[i] = index(tSeen, &l.ts, r.T)
+		l.txIdx[i] = index(tSeen, &l.ts, r.TX)
+	}
+	l.xTerm, l.logBX1 = make([]float64, len(l.xs)), make([]float64, len(l.xs))
+	l.logAT = make([]float64, len(l.ts))
+	return l
+}
+
+// eval is the log-likelihood, eq. (6) of Fader, Hardie and Lee (2005), as
+// A1 + A2 + log(exp(A3) + [x>0] exp(A4)).
+func (l *bgnbdLikelihood) eval(p BGNBDParams) float64 {
+	r, alpha, a, b := p.R, p.Alpha, p.A, p.B
+	base := lgamma(a+b) - lgamma(b) - lgamma(r) + r*math.Log(alpha)
+	for j, x := range l.xs {
+		l.xTerm[j] = base + lgamma(r+x) + lgamma(b+x) - lgamma(a+b+x)
+		l.logBX1[j] = math.Log(b + x - 1)
+	}
+	for j, t := range l.ts {
+		l.logAT[j] = math.Log(alpha + t)
+	}
+	logA := math.Log(a)
+	total := 0.0
+	for i, row := range l.rows {
+		x, xi := row.X, l.xIdx[i]
+		v := -(r + x) * l.logAT[l.tIdx[i]]
+		if x > 0 {
+			a4 := logA - l.logBX1[xi] - (r+x)*l.logAT[l.txIdx[i]]
+			v = logSumExp(v, a4)
+		}
+		total += row.n * (l.xTerm[xi] + v)
+	}
+	return total
+}
+
+// PAlive is the probability that a customer with history (x, tx, T) is
+// still active at T (Fader, Hardie and Lee, "Computing P(alive) using the
+// BG/NBD model", 2008). It is 1 for x = 0: the model lets customers drop
+// out only after a repeat purchase.
+func PAlive(p BGNBDParams, x, tx, T float64) float64 {
+	if x <= 0 {
+		return 1
+	}
+	logOdds := math.Log(p.A) - math.Log(p.B+x-1) + (p.R+x)*(math.Log(p.Alpha+T)-math.Log(p.Alpha+tx))
+	// 1/(1+e^z), written so neither branch overflows.
+	if logOdds > 0 {
+		e := math.Exp(-logOdds)
+		return e / (1 + e)
+	}
+	return 1 / (1 + math.Exp(logOdds))
+}
+
+// ExpectedPurchases is the expected number of purchases in the next t time
+// units for a customer with history (x, tx, T): eq. (10) of Fader, Hardie and
+// Lee (2005). With x = tx = T = 0 it is the unconditional expectation for a
+// new customer over (0, t], eq. (9). It returns NaN when the hypergeometric
+// series fails to converge (t very large against Alpha+T).
+func ExpectedPurchases(p BGNBDParams, t, x, tx, T float64) float64 {
+	var out [1]float64
+	ExpectedPurchasesAt(p, []float64{t}, x, tx, T, out[:])
+	return out[0]
+}
+
+// ExpectedPurchasesAt is ExpectedPurchases for several horizons ts at once
+// (out[i] for ts[i]), sharing the series work; len(out) must be >= len(ts).
+func ExpectedPurchasesAt(p BGNBDParams, ts []float64, x, tx, T float64, out []float64) {
+	a := p.A
+	if math.Abs(a-1) < 1e-8 {
+		a = 1 + 1e-8 // the closed form has a removable singularity at a = 1
+	}
+	var zBuf [64]float64
+	zs := zBuf[:0]
+	if len(ts) > len(zBuf) {
+		zs = make([]float64, 0, len(ts))
+	}
+	for _, t := range ts {
+		zs = append(zs, math.Max(t, 0)/(p.Alpha+T+math.Max(t, 0)))
+	}
+	// Euler's transformation turns (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) into
+	// (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z), whose parameters do not grow
+	// with x, so the series stays well-conditioned for heavy buyers.
+	ok := hyp2f1Multi(a+p.B-1-p.R, a-1, a+p.B+x-1, zs, out)
+	scale := (a + p.B + x - 1) / (a - 1)
+	if x > 0 {
+		odds := math.Exp(math.Log(a) - math.Log(p.B+x-1) + (p.R+x)*(math.Log(p.Alpha+T)-math.Log(p.Alpha+tx)))
+		scale /= 1 + odds
+	}
+	for i, z := range zs {
+		switch f := out[i]; {
+		case !ok:
+			out[i] = math.NaN()
+		case z == 0:
+			out[i] = 0
+		case f > 0:
+			out[i] = scale * -math.Expm1((a-1)*math.Log1p(-z)+math.Log(f))
+		default:
+			out[i] = scale * (1 - math.Pow(1-z, a-1)*f)
+		}
+	}
+}
+
+// ExpectedPurchasesNew is the unconditional expected number of repeat
+// purchases in (0, t] for a customer who made a first purchase at time 0,
+// eq. (9) of Fader, Hardie and Lee (2005).
+func ExpectedPurchasesNew(p BGNBDParams, t float64) float64 {
+	return ExpectedPurchases(p, t, 0, 0, 0)
+}

@@ -1,0 +1,167 @@
+package insights
+
+import (
+	"errors"
+	"math"
+)
+
+// ErrNoData is returned by the fitting functions when the input holds no
+// usable customer.
+var ErrNoData = errors.New("insights: no usable customers to fit")
+
+// minimizeLog minimises f over an unconstrained vector (the models pass
+// log-parameters, so every point is a valid parameter set). Nelder-Mead is
+// restarted from its own optimum until a restart no longer improves, which
+// guards against the simplex collapsing early on the flat ridges these
+// likelihoods have.
+func minimizeLog(f func(x []float64) float64, x0 []float64) ([]float64, float64, error) {
+	safe := func(x []float64) float64 {
+		v := f(x)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return math.MaxFloat64 / 4
+		}
+		return v
+	}
+	x := append([]float64(nil), x0...)
+	best := safe(x)
+	for run := 0; run < 6; run++ {
+		nx, nf := nelderMead(safe, x, 0.5, 1e-10, 5000)
+		improved := best - nf
+		if nf <= best {
+			x, best = nx, nf
+		}
+		if run > 0 && improved < 1e-9 {
+			break
+		}
+	}
+	if best >= math.MaxFloat64/8 {
+		return nil, 0, errors.New("insights: optimise: likelihood is not finite anywhere near the start")
+	}
+	return x, best, nil
+}
+
+// nelderMead is the standard Nelder-Mead simplex method (reflection 1,
+// expansion 2, contraction 1/2, shrink 1/2) started from x0 with steps of
+// size step along each axis. It stops when the spread of function values
+// over the simplex falls below ftol (absolute and relative) or after
+// maxEval evaluations, and returns the best vertex.
+func nelderMead(f func([]float64) float64, x0 []float64, step, ftol float64, maxEval int) ([]float64, float64) {
+	n := len(x0)
+	pts := make([][]float64, n+1)
+	vals := make([]float64, n+1)
+	for i := range pts {
+		pts[i] = append([]float64(nil), x0...)
+		if i > 0 {
+			pts[i][i-1] += step
+		}
+		vals[i] = f(pts[i])
+	}
+	centroid, trial, trial2 := make([]float64, n), make([]float64, n), make([]float64, n)
+	along := func(dst []float64, coef float64, worst []float64) {
+		for j := range dst {
+			dst[j] = centroid[j] + coef*(worst[j]-centroid[j])
+		}
+	}
+	for evals := n + 1; evals < maxEval; {
+		sortSimplex(pts, vals)
+		if math.Abs(vals[n]-vals[0]) <= ftol*(1+math.Abs(vals[0])) {
+			break
+		}
+		for j := range centroid {
+			centroid[j] = 0
+			for i := 0; i < n; i++ {
+				centroid[j] += pts[i][j] / float64(n)
+			}
+		}
+		along(trial, -1, pts[n])
+		fr := f(trial)
+		evals++
+		switch {
+		case fr < vals[0]:
+			along(trial2, -2, pts[n])
+			if fe := f(trial2); fe < fr {
+				copy(pts[n], trial2)
+				vals[n] = fe
+			} else {
+				copy(pts[n], trial)
+				vals[n] = fr
+			}
+			evals++
+		case fr < vals[n-1]:
+			copy(pts[n], trial)
+			vals[n] = fr
+		default:
+			coef := 0.5 // inside contraction
+			if fr < vals[n] {
+				coef = -0.5 // outside contraction
+			}
+			along(trial2, coef, pts[n])
+			fc := f(trial2)
+			evals++
+			if fc < math.Min(fr, vals[n]) {
+				copy(pts[n], trial2)
+				vals[n] = fc
+				continue
+			}
+			for i := 1; i <= n; i++ {
+				for j := range pts[i] {
+					pts[i][j] = pts[0][j] + 0.5*(pts[i][j]-pts[0][j])
+				}
+				vals[i] = f(pts[i])
+			}
+			evals += n
+		}
+	}
+	sortSimplex(pts, vals)
+	return pts[0], vals[0]
+}
+
+// sortSimplex orders the vertices by function value (insertion sort: n <= 4).
+func sortSimplex(pts [][]float64, vals []float64) {
+	for i := 1; i < len(vals); i++ {
+		for j := i; j > 0 && vals[j] < vals[j-1]; j-- {
+			vals[j], vals[j-1] = vals[j-1], vals[j]
+			pts[j], pts[j-1] = pts[j-1], pts[j]
+		}
+	}
+}
+
+// weighted is one distinct input row with the number of customers sharing it;
+// fitting over distinct rows makes a 23,570-customer fit cost what its few
+// thousand distinct (x, t_x, T) triples cost.
+type weighted struct {
+	RFT
+	n float64
+}
+
+// compress groups identical rows, keeping first-seen order for determinism.
+func compress(data []RFT) []weighted {
+	index := make(map[RFT]int, len(data)/4+1)
+	out := make([]weighted, 0, len(data)/4+1)
+	for _, d := range data {
+		if i, ok := index[d]; ok {
+			out[i].n++
+			continue
+		}
+		index[d] = len(out)
+		out = append(out, weighted{RFT: d, n: 1})
+	}
+	return out
+}
+
+// logSumExp returns log(exp(a)+exp(b)) without overflow.
+func logSumExp(a, b float64) float64 {
+	if a < b {
+		a, b = b, a
+	}
+	if math.IsInf(a, -1) {
+		return a
+	}
+	return a + math.Log1p(math.Exp(b-a))
+}
+
+// lgamma is math.Lgamma without the sign (all arguments here are positive).
+func lgamma(x float64) float64 {
+	v, _ := math.Lgamma(x)
+	return v
+}

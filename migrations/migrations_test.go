@@ -1,0 +1,34 @@
+package migrations_test
+
+import (
+	"testing"
+
+	"github.com/tidings-crm/tidings/migrations"
+)
+
+// Both dialects must carry the same numbered migrations, so a database can
+// move between them and the code sees one schema.
+func TestDialectsHaveTheSameMigrations(t *testing.T) {
+	pg, err := migrations.Available("postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lite, err := migrations.Available("sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pg) == 0 || len(pg) != len(lite) {
+		t.Fatalf("postgres has %d migrations, sqlite %d; want the same non-zero number", len(pg), len(lite))
+	}
+	for i := range pg {
+		if pg[i].File() != lite[i].File() {
+			t.Errorf("migration %d: postgres %s, sqlite %s", i, pg[i].File(), lite[i].File())
+		}
+		if pg[i].Version != i+1 {
+			t.Errorf("migration %s: version %d, want %d (no gaps)", pg[i].File(), pg[i].Version, i+1)
+		}
+	}
+	if _, err := migrations.Available("mysql"); err == nil {
+		t.Error("Available(mysql) succeeded, want an unknown dialect error")
+	}
+}

@@ -1,0 +1,117 @@
+package rules
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
+)
+
+// policy walks a parsed rule and rejects what type checking alone would let
+// through: disabled builtins that expr parses anyway (reduce, groupBy, ...),
+// calls to anything but the Env functions and allowed builtins, $env (which
+// would bypass the type check), and regular expressions built at run time.
+// After type checking, checkMethods rejects method calls and method values
+// (time.Time has many methods; rules get days_since & co. instead).
+type policy struct {
+	src       string
+	first     *Error
+	from      int  // rune offset of first
+	usesFuncs bool // the rule calls an Env function
+}
+
+// Visit implements ast.Visitor; it records the leftmost violation.
+func (p *policy) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		if n.Value == "$env" {
+			p.fail(n, "$env is not available in rules; write the name directly, e.g. total_spent")
+		}
+	case *ast.BuiltinNode:
+		if !isAllowedBuiltin(n.Name) {
+			p.fail(n, "function %q is not available in rules; allowed: %s", n.Name, allowedList())
+		}
+	case *ast.CallNode:
+		p.call(n)
+	case *ast.BinaryNode:
+		if n.Operator == "matches" {
+			if _, ok := n.Right.(*ast.StringNode); !ok {
+				p.fail(n.Right, "matches needs a constant pattern in quotes, e.g. email matches \"@example\\\\.com$\"")
+			}
+		}
+	}
+}
+
+// call checks that a call targets an Env function by name.
+func (p *policy) call(n *ast.CallNode) {
+	id, ok := n.Callee.(*ast.IdentifierNode)
+	if !ok {
+		p.fail(n.Callee, "only rule functions can be called (methods are not available): %s", funcList())
+		return
+	}
+	c := envCatalog()
+	name := id.Value
+	switch {
+	case c.funcs[name]:
+		p.usesFuncs = true
+	case c.fields[name] != "":
+		p.fail(id, "%q is a %s, not a function", name, c.fields[name])
+	case builtinIndex(name):
+		p.fail(id, "function %q is not available in rules; allowed: %s", name, allowedList())
+	default:
+		sugg := suggest(name, suggestionPool(true))
+		if p.fail(id, "unknown function %q%s", name, didYouMean(sugg)) {
+			p.first.Suggestions = sugg
+		}
+	}
+}
+
+func builtinIndex(name string) bool {
+	_, ok := builtin.Index[name]
+	return ok
+}
+
+// fail records a violation at node unless an earlier (leftmost) one exists,
+// and reports whether it did.
+func (p *policy) fail(node ast.Node, format string, args ...any) bool {
+	from := node.Location().From
+	if p.first != nil && p.from <= from {
+		return false
+	}
+	p.first = errorAt(p.src, from, format, args...)
+	p.from = from
+	return true
+}
+
+// methodCheck rejects member accesses that resolve to functions: method calls
+// such as now.Year() and method values such as now.Year.
+type methodCheck struct{ policy }
+
+// Visit implements ast.Visitor.
+func (m *methodCheck) Visit(node *ast.Node) {
+	n, ok := (*node).(*ast.MemberNode)
+	if !ok {
+		return
+	}
+	if t := n.Type(); t != nil && t.Kind() == reflect.Func {
+		name := "this"
+		if s, ok := n.Property.(*ast.StringNode); ok {
+			name = fmt.Sprintf("%q", s.Value)
+		}
+		m.fail(n.Property, "methods are not available in rules (%s); use the rule functions: %s", name, funcList())
+	}
+}
+
+func allowedList() string { return strings.Join(allowedBuiltins, ", ") }
+
+func funcList() string {
+	var out []string
+	for _, n := range envCatalog().names {
+		if n.fn {
+			out = append(out, n.path)
+		}
+	}
+	return strings.Join(out, ", ")
+}

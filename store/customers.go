@@ -1,0 +1,252 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Customer is one row of the customers table. Nullable times are the zero
+// time.Time when NULL (no birthday, no purchase yet, never scored); all times
+// are UTC. Money is in cents.
+type Customer struct {
+	ID           int64          `db:"id"`
+	ExternalID   string         `db:"external_id"` // the shop's own customer id
+	Email        string         `db:"email"`
+	Phone        string         `db:"phone"` // E.164, e.g. +33612345678
+	FirstName    string         `db:"first_name"`
+	LastName     string         `db:"last_name"`
+	Locale       string         `db:"locale"`
+	TimeZone     string         `db:"time_zone"` // IANA name; empty = the configured default
+	Birthday     time.Time      `db:"birthday"`  // date only, UTC midnight; zero when unknown
+	EmailConsent bool           `db:"email_consent"`
+	SMSConsent   bool           `db:"sms_consent"`
+	Tags         []string       `db:"tags"`
+	Attributes   map[string]any `db:"attributes"` // custom attributes; nil when none
+
+	// Purchase metrics, recomputed by UpsertPurchases.
+	OrdersCount     int       `db:"orders_count"`
+	TotalSpentCents int64     `db:"total_spent_cents"`
+	FirstPurchaseAt time.Time `db:"first_purchase_at"`
+	LastPurchaseAt  time.Time `db:"last_purchase_at"`
+	AvgDaysBetween  float64   `db:"avg_days_between"` // (last-first) in days / (orders-1); 0 with <2 orders
+
+	// Intelligence, written by the insights job.
+	RFMR                 int       `db:"rfm_r"`
+	RFMF                 int       `db:"rfm_f"`
+	RFMM                 int       `db:"rfm_m"`
+	RFMSegment           string    `db:"rfm_segment"`
+	Lifecycle            string    `db:"lifecycle"`
+	PAlive               float64   `db:"p_alive"`
+	ExpectedPurchases90d float64   `db:"expected_purchases_90d"`
+	CLV                  float64   `db:"clv"`
+	InsightsAt           time.Time `db:"insights_at"`
+
+	CreatedAt time.Time `db:"created_at"`
+	UpdatedAt time.Time `db:"updated_at"`
+}
+
+// TotalSpent is TotalSpentCents in currency units, for display and rules.
+func (c *Customer) TotalSpent() float64 { return float64(c.TotalSpentCents) / 100 }
+
+// customerColumns is the explicit column list every customer read uses, in
+// the order customerScanner binds them.
+const customerColumns = `id, external_id, email, phone, first_name, last_name, locale, time_zone, birthday,
+	email_consent, sms_consent, tags, attributes, orders_count, total_spent_cents, first_purchase_at,
+	last_purchase_at, avg_days_between, rfm_r, rfm_f, rfm_m, rfm_segment, lifecycle, p_alive,
+	expected_purchases_90d, clv, insights_at, created_at, updated_at`
+
+// customerScanner binds Scan destinations to one Customer once, so a stream
+// scans every row into the same value without per-row allocation of targets.
+type customerScanner struct {
+	c          *Customer
+	tags, attr sql.RawBytes
+	dest       []any
+}
+
+func newCustomerScanner(c *Customer) *customerScanner {
+	s := &customerScanner{c: c}
+	s.dest = []any{
+		int64Into{&c.ID}, &c.ExternalID, &c.Email, &c.Phone, &c.FirstName, &c.LastName, &c.Locale,
+		&c.TimeZone, dateInto{&c.Birthday}, boolInto{&c.EmailConsent}, boolInto{&c.SMSConsent},
+		&s.tags, &s.attr, intInto{&c.OrdersCount}, int64Into{&c.TotalSpentCents},
+		timeInto{&c.FirstPurchaseAt}, timeInto{&c.LastPurchaseAt}, floatInto{&c.AvgDaysBetween},
+		intInto{&c.RFMR}, intInto{&c.RFMF}, intInto{&c.RFMM}, &c.RFMSegment, &c.Lifecycle,
+		floatInto{&c.PAlive}, floatInto{&c.ExpectedPurchases90d}, floatInto{&c.CLV},
+		timeInto{&c.InsightsAt}, timeInto{&c.CreatedAt}, timeInto{&c.UpdatedAt},
+	}
+	return s
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scan reads one row and decodes tags and attributes, skipping the JSON
+// decoder for the common empty values.
+func (s *customerScanner) scan(row scanner) error {
+	if err := row.Scan(s.dest...); err != nil {
+		return err
+	}
+	return decodeJSONColumns(s.c, s.tags, s.attr)
+}
+
+// decodeJSONColumns decodes tags and attributes into c, reusing its slice
+// and map and skipping the JSON decoder for the common empty values.
+func decodeJSONColumns(c *Customer, tags, attr []byte) error {
+	if isEmptyJSON(tags, '[', ']') {
+		c.Tags = c.Tags[:0]
+	} else if err := json.Unmarshal(tags, &c.Tags); err != nil {
+		return fmt.Errorf("decode tags of customer %d: %w", c.ID, err)
+	}
+	clear(c.Attributes)
+	if !isEmptyJSON(attr, '{', '}') {
+		if err := json.Unmarshal(attr, &c.Attributes); err != nil {
+			return fmt.Errorf("decode attributes of customer %d: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+func isEmptyJSON(b []byte, open, close byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	if len(b) == 2 {
+		return b[0] == open && b[1] == close
+	}
+	if b[0] != open || b[len(b)-1] != close {
+		return false
+	}
+	for _, ch := range b[1 : len(b)-1] {
+		if ch != ' ' && ch != '\n' && ch != '\t' && ch != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// CustomerByID returns the customer with the given id, or ErrNotFound.
+func (s *Store) CustomerByID(ctx context.Context, id int64) (*Customer, error) {
+	return s.customerWhere(ctx, `id = ?`, id)
+}
+
+// CustomerByExternalID returns the customer with the shop's id externalID, or
+// ErrNotFound.
+func (s *Store) CustomerByExternalID(ctx context.Context, externalID string) (*Customer, error) {
+	return s.customerWhere(ctx, `external_id = ?`, externalID)
+}
+
+func (s *Store) customerWhere(ctx context.Context, where string, arg any) (*Customer, error) {
+	rows, err := s.DB.QueryContext(ctx, s.DB.Rebind(`SELECT `+customerColumns+` FROM customers WHERE `+where), arg)
+	if err != nil {
+		return nil, fmt.Errorf("store: read customer %v: %w", arg, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: read customer %v: %w", arg, err)
+		}
+		return nil, fmt.Errorf("store: customer %v: %w", arg, ErrNotFound)
+	}
+	c := new(Customer)
+	if err := newCustomerScanner(c).scan(rows); err != nil {
+		return nil, fmt.Errorf("store: read customer %v: %w", arg, err)
+	}
+	return c, nil
+}
+
+// CountCustomers returns the number of customers.
+func (s *Store) CountCustomers(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.DB.GetContext(ctx, &n, `SELECT count(*) FROM customers`); err != nil {
+		return 0, fmt.Errorf("store: count customers: %w", err)
+	}
+	return n, nil
+}
+
+// CountPurchases returns the number of purchases.
+func (s *Store) CountPurchases(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.DB.GetContext(ctx, &n, `SELECT count(*) FROM purchases`); err != nil {
+		return 0, fmt.Errorf("store: count purchases: %w", err)
+	}
+	return n, nil
+}
+
+// StreamOptions bounds and paces StreamCustomers.
+type StreamOptions struct {
+	AfterID  int64 // stream ids > AfterID (0 = from the start)
+	UpToID   int64 // and <= UpToID (0 = to the end); with AfterID this is a shard
+	PageSize int   // rows per query (default 5,000)
+}
+
+// StreamCustomers calls fn for every customer in id order, one page query at
+// a time (keyset pagination), so memory stays flat whatever the table size.
+// It is the hot path of audience evaluation.
+//
+// fn receives the same *Customer for every row, overwritten in place: it
+// must not keep the pointer, nor its Tags or Attributes, after it returns
+// (copy what it needs). A non-nil error from fn stops the stream and is
+// returned as is.
+func (s *Store) StreamCustomers(ctx context.Context, fn func(*Customer) error, opts StreamOptions) error {
+	pageSize := opts.PageSize
+	if pageSize <= 0 {
+		pageSize = 5000
+	}
+	upTo := opts.UpToID
+	if upTo <= 0 {
+		upTo = 1<<63 - 1
+	}
+	query := s.DB.Rebind(`SELECT ` + customerColumns + ` FROM customers WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`)
+	c := new(Customer)
+	sc, pr := newCustomerScanner(c), newPgxRow(c)
+	after := opts.AfterID
+	for {
+		var (
+			n   int
+			err error
+		)
+		if s.Dialect == Postgres {
+			n, err = s.streamPagePgx(ctx, query, pr, after, upTo, pageSize, fn)
+		} else {
+			n, err = s.streamPage(ctx, query, sc, after, upTo, pageSize, fn)
+		}
+		if err != nil {
+			return err
+		}
+		if n < pageSize {
+			return nil
+		}
+		after = c.ID
+	}
+}
+
+// errStop wraps an error from the caller's fn so streamPage can tell it from
+// its own and return it unwrapped.
+type errStop struct{ err error }
+
+func (e errStop) Error() string { return e.err.Error() }
+
+func (s *Store) streamPage(ctx context.Context, query string, sc *customerScanner, after, upTo int64,
+	pageSize int, fn func(*Customer) error) (int, error) {
+	rows, err := s.DB.QueryContext(ctx, query, after, upTo, pageSize)
+	if err != nil {
+		return 0, fmt.Errorf("store: stream customers after id %d: %w", after, err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		if err := sc.scan(rows); err != nil {
+			return n, fmt.Errorf("store: stream customers: %w", err)
+		}
+		n++
+		if err := fn(sc.c); err != nil {
+			return n, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("store: stream customers after id %d: %w", after, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,174 @@
+// Package store is Tidings' data access: customers, purchases and, later,
+// deliveries, suppressions and the webhook inbox, over PostgreSQL or SQLite
+// with the same code. Queries are plain SQL written with "?" placeholders and
+// rebound for the dialect; nothing is built from input.
+//
+// Money is fixed-point everywhere: amounts are int64 cents (hundredths of the
+// currency unit), never floats. Times are stored and returned in UTC.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (no cgo)
+
+	"github.com/tidings-crm/tidings/migrations"
+)
+
+// Dialect names the SQL database behind a Store.
+type Dialect string
+
+// The supported dialects.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// ErrNotFound is returned when a looked-up row does not exist. Callers branch
+// on it with errors.Is.
+var ErrNotFound = errors.New("store: not found")
+
+// Store is a connection pool to the Tidings database and the queries over it.
+// It is safe for concurrent use.
+type Store struct {
+	DB      *sqlx.DB
+	Dialect Dialect
+}
+
+// Open connects to the database named by url: "postgres://..." or
+// "postgresql://..." for PostgreSQL, "sqlite:path/to/file.db" for a SQLite
+// file (its parent folder is created). It pings the database before returning
+// and does not migrate; call Migrate for that.
+func Open(ctx context.Context, url string) (*Store, error) {
+	var (
+		st  *Store
+		err error
+	)
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		st, err = openPostgres(url)
+	case strings.HasPrefix(url, "sqlite:"):
+		st, err = openSQLite(strings.TrimPrefix(url, "sqlite:"))
+	default:
+		return nil, fmt.Errorf("store: database URL must start with postgres:// or sqlite: (got %q)", redact(url))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Ping(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func openPostgres(dsn string) (*Store, error) {
+	db, err := sqlx.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open postgres %s: %w", redact(dsn), err)
+	}
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return &Store{DB: db, Dialect: Postgres}, nil
+}
+
+// sqliteParams are the connection settings every SQLite connection gets:
+// WAL so readers never block the writer, a 5 s busy wait, enforced foreign
+// keys, BEGIN IMMEDIATE so read-then-write transactions cannot deadlock on
+// lock upgrade, and times written in UTC in a format SQLite's date functions
+// and lexical ordering both understand.
+var sqliteParams = url.Values{
+	"_pragma":      {"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"},
+	"_txlock":      {"immediate"},
+	"_time_format": {"sqlite"},
+	"_timezone":    {"UTC"},
+}
+
+func openSQLite(spec string) (*Store, error) {
+	file, query, _ := strings.Cut(spec, "?")
+	if strings.HasPrefix(file, "//") { // sqlite:///abs/path or sqlite://rel/path
+		file = strings.TrimPrefix(file, "//")
+	}
+	if file == "" {
+		return nil, errors.New("store: sqlite URL needs a file path, e.g. sqlite:tidings-data/tidings.db")
+	}
+	if dir := filepath.Dir(file); dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: create folder for sqlite database: %w", err)
+		}
+	}
+	params, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite URL parameters %q: %w", query, err)
+	}
+	for k, v := range sqliteParams {
+		if _, set := params[k]; !set {
+			params[k] = v
+		}
+	}
+	db, err := sqlx.Open("sqlite", "file:"+file+"?"+params.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite %s: %w", file, err)
+	}
+	// SQLite has a single writer; a few connections let readers (audience
+	// streams) run beside it in WAL mode while writers queue on busy_timeout.
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	return &Store{DB: db, Dialect: SQLite}, nil
+}
+
+// redact hides a password in a database URL so it can be shown in errors.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Close releases the connection pool.
+func (s *Store) Close() error { return s.DB.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.DB.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: connect to %s database: %w", s.Dialect, err)
+	}
+	return nil
+}
+
+// Migrate applies the pending schema migrations and returns their file stems.
+func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+	return migrations.Up(ctx, s.DB, string(s.Dialect))
+}
+
+// MigrationStatus lists every migration and whether it is applied.
+func (s *Store) MigrationStatus(ctx context.Context) ([]migrations.Migration, error) {
+	return migrations.Status(ctx, s.DB, string(s.Dialect))
+}
+
+// inTx runs fn in one transaction, committing when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,281 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// CustomerInput is one customer to create or update, keyed on ExternalID.
+// Only the fields provided overwrite stored values: nil pointers, a nil Tags
+// slice and a nil Attributes map leave the stored value alone.
+type CustomerInput struct {
+	ExternalID   string
+	Email        *string
+	Phone        *string
+	FirstName    *string
+	LastName     *string
+	Locale       *string
+	TimeZone     *string
+	Birthday     *time.Time // date only; a zero time clears the birthday
+	EmailConsent *bool
+	SMSConsent   *bool
+	Tags         []string // non-nil replaces the tags (an empty, non-nil slice clears them)
+	// Attributes are merged key by key into the stored ones; a nil value
+	// deletes that key.
+	Attributes map[string]any
+}
+
+// profile is the writable part of a customer, compared to tell an update from
+// a no-op.
+type profile struct {
+	id                                                  int64
+	email, phone, firstName, lastName, locale, timeZone string
+	birthday                                            time.Time
+	emailConsent, smsConsent                            bool
+	tags                                                []string
+	attributes                                          map[string]any
+}
+
+func (p *profile) apply(in *CustomerInput) {
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&p.email, in.Email)
+	set(&p.phone, in.Phone)
+	set(&p.firstName, in.FirstName)
+	set(&p.lastName, in.LastName)
+	set(&p.locale, in.Locale)
+	set(&p.timeZone, in.TimeZone)
+	if in.Birthday != nil {
+		p.birthday = dateOnly(*in.Birthday)
+	}
+	if in.EmailConsent != nil {
+		p.emailConsent = *in.EmailConsent
+	}
+	if in.SMSConsent != nil {
+		p.smsConsent = *in.SMSConsent
+	}
+	if in.Tags != nil {
+		p.tags = slices.Clone(in.Tags)
+	}
+	if in.Attributes != nil {
+		merged := maps.Clone(p.attributes)
+		if merged == nil {
+			merged = map[string]any{}
+		}
+		for k, v := range in.Attributes {
+			if v == nil {
+				delete(merged, k)
+			} else {
+				merged[k] = v
+			}
+		}
+		p.attributes = merged
+	}
+}
+
+func dateOnly(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// encoded is a profile's values as written: JSON canonicalised.
+type encoded struct {
+	p          profile
+	tags, attr string
+}
+
+func encode(p profile) (encoded, error) {
+	tags := p.tags
+	if tags == nil {
+		tags = []string{}
+	}
+	t, err := marshalCanonical(tags, "[]")
+	if err != nil {
+		return encoded{}, fmt.Errorf("encode tags: %w", err)
+	}
+	a, err := marshalCanonical(p.attributes, "{}")
+	if err != nil {
+		return encoded{}, fmt.Errorf("encode attributes: %w", err)
+	}
+	return encoded{p: p, tags: t, attr: a}, nil
+}
+
+func (e encoded) equal(o encoded) bool {
+	a, b := e.p, o.p
+	return a.email == b.email && a.phone == b.phone && a.firstName == b.firstName &&
+		a.lastName == b.lastName && a.locale == b.locale && a.timeZone == b.timeZone &&
+		a.birthday.Equal(b.birthday) && a.emailConsent == b.emailConsent &&
+		a.smsConsent == b.smsConsent && e.tags == o.tags && e.attr == o.attr
+}
+
+// UpsertCustomers creates or updates customers keyed on external id, in one
+// transaction with multi-row statements. Rows whose provided fields already
+// match are counted Unchanged and not rewritten.
+func (s *Store) UpsertCustomers(ctx context.Context, in []CustomerInput) (UpsertResult, error) {
+	var res UpsertResult
+	if len(in) == 0 {
+		return res, nil
+	}
+	for i := range in {
+		if in[i].ExternalID == "" {
+			return res, fmt.Errorf("store: upsert customers: input %d has no external id", i)
+		}
+	}
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		res, err = s.upsertCustomersTx(ctx, tx, in)
+		return err
+	})
+	if err != nil {
+		return UpsertResult{}, fmt.Errorf("store: upsert customers: %w", err)
+	}
+	return res, nil
+}
+
+func (s *Store) upsertCustomersTx(ctx context.Context, tx *sqlx.Tx, in []CustomerInput) (UpsertResult, error) {
+	var res UpsertResult
+	keys := make([]string, 0, len(in))
+	seen := make(map[string]bool, len(in))
+	for i := range in {
+		if !seen[in[i].ExternalID] {
+			seen[in[i].ExternalID] = true
+			keys = append(keys, in[i].ExternalID)
+		}
+	}
+	stored, err := s.loadProfiles(ctx, tx, keys)
+	if err != nil {
+		return res, err
+	}
+	current := make(map[string]encoded, len(keys))
+	for _, k := range keys {
+		if e, ok := stored[k]; ok {
+			current[k] = e
+		}
+	}
+	for i := range in {
+		k := in[i].ExternalID
+		before, exists := current[k]
+		p := before.p
+		p.apply(&in[i])
+		after, err := encode(p)
+		if err != nil {
+			return res, fmt.Errorf("customer %q: %w", k, err)
+		}
+		_, wasStored := stored[k]
+		switch {
+		case !exists && !wasStored:
+			res.Inserted++
+		case after.equal(before):
+			res.Unchanged++
+		default:
+			res.Updated++
+		}
+		current[k] = after
+	}
+	var writes []string
+	for _, k := range keys {
+		if old, ok := stored[k]; !ok || !old.equal(current[k]) {
+			writes = append(writes, k)
+		}
+	}
+	return res, s.writeProfiles(ctx, tx, writes, current)
+}
+
+func (s *Store) loadProfiles(ctx context.Context, tx *sqlx.Tx, keys []string) (map[string]encoded, error) {
+	out := make(map[string]encoded, len(keys))
+	lock := ""
+	if s.Dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	for _, ch := range chunks(len(keys), maxInList) {
+		part := keys[ch[0]:ch[1]]
+		q := tx.Rebind(`SELECT id, external_id, email, phone, first_name, last_name, locale, time_zone, birthday,
+			email_consent, sms_consent, tags, attributes FROM customers WHERE external_id IN ` + placeholders(len(part)) + lock)
+		rows, err := tx.QueryContext(ctx, q, anySlice(part)...)
+		if err != nil {
+			return nil, fmt.Errorf("read existing customers: %w", err)
+		}
+		if err := scanProfiles(rows, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func scanProfiles(rows *sql.Rows, out map[string]encoded) error {
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			p          profile
+			ext        string
+			tags, attr []byte
+		)
+		if err := rows.Scan(int64Into{&p.id}, &ext, &p.email, &p.phone, &p.firstName, &p.lastName, &p.locale,
+			&p.timeZone, dateInto{&p.birthday}, boolInto{&p.emailConsent}, boolInto{&p.smsConsent}, &tags, &attr); err != nil {
+			return fmt.Errorf("read existing customers: %w", err)
+		}
+		if err := json.Unmarshal(tags, &p.tags); err != nil {
+			return fmt.Errorf("decode tags of customer %q: %w", ext, err)
+		}
+		if err := json.Unmarshal(attr, &p.attributes); err != nil {
+			return fmt.Errorf("decode attributes of customer %q: %w", ext, err)
+		}
+		e, err := encode(p)
+		if err != nil {
+			return fmt.Errorf("customer %q: %w", ext, err)
+		}
+		out[ext] = e
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read existing customers: %w", err)
+	}
+	return nil
+}
+
+const customerWriteCols = 13
+
+func (s *Store) writeProfiles(ctx context.Context, tx *sqlx.Tx, keys []string, rows map[string]encoded) error {
+	now := time.Now().UTC()
+	for _, ch := range chunks(len(keys), maxRowsPerInsert) {
+		part := keys[ch[0]:ch[1]]
+		args := make([]any, 0, len(part)*customerWriteCols)
+		for _, k := range part {
+			e := rows[k]
+			p := e.p
+			args = append(args, k, p.email, p.phone, p.firstName, p.lastName, p.locale, p.timeZone,
+				s.dateArg(p.birthday), p.emailConsent, p.smsConsent, e.tags, e.attr, now)
+		}
+		q := tx.Rebind(`INSERT INTO customers (external_id, email, phone, first_name, last_name, locale, time_zone,
+			birthday, email_consent, sms_consent, tags, attributes, updated_at)
+		VALUES ` + valuesList(len(part), customerWriteCols) + `
+		ON CONFLICT (external_id) DO UPDATE SET email = excluded.email, phone = excluded.phone,
+			first_name = excluded.first_name, last_name = excluded.last_name, locale = excluded.locale,
+			time_zone = excluded.time_zone, birthday = excluded.birthday, email_consent = excluded.email_consent,
+			sms_consent = excluded.sms_consent, tags = excluded.tags, attributes = excluded.attributes,
+			updated_at = excluded.updated_at`)
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("write %d customers: %w", len(part), err)
+		}
+	}
+	return nil
+}
+
+func anySlice[T any](in []T) []any {
+	out := make([]any, len(in))
+	for i, v := range in {
+		out[i] = v
+	}
+	return out
+}
