@@ -173,9 +173,8 @@ func (s *Store) upsertCustomersTx(ctx context.Context, tx *sqlx.Tx, in []Custome
 		if err != nil {
 			return res, fmt.Errorf("customer %q: %w", k, err)
 		}
-		_, wasStored := stored[k]
 		switch {
-		case !exists && !wasStored:
+		case !exists:
 			res.Inserted++
 		case after.equal(before):
 			res.Unchanged++

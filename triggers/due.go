@@ -17,8 +17,9 @@ import (
 // also says which year's greeting is due, which is the occurrence key.
 //
 //   - birthday: the customer's local date is their birthday (29 February is
-//     greeted on 28 February in non-leap years) and the local time is at or past
-//     the trigger's time; customers without a birthday never match.
+//     greeted on 28 February in non-leap years); customers without a birthday
+//     never match. The time of day is applied by SendAt, not here, so a run
+//     early in the customer's day schedules the greeting for the trigger's time.
 //   - inactivity: the trigger's own condition (days, and the customer's gap).
 //   - churn_risk: the trigger's rule.
 //   - schedule and event: always (the firing itself is the condition).
@@ -26,7 +27,7 @@ func Due(c *campaigns.Campaign, env *rules.Env, defaultLoc *time.Location) (bool
 	t := c.Trigger
 	switch t.Kind {
 	case campaigns.TriggerBirthday:
-		return BirthdayDue(env.Birthday, Location(env.TimeZone, defaultLoc), env.Now, t.Birthday.At), nil
+		return BirthdayDue(env.Birthday, Location(env.TimeZone, defaultLoc), env.Now), nil
 	case campaigns.TriggerInactivity:
 		return t.Inactivity.Matches(env), nil
 	case campaigns.TriggerChurnRisk:
@@ -35,9 +36,9 @@ func Due(c *campaigns.Campaign, env *rules.Env, defaultLoc *time.Location) (bool
 	return true, nil
 }
 
-// BirthdayDue reports whether a customer born on birthday (a date; its year is
-// ignored) is due a greeting at now, in their zone loc, at local time at.
-func BirthdayDue(birthday time.Time, loc *time.Location, now time.Time, at campaigns.ClockTime) bool {
+// BirthdayDue reports whether now, in the customer's zone loc, falls on the
+// birthday of a customer born on birthday (a date; its year is ignored).
+func BirthdayDue(birthday time.Time, loc *time.Location, now time.Time) bool {
 	if birthday.IsZero() {
 		return false
 	}
@@ -46,11 +47,62 @@ func BirthdayDue(birthday time.Time, loc *time.Location, now time.Time, at campa
 	if month == time.February && day == 29 && !isLeap(local.Year()) {
 		day = 28
 	}
-	if local.Month() != month || local.Day() != day {
-		return false
-	}
-	return local.Hour()*60+local.Minute() >= at.Hour*60+at.Minute
+	return local.Month() == month && local.Day() == day
 }
+
+// SendAt returns when a message due at now should go out for a customer in
+// zone loc: the trigger's local time of day (birthday, inactivity and churn
+// risk triggers have one) when that is still ahead today, else now.
+func SendAt(c *campaigns.Campaign, now time.Time, loc *time.Location) time.Time {
+	var at *campaigns.ClockTime
+	switch t := c.Trigger; t.Kind {
+	case campaigns.TriggerBirthday:
+		at = &t.Birthday.At
+	case campaigns.TriggerInactivity:
+		at = &t.Inactivity.At
+	case campaigns.TriggerChurnRisk:
+		at = &t.ChurnRisk.At
+	default:
+		return now
+	}
+	local := now.In(loc)
+	target := time.Date(local.Year(), local.Month(), local.Day(), at.Hour, at.Minute, 0, 0, loc)
+	if target.After(now) {
+		return target
+	}
+	return now
+}
+
+// Daily reports whether the campaign's trigger is evaluated per customer per
+// local day (birthday, inactivity, churn risk) rather than per firing.
+func Daily(c *campaigns.Campaign) bool {
+	switch c.Trigger.Kind {
+	case campaigns.TriggerBirthday, campaigns.TriggerInactivity, campaigns.TriggerChurnRisk:
+		return true
+	}
+	return false
+}
+
+// QuietUntil returns the end of SMS quiet hours (21:00 to 08:00 in the
+// customer's zone) when t falls inside them, and the zero time otherwise.
+func QuietUntil(t time.Time, loc *time.Location) time.Time {
+	local := t.In(loc)
+	h := local.Hour()
+	switch {
+	case h >= QuietStartHour:
+		next := local.AddDate(0, 0, 1)
+		return time.Date(next.Year(), next.Month(), next.Day(), QuietEndHour, 0, 0, 0, loc)
+	case h < QuietEndHour:
+		return time.Date(local.Year(), local.Month(), local.Day(), QuietEndHour, 0, 0, 0, loc)
+	}
+	return time.Time{}
+}
+
+// SMS quiet hours, in the customer's local time: never from 21:00 to 08:00.
+const (
+	QuietStartHour = 21
+	QuietEndHour   = 8
+)
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 

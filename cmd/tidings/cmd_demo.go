@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tidings-crm/tidings/campaigns"
-	"github.com/tidings-crm/tidings/rules"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/synth"
 	"github.com/tidings-crm/tidings/worker"
@@ -24,57 +23,131 @@ func (a *app) demoCommand() *cobra.Command {
 	var o demoOptions
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run Tidings end to end on the embedded default (SQLite, no services needed)",
-		Long: `demo creates the SQLite database (TIDINGS_DATABASE_URL, by default
-tidings-data/tidings.db), fills it with synthetic customers and purchases when
-it is empty, loads the example campaigns, evaluates every campaign's audience
-now, and prints one row per campaign.`,
+		Short: "Run Tidings end to end on the embedded default (SQLite, in-process Redis, outbox)",
+		Long: `demo runs the whole path with no service installed: a SQLite database
+(TIDINGS_DATABASE_URL, by default tidings-data/tidings.db) filled with synthetic
+customers and purchases when empty, an in-process Redis for the job queue, the
+example campaigns, and the outbox (tidings-data/outbox: one .eml file per email,
+sms.log for SMS) unless TIDINGS_SMTP_URL is set. It fires every scheduled
+campaign now, waits for the sends that are due, and prints one row per
+campaign. Messages scheduled for later (a birthday greeting at 09:00 in the
+customer's zone, SMS outside quiet hours) show as deferred. Without --once it
+then keeps running the scheduler and workers until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.demo(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().IntVar(&o.customers, "customers", 5000, "synthetic customers to create when the database is empty")
-	cmd.Flags().BoolVar(&o.once, "once", false, "run one cycle and exit")
+	cmd.Flags().BoolVar(&o.once, "once", false, "run one cycle, print the table and exit")
 	return cmd
 }
 
 func (a *app) demo(ctx context.Context, o demoOptions) error {
-	list, problems := campaigns.Load(a.cfg.CampaignsDir)
-	if campaigns.HasErrors(problems) {
-		for _, p := range problems {
-			fmt.Fprintln(a.stderr, p.String())
-		}
-		return fmt.Errorf("demo: campaigns in %s have errors", a.cfg.CampaignsDir)
+	if !a.flagSet("redis-url") {
+		a.cfg.RedisURL = "embedded"
 	}
-	st, err := a.openStore(ctx, true)
+	rt, err := a.openRuntime(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer rt.close()
 	now := time.Now().UTC()
-	if err := seedDemo(ctx, st, o.customers, now); err != nil {
+	if err := seedDemo(ctx, rt.st, o.customers, now); err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "CAMPAIGN\tTRIGGER\tEVALUATED\tAUDIENCE\tEMAIL\tSMS\tTEAM\tUNREACHABLE\tHOLDOUT\tTIME\t")
-	for _, c := range list {
-		reach := map[string]int{}
-		holdout := 0
-		stats, err := worker.Audience(ctx, st, c, worker.AudienceOptions{Now: now, DefaultLoc: a.cfg.Location()},
-			func(env *rules.Env, cust *store.Customer) error {
-				if worker.InHoldout(c, cust.ID) {
-					holdout++
-					return nil
-				}
-				reach[worker.Reachable(c, env)]++
+	srv, mux := a.asynqServer(rt)
+	if err := srv.Start(mux); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	defer srv.Shutdown()
+
+	key := "demo-" + now.Format("2006-01-02T15:04:05Z")
+	var fired []*campaigns.Campaign
+	for _, c := range rt.engine.Campaigns() {
+		if c.Trigger.Kind == campaigns.TriggerEvent || c.Status == campaigns.StatusPaused {
+			continue
+		}
+		if err := rt.engine.Enqueue(ctx, c.ID, key, now); err != nil {
+			return err
+		}
+		fired = append(fired, c)
+	}
+	fmt.Fprintf(a.stderr, "fired %d campaigns over %s; sending into %s\n", len(fired), a.cfg.DatabaseURL, a.sendTarget())
+	if err := waitSettled(ctx, rt.st, fired, key, 2*time.Minute); err != nil {
+		return err
+	}
+	if err := a.printDemoTable(ctx, rt.st, fired); err != nil {
+		return err
+	}
+	if o.once {
+		return nil
+	}
+	fmt.Fprintln(a.stderr, "demo keeps running (scheduler, workers, reconciler); Ctrl-C to stop")
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go rt.engine.RunReconciler(rctx, 30*time.Second)
+	(&worker.Scheduler{Engine: rt.engine}).Run(rctx)
+	return nil
+}
+
+func (a *app) flagSet(name string) bool { return a.changed[name] }
+
+func (a *app) sendTarget() string {
+	if a.cfg.SMTPURL != "" {
+		return redactURL(a.cfg.SMTPURL)
+	}
+	return a.cfg.OutboxDir
+}
+
+// waitSettled waits until every fired run is evaluated and no due message is
+// waiting or being sent.
+func waitSettled(ctx context.Context, st *store.Store, fired []*campaigns.Campaign, key string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		done := true
+		for _, c := range fired {
+			ok, err := st.RunDone(ctx, c.ID, key)
+			if err != nil {
+				return err
+			}
+			done = done && ok
+		}
+		if done {
+			n, err := st.CountDue(ctx, time.Now())
+			if err != nil {
+				return err
+			}
+			if n == 0 {
 				return nil
-			})
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("demo: runs did not settle within %s", limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (a *app) printDemoTable(ctx context.Context, st *store.Store, fired []*campaigns.Campaign) error {
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "CAMPAIGN\tTRIGGER\tAUDIENCE\tSENT\tSUPPRESSED\tCAPPED\tDEFERRED\tHOLDOUT\tFAILED\t")
+	for _, c := range fired {
+		n, err := st.CampaignCounts(ctx, c.ID)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", c.ID, c.Trigger.Kind, stats.Evaluated, stats.Matched,
-			reach["email"], reach["sms"], reach["team"], reach[""], holdout, stats.Elapsed.Round(time.Millisecond))
+		total := 0
+		for _, v := range n {
+			total += v
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", c.ID, c.Trigger.Kind, total, n[store.StatusSent],
+			n[store.StatusSuppressed], n[store.StatusCapped], n[store.StatusDeferred], n[store.StatusHoldout],
+			n[store.StatusFailed]+n[store.StatusUnknown])
 	}
 	return tw.Flush()
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"os"
 	"sort"
@@ -36,8 +37,11 @@ type Config struct {
 	HTTPAddr      string
 	PublicURL     string // base URL for links in messages (unsubscribe)
 	AdminToken    string
+	SigningKey    string // HMAC key for unsubscribe links
 	OutboxDir     string
 	Concurrency   int // worker goroutines
+	EmailRate     int // emails per second per process
+	SMSRate       int // SMS per second per process
 
 	location *time.Location
 }
@@ -85,10 +89,16 @@ func (c *Config) settings() []setting {
 			help: "public base URL used in links inside messages", str: &c.PublicURL},
 		{flag: "admin-token", env: "TIDINGS_ADMIN_TOKEN", yaml: "admin_token", def: "",
 			help: "bearer token for the admin API, dashboard and monitoring", str: &c.AdminToken, secret: true},
+		{flag: "signing-key", env: "TIDINGS_SIGNING_KEY", yaml: "signing_key", def: "",
+			help: "secret (32+ random characters) that signs unsubscribe links; keep it stable across restarts", str: &c.SigningKey, secret: true},
 		{flag: "outbox", env: "TIDINGS_OUTBOX", yaml: "outbox", def: "tidings-data/outbox",
 			help: "folder for .eml files and the SMS log when no provider is configured", str: &c.OutboxDir},
 		{flag: "concurrency", env: "TIDINGS_CONCURRENCY", yaml: "concurrency", def: "8",
 			help: "worker goroutines per process", num: &c.Concurrency},
+		{flag: "email-rate", env: "TIDINGS_EMAIL_RATE", yaml: "email_rate", def: "500",
+			help: "emails per second per worker process (the relay's limit divided by the workers)", num: &c.EmailRate},
+		{flag: "sms-rate", env: "TIDINGS_SMS_RATE", yaml: "sms_rate", def: "20",
+			help: "SMS per second per worker process (the provider's limit divided by the workers)", num: &c.SMSRate},
 	}
 }
 
@@ -189,6 +199,12 @@ func (c *Config) validate() error {
 		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
 			bad("TIDINGS_SMTP_URL", "must look like smtp://user:pass@host:587?tls=starttls or smtps://host:465, got %q", redactURL(c.SMTPURL))
 		}
+	}
+	if _, err := mail.ParseAddress(c.SMTPFrom); err != nil {
+		bad("TIDINGS_SMTP_FROM", "%v; write an address such as \"Shop <hello@shop.example>\"", err)
+	}
+	if c.SigningKey != "" && len(c.SigningKey) < 32 {
+		bad("TIDINGS_SIGNING_KEY", "is %d characters; use at least 32 random characters (e.g. openssl rand -hex 32)", len(c.SigningKey))
 	}
 	switch c.SMSProvider {
 	case "none":

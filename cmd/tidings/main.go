@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tidings-crm/tidings/store"
 )
@@ -34,6 +35,8 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+	// changed lists the flags given on the command line.
+	changed map[string]bool
 }
 
 func main() {
@@ -79,6 +82,8 @@ Settings come from flags, TIDINGS_* environment variables or a YAML file
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			a.changed = map[string]bool{}
+			cmd.Flags().Visit(func(f *pflag.Flag) { a.changed[f.Name] = true })
 			return a.cfg.load(cmd.Flags(), *configFile)
 		},
 	}
@@ -90,6 +95,9 @@ Settings come from flags, TIDINGS_* environment variables or a YAML file
 		a.audienceCommand(),
 		a.previewCommand(),
 		a.demoCommand(),
+		a.serveCommand(),
+		a.workerCommand(),
+		a.schedulerCommand(),
 	)
 	return root
 }

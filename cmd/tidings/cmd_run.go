@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tidings-crm/tidings/worker"
+)
+
+// roles says which parts of Tidings a process runs.
+type roles struct {
+	worker, scheduler, http bool
+}
+
+func (a *app) serveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run everything in one process: HTTP server, scheduler, workers, reconciler",
+		Long: `serve runs the whole engine in one process: the HTTP server (unsubscribe
+links, inbound SMS keywords, health), the scheduler that fires campaigns, the
+workers that evaluate audiences and send, and the reconciler that repairs what
+Redis loses. Migrations are applied at start. Stop it with SIGINT or SIGTERM:
+in-flight sends finish or are handed back.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runRoles(cmd.Context(), roles{worker: true, scheduler: true, http: true})
+		},
+	}
+}
+
+func (a *app) workerCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Run a worker process: audience shards and sends from the queue",
+		Long: `worker processes campaign runs, audience shards and deliveries from Redis.
+Run as many as you like on one Redis and one database: every send is claimed
+in the ledger first, so none is sent twice. Workers also run the reconciler
+and reload the campaigns folder when it changes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runRoles(cmd.Context(), roles{worker: true})
+		},
+	}
+}
+
+func (a *app) schedulerCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "scheduler",
+		Short: "Run the scheduler: fire campaigns on their schedules",
+		Long: `scheduler fires cron campaigns at their ticks (in the campaign's time zone)
+and daily triggers (birthday, inactivity, churn risk) every 15 minutes, so each
+customer's local time is met. Several schedulers may run for availability: a
+tick's run is unique, so it runs once. Missed ticks younger than an hour are
+caught up once.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runRoles(cmd.Context(), roles{scheduler: true})
+		},
+	}
+}
+
+// runRoles runs the chosen parts until ctx ends (SIGINT/SIGTERM).
+func (a *app) runRoles(ctx context.Context, r roles) error {
+	rt, err := a.openRuntime(ctx)
+	if err != nil {
+		return err
+	}
+	defer rt.close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	goRun := func(fn func()) { wg.Add(1); go func() { defer wg.Done(); fn() }() }
+
+	goRun(func() { rt.engine.WatchCampaigns(ctx, a.cfg.CampaignsDir, 5*time.Second) })
+	if r.scheduler {
+		s := &worker.Scheduler{Engine: rt.engine}
+		goRun(func() { s.Run(ctx) })
+	}
+	errc := make(chan error, 2)
+	if r.worker {
+		srv, mux := a.asynqServer(rt)
+		if err := srv.Start(mux); err != nil {
+			return fmt.Errorf("start workers: %w", err)
+		}
+		defer srv.Shutdown()
+		goRun(func() { rt.engine.RunReconciler(ctx, 30*time.Second) })
+	}
+	if r.http {
+		hs, err := a.httpServer(rt)
+		if err != nil {
+			return err
+		}
+		goRun(func() {
+			a.log.Info("http server listening", "addr", a.cfg.HTTPAddr)
+			if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http server: %w", err)
+			}
+		})
+		defer func() {
+			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+			defer c()
+			hs.Shutdown(sctx)
+		}()
+	}
+	a.log.Info("tidings running", "worker", r.worker, "scheduler", r.scheduler, "http", r.http,
+		"campaigns", len(rt.engine.Campaigns()))
+	select {
+	case <-ctx.Done():
+		err = nil
+	case err = <-errc:
+	}
+	cancel()
+	wg.Wait()
+	return err
+}

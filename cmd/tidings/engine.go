@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+
+	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/channels"
+	"github.com/tidings-crm/tidings/channels/email"
+	"github.com/tidings-crm/tidings/channels/outbox"
+	"github.com/tidings-crm/tidings/channels/sms"
+	"github.com/tidings-crm/tidings/channels/unsubscribe"
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/worker"
+)
+
+// runtime is everything a running Tidings process holds: the store, Redis,
+// the queue client, the channels and the engine. close releases it all.
+type runtime struct {
+	st      *store.Store
+	rdb     redis.UniversalClient
+	client  *asynq.Client
+	engine  *worker.Engine
+	signer  unsubscribe.Signer
+	closers []func()
+}
+
+func (r *runtime) close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
+	}
+}
+
+// openRuntime opens the store (migrated), Redis (or an in-process one), the
+// channels and the engine with the campaigns folder loaded.
+func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
+	list, problems := campaigns.Load(a.cfg.CampaignsDir)
+	if campaigns.HasErrors(problems) {
+		for _, p := range problems {
+			fmt.Fprintln(a.stderr, p.String())
+		}
+		return nil, fmt.Errorf("campaigns in %s have errors; fix them (tidings validate) and retry", a.cfg.CampaignsDir)
+	}
+	rt := &runtime{}
+	ok := false
+	defer func() {
+		if !ok {
+			rt.close()
+		}
+	}()
+	st, err := a.openStore(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	rt.st = st
+	rt.closers = append(rt.closers, func() { st.Close() })
+	if rt.rdb, err = a.openRedis(rt); err != nil {
+		return nil, err
+	}
+	rt.client = asynq.NewClientFromRedisClient(rt.rdb)
+	chans, err := a.openChannels(rt)
+	if err != nil {
+		return nil, err
+	}
+	rt.signer = a.signer()
+	rt.engine = worker.NewEngine(st, &worker.Enqueuer{Client: rt.client}, chans, worker.Options{
+		DefaultLoc:     a.cfg.Location(),
+		Logger:         a.log,
+		UnsubscribeURL: unsubscribeURL(rt.signer, a.cfg.PublicURL),
+	})
+	rt.engine.SetCampaigns(list)
+	ok = true
+	return rt, nil
+}
+
+// openRedis connects to TIDINGS_REDIS_URL, or starts an in-process Redis
+// (miniredis) for "embedded": the demo and small shops need no service.
+func (a *app) openRedis(rt *runtime) (redis.UniversalClient, error) {
+	if a.cfg.RedisURL == "embedded" {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.Start(); err != nil {
+			return nil, fmt.Errorf("start embedded redis: %w", err)
+		}
+		rt.closers = append(rt.closers, mr.Close)
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		rt.closers = append(rt.closers, func() { rdb.Close() })
+		return rdb, nil
+	}
+	opt, err := redis.ParseURL(a.cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("TIDINGS_REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	rt.closers = append(rt.closers, func() { rdb.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("redis at %s is not reachable: %w (start it, or set TIDINGS_REDIS_URL=embedded)", opt.Addr, err)
+	}
+	return rdb, nil
+}
+
+// openChannels builds the email and SMS channels: real providers when
+// configured, the outbox folder otherwise; each behind a rate limit and a
+// circuit breaker.
+func (a *app) openChannels(rt *runtime) (map[string]channels.Channel, error) {
+	from, err := mail.ParseAddress(a.cfg.SMTPFrom)
+	if err != nil {
+		return nil, fmt.Errorf("TIDINGS_SMTP_FROM %q: %w", a.cfg.SMTPFrom, err)
+	}
+	id := email.Identity{From: from.Address, FromName: from.Name}
+	var emailCh, smsCh channels.Channel
+	box, err := outbox.New(a.cfg.OutboxDir, id)
+	if err != nil {
+		return nil, err
+	}
+	emailCh, smsCh = box.Email(), box.SMS()
+	if a.cfg.SMTPURL != "" {
+		cfg, err := email.ParseURL(a.cfg.SMTPURL)
+		if err != nil {
+			return nil, fmt.Errorf("TIDINGS_SMTP_URL: %w", err)
+		}
+		cfg.From, cfg.FromName, cfg.PoolSize, cfg.Logger = from.Address, from.Name, a.cfg.SMTPPool, a.log
+		sender, err := email.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("email: %w", err)
+		}
+		rt.closers = append(rt.closers, func() { sender.Close() })
+		emailCh = sender
+	}
+	switch a.cfg.SMSProvider {
+	case "twilio":
+		smsCh, err = sms.NewTwilio(sms.TwilioConfig{BaseURL: a.cfg.SMSURL, AccountSID: a.cfg.SMSAccount,
+			AuthToken: a.cfg.SMSToken, From: a.cfg.SMSFrom})
+	case "http":
+		smsCh, err = sms.NewGeneric(sms.GenericConfig{URL: a.cfg.SMSURL, Token: a.cfg.SMSToken, From: a.cfg.SMSFrom})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sms: %w", err)
+	}
+	return map[string]channels.Channel{
+		"email": channels.Breaker(channels.Limited(emailCh, rate.Limit(a.cfg.EmailRate), a.cfg.EmailRate), channels.BreakerConfig{}),
+		"sms":   channels.Breaker(channels.Limited(smsCh, rate.Limit(a.cfg.SMSRate), a.cfg.SMSRate), channels.BreakerConfig{}),
+	}, nil
+}
+
+// asynqServer returns a worker server on rt's Redis running the engine.
+func (a *app) asynqServer(rt *runtime) (*asynq.Server, *asynq.ServeMux) {
+	srv := asynq.NewServerFromRedisClient(rt.rdb, asynq.Config{
+		Concurrency:     a.cfg.Concurrency,
+		Queues:          map[string]int{worker.QueueDeliver: 6, worker.QueuePlan: 3},
+		RetryDelayFunc:  worker.RetryDelay,
+		IsFailure:       worker.IsFailure,
+		ShutdownTimeout: 8 * time.Second,
+		Logger:          asynqLogger{a.log},
+		LogLevel:        asynq.WarnLevel,
+	})
+	mux := asynq.NewServeMux()
+	rt.engine.Register(mux)
+	return srv, mux
+}
+
+// asynqLogger routes asynq's logs to slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (l asynqLogger) Debug(args ...any) { l.l.Debug(fmt.Sprint(args...)) }
+func (l asynqLogger) Info(args ...any)  { l.l.Info(fmt.Sprint(args...)) }
+func (l asynqLogger) Warn(args ...any)  { l.l.Warn(fmt.Sprint(args...)) }
+func (l asynqLogger) Error(args ...any) { l.l.Error(fmt.Sprint(args...)) }
+func (l asynqLogger) Fatal(args ...any) { l.l.Error(fmt.Sprint(args...)) }

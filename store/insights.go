@@ -1,0 +1,460 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// This file holds what the customer-intelligence refresh (worker.RefreshInsights)
+// needs from the database: every customer with their purchase history, a batch
+// write of the scores that records lifecycle changes, the fitted models, and
+// the aggregates the report prints.
+//
+// Stored conventions for the intelligence columns (what rules see):
+//   - prospects (no purchase by the refresh clock): rfm 0/0/0 and segment "",
+//     lifecycle "prospect", p_alive 1, expected_purchases_90d 0, clv 0. A
+//     prospect has not bought, so it cannot have stopped buying: a churn rule
+//     such as `p_alive < 0.3` never matches one by accident; target them with
+//     lifecycle == "prospect".
+//   - buyers: the BG/NBD P(alive) in [0, 1] (1 for single-purchase customers,
+//     as the model has it), expected purchases over 90 days and CLV >= 0.
+//   - never refreshed (insights_at NULL): the schema defaults (p_alive 0).
+//
+// The models' "unknown" value (-1) is never stored.
+
+// LifecycleChangedEvent is the customer_events type SaveInsights records when
+// a refresh moves a customer to another lifecycle stage; its data is
+// {"from": "active", "to": "declining"}.
+const LifecycleChangedEvent = "lifecycle_changed"
+
+// PurchasePoint is one purchase as the insights refresh reads it.
+type PurchasePoint struct {
+	OccurredAt  time.Time // UTC
+	AmountCents int64
+}
+
+// CustomerHistory is one customer as the insights refresh reads it: the
+// lifecycle stage stored by the previous refresh ("" when never refreshed)
+// and the purchases up to the stream's clock, oldest first (same-time
+// purchases in insertion order). The refresh derives every per-customer
+// metric from Purchases, so a refresh "as of" a past date ignores later
+// purchases.
+type CustomerHistory struct {
+	ID        int64
+	Lifecycle string
+	Purchases []PurchasePoint
+}
+
+// HistoryOptions bound and pace StreamCustomerHistories.
+type HistoryOptions struct {
+	Until    time.Time // only purchases at or before Until (zero = all)
+	AfterID  int64     // customers with id > AfterID (0 = from the start)
+	UpToID   int64     // and id <= UpToID (0 = to the end)
+	PageSize int       // customers per page (default 2,000)
+}
+
+// StreamCustomerHistories calls fn for every customer in id order, with
+// their purchases ordered by time. It reads one page of customers (keyset
+// pagination on id) and then their purchases with one range query ordered by
+// (customer_id, occurred_at, id), so memory is bounded by a page whatever the
+// table sizes, and no read is open while fn runs (fn may write).
+//
+// fn receives a *CustomerHistory whose Purchases share a buffer reused for
+// the next page: it must not keep them after it returns. A non-nil error
+// from fn stops the stream and is returned as is.
+func (s *Store) StreamCustomerHistories(ctx context.Context, opts HistoryOptions, fn func(*CustomerHistory) error) error {
+	pageSize := opts.PageSize
+	if pageSize <= 0 {
+		pageSize = 2000
+	}
+	upTo := opts.UpToID
+	if upTo <= 0 {
+		upTo = math.MaxInt64
+	}
+	until := opts.Until
+	if until.IsZero() {
+		until = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	}
+	var (
+		page []CustomerHistory
+		buf  []PurchasePoint
+	)
+	for after := opts.AfterID; ; {
+		var err error
+		if page, err = s.historyPage(ctx, page[:0], after, upTo, pageSize); err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		if buf, err = s.historyPurchases(ctx, page, buf[:0], after, until.UTC()); err != nil {
+			return err
+		}
+		for i := range page {
+			if err := fn(&page[i]); err != nil {
+				return err
+			}
+		}
+		if len(page) < pageSize {
+			return nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+func (s *Store) historyPage(ctx context.Context, page []CustomerHistory, after, upTo int64, n int) ([]CustomerHistory, error) {
+	rows, err := s.DB.QueryContext(ctx, s.DB.Rebind(`SELECT id, lifecycle FROM customers
+		WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`), after, upTo, n)
+	if err != nil {
+		return nil, fmt.Errorf("store: stream customer histories after id %d: %w", after, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h CustomerHistory
+		if err := rows.Scan(int64Into{&h.ID}, &h.Lifecycle); err != nil {
+			return nil, fmt.Errorf("store: stream customer histories: %w", err)
+		}
+		page = append(page, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: stream customer histories after id %d: %w", after, err)
+	}
+	return page, nil
+}
+
+// historyPurchases reads the purchases of the customers in page (ids in
+// (after, last id]) into buf and points each history's Purchases into it.
+func (s *Store) historyPurchases(ctx context.Context, page []CustomerHistory, buf []PurchasePoint, after int64,
+	until time.Time) ([]PurchasePoint, error) {
+	rows, err := s.DB.QueryContext(ctx, s.DB.Rebind(`SELECT customer_id, occurred_at, amount_cents FROM purchases
+		WHERE customer_id > ? AND customer_id <= ? AND occurred_at <= ?
+		ORDER BY customer_id, occurred_at, id`), after, page[len(page)-1].ID, until)
+	if err != nil {
+		return nil, fmt.Errorf("store: read purchases of customers %d-%d: %w", after+1, page[len(page)-1].ID, err)
+	}
+	defer rows.Close()
+	owners := make([]int64, 0, len(buf))
+	for rows.Next() {
+		var (
+			id int64
+			p  PurchasePoint
+		)
+		if err := rows.Scan(int64Into{&id}, timeInto{&p.OccurredAt}, int64Into{&p.AmountCents}); err != nil {
+			return nil, fmt.Errorf("store: read purchases: %w", err)
+		}
+		owners, buf = append(owners, id), append(buf, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read purchases of customers %d-%d: %w", after+1, page[len(page)-1].ID, err)
+	}
+	// Both lists are ordered by customer id: walk them together.
+	j := 0
+	for i := range page {
+		for j < len(owners) && owners[j] < page[i].ID {
+			j++ // a purchase of a customer created after the page was read
+		}
+		start := j
+		for j < len(owners) && owners[j] == page[i].ID {
+			j++
+		}
+		page[i].Purchases = buf[start:j:j]
+	}
+	return buf, nil
+}
+
+// InsightRow is one customer's intelligence as a refresh writes it. Scores
+// follow the conventions at the top of this file.
+type InsightRow struct {
+	CustomerID           int64
+	R, F, M              int    // 1-5; 0 for prospects
+	Segment              string // "" for prospects
+	Lifecycle            string
+	PAlive               float64
+	ExpectedPurchases90d float64
+	CLV                  float64
+	At                   time.Time // the refresh clock, stored as insights_at
+}
+
+// LifecycleChange is a customer moving from one stage to another, as
+// recorded by SaveInsights.
+type LifecycleChange struct {
+	CustomerID int64
+	From, To   string
+}
+
+// insightCols is the number of bound values per InsightRow.
+const insightCols = 10
+
+// insightValues is one VALUES row of the batch update. PostgreSQL needs the
+// types spelled out (a VALUES list has no column types to infer them from).
+var insightValues = map[Dialect]string{
+	Postgres: `(?::bigint, ?::smallint, ?::smallint, ?::smallint, ?::text, ?::text, ?::float8, ?::float8, ?::float8, ?::timestamptz)`,
+	SQLite:   placeholders(insightCols),
+}
+
+// SaveInsights writes a batch of refreshed intelligence in one transaction,
+// with one multi-row UPDATE per 500 rows, and in the same transaction
+// records a lifecycle_changed customer event for every customer whose stored
+// stage differs from the new one. The first stage a customer ever gets (the
+// stored one is "") is not a change. The stored stages are read inside the
+// transaction (rows locked on PostgreSQL), so concurrent refreshes record
+// each change once. Rows for customers that no longer exist are skipped.
+// Each customer must appear at most once in rows.
+func (s *Store) SaveInsights(ctx context.Context, rows []InsightRow) ([]LifecycleChange, error) {
+	for _, r := range rows {
+		if err := validInsight(r); err != nil {
+			return nil, fmt.Errorf("store: save insights: customer %d: %w", r.CustomerID, err)
+		}
+	}
+	var changes []LifecycleChange
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, ch := range chunks(len(rows), maxRowsPerInsert) {
+			c, err := s.saveInsightsChunk(ctx, tx, rows[ch[0]:ch[1]])
+			if err != nil {
+				return err
+			}
+			changes = append(changes, c...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: save insights of %d customers: %w", len(rows), err)
+	}
+	return changes, nil
+}
+
+func validInsight(r InsightRow) error {
+	for _, v := range []float64{r.PAlive, r.ExpectedPurchases90d, r.CLV} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return errors.New("scores must be finite numbers")
+		}
+	}
+	if r.R < 0 || r.R > 5 || r.F < 0 || r.F > 5 || r.M < 0 || r.M > 5 {
+		return fmt.Errorf("RFM scores %d%d%d out of range 0-5", r.R, r.F, r.M)
+	}
+	if r.Lifecycle == "" || r.At.IsZero() {
+		return errors.New("a lifecycle stage and a refresh time are required")
+	}
+	return nil
+}
+
+func (s *Store) saveInsightsChunk(ctx context.Context, tx *sqlx.Tx, part []InsightRow) ([]LifecycleChange, error) {
+	stages, err := s.storedStages(ctx, tx, part)
+	if err != nil {
+		return nil, err
+	}
+	var changes []LifecycleChange
+	args := make([]any, 0, len(part)*insightCols)
+	for _, r := range part {
+		if old, ok := stages[r.CustomerID]; ok && old != "" && old != r.Lifecycle {
+			changes = append(changes, LifecycleChange{CustomerID: r.CustomerID, From: old, To: r.Lifecycle})
+		}
+		args = append(args, r.CustomerID, r.R, r.F, r.M, r.Segment, r.Lifecycle, r.PAlive, r.ExpectedPurchases90d,
+			r.CLV, r.At.UTC())
+	}
+	row := insightValues[s.Dialect]
+	values := row
+	for range len(part) - 1 {
+		values += ", " + row
+	}
+	q := tx.Rebind(`WITH v (id, r, f, m, segment, stage, p_alive, expected, clv, scored_at) AS (VALUES ` + values + `)
+		UPDATE customers SET rfm_r = v.r, rfm_f = v.f, rfm_m = v.m, rfm_segment = v.segment, lifecycle = v.stage,
+			p_alive = v.p_alive, expected_purchases_90d = v.expected, clv = v.clv, insights_at = v.scored_at
+		FROM v WHERE customers.id = v.id`)
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return nil, fmt.Errorf("update %d customers: %w", len(part), err)
+	}
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	args = args[:0]
+	for _, c := range changes {
+		data, err := json.Marshal(map[string]string{"from": c.From, "to": c.To})
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, c.CustomerID, LifecycleChangedEvent, string(data), part[0].At.UTC())
+	}
+	q = tx.Rebind(`INSERT INTO customer_events (customer_id, type, data, occurred_at) VALUES ` + valuesList(len(changes), 4))
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return nil, fmt.Errorf("record %d lifecycle changes: %w", len(changes), err)
+	}
+	return changes, nil
+}
+
+// storedStages reads the current lifecycle of the customers in part, locking
+// their rows on PostgreSQL until the transaction ends.
+func (s *Store) storedStages(ctx context.Context, tx *sqlx.Tx, part []InsightRow) (map[int64]string, error) {
+	ids := make([]any, len(part))
+	for i, r := range part {
+		ids[i] = r.CustomerID
+	}
+	q := `SELECT id, lifecycle FROM customers WHERE id IN ` + placeholders(len(ids))
+	if s.Dialect == Postgres {
+		q += ` ORDER BY id FOR UPDATE`
+	}
+	rows, err := tx.QueryContext(ctx, tx.Rebind(q), ids...)
+	if err != nil {
+		return nil, fmt.Errorf("read stored lifecycle stages: %w", err)
+	}
+	defer rows.Close()
+	stages := make(map[int64]string, len(part))
+	for rows.Next() {
+		var (
+			id    int64
+			stage string
+		)
+		if err := rows.Scan(int64Into{&id}, &stage); err != nil {
+			return nil, fmt.Errorf("read stored lifecycle stages: %w", err)
+		}
+		stages[id] = stage
+	}
+	return stages, rows.Err()
+}
+
+// InsightsModel is one fitted model as recorded by a refresh. Params is the
+// refresh's own JSON (the store does not interpret it).
+type InsightsModel struct {
+	ID            int64           `db:"id"`
+	FittedAt      time.Time       `db:"fitted_at"` // the refresh clock
+	Params        json.RawMessage `db:"params"`
+	Customers     int             `db:"customers"` // customers the model was fitted on
+	LogLikelihood float64         `db:"log_likelihood"`
+	CreatedAt     time.Time       `db:"created_at"` // wall time of the write
+}
+
+// SaveInsightsModel records a fitted model and returns its id.
+func (s *Store) SaveInsightsModel(ctx context.Context, m InsightsModel) (int64, error) {
+	params, err := canonicalJSON(m.Params, "{}")
+	if err != nil {
+		return 0, fmt.Errorf("store: save insights model: params are not valid JSON: %w", err)
+	}
+	var id int64
+	err = s.DB.QueryRowContext(ctx, s.DB.Rebind(`INSERT INTO insights_models
+		(fitted_at, params, customers, log_likelihood) VALUES (?, ?, ?, ?) RETURNING id`),
+		m.FittedAt.UTC(), params, m.Customers, m.LogLikelihood).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: save insights model: %w", err)
+	}
+	return id, nil
+}
+
+// LatestInsightsModel returns the most recently recorded model (whatever its
+// fitted_at clock), or ErrNotFound when no refresh has fitted one yet.
+func (s *Store) LatestInsightsModel(ctx context.Context) (*InsightsModel, error) {
+	var (
+		m      InsightsModel
+		params []byte
+	)
+	err := s.DB.QueryRowContext(ctx, `SELECT id, fitted_at, params, customers, log_likelihood, created_at
+		FROM insights_models ORDER BY id DESC LIMIT 1`).Scan(int64Into{&m.ID}, timeInto{&m.FittedAt}, &params,
+		intInto{&m.Customers}, floatInto{&m.LogLikelihood}, timeInto{&m.CreatedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: latest insights model: %w", ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: latest insights model: %w", err)
+	}
+	m.Params = json.RawMessage(params)
+	return &m, nil
+}
+
+// NameCount is a label with the number of customers carrying it.
+type NameCount struct {
+	Name  string
+	Count int
+}
+
+// InsightsSummary is what the stored intelligence looks like across the
+// base, for `tidings insights report`.
+type InsightsSummary struct {
+	Customers int       // every customer
+	Scored    int       // customers with insights_at set
+	LastAt    time.Time // the latest insights_at (zero when none)
+	Segments  []NameCount
+	Lifecycle []NameCount
+	// PAliveDeciles counts scored buyers (lifecycle not prospect) by
+	// P(alive) in [k/10, (k+1)/10), the last bucket including 1.
+	PAliveDeciles [10]int
+}
+
+// decileExpr is, per dialect, the SQL for p_alive's bucket 0-9 (floor of
+// p_alive x 10, 1.0 in bucket 9).
+var decileExpr = map[Dialect]string{
+	Postgres: `CAST(LEAST(floor(p_alive * 10), 9) AS INTEGER)`,
+	SQLite:   `min(CAST(p_alive * 10 AS INTEGER), 9)`,
+}
+
+// InsightsSummary counts customers per RFM segment and lifecycle stage
+// (largest first) and buyers per P(alive) decile, over the stored scores.
+func (s *Store) InsightsSummary(ctx context.Context) (InsightsSummary, error) {
+	var sum InsightsSummary
+	if err := s.DB.QueryRowContext(ctx, `SELECT count(*), count(insights_at) FROM customers`).
+		Scan(intInto{&sum.Customers}, intInto{&sum.Scored}); err != nil {
+		return sum, fmt.Errorf("store: insights summary: %w", err)
+	}
+	if err := s.DB.QueryRowContext(ctx, `SELECT max(insights_at) FROM customers`).Scan(timeInto{&sum.LastAt}); err != nil {
+		return sum, fmt.Errorf("store: insights summary: %w", err)
+	}
+	var err error
+	if sum.Segments, err = s.countBy(ctx, `rfm_segment`, `rfm_segment <> ''`); err != nil {
+		return sum, err
+	}
+	if sum.Lifecycle, err = s.countBy(ctx, `lifecycle`, `lifecycle <> ''`); err != nil {
+		return sum, err
+	}
+	buckets, err := s.countBy(ctx, decileExpr[s.Dialect], `insights_at IS NOT NULL AND lifecycle <> 'prospect'`)
+	if err != nil {
+		return sum, err
+	}
+	for _, b := range buckets {
+		var k int
+		if _, err := fmt.Sscan(b.Name, &k); err == nil && k >= 0 && k < 10 {
+			sum.PAliveDeciles[k] += b.Count
+		}
+	}
+	return sum, nil
+}
+
+// countBy counts customers grouped by expr (a constant SQL expression from
+// this file, never input) where cond holds, largest group first.
+func (s *Store) countBy(ctx context.Context, expr, cond string) ([]NameCount, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+expr+` AS k, count(*) FROM customers WHERE `+cond+` GROUP BY k`)
+	if err != nil {
+		return nil, fmt.Errorf("store: count customers by %s: %w", expr, err)
+	}
+	defer rows.Close()
+	var out []NameCount
+	for rows.Next() {
+		var (
+			k any
+			n int
+		)
+		if err := rows.Scan(&k, intInto{&n}); err != nil {
+			return nil, fmt.Errorf("store: count customers by %s: %w", expr, err)
+		}
+		name := fmt.Sprint(k)
+		if b, ok := k.([]byte); ok {
+			name = string(b)
+		}
+		out = append(out, NameCount{Name: name, Count: n})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: count customers by %s: %w", expr, err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}

@@ -1,0 +1,362 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Delivery statuses. A row is written before anything is enqueued; a send
+// claims it (pending/deferred -> sending) and records the outcome.
+const (
+	StatusPending    = "pending"    // to send
+	StatusDeferred   = "deferred"   // to send at NotBefore (quiet hours)
+	StatusSending    = "sending"    // claimed by a worker
+	StatusSent       = "sent"       // the provider accepted it
+	StatusFailed     = "failed"     // permanently refused, or out of attempts
+	StatusUnknown    = "unknown"    // the worker died mid-send: not resent by default
+	StatusHoldout    = "holdout"    // control group: no message on purpose
+	StatusSuppressed = "suppressed" // no consent, no address, or on a suppression list
+	StatusCapped     = "capped"     // frequency cap reached (or displaced by a higher priority)
+	StatusCancelled  = "cancelled"  // exit condition met, or campaign paused/removed
+)
+
+// Delivery is one row of the ledger.
+type Delivery struct {
+	ID          int64      `db:"id"`
+	CampaignID  string     `db:"campaign_id"`
+	CustomerID  int64      `db:"customer_id"`
+	Occurrence  string     `db:"occurrence"`
+	Channel     string     `db:"channel"`
+	Variant     string     `db:"variant"`
+	Status      string     `db:"status"`
+	Attempts    int        `db:"attempts"`
+	ClaimToken  *string    `db:"claim_token"`
+	ProviderID  string     `db:"provider_id"`
+	Error       string     `db:"error"`
+	Priority    int        `db:"priority"`
+	CappedClass bool       `db:"capped_class"`
+	RunID       *int64     `db:"run_id"`
+	NotBefore   *time.Time `db:"not_before"`
+	CreatedAt   time.Time  `db:"created_at"`
+	UpdatedAt   time.Time  `db:"updated_at"`
+	ClaimedAt   *time.Time `db:"claimed_at"`
+	SentAt      *time.Time `db:"sent_at"`
+}
+
+const deliveryColumns = `id, campaign_id, customer_id, occurrence, channel, variant, status, attempts, claim_token,
+	provider_id, error, priority, capped_class, run_id, not_before, created_at, updated_at, claimed_at, sent_at`
+
+// NewDelivery is a ledger row to write for one customer of a run.
+type NewDelivery struct {
+	CampaignID  string
+	CustomerID  int64
+	Occurrence  string
+	Channel     string
+	Variant     string
+	Status      string
+	Priority    int
+	CappedClass bool
+	RunID       int64
+	NotBefore   time.Time // zero: none
+	Error       string    // why a row is suppressed/capped
+}
+
+// Inserted is a ledger row InsertDeliveries created (rows that already
+// existed for the same campaign, customer and occurrence are not returned).
+type Inserted struct {
+	ID         int64      `db:"id"`
+	CustomerID int64      `db:"customer_id"`
+	Status     string     `db:"status"`
+	NotBefore  *time.Time `db:"not_before"`
+}
+
+// InsertDeliveries writes rows in one statement, skipping any whose
+// (campaign, customer, occurrence) already exists: that unique key is what
+// makes re-runs, retried tasks and concurrent schedulers send once.
+func (s *Store) InsertDeliveries(ctx context.Context, rows []NewDelivery, now time.Time) ([]Inserted, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO deliveries (campaign_id, customer_id, occurrence, channel, variant, status, priority,
+		capped_class, run_id, not_before, error, created_at, updated_at) VALUES `)
+	args := make([]any, 0, len(rows)*13)
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		var runID any
+		if r.RunID != 0 {
+			runID = r.RunID
+		}
+		args = append(args, r.CampaignID, r.CustomerID, r.Occurrence, r.Channel, r.Variant, r.Status, r.Priority,
+			r.CappedClass, runID, timeArg(r.NotBefore), r.Error, now.UTC(), now.UTC())
+	}
+	b.WriteString(` ON CONFLICT (campaign_id, customer_id, occurrence) DO NOTHING
+		RETURNING id, customer_id, status, not_before`)
+	var out []Inserted
+	if err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(b.String()), args...); err != nil {
+		return nil, fmt.Errorf("store: insert deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// Delivery returns one ledger row.
+func (s *Store) Delivery(ctx context.Context, id int64) (*Delivery, error) {
+	var d Delivery
+	err := s.DB.GetContext(ctx, &d, s.DB.Rebind(`SELECT `+deliveryColumns+` FROM deliveries WHERE id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: delivery %d: %w", id, err)
+	}
+	return &d, nil
+}
+
+// ClaimDelivery atomically moves a due pending or deferred row to sending
+// under token. It reports false when the row is not claimable (already
+// claimed, finished, or not due yet): the caller must then not send.
+func (s *Store) ClaimDelivery(ctx context.Context, id int64, token string, now time.Time) (bool, error) {
+	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE deliveries
+		SET status = 'sending', claim_token = ?, claimed_at = ?, updated_at = ?, attempts = attempts + 1
+		WHERE id = ? AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= ?)`),
+		token, now.UTC(), now.UTC(), id, now.UTC())
+	if err != nil {
+		return false, fmt.Errorf("store: claim delivery %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// FinishDelivery records the outcome of a claimed send: status sent, failed,
+// unknown, suppressed or cancelled. The claim token fences it: a worker whose
+// claim was taken over (lease expired) changes nothing and learns it (false).
+func (s *Store) FinishDelivery(ctx context.Context, id int64, token, status, providerID, errText string, now time.Time) (bool, error) {
+	var sentAt any
+	if status == StatusSent {
+		sentAt = now.UTC()
+	}
+	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE deliveries
+		SET status = ?, provider_id = ?, error = ?, sent_at = ?, updated_at = ?
+		WHERE id = ? AND claim_token = ? AND status = 'sending'`),
+		status, providerID, truncate(errText, 500), sentAt, now.UTC(), id, token)
+	if err != nil {
+		return false, fmt.Errorf("store: finish delivery %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// ReleaseDelivery hands a claimed row back (a transient failure, a shutdown,
+// quiet hours): it becomes pending, or deferred until notBefore.
+func (s *Store) ReleaseDelivery(ctx context.Context, id int64, token string, notBefore time.Time, errText string, now time.Time) (bool, error) {
+	status := StatusPending
+	if !notBefore.IsZero() {
+		status = StatusDeferred
+	}
+	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE deliveries
+		SET status = ?, not_before = ?, error = ?, claim_token = NULL, updated_at = ?
+		WHERE id = ? AND claim_token = ? AND status = 'sending'`),
+		status, timeArg(notBefore), truncate(errText, 500), now.UTC(), id, token)
+	if err != nil {
+		return false, fmt.Errorf("store: release delivery %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// CancelDeliveries moves rows that are still waiting (pending or deferred) to
+// status with a reason; rows already claimed or finished are left alone.
+func (s *Store) CancelDeliveries(ctx context.Context, ids []int64, status, reason string, now time.Time) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	q, args, err := sqlx.In(`UPDATE deliveries SET status = ?, error = ?, updated_at = ?
+		WHERE id IN (?) AND status IN ('pending', 'deferred')`, status, reason, now.UTC(), ids)
+	if err != nil {
+		return 0, err
+	}
+	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(q), args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: cancel deliveries: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// ExpireClaims settles rows stuck in sending since before olderThan (their
+// worker died): unknown by default, so they are not sent twice, or pending
+// again for the campaigns in resend that opted into resending.
+func (s *Store) ExpireClaims(ctx context.Context, olderThan time.Time, resend []string, now time.Time) (unknown, requeued int64, err error) {
+	if len(resend) > 0 {
+		q, args, err := sqlx.In(`UPDATE deliveries SET status = 'pending', claim_token = NULL, updated_at = ?,
+			error = 'claim expired; resending (campaign opted in)'
+			WHERE status = 'sending' AND claimed_at < ? AND campaign_id IN (?)`, now.UTC(), olderThan.UTC(), resend)
+		if err != nil {
+			return 0, 0, err
+		}
+		res, err := s.DB.ExecContext(ctx, s.DB.Rebind(q), args...)
+		if err != nil {
+			return 0, 0, fmt.Errorf("store: requeue expired claims: %w", err)
+		}
+		requeued, _ = res.RowsAffected()
+	}
+	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE deliveries SET status = 'unknown', updated_at = ?,
+		error = 'worker stopped mid-send; outcome unknown, not resent'
+		WHERE status = 'sending' AND claimed_at < ?`), now.UTC(), olderThan.UTC())
+	if err != nil {
+		return 0, requeued, fmt.Errorf("store: expire claims: %w", err)
+	}
+	unknown, _ = res.RowsAffected()
+	return unknown, requeued, nil
+}
+
+// WaitingDelivery is a pending or deferred row the reconciler may re-enqueue.
+type WaitingDelivery struct {
+	ID        int64      `db:"id"`
+	NotBefore *time.Time `db:"not_before"`
+}
+
+// StaleWaiting lists up to limit pending or deferred rows not touched since
+// before olderThan, oldest first, and touches them, so that a pass of the
+// reconciler does not pick the same rows again right away.
+func (s *Store) StaleWaiting(ctx context.Context, olderThan time.Time, limit int, now time.Time) ([]WaitingDelivery, error) {
+	var out []WaitingDelivery
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.SelectContext(ctx, &out, tx.Rebind(`SELECT id, not_before FROM deliveries
+			WHERE status IN ('pending', 'deferred') AND updated_at < ? ORDER BY id LIMIT ?`),
+			olderThan.UTC(), limit); err != nil {
+			return err
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		ids := make([]int64, len(out))
+		for i, w := range out {
+			ids[i] = w.ID
+		}
+		q, args, err := sqlx.In(`UPDATE deliveries SET updated_at = ? WHERE id IN (?)`, now.UTC(), ids)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind(q), args...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: stale waiting deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// RecentDelivery is a live (waiting, sending or sent) ledger row of a
+// customer, for frequency caps and "once per N days" look-backs.
+type RecentDelivery struct {
+	ID          int64     `db:"id"`
+	CustomerID  int64     `db:"customer_id"`
+	CampaignID  string    `db:"campaign_id"`
+	Occurrence  string    `db:"occurrence"`
+	Channel     string    `db:"channel"`
+	Status      string    `db:"status"`
+	Priority    int       `db:"priority"`
+	CappedClass bool      `db:"capped_class"`
+	CreatedAt   time.Time `db:"created_at"`
+}
+
+// RecentDeliveries returns the live rows created since since for the given
+// customers, across all campaigns.
+func (s *Store) RecentDeliveries(ctx context.Context, customerIDs []int64, since time.Time) ([]RecentDelivery, error) {
+	if len(customerIDs) == 0 {
+		return nil, nil
+	}
+	q, args, err := sqlx.In(`SELECT id, customer_id, campaign_id, occurrence, channel, status, priority,
+		capped_class, created_at FROM deliveries WHERE customer_id IN (?) AND created_at >= ?
+		AND status IN ('pending', 'deferred', 'sending', 'sent', 'unknown')`, customerIDs, since.UTC())
+	if err != nil {
+		return nil, err
+	}
+	var out []RecentDelivery
+	if err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("store: recent deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// SuppressedSet returns which of the addresses are on the channel's
+// suppression list (addresses as stored: emails lower-cased).
+func (s *Store) SuppressedSet(ctx context.Context, channel string, addresses []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(addresses) == 0 {
+		return out, nil
+	}
+	q, args, err := sqlx.In(`SELECT address FROM suppressions WHERE channel = ? AND address IN (?)`, channel, addresses)
+	if err != nil {
+		return nil, err
+	}
+	var found []string
+	if err := s.DB.SelectContext(ctx, &found, s.DB.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("store: suppressed addresses: %w", err)
+	}
+	for _, a := range found {
+		out[a] = true
+	}
+	return out, nil
+}
+
+// CampaignCounts counts a campaign's ledger rows by status.
+func (s *Store) CampaignCounts(ctx context.Context, campaignID string) (map[string]int, error) {
+	rows, err := s.DB.QueryxContext(ctx, s.DB.Rebind(`SELECT status, count(*) FROM deliveries
+		WHERE campaign_id = ? GROUP BY status`), campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("store: campaign counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// CountActive counts rows still waiting or being sent, across all campaigns.
+func (s *Store) CountActive(ctx context.Context) (int, error) {
+	var n int
+	err := s.DB.GetContext(ctx, &n, `SELECT count(*) FROM deliveries WHERE status IN ('pending', 'deferred', 'sending')`)
+	return n, err
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// CountDue counts rows due by now and not finished: waiting rows whose time
+// has come, and rows being sent.
+func (s *Store) CountDue(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	err := s.DB.GetContext(ctx, &n, s.DB.Rebind(`SELECT count(*) FROM deliveries
+		WHERE status = 'sending' OR (status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= ?))`), now.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("store: count due: %w", err)
+	}
+	return n, nil
+}

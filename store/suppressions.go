@@ -1,0 +1,196 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The reasons an address is suppressed (the suppressions.reason CHECK).
+const (
+	SuppressUnsubscribe = "unsubscribe" // a one-click or confirmed unsubscribe link
+	SuppressStop        = "stop"        // an inbound SMS STOP (or a provider's 21610)
+	SuppressHardBounce  = "hard_bounce" // the address does not exist (SMTP 5.1.x)
+	SuppressComplaint   = "complaint"   // the recipient reported the message as spam
+	SuppressManual      = "manual"      // an operator's decision
+)
+
+// The channels a suppression or consent flag applies to.
+const (
+	channelEmail = "email"
+	channelSMS   = "sms"
+)
+
+// NormalizeAddress returns address as the suppressions table stores it: an
+// email trimmed and lower-cased, a phone number trimmed (it is already
+// E.164). Every suppression read and write goes through it, so a lookup
+// matches however the caller spelled the address.
+func NormalizeAddress(channel, address string) (string, error) {
+	a := strings.TrimSpace(address)
+	switch channel {
+	case channelEmail:
+		a = strings.ToLower(a)
+	case channelSMS:
+	default:
+		return "", fmt.Errorf("store: unknown channel %q (want %q or %q)", channel, channelEmail, channelSMS)
+	}
+	if a == "" {
+		return "", fmt.Errorf("store: empty %s address", channel)
+	}
+	return a, nil
+}
+
+// Suppress puts address on the channel's suppression list so no message is
+// sent to it again, recording why and, when customerID is not 0, whose it
+// is. It is idempotent: suppressing an address twice keeps the first reason
+// and time (the earliest proof of opt-out) and only fills in a missing
+// customer id.
+func (s *Store) Suppress(ctx context.Context, channel, address, reason string, customerID int64) error {
+	addr, err := NormalizeAddress(channel, address)
+	if err != nil {
+		return err
+	}
+	var cust any
+	if customerID != 0 {
+		cust = customerID
+	}
+	_, err = s.DB.ExecContext(ctx, s.DB.Rebind(`INSERT INTO suppressions (channel, address, reason, customer_id)
+		VALUES (?, ?, ?, ?)
+		ON CONFLICT (channel, address) DO UPDATE
+		SET customer_id = COALESCE(suppressions.customer_id, excluded.customer_id)`),
+		channel, addr, reason, cust)
+	if err != nil {
+		return fmt.Errorf("store: suppress %s address (%s): %w", channel, reason, err)
+	}
+	return nil
+}
+
+// Unsuppress removes address from the channel's suppression list, whatever
+// the reason it was on it: it is the re-opt-in path (an SMS START). It
+// reports whether the address was suppressed.
+func (s *Store) Unsuppress(ctx context.Context, channel, address string) (bool, error) {
+	addr, err := NormalizeAddress(channel, address)
+	if err != nil {
+		return false, err
+	}
+	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`DELETE FROM suppressions WHERE channel = ? AND address = ?`),
+		channel, addr)
+	if err != nil {
+		return false, fmt.Errorf("store: unsuppress %s address: %w", channel, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: unsuppress %s address: %w", channel, err)
+	}
+	return n > 0, nil
+}
+
+// IsSuppressed reports whether address is on the channel's suppression list.
+// The delivery worker asks it just before each send, so an unsubscribe
+// takes effect before the next message, not the next run.
+func (s *Store) IsSuppressed(ctx context.Context, channel, address string) (bool, error) {
+	addr, err := NormalizeAddress(channel, address)
+	if err != nil {
+		return false, err
+	}
+	var one int
+	err = s.DB.GetContext(ctx, &one, s.DB.Rebind(`SELECT 1 FROM suppressions WHERE channel = ? AND address = ?`),
+		channel, addr)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("store: is %s address suppressed: %w", channel, err)
+	}
+	return true, nil
+}
+
+// Suppression is one row of the suppressions table.
+type Suppression struct {
+	Channel    string
+	Address    string
+	Reason     string
+	CustomerID int64 // 0 when no customer is known
+}
+
+// SuppressionFor returns the suppression of address on channel, or
+// ErrNotFound.
+func (s *Store) SuppressionFor(ctx context.Context, channel, address string) (*Suppression, error) {
+	addr, err := NormalizeAddress(channel, address)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		sup  Suppression
+		cust sql.NullInt64
+	)
+	err = s.DB.QueryRowContext(ctx, s.DB.Rebind(`SELECT channel, address, reason, customer_id
+		FROM suppressions WHERE channel = ? AND address = ?`), channel, addr).
+		Scan(&sup.Channel, &sup.Address, &sup.Reason, &cust)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("store: %s suppression: %w", channel, ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("store: read %s suppression: %w", channel, err)
+	}
+	sup.CustomerID = cust.Int64
+	return &sup, nil
+}
+
+// SetConsent records whether the customer agrees to marketing on channel
+// (customers.email_consent or sms_consent). It returns ErrNotFound when the
+// customer does not exist.
+func (s *Store) SetConsent(ctx context.Context, customerID int64, channel string, ok bool) error {
+	var query string
+	switch channel {
+	case channelEmail:
+		query = `UPDATE customers SET email_consent = ?, updated_at = ? WHERE id = ?`
+	case channelSMS:
+		query = `UPDATE customers SET sms_consent = ?, updated_at = ? WHERE id = ?`
+	default:
+		return fmt.Errorf("store: set consent of customer %d: unknown channel %q", customerID, channel)
+	}
+	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(query), ok, time.Now().UTC(), customerID)
+	if err != nil {
+		return fmt.Errorf("store: set %s consent of customer %d: %w", channel, customerID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: set %s consent of customer %d: %w", channel, customerID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: set %s consent of customer %d: %w", channel, customerID, ErrNotFound)
+	}
+	return nil
+}
+
+// CustomersByPhone returns every customer whose phone is phone (E.164, as
+// stored), in id order; an empty slice when there is none. Several customers
+// may share a number, and an inbound STOP applies to all of them.
+func (s *Store) CustomersByPhone(ctx context.Context, phone string) ([]*Customer, error) {
+	phone = strings.TrimSpace(phone)
+	if phone == "" {
+		return nil, nil
+	}
+	rows, err := s.DB.QueryContext(ctx,
+		s.DB.Rebind(`SELECT `+customerColumns+` FROM customers WHERE phone = ? ORDER BY id`), phone)
+	if err != nil {
+		return nil, fmt.Errorf("store: customers by phone: %w", err)
+	}
+	defer rows.Close()
+	var out []*Customer
+	for rows.Next() {
+		c := new(Customer)
+		if err := newCustomerScanner(c).scan(rows); err != nil {
+			return nil, fmt.Errorf("store: customers by phone: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: customers by phone: %w", err)
+	}
+	return out, nil
+}

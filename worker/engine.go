@@ -1,0 +1,201 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/channels"
+	"github.com/tidings-crm/tidings/store"
+)
+
+// Cap is a frequency cap: at most Max promotional messages on a channel per
+// rolling Window, across all campaigns.
+type Cap struct {
+	Max    int
+	Window time.Duration
+}
+
+// Options tune an Engine. Zero values take the documented defaults.
+type Options struct {
+	ShardSize  int64            // customer ids per shard task (default 20,000)
+	DefaultLoc *time.Location   // zone for customers without one (default UTC)
+	Caps       map[string]Cap   // per channel (default email 3/7d, sms 2/7d)
+	Lease      time.Duration    // a claim older than this is expired by the reconciler (default 2 min)
+	Now        func() time.Time // the clock (tests drive a fake one)
+	Logger     *slog.Logger
+	// UnsubscribeURL returns the one-click unsubscribe URL for a delivery.
+	UnsubscribeURL func(d *store.Delivery) string
+}
+
+// Engine runs campaigns: it holds the loaded campaigns, the store, the
+// channels and the queue, and provides the asynq handlers.
+type Engine struct {
+	st       *store.Store
+	q        *Enqueuer
+	channels map[string]channels.Channel
+	opts     Options
+	camps    atomic.Pointer[map[string]*campaigns.Campaign]
+}
+
+// NewEngine returns an engine over st, sending through chans (keyed by
+// channel name: "email", "sms") and enqueuing with q.
+func NewEngine(st *store.Store, q *Enqueuer, chans map[string]channels.Channel, opts Options) *Engine {
+	if opts.ShardSize <= 0 {
+		opts.ShardSize = 20000
+	}
+	if opts.DefaultLoc == nil {
+		opts.DefaultLoc = time.UTC
+	}
+	if opts.Caps == nil {
+		opts.Caps = map[string]Cap{"email": {Max: 3, Window: 7 * 24 * time.Hour}, "sms": {Max: 2, Window: 7 * 24 * time.Hour}}
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = 2 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.UnsubscribeURL == nil {
+		opts.UnsubscribeURL = func(*store.Delivery) string { return "" }
+	}
+	e := &Engine{st: st, q: q, channels: chans, opts: opts}
+	e.SetCampaigns(nil)
+	return e
+}
+
+// SetCampaigns replaces the loaded campaigns (on start and when files change).
+func (e *Engine) SetCampaigns(list []*campaigns.Campaign) {
+	m := make(map[string]*campaigns.Campaign, len(list))
+	for _, c := range list {
+		m[c.ID] = c
+	}
+	e.camps.Store(&m)
+}
+
+// Campaign returns a loaded campaign by id.
+func (e *Engine) Campaign(id string) (*campaigns.Campaign, bool) {
+	c, ok := (*e.camps.Load())[id]
+	return c, ok
+}
+
+// Campaigns returns the loaded campaigns.
+func (e *Engine) Campaigns() []*campaigns.Campaign {
+	m := *e.camps.Load()
+	out := make([]*campaigns.Campaign, 0, len(m))
+	for _, c := range m {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b *campaigns.Campaign) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Register installs the engine's task handlers on mux.
+func (e *Engine) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(TypeRun, e.handleRun)
+	mux.HandleFunc(TypeShard, e.handleShard)
+	mux.HandleFunc(TypeDeliver, e.handleDeliver)
+}
+
+func (e *Engine) now() time.Time { return e.opts.Now().UTC() }
+
+// handleRun plans a firing: it creates the run (once, whoever fires it), splits
+// the customer id space into shards, records them, and enqueues one task per
+// shard so every worker shares the audience.
+func (e *Engine) handleRun(ctx context.Context, t *asynq.Task) error {
+	p, err := decode[RunPayload](t)
+	if err != nil {
+		return err
+	}
+	c, ok := e.Campaign(p.Campaign)
+	if !ok {
+		e.opts.Logger.Warn("run for a campaign that is not loaded; dropped", "campaign", p.Campaign)
+		return nil
+	}
+	run, err := e.st.StartRun(ctx, c.ID, p.Occurrence, p.ScheduledFor, e.now())
+	if err != nil {
+		return err
+	}
+	return e.planShards(ctx, run)
+}
+
+func (e *Engine) planShards(ctx context.Context, run *store.Run) error {
+	if run.Status == "done" {
+		return nil
+	}
+	lo, hi, err := e.st.CustomerIDRange(ctx)
+	if err != nil {
+		return err
+	}
+	var shards []store.Shard
+	for from := lo - 1; from < hi; from += e.opts.ShardSize {
+		shards = append(shards, store.Shard{RunID: run.ID, Lo: from, Hi: min(from+e.opts.ShardSize, hi)})
+	}
+	if len(shards) == 0 { // no customers: an empty shard completes the run
+		shards = append(shards, store.Shard{RunID: run.ID, Lo: 0, Hi: 0})
+	}
+	if err := e.st.AddShards(ctx, shards, e.now()); err != nil {
+		return err
+	}
+	for _, sh := range shards {
+		if err := e.q.Shard(ctx, ShardPayload{RunID: sh.RunID, Lo: sh.Lo, Hi: sh.Hi}); err != nil {
+			return err
+		}
+	}
+	e.opts.Logger.Info("run planned", "campaign", run.CampaignID, "occurrence", run.Occurrence, "shards", len(shards))
+	return nil
+}
+
+// handleShard evaluates one id range of a run and writes its ledger rows.
+func (e *Engine) handleShard(ctx context.Context, t *asynq.Task) error {
+	p, err := decode[ShardPayload](t)
+	if err != nil {
+		return err
+	}
+	done, err := e.st.ShardDone(ctx, p.RunID, p.Lo)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("shard %d/%d not recorded: %w", p.RunID, p.Lo, asynq.SkipRetry)
+	}
+	if err != nil || done {
+		return err
+	}
+	run, err := e.st.RunByID(ctx, p.RunID)
+	if err != nil {
+		return err
+	}
+	c, ok := e.Campaign(run.CampaignID)
+	if !ok {
+		e.opts.Logger.Warn("shard for a campaign that is not loaded; finished empty", "campaign", run.CampaignID)
+		_, err := e.st.FinishShard(ctx, p.RunID, p.Lo, map[string]int{}, e.now())
+		return err
+	}
+	counts, err := e.planAudience(ctx, c, run, p)
+	if err != nil {
+		return err
+	}
+	runDone, err := e.st.FinishShard(ctx, p.RunID, p.Lo, counts, e.now())
+	if err == nil && runDone {
+		e.opts.Logger.Info("run evaluated", "campaign", c.ID, "occurrence", run.Occurrence)
+	}
+	return err
+}
+
+// Enqueue fires a campaign now with the given run key (the admin "run now",
+// the demo, and tests). The same key twice is one run.
+func (e *Engine) Enqueue(ctx context.Context, campaignID, key string, scheduledFor time.Time) error {
+	if _, ok := e.Campaign(campaignID); !ok {
+		return fmt.Errorf("no campaign %q is loaded", campaignID)
+	}
+	return e.q.Run(ctx, RunPayload{Campaign: campaignID, Occurrence: key, ScheduledFor: scheduledFor.UTC()})
+}

@@ -1,0 +1,199 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/channels"
+	"github.com/tidings-crm/tidings/channels/email"
+	"github.com/tidings-crm/tidings/channels/smtptest"
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/store/storetest"
+	"github.com/tidings-crm/tidings/worker"
+	"github.com/tidings-crm/tidings/worker/redistest"
+)
+
+// bundle is one test's world: an isolated store, Redis database, SMTP server
+// and campaigns folder (River's setup(t) + bundle shape).
+type bundle struct {
+	st    *store.Store
+	rdb   *redis.Client
+	smtp  *smtptest.Server
+	dir   string
+	clock *fakeClock // nil: the wall clock
+	chans map[string]channels.Channel
+}
+
+func setup(t *testing.T, dialect store.Dialect) *bundle {
+	t.Helper()
+	b := &bundle{st: storetest.Open(t, dialect), smtp: smtptest.Start(t), dir: t.TempDir()}
+	b.rdb, _ = redistest.Client(t)
+	cfg, err := email.ParseURL(b.smtp.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.From, cfg.PoolSize, cfg.IOTimeout, cfg.DialTimeout = "shop@tidings.test", 4, 2*time.Second, 2*time.Second
+	cfg.Logger = quietLogger()
+	sender, err := email.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sender.Close() })
+	b.chans = map[string]channels.Channel{"email": sender}
+	return b
+}
+
+func quietLogger() *slog.Logger {
+	if os.Getenv("TIDINGS_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// campaign writes a campaign file and returns it loaded.
+func (b *bundle) campaign(t *testing.T, yaml string) *campaigns.Campaign {
+	t.Helper()
+	path := filepath.Join(b.dir, fmt.Sprintf("c%d.yaml", time.Now().UnixNano()))
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, problems := campaigns.Parse(path, []byte(yaml))
+	if campaigns.HasErrors(problems) {
+		t.Fatalf("campaign does not load: %v", problems)
+	}
+	return c
+}
+
+// engine returns a new engine (a "node") with its own queue client.
+func (b *bundle) engine(t *testing.T, list ...*campaigns.Campaign) *worker.Engine {
+	t.Helper()
+	client := asynq.NewClientFromRedisClient(b.rdb)
+	opts := worker.Options{Logger: quietLogger(), ShardSize: 50,
+		UnsubscribeURL: func(d *store.Delivery) string { return fmt.Sprintf("https://shop.test/u/%d", d.ID) }}
+	if b.clock != nil {
+		opts.Now = b.clock.Now
+	}
+	e := worker.NewEngine(b.st, &worker.Enqueuer{Client: client}, b.chans, opts)
+	e.SetCampaigns(list)
+	return e
+}
+
+// startWorker runs an asynq server for e until the test ends (or stop).
+func (b *bundle) startWorker(t *testing.T, e *worker.Engine, concurrency int) (stop func()) {
+	t.Helper()
+	srv := asynq.NewServerFromRedisClient(b.rdb, asynq.Config{
+		Concurrency:              concurrency,
+		Queues:                   map[string]int{worker.QueueDeliver: 6, worker.QueuePlan: 3},
+		RetryDelayFunc:           func(n int, err error, task *asynq.Task) time.Duration { return min(worker.RetryDelay(n, err, task), 300*time.Millisecond) },
+		IsFailure:                worker.IsFailure,
+		ShutdownTimeout:          2 * time.Second,
+		DelayedTaskCheckInterval: 100 * time.Millisecond,
+		LogLevel:                 asynq.FatalLevel,
+	})
+	mux := asynq.NewServeMux()
+	e.Register(mux)
+	if err := srv.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() { once.Do(srv.Shutdown) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// addCustomers creates n customers c1..cn with email consent; edit may
+// change each before it is written.
+func (b *bundle) addCustomers(t *testing.T, n int, edit func(i int, c *store.CustomerInput)) {
+	t.Helper()
+	var batch []store.CustomerInput
+	for i := 1; i <= n; i++ {
+		email, yes := fmt.Sprintf("customer%d@example.com", i), true
+		c := store.CustomerInput{ExternalID: fmt.Sprintf("c%d", i), Email: &email, EmailConsent: &yes}
+		if edit != nil {
+			edit(i, &c)
+		}
+		batch = append(batch, c)
+	}
+	for len(batch) > 0 {
+		k := min(len(batch), 500)
+		if _, err := b.st.UpsertCustomers(context.Background(), batch[:k]); err != nil {
+			t.Fatal(err)
+		}
+		batch = batch[k:]
+	}
+}
+
+// waitRun waits until the run is evaluated and no due row is left.
+func (b *bundle) waitRun(t *testing.T, campaignID, key string, timeout time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(timeout)
+	for {
+		done, err := b.st.RunDone(ctx, campaignID, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		if b.clock != nil {
+			now = b.clock.Now()
+		}
+		due, err := b.st.CountDue(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done && due == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			counts, _ := b.st.CampaignCounts(ctx, campaignID)
+			t.Fatalf("run %s/%s not settled after %s: done=%v due=%d counts=%v", campaignID, key, timeout, done, due, counts)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (b *bundle) counts(t *testing.T, campaignID string) map[string]int {
+	t.Helper()
+	n, err := b.st.CampaignCounts(context.Background(), campaignID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// fakeClock is a settable clock shared by the engines of a test.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+const newsletterYAML = `id: news
+name: News
+trigger: {schedule: {cron: "0 10 * * MON", time_zone: Europe/Paris}}
+audience: email_consent
+channels: [email]
+frequency: {class: transactional}
+messages:
+  email:
+    subject: "News for {{ default \"you\" .first_name }}"
+    text: "Hello {{ .external_id }}"
+    html: "<p>Hello {{ .external_id }}</p>"
+`

@@ -1,0 +1,357 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/tidings-crm/tidings/insights"
+	"github.com/tidings-crm/tidings/store"
+)
+
+// InsightsOptions configure RefreshInsights; the zero value is valid.
+type InsightsOptions struct {
+	// Score configures RFM (monetary basis, segment map), the lifecycle
+	// rules, the expected-purchases horizon and CLV; see insights.ScoreOptions
+	// for the defaults. Unit is the models' time unit (default a week). When
+	// Models is set the refresh uses those parameters instead of fitting
+	// (parameters fitted on a larger base, or held fixed).
+	Score insights.ScoreOptions
+	// BatchSize is the number of customers written per transaction
+	// (default 1,000); PageSize the customers read per query (default 2,000).
+	BatchSize int
+	PageSize  int
+	// Log receives one summary line per refresh (default slog.Default()).
+	Log *slog.Logger
+}
+
+// InsightsReport says what a refresh fitted and stored.
+type InsightsReport struct {
+	At            time.Time     // the refresh clock
+	Unit          time.Duration // the models' time unit
+	ModelID       int64         // the insights_models row written (0 when nothing was fitted)
+	Fitted        bool          // false when Models were given or no customer had a history to fit
+	Models        insights.Models
+	LogLikelihood float64 // BG/NBD log-likelihood at the fitted parameters
+
+	Customers    int // customers refreshed
+	Buyers       int // customers with a purchase by At
+	RepeatBuyers int // buyers with at least one repeat purchase day (the Gamma-Gamma input)
+
+	Segments      map[string]int // buyers per RFM segment
+	Lifecycle     map[string]int // customers per lifecycle stage
+	PAliveDeciles [10]int        // buyers by P(alive) in [k/10, (k+1)/10), 1 in the last
+	StageChanges  int            // lifecycle_changed events recorded
+	Transitions   map[string]int // "active -> declining": count
+	Warnings      []string       // what was degraded (no spend model, non-finite scores)
+
+	FitTime   time.Duration // first pass: read histories, cut points, fit
+	ScoreTime time.Duration // second pass: score and write
+	Elapsed   time.Duration
+}
+
+// InsightsParams is the JSON stored in insights_models.params: the fitted
+// parameters in the stated unit and the RFM cut points of the refresh, so a
+// stored score can be explained and reproduced.
+type InsightsParams struct {
+	UnitDays     float64              `json:"unit_days"`
+	BGNBD        insights.BGNBDParams `json:"bgnbd"`
+	GammaGamma   insights.GGParams    `json:"gamma_gamma"`
+	Buyers       int                  `json:"buyers"`
+	RepeatBuyers int                  `json:"repeat_buyers"`
+	RFMCuts      struct {
+		R, F, M insights.Quintiles
+	} `json:"rfm_cuts"`
+}
+
+// RefreshInsights recomputes every customer's intelligence as of now and
+// stores it: RFM scores and segment, lifecycle stage, P(alive), expected
+// purchases over the horizon (90 days) and CLV.
+//
+// It makes two streaming passes over the customers and their purchases up to
+// now (later purchases are ignored, so a past now scores "as of" then). The
+// first builds each customer's model inputs with lifetimes' conventions
+// (insights.Summaries: purchases on one day are one purchase), the RFM cut
+// points, and fits BG/NBD and Gamma-Gamma (repeat-purchase mean spend) on
+// every buyer; it holds about 50 bytes per buyer. The second scores each
+// customer and writes batches with store.SaveInsights, which records
+// lifecycle changes; its memory is flat. Stored conventions (prospects get
+// p_alive 1, expected purchases and CLV 0) are documented in store/insights.go.
+func RefreshInsights(ctx context.Context, st *store.Store, now time.Time, opts InsightsOptions) (InsightsReport, error) {
+	started := time.Now()
+	now = now.UTC()
+	opts = opts.withDefaults()
+	rep := InsightsReport{At: now, Unit: opts.Score.Unit, Segments: map[string]int{}, Lifecycle: map[string]int{},
+		Transitions: map[string]int{}}
+	in, err := readFitInputs(ctx, st, now, opts)
+	if err != nil {
+		return rep, err
+	}
+	rep.Buyers, rep.RepeatBuyers = len(in.rft), len(in.freq)
+	models, err := fitInsights(in, opts, &rep)
+	if err != nil {
+		return rep, err
+	}
+	if rep.Fitted {
+		if rep.ModelID, err = saveModel(ctx, st, in, &rep); err != nil {
+			return rep, err
+		}
+	}
+	rep.FitTime = time.Since(started)
+	rfm := opts.Score
+	rfm.Models = nil // the scorer's model part counts orders; the refresh scores summaries (see score)
+	scorer, err := insights.NewScorerFromQuintiles(in.cuts[0], in.cuts[1], in.cuts[2], now, rfm)
+	if err != nil {
+		return rep, fmt.Errorf("insights refresh: %w", err)
+	}
+	s := &refreshScorer{scorer: scorer, models: models, opts: opts, now: now, rep: &rep}
+	if err := s.run(ctx, st); err != nil {
+		return rep, err
+	}
+	rep.ScoreTime = time.Since(started) - rep.FitTime
+	rep.Elapsed = time.Since(started)
+	opts.Log.Info("insights refreshed", "at", now, "customers", rep.Customers, "buyers", rep.Buyers,
+		"fitted", rep.Fitted, "stage_changes", rep.StageChanges, "elapsed", rep.Elapsed.Round(time.Millisecond))
+	return rep, nil
+}
+
+func (o InsightsOptions) withDefaults() InsightsOptions {
+	if o.Score.Unit <= 0 {
+		o.Score.Unit = 7 * 24 * time.Hour
+	}
+	if o.Score.HorizonDays <= 0 {
+		o.Score.HorizonDays = 90
+	}
+	if o.Score.CLVPeriods <= 0 {
+		o.Score.CLVPeriods, o.Score.CLVPeriodLength, o.Score.CLVDiscount = 12, 4.345, 0.01
+	}
+	if o.Score.Lifecycle == nil {
+		rules := insights.DefaultLifecycleRules()
+		o.Score.Lifecycle = &rules
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 1000
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = 2000
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return o
+}
+
+// customerInputs derives one customer's stats and model summary from their
+// purchases (all at or before now). buf is reused between calls.
+func customerInputs(h *store.CustomerHistory, now time.Time, unit time.Duration,
+	buf []insights.Purchase) (insights.CustomerStats, insights.Summary, []insights.Purchase) {
+	c := insights.CustomerStats{ID: h.ID, Orders: len(h.Purchases)}
+	if c.Orders == 0 {
+		return c, insights.Summary{}, buf
+	}
+	buf = buf[:0]
+	var cents int64
+	for _, p := range h.Purchases {
+		cents += p.AmountCents
+		buf = append(buf, insights.Purchase{At: p.OccurredAt, Amount: float64(p.AmountCents) / 100})
+	}
+	c.TotalSpent = float64(cents) / 100
+	c.FirstPurchaseAt, c.LastPurchaseAt = h.Purchases[0].OccurredAt, h.Purchases[c.Orders-1].OccurredAt
+	return c, insights.Summaries(buf, now, unit)[0], buf
+}
+
+// recencyDays is whole days since the last purchase, as insights' RFM has it.
+func recencyDays(c insights.CustomerStats, now time.Time) float64 {
+	return math.Max(0, math.Floor(now.Sub(c.LastPurchaseAt).Hours()/24))
+}
+
+// fitInputs is what the first pass keeps: one model row per buyer, the
+// Gamma-Gamma rows of repeat buyers and the RFM cut points.
+type fitInputs struct {
+	rft        []insights.RFT
+	freq, mean []float64
+	cuts       [3]insights.Quintiles
+}
+
+func readFitInputs(ctx context.Context, st *store.Store, now time.Time, opts InsightsOptions) (*fitInputs, error) {
+	in := &fitInputs{}
+	var r, f, m []float64
+	var buf []insights.Purchase
+	err := st.StreamCustomerHistories(ctx, store.HistoryOptions{Until: now, PageSize: opts.PageSize},
+		func(h *store.CustomerHistory) error {
+			var (
+				c   insights.CustomerStats
+				sum insights.Summary
+			)
+			c, sum, buf = customerInputs(h, now, opts.Score.Unit, buf)
+			if c.Orders == 0 {
+				return nil
+			}
+			in.rft = append(in.rft, sum.RFT)
+			if sum.X > 0 && sum.MonetaryMean > 0 {
+				in.freq, in.mean = append(in.freq, sum.X), append(in.mean, sum.MonetaryMean)
+			}
+			money := c.TotalSpent
+			if opts.Score.Monetary == insights.MonetaryAverage {
+				money /= float64(c.Orders)
+			}
+			r, f, m = append(r, -recencyDays(c, now)), append(f, float64(c.Orders)), append(m, money)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("insights refresh: read histories: %w", err)
+	}
+	for i, v := range [][]float64{r, f, m} {
+		slices.Sort(v)
+		in.cuts[i] = insights.QuintilesFromSorted(v, i == 0)
+	}
+	return in, nil
+}
+
+// fitInsights fits BG/NBD and Gamma-Gamma unless models were given. A base
+// with nothing to fit (no buyer, or every buyer new today) is not an error:
+// the refresh then stores RFM and lifecycle only (p_alive 1, no forecast).
+func fitInsights(in *fitInputs, opts InsightsOptions, rep *InsightsReport) (*insights.Models, error) {
+	if m := opts.Score.Models; m != nil {
+		rep.Models = *m
+		rep.LogLikelihood = insights.BGNBDLogLikelihood(m.BG, in.rft)
+		return m, nil
+	}
+	bg, ll, err := insights.FitBGNBD(in.rft)
+	if errors.Is(err, insights.ErrNoData) {
+		rep.Warnings = append(rep.Warnings, "no purchase history to fit the models on: P(alive), expected purchases and CLV not computed")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insights refresh: %w", err)
+	}
+	models := &insights.Models{BG: bg}
+	if len(in.freq) >= 2 {
+		if models.GG, err = insights.FitGammaGamma(in.freq, in.mean); err != nil {
+			models.GG = insights.GGParams{}
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("spend model not fitted (%v): CLV stored as 0", err))
+		}
+	} else {
+		rep.Warnings = append(rep.Warnings, "fewer than two repeat buyers: spend model not fitted, CLV stored as 0")
+	}
+	rep.Fitted, rep.Models, rep.LogLikelihood = true, *models, ll
+	return models, nil
+}
+
+func saveModel(ctx context.Context, st *store.Store, in *fitInputs, rep *InsightsReport) (int64, error) {
+	p := InsightsParams{UnitDays: rep.Unit.Hours() / 24, BGNBD: rep.Models.BG, GammaGamma: rep.Models.GG,
+		Buyers: rep.Buyers, RepeatBuyers: rep.RepeatBuyers}
+	p.RFMCuts.R, p.RFMCuts.F, p.RFMCuts.M = in.cuts[0], in.cuts[1], in.cuts[2]
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return 0, fmt.Errorf("insights refresh: encode model parameters: %w", err)
+	}
+	id, err := st.SaveInsightsModel(ctx, store.InsightsModel{FittedAt: rep.At, Params: raw, Customers: rep.Buyers,
+		LogLikelihood: rep.LogLikelihood})
+	if err != nil {
+		return 0, fmt.Errorf("insights refresh: %w", err)
+	}
+	return id, nil
+}
+
+// refreshScorer is the second pass: score each streamed customer, write in
+// batches, count for the report.
+type refreshScorer struct {
+	scorer *insights.Scorer
+	models *insights.Models
+	opts   InsightsOptions
+	now    time.Time
+	rep    *InsightsReport
+	batch  []store.InsightRow
+	buf    []insights.Purchase
+	bad    int // non-finite model outputs replaced by 0
+}
+
+func (s *refreshScorer) run(ctx context.Context, st *store.Store) error {
+	s.batch = make([]store.InsightRow, 0, s.opts.BatchSize)
+	err := st.StreamCustomerHistories(ctx, store.HistoryOptions{Until: s.now, PageSize: s.opts.PageSize},
+		func(h *store.CustomerHistory) error {
+			s.batch = append(s.batch, s.score(h))
+			if len(s.batch) >= s.opts.BatchSize {
+				return s.flush(ctx, st)
+			}
+			return nil
+		})
+	if err == nil {
+		err = s.flush(ctx, st)
+	}
+	if err != nil {
+		return fmt.Errorf("insights refresh: %w", err)
+	}
+	if s.bad > 0 {
+		s.rep.Warnings = append(s.rep.Warnings, fmt.Sprintf("%d customers had a non-finite forecast, stored as 0", s.bad))
+	}
+	return nil
+}
+
+// score computes one customer's row. RFM comes from the Scorer (orders as
+// stored); the model outputs use the customer's summary (one purchase per
+// day, repeat-purchase mean spend), the inputs the models were fitted on.
+func (s *refreshScorer) score(h *store.CustomerHistory) store.InsightRow {
+	var (
+		c   insights.CustomerStats
+		sum insights.Summary
+	)
+	c, sum, s.buf = customerInputs(h, s.now, s.opts.Score.Unit, s.buf)
+	res := s.scorer.Score(c)
+	row := store.InsightRow{CustomerID: h.ID, R: res.R, F: res.F, M: res.M, Segment: res.Segment,
+		Lifecycle: res.Lifecycle, PAlive: 1, At: s.now}
+	s.rep.Customers++
+	if c.Orders > 0 && s.models != nil {
+		bg, gg, o := s.models.BG, s.models.GG, s.opts.Score
+		row.PAlive = s.finite(insights.PAlive(bg, sum.X, sum.TX, sum.T))
+		horizon := o.HorizonDays * float64(24*time.Hour) / float64(o.Unit)
+		row.ExpectedPurchases90d = s.finite(insights.ExpectedPurchases(bg, horizon, sum.X, sum.TX, sum.T))
+		if gg.Valid() {
+			row.CLV = s.finite(insights.CLVPeriods(bg, gg, sum.X, sum.TX, sum.T, sum.MonetaryMean,
+				o.CLVPeriods, o.CLVPeriodLength, o.CLVDiscount))
+		}
+		gap := 0.0
+		if c.Orders > 1 {
+			gap = c.LastPurchaseAt.Sub(c.FirstPurchaseAt).Hours() / 24 / float64(c.Orders-1)
+		}
+		row.Lifecycle = o.Lifecycle.Stage(c.Orders, recencyDays(c, s.now), gap, row.PAlive)
+	}
+	s.rep.Lifecycle[row.Lifecycle]++
+	if c.Orders > 0 {
+		s.rep.Segments[row.Segment]++
+		s.rep.PAliveDeciles[min(int(row.PAlive*10), 9)]++
+	}
+	return row
+}
+
+// finite replaces a non-finite model output by 0 (counted), and clamps
+// P(alive) rounding noise below 0.
+func (s *refreshScorer) finite(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		s.bad++
+		return 0
+	}
+	return math.Max(v, 0)
+}
+
+func (s *refreshScorer) flush(ctx context.Context, st *store.Store) error {
+	if len(s.batch) == 0 {
+		return nil
+	}
+	changes, err := st.SaveInsights(ctx, s.batch)
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		s.rep.StageChanges++
+		s.rep.Transitions[c.From+" -> "+c.To]++
+	}
+	s.batch = s.batch[:0]
+	return nil
+}

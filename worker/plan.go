@@ -1,0 +1,171 @@
+package worker
+
+import (
+	"context"
+	"time"
+
+	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/rules"
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/triggers"
+)
+
+// candidate is what planning keeps of a matching customer: the stream reuses
+// its row, so the few fields needed are copied.
+type candidate struct {
+	id                 int64
+	email, phone       string
+	emailOK, smsOK     bool
+	loc                *time.Location
+	occurrence, runKey string
+}
+
+// planBatch is how many matching customers are decided together: one query
+// for their suppressions, one for their recent deliveries, one insert.
+const planBatch = 500
+
+// planAudience evaluates the shard's customers and writes one ledger row per
+// matching customer, then enqueues the sends. It returns counts by status.
+func (e *Engine) planAudience(ctx context.Context, c *campaigns.Campaign, run *store.Run, p ShardPayload) (map[string]int, error) {
+	counts := map[string]int{}
+	if p.Hi <= p.Lo {
+		return counts, nil
+	}
+	now := e.now()
+	batch := make([]candidate, 0, planBatch)
+	flush := func() error {
+		err := e.decide(ctx, c, run, batch, now, counts)
+		batch = batch[:0]
+		return err
+	}
+	stats, err := Audience(ctx, e.st, c, AudienceOptions{Now: now, DefaultLoc: e.opts.DefaultLoc, AfterID: p.Lo, UpToID: p.Hi},
+		func(env *rules.Env, cust *store.Customer) error {
+			loc := triggers.Location(cust.TimeZone, e.opts.DefaultLoc)
+			cd := candidate{id: cust.ID, email: cust.Email, phone: cust.Phone,
+				emailOK: cust.EmailConsent, smsOK: cust.SMSConsent, loc: loc}
+			runKey := run.Occurrence
+			if triggers.Daily(c) {
+				runKey = now.In(loc).Format("2006-01-02") // at most once per customer per local day
+			}
+			cd.occurrence = c.Occurrence.Key(now, loc, runKey)
+			batch = append(batch, cd)
+			if len(batch) >= planBatch {
+				return flush()
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	if len(batch) > 0 {
+		if err := flush(); err != nil {
+			return nil, err
+		}
+	}
+	counts["evaluated"] = stats.Evaluated
+	counts["matched"] = stats.Matched
+	counts["rule_errors"] = stats.Errors
+	return counts, nil
+}
+
+// decide turns a batch of matching customers into ledger rows: holdout,
+// channel by consent, address and suppressions, frequency caps with priority,
+// the trigger's local time and SMS quiet hours.
+func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, run *store.Run, batch []candidate, now time.Time, counts map[string]int) error {
+	sup, err := e.suppressed(ctx, batch)
+	if err != nil {
+		return err
+	}
+	recent, err := e.recent(ctx, c, batch, now)
+	if err != nil {
+		return err
+	}
+	rows := make([]store.NewDelivery, 0, len(batch))
+	for _, cd := range batch {
+		if recent.sentWithin(cd.id, c.ID) {
+			counts["skipped_recent"]++
+			continue
+		}
+		row := store.NewDelivery{CampaignID: c.ID, CustomerID: cd.id, Occurrence: cd.occurrence, RunID: run.ID,
+			Priority: c.Frequency.Priority, CappedClass: c.Frequency.Capped()}
+		e.route(c, cd, sup, &row)
+		if row.Status == store.StatusPending {
+			e.applyCap(ctx, c, cd, recent, &row, now)
+		}
+		if row.Status == store.StatusPending {
+			e.schedule(c, cd, &row, now)
+		}
+		rows = append(rows, row)
+	}
+	if err := e.cancelDisplaced(ctx, c, recent, now); err != nil {
+		return err
+	}
+	inserted, err := e.st.InsertDeliveries(ctx, rows, now)
+	if err != nil {
+		return err
+	}
+	counts["existing"] += len(rows) - len(inserted)
+	for _, in := range inserted {
+		counts[in.Status]++
+		if in.Status != store.StatusPending && in.Status != store.StatusDeferred {
+			continue
+		}
+		var nb time.Time
+		if in.NotBefore != nil {
+			nb = *in.NotBefore
+		}
+		if err := e.q.Deliver(ctx, in.ID, nb); err != nil {
+			// The row is written; the reconciler will enqueue it.
+			e.opts.Logger.Warn("enqueue delivery failed; reconciler will retry", "delivery", in.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// route picks the holdout, the variant and the channel, or marks the row
+// suppressed with the reason.
+func (e *Engine) route(c *campaigns.Campaign, cd candidate, sup suppressions, row *store.NewDelivery) {
+	row.Channel = string(c.Channels[0])
+	if InHoldout(c, cd.id) {
+		row.Status = store.StatusHoldout
+		return
+	}
+	row.Variant = AssignVariant(c, cd.id)
+	if !c.Recipient.IsCustomer() {
+		row.Status = store.StatusPending // an internal alert: the team's address, no consent needed
+		return
+	}
+	reason := "no consent or address on any channel"
+	for _, ch := range c.Channels {
+		addr, ok := "", false
+		switch ch {
+		case campaigns.Email:
+			addr, ok = cd.email, cd.emailOK
+		case campaigns.SMS:
+			addr, ok = cd.phone, cd.smsOK
+		}
+		if !ok || addr == "" {
+			continue
+		}
+		if sup.has(string(ch), addr) {
+			reason = string(ch) + " address is on the suppression list"
+			continue
+		}
+		row.Channel, row.Status = string(ch), store.StatusPending
+		return
+	}
+	row.Status, row.Error = store.StatusSuppressed, reason
+}
+
+// schedule applies the trigger's local time of day and, for SMS, quiet hours.
+func (e *Engine) schedule(c *campaigns.Campaign, cd candidate, row *store.NewDelivery, now time.Time) {
+	at := triggers.SendAt(c, now, cd.loc)
+	if row.Channel == string(campaigns.SMS) {
+		if q := triggers.QuietUntil(at, cd.loc); !q.IsZero() {
+			at = q
+		}
+	}
+	if at.After(now) {
+		row.Status, row.NotBefore = store.StatusDeferred, at.UTC()
+	}
+}

@@ -1,0 +1,102 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// Task types. Payloads carry ids only, never personal data: Redis is
+// transport, the database is the truth (DESIGN.md invariant 1).
+const (
+	TypeRun     = "campaign:run"   // plan a firing: create the run and its shards
+	TypeShard   = "campaign:shard" // evaluate one id range and write ledger rows
+	TypeDeliver = "deliver"        // send one ledger row
+)
+
+// Queues, by urgency: delivery work first, so a big planning run never
+// starves sends that are already due.
+const (
+	QueueDeliver = "deliver"
+	QueuePlan    = "plan"
+)
+
+// RunPayload names a campaign firing. Occurrence is the run key (the tick).
+type RunPayload struct {
+	Campaign     string    `json:"campaign"`
+	Occurrence   string    `json:"occurrence"`
+	ScheduledFor time.Time `json:"scheduled_for"`
+}
+
+// ShardPayload names one id range of a run.
+type ShardPayload struct {
+	RunID int64 `json:"run_id"`
+	Lo    int64 `json:"lo"`
+	Hi    int64 `json:"hi"`
+}
+
+// DeliverPayload names one ledger row.
+type DeliverPayload struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
+
+// Enqueuer puts tasks on the queue with deterministic task ids, so the same
+// work enqueued twice (two schedulers, a retried enqueue, the reconciler)
+// exists once. A conflict with an existing task id is success.
+type Enqueuer struct {
+	Client *asynq.Client
+}
+
+func (q *Enqueuer) enqueue(ctx context.Context, typ, id, queue string, payload any, opts ...asynq.Option) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, asynq.TaskID(id), asynq.Queue(queue))
+	_, err = q.Client.EnqueueContext(ctx, asynq.NewTask(typ, b), opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue %s %s: %w", typ, id, err)
+	}
+	return nil
+}
+
+// Run enqueues a campaign firing.
+func (q *Enqueuer) Run(ctx context.Context, p RunPayload) error {
+	return q.enqueue(ctx, TypeRun, "run:"+p.Campaign+":"+p.Occurrence, QueuePlan, p, asynq.MaxRetry(10))
+}
+
+// Shard enqueues one id range of a run.
+func (q *Enqueuer) Shard(ctx context.Context, p ShardPayload) error {
+	return q.enqueue(ctx, TypeShard, fmt.Sprintf("shard:%d:%d", p.RunID, p.Lo), QueuePlan, p, asynq.MaxRetry(10))
+}
+
+// Deliver enqueues the send of one ledger row, not before notBefore.
+func (q *Enqueuer) Deliver(ctx context.Context, deliveryID int64, notBefore time.Time) error {
+	// The task id names the row and its due time: a deferral enqueued from
+	// inside the row's own running task must not collide with that task.
+	id := fmt.Sprintf("deliver:%d", deliveryID)
+	opts := []asynq.Option{asynq.MaxRetry(maxAttempts)}
+	if !notBefore.IsZero() {
+		opts = append(opts, asynq.ProcessAt(notBefore))
+		id += fmt.Sprintf("@%d", notBefore.Unix())
+	}
+	return q.enqueue(ctx, TypeDeliver, id, QueueDeliver, DeliverPayload{DeliveryID: deliveryID}, opts...)
+}
+
+// maxAttempts bounds how often one delivery is tried before it fails.
+const maxAttempts = 12
+
+func decode[T any](t *asynq.Task) (T, error) {
+	var p T
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return p, fmt.Errorf("%s: bad payload: %v: %w", t.Type(), err, asynq.SkipRetry)
+	}
+	return p, nil
+}
