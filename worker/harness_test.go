@@ -93,9 +93,11 @@ func (b *bundle) engine(t *testing.T, list ...*campaigns.Campaign) *worker.Engin
 func (b *bundle) startWorker(t *testing.T, e *worker.Engine, concurrency int) (stop func()) {
 	t.Helper()
 	srv := asynq.NewServerFromRedisClient(b.rdb, asynq.Config{
-		Concurrency:              concurrency,
-		Queues:                   map[string]int{worker.QueueDeliver: 6, worker.QueuePlan: 3},
-		RetryDelayFunc:           func(n int, err error, task *asynq.Task) time.Duration { return min(worker.RetryDelay(n, err, task), 300*time.Millisecond) },
+		Concurrency: concurrency,
+		Queues:      map[string]int{worker.QueueDeliver: 6, worker.QueuePlan: 3},
+		RetryDelayFunc: func(n int, err error, task *asynq.Task) time.Duration {
+			return min(worker.RetryDelay(n, err, task), 300*time.Millisecond)
+		},
 		IsFailure:                worker.IsFailure,
 		ShutdownTimeout:          2 * time.Second,
 		DelayedTaskCheckInterval: 100 * time.Millisecond,
