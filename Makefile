@@ -4,7 +4,7 @@ BIN       := bin/tidings
 PKGS      := ./...
 SHORT_FUZZ ?= 10s
 
-.PHONY: build test bench chaos demo lint fmt clean fuzz
+.PHONY: build test bench demo lint clean
 
 build: ## build bin/tidings
 	$(GO) build -o $(BIN) ./cmd/tidings

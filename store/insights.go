@@ -363,7 +363,11 @@ func (s *Store) LatestInsightsModel(ctx context.Context) (*InsightsModel, error)
 	if err != nil {
 		return nil, fmt.Errorf("store: latest insights model: %w", err)
 	}
-	m.Params = json.RawMessage(params)
+	canon, err := canonicalJSON(params, "{}") // the same bytes from both dialects
+	if err != nil {
+		return nil, fmt.Errorf("store: latest insights model: decode params: %w", err)
+	}
+	m.Params = json.RawMessage(canon)
 	return &m, nil
 }
 

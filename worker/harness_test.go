@@ -35,7 +35,7 @@ type bundle struct {
 	chans map[string]channels.Channel
 }
 
-func setup(t *testing.T, dialect store.Dialect) *bundle {
+func setup(t testing.TB, dialect store.Dialect) *bundle {
 	t.Helper()
 	b := &bundle{st: storetest.Open(t, dialect), smtp: smtptest.Start(t), dir: t.TempDir()}
 	b.rdb, _ = redistest.Client(t)
@@ -62,7 +62,7 @@ func quietLogger() *slog.Logger {
 }
 
 // campaign writes a campaign file and returns it loaded.
-func (b *bundle) campaign(t *testing.T, yaml string) *campaigns.Campaign {
+func (b *bundle) campaign(t testing.TB, yaml string) *campaigns.Campaign {
 	t.Helper()
 	path := filepath.Join(b.dir, fmt.Sprintf("c%d.yaml", time.Now().UnixNano()))
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
@@ -76,7 +76,7 @@ func (b *bundle) campaign(t *testing.T, yaml string) *campaigns.Campaign {
 }
 
 // engine returns a new engine (a "node") with its own queue client.
-func (b *bundle) engine(t *testing.T, list ...*campaigns.Campaign) *worker.Engine {
+func (b *bundle) engine(t testing.TB, list ...*campaigns.Campaign) *worker.Engine {
 	t.Helper()
 	client := asynq.NewClientFromRedisClient(b.rdb)
 	opts := worker.Options{Logger: quietLogger(), ShardSize: 50,
@@ -90,7 +90,7 @@ func (b *bundle) engine(t *testing.T, list ...*campaigns.Campaign) *worker.Engin
 }
 
 // startWorker runs an asynq server for e until the test ends (or stop).
-func (b *bundle) startWorker(t *testing.T, e *worker.Engine, concurrency int) (stop func()) {
+func (b *bundle) startWorker(t testing.TB, e *worker.Engine, concurrency int) (stop func()) {
 	t.Helper()
 	srv := asynq.NewServerFromRedisClient(b.rdb, asynq.Config{
 		Concurrency: concurrency,
@@ -116,7 +116,7 @@ func (b *bundle) startWorker(t *testing.T, e *worker.Engine, concurrency int) (s
 
 // addCustomers creates n customers c1..cn with email consent; edit may
 // change each before it is written.
-func (b *bundle) addCustomers(t *testing.T, n int, edit func(i int, c *store.CustomerInput)) {
+func (b *bundle) addCustomers(t testing.TB, n int, edit func(i int, c *store.CustomerInput)) {
 	t.Helper()
 	var batch []store.CustomerInput
 	for i := 1; i <= n; i++ {
@@ -137,7 +137,7 @@ func (b *bundle) addCustomers(t *testing.T, n int, edit func(i int, c *store.Cus
 }
 
 // waitRun waits until the run is evaluated and no due row is left.
-func (b *bundle) waitRun(t *testing.T, campaignID, key string, timeout time.Duration) {
+func (b *bundle) waitRun(t testing.TB, campaignID, key string, timeout time.Duration) {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(timeout)
@@ -165,7 +165,7 @@ func (b *bundle) waitRun(t *testing.T, campaignID, key string, timeout time.Dura
 	}
 }
 
-func (b *bundle) counts(t *testing.T, campaignID string) map[string]int {
+func (b *bundle) counts(t testing.TB, campaignID string) map[string]int {
 	t.Helper()
 	n, err := b.st.CampaignCounts(context.Background(), campaignID)
 	if err != nil {

@@ -106,6 +106,9 @@ func (c *Config) settings() []setting {
 func (c *Config) bindFlags(fs *pflag.FlagSet) *string {
 	for _, s := range c.settings() {
 		help := fmt.Sprintf("%s (env %s)", s.help, s.env)
+		if s.def != "" {
+			help = fmt.Sprintf("%s (env %s, default %s)", s.help, s.env, s.def)
+		}
 		fs.String(s.flag, "", help)
 	}
 	return fs.String("config", "", "optional YAML file with the settings above (env TIDINGS_CONFIG)")

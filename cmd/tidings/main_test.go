@@ -223,3 +223,46 @@ func TestConfigErrorsSayWhatToFix(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMEDocumentsEveryVariable keeps the README's configuration table
+// true: every setting's variable and YAML key is listed.
+func TestREADMEDocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Config
+	for _, s := range c.settings() {
+		if !strings.Contains(string(readme), "| `"+s.env+"` | `"+s.yaml+"` |") {
+			t.Errorf("README configuration table lacks %s (%s)", s.env, s.yaml)
+		}
+	}
+	if !strings.Contains(string(readme), "make test") || !strings.Contains(string(readme), "make demo") {
+		t.Error("README must name the two set-up commands, make demo and make test")
+	}
+}
+
+// TestDemoOnceSendsIntoTheOutbox runs the README's first command on a fresh
+// SQLite file with the in-process Redis, and checks the table and the outbox.
+func TestDemoOnceSendsIntoTheOutbox(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := cli(t, "--database-url", "sqlite:"+filepath.Join(dir, "demo.db"), "--outbox", filepath.Join(dir, "outbox"),
+		"--campaigns", "../../examples/campaigns", "demo", "--once", "--customers", "400")
+	if code != 0 {
+		t.Fatalf("demo: exit %d\n%s%s", code, out, errOut)
+	}
+	m := regexp.MustCompile(`weekly-newsletter\s+schedule\s+(\d+)\s+(\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no newsletter row in the table:\n%s", out)
+	}
+	sent, _ := strconv.Atoi(m[2])
+	files, _ := filepath.Glob(filepath.Join(dir, "outbox", "*.eml"))
+	if sent == 0 || sent > len(files) || m[1] == "0" {
+		t.Fatalf("newsletter audience %s sent %d, outbox holds %d .eml files\n%s", m[1], sent, len(files), out)
+	}
+	for _, col := range []string{"AUDIENCE", "SENT", "SUPPRESSED", "CAPPED", "DEFERRED", "HOLDOUT"} {
+		if !strings.Contains(out, col) {
+			t.Errorf("table lacks column %s", col)
+		}
+	}
+}

@@ -1,0 +1,68 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidings-crm/tidings/store"
+)
+
+// BenchmarkDeliveryEndToEnd measures email throughput from a campaign run to
+// the SMTP server (ledger, queue, render, SMTP) on PostgreSQL and Redis, for
+// TIDINGS_BENCH_RECIPIENTS recipients (default 100,000), and the process's
+// peak RSS (which includes the in-process SMTP server).
+func BenchmarkDeliveryEndToEnd(b *testing.B) {
+	n := 100000
+	if v, err := strconv.Atoi(os.Getenv("TIDINGS_BENCH_RECIPIENTS")); err == nil && v > 0 {
+		n = v
+	}
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		bt := b
+		bd := setup(bt, store.Postgres)
+		bd.addCustomers(bt, n, nil)
+		c := bd.campaign(bt, newsletterYAML)
+		e := bd.engine(bt, c)
+		e2 := bd.engine(bt, c)
+		bd.startWorker(bt, e, 32)
+		bd.startWorker(bt, e2, 32)
+		key := fmt.Sprintf("bench-%d", i)
+		b.StartTimer()
+		start := time.Now()
+		if err := e.Enqueue(context.Background(), "news", key, start); err != nil {
+			b.Fatal(err)
+		}
+		bd.waitRun(bt, "news", key, 30*time.Minute)
+		elapsed := time.Since(start)
+		b.StopTimer()
+		if got := bd.counts(bt, "news")[store.StatusSent]; got != n {
+			b.Fatalf("sent %d, want %d", got, n)
+		}
+		if got := len(bd.smtp.Messages()); got != n {
+			b.Fatalf("SMTP server received %d, want %d", got, n)
+		}
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "msgs/s")
+		b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	}
+}
+
+// peakRSSMB reads the process's peak resident set size (VmHWM) in MB.
+func peakRSSMB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
