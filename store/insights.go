@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -261,10 +262,7 @@ func (s *Store) saveInsightsChunk(ctx context.Context, tx *sqlx.Tx, part []Insig
 			r.CLV, r.At.UTC())
 	}
 	row := insightValues[s.Dialect]
-	values := row
-	for range len(part) - 1 {
-		values += ", " + row
-	}
+	values := row + strings.Repeat(", "+row, len(part)-1)
 	q := tx.Rebind(`WITH v (id, r, f, m, segment, stage, p_alive, expected, clv, scored_at) AS (VALUES ` + values + `)
 		UPDATE customers SET rfm_r = v.r, rfm_f = v.f, rfm_m = v.m, rfm_segment = v.segment, lifecycle = v.stage,
 			p_alive = v.p_alive, expected_purchases_90d = v.expected, clv = v.clv, insights_at = v.scored_at

@@ -43,6 +43,7 @@ type Delivery struct {
 	Priority    int        `db:"priority"`
 	CappedClass bool       `db:"capped_class"`
 	RunID       *int64     `db:"run_id"`
+	EventID     *string    `db:"event_id"` // the triggering webhook event, for event campaigns
 	NotBefore   *time.Time `db:"not_before"`
 	CreatedAt   time.Time  `db:"created_at"`
 	UpdatedAt   time.Time  `db:"updated_at"`
@@ -51,7 +52,7 @@ type Delivery struct {
 }
 
 const deliveryColumns = `id, campaign_id, customer_id, occurrence, channel, variant, status, attempts, claim_token,
-	provider_id, error, priority, capped_class, run_id, not_before, created_at, updated_at, claimed_at, sent_at`
+	provider_id, error, priority, capped_class, run_id, event_id, not_before, created_at, updated_at, claimed_at, sent_at`
 
 // NewDelivery is a ledger row to write for one customer of a run.
 type NewDelivery struct {
@@ -64,6 +65,7 @@ type NewDelivery struct {
 	Priority    int
 	CappedClass bool
 	RunID       int64
+	EventID     string    // the triggering webhook event ("" for scheduled runs)
 	NotBefore   time.Time // zero: none
 	Error       string    // why a row is suppressed/capped
 }
@@ -86,19 +88,22 @@ func (s *Store) InsertDeliveries(ctx context.Context, rows []NewDelivery, now ti
 	}
 	var b strings.Builder
 	b.WriteString(`INSERT INTO deliveries (campaign_id, customer_id, occurrence, channel, variant, status, priority,
-		capped_class, run_id, not_before, error, created_at, updated_at) VALUES `)
-	args := make([]any, 0, len(rows)*13)
+		capped_class, run_id, event_id, not_before, error, created_at, updated_at) VALUES `)
+	args := make([]any, 0, len(rows)*14)
 	for i, r := range rows {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		var runID any
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		var runID, eventID any
 		if r.RunID != 0 {
 			runID = r.RunID
 		}
+		if r.EventID != "" {
+			eventID = r.EventID
+		}
 		args = append(args, r.CampaignID, r.CustomerID, r.Occurrence, r.Channel, r.Variant, r.Status, r.Priority,
-			r.CappedClass, runID, timeArg(r.NotBefore), r.Error, now.UTC(), now.UTC())
+			r.CappedClass, runID, eventID, timeArg(r.NotBefore), r.Error, now.UTC(), now.UTC())
 	}
 	b.WriteString(` ON CONFLICT (campaign_id, customer_id, occurrence) DO NOTHING
 		RETURNING id, customer_id, status, not_before`)
@@ -140,13 +145,23 @@ func (s *Store) ClaimDelivery(ctx context.Context, id int64, token string, now t
 // FinishDelivery records the outcome of a claimed send: status sent, failed,
 // unknown, suppressed or cancelled. The claim token fences it: a worker whose
 // claim was taken over (lease expired) changes nothing and learns it (false).
+//
+// On PostgreSQL the commit does not wait for the WAL flush: if the database
+// crashes before the flush, the row is still "sending", and the reconciler
+// marks it unknown, never resent. The claim, which guards against double
+// sends, is always committed durably.
 func (s *Store) FinishDelivery(ctx context.Context, id int64, token, status, providerID, errText string, now time.Time) (bool, error) {
 	var sentAt any
 	if status == StatusSent {
 		sentAt = now.UTC()
 	}
+	// set_config(..., true) is local to the statement's own transaction.
+	noWait := ""
+	if s.Dialect == Postgres {
+		noWait = ` FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit`
+	}
 	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE deliveries
-		SET status = ?, provider_id = ?, error = ?, sent_at = ?, updated_at = ?
+		SET status = ?, provider_id = ?, error = ?, sent_at = ?, updated_at = ?`+noWait+`
 		WHERE id = ? AND claim_token = ? AND status = 'sending'`),
 		status, providerID, truncate(errText, 500), sentAt, now.UTC(), id, token)
 	if err != nil {
@@ -190,6 +205,25 @@ func (s *Store) CancelDeliveries(ctx context.Context, ids []int64, status, reaso
 		return 0, fmt.Errorf("store: cancel deliveries: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// WaitingFor lists the customer's rows of the given campaigns that are still
+// waiting (pending or deferred) and were created at or before before: the
+// rows an exit condition (a purchase) cancels.
+func (s *Store) WaitingFor(ctx context.Context, customerID int64, campaignIDs []string, before time.Time) ([]int64, error) {
+	if len(campaignIDs) == 0 {
+		return nil, nil
+	}
+	q, args, err := sqlx.In(`SELECT id FROM deliveries WHERE customer_id = ? AND campaign_id IN (?)
+		AND status IN ('pending', 'deferred') AND created_at <= ? ORDER BY id`, customerID, campaignIDs, before.UTC())
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	if err := s.DB.SelectContext(ctx, &ids, s.DB.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("store: waiting deliveries of customer %d: %w", customerID, err)
+	}
+	return ids, nil
 }
 
 // ExpireClaims settles rows stuck in sending since before olderThan (their

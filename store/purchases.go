@@ -47,17 +47,35 @@ func (s *Store) UpsertPurchases(ctx context.Context, in []PurchaseInput) (Upsert
 	if len(in) == 0 {
 		return res, nil
 	}
+	rows, err := purchaseRows(in)
+	if err != nil {
+		return res, fmt.Errorf("store: upsert purchases: %w", err)
+	}
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		res, err = s.upsertPurchasesTx(ctx, tx, in, rows)
+		return err
+	})
+	if err != nil {
+		return UpsertResult{}, fmt.Errorf("store: upsert purchases: %w", err)
+	}
+	return res, nil
+}
+
+// purchaseRows validates purchases and returns them in stored, comparable
+// form (rows[i] is in[i]), for upsertPurchasesTx.
+func purchaseRows(in []PurchaseInput) ([]purchaseRow, error) {
 	rows := make([]purchaseRow, len(in))
 	for i, p := range in {
 		if p.OrderID == "" || p.CustomerExternalID == "" {
-			return res, fmt.Errorf("store: upsert purchases: input %d needs an order id and a customer id", i)
+			return nil, fmt.Errorf("input %d needs an order id and a customer id", i)
 		}
 		if p.OccurredAt.IsZero() {
-			return res, fmt.Errorf("store: upsert purchases: order %q has no time", p.OrderID)
+			return nil, fmt.Errorf("order %q has no time", p.OrderID)
 		}
 		items, err := canonicalJSON(p.Items, "[]")
 		if err != nil {
-			return res, fmt.Errorf("store: upsert purchases: order %q: items are not valid JSON: %w", p.OrderID, err)
+			return nil, fmt.Errorf("order %q: items are not valid JSON: %w", p.OrderID, err)
 		}
 		cur := p.Currency
 		if cur == "" {
@@ -67,15 +85,7 @@ func (s *Store) UpsertPurchases(ctx context.Context, in []PurchaseInput) (Upsert
 		rows[i] = purchaseRow{amountCents: p.AmountCents, currency: cur, quantity: p.Quantity,
 			items: items, occurredAt: p.OccurredAt.UTC().Truncate(time.Microsecond)}
 	}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		res, err = s.upsertPurchasesTx(ctx, tx, in, rows)
-		return err
-	})
-	if err != nil {
-		return UpsertResult{}, fmt.Errorf("store: upsert purchases: %w", err)
-	}
-	return res, nil
+	return rows, nil
 }
 
 func (s *Store) upsertPurchasesTx(ctx context.Context, tx *sqlx.Tx, in []PurchaseInput, rows []purchaseRow) (UpsertResult, error) {

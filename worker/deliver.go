@@ -19,39 +19,113 @@ import (
 	"github.com/tidings-crm/tidings/triggers"
 )
 
-// errPostponed marks a retry that is not the delivery's fault (the provider's
-// breaker is open, the rate limit is full, the row is not due yet): asynq
-// does not count it against the task's retries.
-var errPostponed = errors.New("postponed")
-
-// handleDeliver sends one ledger row at most once: claim (pending -> sending
-// under a fresh token), check consent and suppressions again, render, send,
-// and record the outcome fenced by the token.
+// handleDeliver sends one ledger row; handleDeliverBatch sends several rows
+// of one run, which saves the queue and database round trips of one task per
+// message. Either way each row is claimed on its own just before its send,
+// so a crash leaves at most the message in flight ambiguous.
 func (e *Engine) handleDeliver(ctx context.Context, t *asynq.Task) error {
 	p, err := decode[DeliverPayload](t)
 	if err != nil {
 		return err
 	}
-	now := e.now()
-	token := newToken()
-	ok, err := e.st.ClaimDelivery(ctx, p.DeliveryID, token, now)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return e.notClaimable(ctx, p.DeliveryID, now)
-	}
-	d, err := e.st.Delivery(ctx, p.DeliveryID)
-	if err != nil {
-		return err
-	}
-	out := e.send(ctx, d, now)
-	return e.record(ctx, d, token, out)
+	return e.deliverIDs(ctx, []int64{p.DeliveryID})
 }
 
-// notClaimable handles a task whose row could not be claimed: finished or
-// claimed elsewhere (nothing to do), or not due yet (come back then).
-func (e *Engine) notClaimable(ctx context.Context, id int64, now time.Time) error {
+func (e *Engine) handleDeliverBatch(ctx context.Context, t *asynq.Task) error {
+	p, err := decode[DeliverBatchPayload](t)
+	if err != nil {
+		return err
+	}
+	return e.deliverIDs(ctx, p.IDs)
+}
+
+// deliverIDs sends the waiting rows among ids. Transient failures do not fail
+// the task: the row is deferred to its retry time in the ledger and gets a
+// task of its own, so the ledger, not Redis, holds the retry schedule.
+func (e *Engine) deliverIDs(ctx context.Context, ids []int64) error {
+	rows, err := e.st.Deliveries(ctx, ids)
+	if err != nil {
+		return err
+	}
+	var custIDs []int64
+	for _, d := range rows {
+		custIDs = append(custIDs, d.CustomerID)
+	}
+	custs, err := e.st.CustomersByIDs(ctx, custIDs)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		if err := ctx.Err(); err != nil {
+			return err // shutting down: the rest stay waiting and the task is retried
+		}
+		if err := e.deliverRow(ctx, &rows[i], custs[rows[i].CustomerID]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliverRow sends one row at most once. It returns an error only when the
+// task itself must be retried (the database is unreachable, or shutdown).
+func (e *Engine) deliverRow(ctx context.Context, d *store.Delivery, cust *store.Customer) error {
+	now := e.now()
+	if d.Status != store.StatusPending && d.Status != store.StatusDeferred {
+		return nil // sent, claimed elsewhere or settled: nothing to do
+	}
+	if d.NotBefore != nil && d.NotBefore.After(now) {
+		return e.q.Deliver(ctx, d.ID, *d.NotBefore) // early: make sure its own timed task exists
+	}
+	c, ok := e.Campaign(d.CampaignID)
+	switch {
+	case !ok || c.Status == campaigns.StatusPaused:
+		return e.settle(ctx, d, store.StatusCancelled, "campaign paused or removed before the send", now)
+	case cust == nil:
+		return e.settle(ctx, d, store.StatusCancelled, "customer deleted before the send", now)
+	case slices.Contains(c.ExitOn, "purchase") && cust.LastPurchaseAt.After(d.CreatedAt):
+		return e.settle(ctx, d, store.StatusCancelled, "exit: the customer purchased after the message was planned", now)
+	}
+	to, check := e.address(c, d, cust)
+	if to == "" {
+		return e.settle(ctx, d, store.StatusSuppressed, d.Channel+" address removed before the send", now)
+	}
+	if d.Channel == string(campaigns.SMS) && c.Recipient.IsCustomer() {
+		if q := triggers.QuietUntil(now, triggers.Location(cust.TimeZone, e.opts.DefaultLoc)); !q.IsZero() {
+			if err := e.st.Defer(ctx, d.ID, q, "quiet hours", now); err != nil {
+				return err
+			}
+			return e.q.Deliver(ctx, d.ID, q)
+		}
+	}
+	token := newToken()
+	claimed, err := e.st.ClaimForSend(ctx, d.ID, token, check, now)
+	if errors.Is(err, store.ErrNotClaimable) {
+		return e.notClaimed(ctx, d.ID, now)
+	}
+	if err != nil {
+		return err
+	}
+	return e.record(ctx, claimed, token, e.send(ctx, c, claimed, cust, to, now))
+}
+
+// address returns where the message goes and the address the claim must find
+// unsuppressed ("" for internal team alerts, which need no consent).
+func (e *Engine) address(c *campaigns.Campaign, d *store.Delivery, cust *store.Customer) (to, check string) {
+	if !c.Recipient.IsCustomer() {
+		if d.Channel == string(campaigns.SMS) {
+			return c.Recipient.Team.SMS, ""
+		}
+		return c.Recipient.Team.Email, ""
+	}
+	if d.Channel == string(campaigns.SMS) {
+		return cust.Phone, cust.Phone
+	}
+	return cust.Email, normalizeAddr(d.Channel, cust.Email)
+}
+
+// notClaimed explains a claim that failed on a row that was waiting: if it is
+// still waiting and due, consent or suppression changed since planning.
+func (e *Engine) notClaimed(ctx context.Context, id int64, now time.Time) error {
 	d, err := e.st.Delivery(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -59,105 +133,58 @@ func (e *Engine) notClaimable(ctx context.Context, id int64, now time.Time) erro
 	if err != nil {
 		return err
 	}
-	if (d.Status == store.StatusPending || d.Status == store.StatusDeferred) && d.NotBefore != nil && d.NotBefore.After(now) {
-		// Early (a clock skew, or the reconciler enqueued it): leave it to its
-		// own ProcessAt task, and make sure one exists.
-		return e.q.Deliver(ctx, id, *d.NotBefore)
+	waiting := d.Status == store.StatusPending || d.Status == store.StatusDeferred
+	if waiting && (d.NotBefore == nil || !d.NotBefore.After(now)) {
+		return e.settle(ctx, d, store.StatusSuppressed, d.Channel+" consent withdrawn or address suppressed before the send", now)
 	}
 	return nil
 }
 
-// statusRetry is send's outcome for a transient failure: release the row and
-// let asynq retry.
-const statusRetry = "retry"
+func (e *Engine) settle(ctx context.Context, d *store.Delivery, status, reason string, now time.Time) error {
+	_, err := e.st.SetWaitingStatus(ctx, d.ID, status, reason, now)
+	return err
+}
 
-// outcome is what one send attempt ended with.
+// outcome is what one send attempt ended with: a ledger status, or
+// statusRetry for a transient failure.
 type outcome struct {
-	status     string // a ledger status, or statusRetry
+	status     string
 	providerID string
-	notBefore  time.Time // for StatusDeferred
 	err        error
 }
 
-func fail(status string, err error) outcome { return outcome{status: status, err: err} }
+const statusRetry = "retry"
 
-// send performs the checks that must hold at send time and the send itself.
-func (e *Engine) send(ctx context.Context, d *store.Delivery, now time.Time) outcome {
-	c, ok := e.Campaign(d.CampaignID)
-	if !ok || c.Status == campaigns.StatusPaused {
-		return fail(store.StatusCancelled, errors.New("campaign paused or removed before the send"))
-	}
-	cust, err := e.st.CustomerByID(ctx, d.CustomerID)
-	if err != nil {
-		return fail(statusRetry, err)
-	}
-	if slices.Contains(c.ExitOn, "purchase") && cust.LastPurchaseAt.After(d.CreatedAt) {
-		return fail(store.StatusCancelled, errors.New("exit condition: the customer purchased after the message was planned"))
-	}
-	to, reason, err := e.address(ctx, c, d, cust)
-	if err != nil {
-		return fail(statusRetry, err)
-	}
-	if reason != "" {
-		return fail(store.StatusSuppressed, errors.New(reason))
-	}
-	loc := triggers.Location(cust.TimeZone, e.opts.DefaultLoc)
-	if d.Channel == string(campaigns.SMS) && c.Recipient.IsCustomer() {
-		if q := triggers.QuietUntil(now, loc); !q.IsZero() {
-			return outcome{status: store.StatusDeferred, notBefore: q.UTC()}
-		}
-	}
+// send renders and sends a claimed row.
+func (e *Engine) send(ctx context.Context, c *campaigns.Campaign, d *store.Delivery, cust *store.Customer, to string, now time.Time) outcome {
 	ch, ok := e.channels[d.Channel]
 	if !ok {
-		return fail(store.StatusFailed, fmt.Errorf("no %s channel is configured", d.Channel))
+		return outcome{status: store.StatusFailed, err: fmt.Errorf("no %s channel is configured", d.Channel)}
 	}
-	msg, err := e.message(c, d, cust, to, now)
+	msg, err := e.message(ctx, c, d, cust, to, now)
 	if err != nil {
-		return fail(store.StatusFailed, err)
+		return outcome{status: store.StatusFailed, err: err}
 	}
 	res, err := ch.Send(ctx, msg)
 	if err != nil {
-		return fail(classify(err), err)
+		return outcome{status: classify(err), err: err}
 	}
 	return outcome{status: store.StatusSent, providerID: res.ProviderID}
 }
 
-// address returns where the message goes, or why it must not be sent:
-// consent withdrawn or the address suppressed since the row was planned
-// (DESIGN.md invariant 4: checked at send time, not only at planning).
-func (e *Engine) address(ctx context.Context, c *campaigns.Campaign, d *store.Delivery, cust *store.Customer) (string, string, error) {
-	if !c.Recipient.IsCustomer() {
-		if d.Channel == string(campaigns.SMS) {
-			return c.Recipient.Team.SMS, "", nil
-		}
-		return c.Recipient.Team.Email, "", nil
-	}
-	var to string
-	var consent bool
-	switch d.Channel {
-	case string(campaigns.Email):
-		to, consent = cust.Email, cust.EmailConsent
-	case string(campaigns.SMS):
-		to, consent = cust.Phone, cust.SMSConsent
-	}
-	if !consent || to == "" {
-		return "", d.Channel + " consent withdrawn or address removed before the send", nil
-	}
-	set, err := e.st.SuppressedSet(ctx, d.Channel, []string{normalizeAddr(d.Channel, to)})
-	if err != nil {
-		return "", "", err
-	}
-	if len(set) > 0 {
-		return "", d.Channel + " address suppressed before the send", nil
-	}
-	return to, "", nil
-}
-
-// message renders the campaign for the customer.
-func (e *Engine) message(c *campaigns.Campaign, d *store.Delivery, cust *store.Customer, to string, now time.Time) (*channels.Message, error) {
+// message renders the campaign for the customer (and the triggering event,
+// for event campaigns).
+func (e *Engine) message(ctx context.Context, c *campaigns.Campaign, d *store.Delivery, cust *store.Customer, to string, now time.Time) (*channels.Message, error) {
 	env := rules.NewEnv(e.opts.DefaultLoc)
 	env.Now = now
 	FillEnv(env, cust)
+	if d.EventID != nil {
+		ev, err := e.eventFor(ctx, *d.EventID, cust.ID)
+		if err != nil {
+			return nil, err
+		}
+		env.Event = ev
+	}
 	unsub := e.opts.UnsubscribeURL(d)
 	r, err := campaigns.Render(c, d.Channel, cust.Locale, d.Variant, c.Data(env, d.Variant, unsub))
 	if err != nil {
@@ -170,6 +197,8 @@ func (e *Engine) message(c *campaigns.Campaign, d *store.Delivery, cust *store.C
 // classify maps a send error to the status to record.
 func classify(err error) string {
 	switch {
+	case channels.IsCanceled(err) && !channels.IsAmbiguous(err): // stopped before the message left: retry
+		return statusRetry
 	case channels.IsAmbiguous(err):
 		return store.StatusUnknown // the provider may have it: never resend blindly
 	case channels.IsPermanent(err):
@@ -178,46 +207,54 @@ func classify(err error) string {
 	return statusRetry
 }
 
-// record writes the outcome, fenced by the claim token, and tells asynq
-// whether to retry.
+// record writes the outcome of a claimed row, fenced by the claim token.
 func (e *Engine) record(ctx context.Context, d *store.Delivery, token string, out outcome) error {
-	status, sendErr := out.status, out.err
 	// The outcome must be recorded even when the task's context ended mid-send.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	now := e.now()
 	errText := ""
-	if sendErr != nil {
-		errText = sendErr.Error()
+	if out.err != nil {
+		errText = out.err.Error()
 	}
-	switch status {
-	case statusRetry:
-		if d.Attempts >= maxAttempts {
-			_, err := e.st.FinishDelivery(wctx, d.ID, token, store.StatusFailed, "", "gave up after retries: "+errText, now)
-			return err
-		}
-		if _, err := e.st.ReleaseDelivery(wctx, d.ID, token, time.Time{}, errText, now); err != nil {
-			return err
-		}
-		if errors.Is(sendErr, channels.ErrOpen) {
-			return fmt.Errorf("%w: %v", errPostponed, sendErr)
-		}
-		return sendErr
-	case store.StatusDeferred:
-		if _, err := e.st.ReleaseDelivery(wctx, d.ID, token, out.notBefore, "quiet hours", now); err != nil {
-			return err
-		}
-		return e.q.Deliver(wctx, d.ID, out.notBefore)
+	if out.status == statusRetry {
+		return e.retryLater(ctx, wctx, d, token, out.err, now)
 	}
-	fenced, err := e.st.FinishDelivery(wctx, d.ID, token, status, out.providerID, errText, now)
+	fenced, err := e.st.FinishDelivery(wctx, d.ID, token, out.status, out.providerID, errText, now)
 	if err != nil {
 		return err
 	}
 	if !fenced {
-		e.opts.Logger.Warn("delivery outcome not recorded: the claim was taken over", "delivery", d.ID, "status", status)
+		e.opts.Logger.Warn("delivery outcome not recorded: the claim was taken over", "delivery", d.ID, "status", out.status)
 	}
-	if status == store.StatusFailed && (channels.IsHardBounce(sendErr) || channels.IsUnsubscribed(sendErr)) {
-		e.suppressAfterFailure(wctx, d, sendErr)
+	if out.status == store.StatusFailed && (channels.IsHardBounce(out.err) || channels.IsUnsubscribed(out.err)) {
+		e.suppressAfterFailure(wctx, d, out.err)
+	}
+	return nil
+}
+
+// retryLater hands a transiently failed row back: deferred to its retry time
+// (the provider's Retry-After, or backoff by attempt) with a task of its own,
+// or failed once out of attempts. On shutdown it goes back to pending at once
+// and the task is retried.
+func (e *Engine) retryLater(ctx, wctx context.Context, d *store.Delivery, token string, sendErr error, now time.Time) error {
+	errText := sendErr.Error()
+	if ctx.Err() != nil {
+		if _, err := e.st.ReleaseDelivery(wctx, d.ID, token, time.Time{}, "interrupted: "+errText, now); err != nil {
+			return err
+		}
+		return ctx.Err()
+	}
+	if d.Attempts >= maxAttempts {
+		_, err := e.st.FinishDelivery(wctx, d.ID, token, store.StatusFailed, "", "gave up after retries: "+errText, now)
+		return err
+	}
+	at := now.Add(RetryDelay(d.Attempts, sendErr, nil))
+	if _, err := e.st.ReleaseDelivery(wctx, d.ID, token, at, errText, now); err != nil {
+		return err
+	}
+	if err := e.q.Deliver(wctx, d.ID, at); err != nil {
+		e.opts.Logger.Warn("enqueue retry failed; reconciler will retry", "delivery", d.ID, "err", err)
 	}
 	return nil
 }
@@ -230,39 +267,42 @@ func (e *Engine) suppressAfterFailure(ctx context.Context, d *store.Delivery, se
 		e.opts.Logger.Error("suppress after failure: load customer", "delivery", d.ID, "err", err)
 		return
 	}
-	addr, reason := cust.Email, "hard_bounce"
+	addr, reason := cust.Email, store.SuppressHardBounce
 	if d.Channel == string(campaigns.SMS) {
-		addr, reason = cust.Phone, "stop"
+		addr, reason = cust.Phone, store.SuppressStop
 	}
 	if channels.IsUnsubscribed(sendErr) && d.Channel == string(campaigns.Email) {
-		reason = "unsubscribe"
+		reason = store.SuppressUnsubscribe
 	}
 	if err := e.st.Suppress(ctx, d.Channel, addr, reason, cust.ID); err != nil {
 		e.opts.Logger.Error("suppress after failure", "delivery", d.ID, "err", err)
 	}
 }
 
-// RetryDelay is the asynq retry delay: the provider's Retry-After when it
-// gave one, otherwise exponential backoff from 2 s to 10 min with jitter.
+// RetryDelay is the wait before the next attempt of a send: the provider's
+// Retry-After when it gave one (a breaker's remaining open time too),
+// otherwise exponential backoff from 2 s to 10 min with jitter. It is also
+// the asynq retry delay of the planning tasks.
 func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	if d, ok := channels.RetryAfterOf(err); ok && d > 0 {
 		return d
 	}
-	d := 2 * time.Second << min(n, 9)
+	d := 2 * time.Second << min(max(n-1, 0), 9)
 	d = min(d, 10*time.Minute)
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-// IsFailure tells asynq which errors count against a task's retries:
-// postponements (breaker open, not due yet) do not.
+// errPostponed marks a task retry that is not the task's fault; asynq does
+// not count it against the task's retries.
+var errPostponed = errors.New("postponed")
+
+// IsFailure tells asynq which errors count against a task's retries.
 func IsFailure(err error) bool { return err != nil && !errors.Is(err, errPostponed) }
 
 func newToken() string {
 	b := make([]byte, 12)
-	if _, err := cryptoRead(b); err != nil {
+	if _, err := crand.Read(b); err != nil {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
 }
-
-var cryptoRead = crand.Read

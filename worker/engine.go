@@ -106,6 +106,8 @@ func (e *Engine) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeRun, e.handleRun)
 	mux.HandleFunc(TypeShard, e.handleShard)
 	mux.HandleFunc(TypeDeliver, e.handleDeliver)
+	mux.HandleFunc(TypeEventPurchase, e.handleEvent)
+	mux.HandleFunc(TypeDeliverBatch, e.handleDeliverBatch)
 }
 
 func (e *Engine) now() time.Time { return e.opts.Now().UTC() }

@@ -39,19 +39,26 @@ func setup(t testing.TB, dialect store.Dialect) *bundle {
 	t.Helper()
 	b := &bundle{st: storetest.Open(t, dialect), smtp: smtptest.Start(t), dir: t.TempDir()}
 	b.rdb, _ = redistest.Client(t)
+	b.chans = map[string]channels.Channel{"email": b.emailSender(t, 4)}
+	return b
+}
+
+// emailSender returns a go-mail sender to the bundle's SMTP server keeping
+// pool connections open.
+func (b *bundle) emailSender(t testing.TB, pool int) channels.Channel {
+	t.Helper()
 	cfg, err := email.ParseURL(b.smtp.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.From, cfg.PoolSize, cfg.IOTimeout, cfg.DialTimeout = "shop@tidings.test", 4, 2*time.Second, 2*time.Second
+	cfg.From, cfg.PoolSize, cfg.IOTimeout, cfg.DialTimeout = "shop@tidings.test", pool, 10*time.Second, 5*time.Second
 	cfg.Logger = quietLogger()
 	sender, err := email.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sender.Close() })
-	b.chans = map[string]channels.Channel{"email": sender}
-	return b
+	return sender
 }
 
 func quietLogger() *slog.Logger {

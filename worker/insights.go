@@ -20,7 +20,8 @@ type InsightsOptions struct {
 	// rules, the expected-purchases horizon and CLV; see insights.ScoreOptions
 	// for the defaults. Unit is the models' time unit (default a week). When
 	// Models is set the refresh uses those parameters instead of fitting
-	// (parameters fitted on a larger base, or held fixed).
+	// (parameters fitted on a larger base, or held fixed). The forecast is
+	// stored in expected_purchases_90d, so keep HorizonDays at 90.
 	Score insights.ScoreOptions
 	// BatchSize is the number of customers written per transaction
 	// (default 1,000); PageSize the customers read per query (default 2,000).
@@ -86,6 +87,9 @@ func RefreshInsights(ctx context.Context, st *store.Store, now time.Time, opts I
 	started := time.Now()
 	now = now.UTC()
 	opts = opts.withDefaults()
+	if err := opts.Score.Lifecycle.Validate(); err != nil {
+		return InsightsReport{}, fmt.Errorf("insights refresh: %w", err)
+	}
 	rep := InsightsReport{At: now, Unit: opts.Score.Unit, Segments: map[string]int{}, Lifecycle: map[string]int{},
 		Transitions: map[string]int{}}
 	in, err := readFitInputs(ctx, st, now, opts)

@@ -177,7 +177,7 @@ func TestCDNOWThroughTheProductMatchesThePublishedSummary(t *testing.T) {
 			if seen != len(want) || bad > 0 {
 				t.Fatalf("compared %d of %d customers, %d differ", seen, len(want), bad)
 			}
-			rep, err := RefreshInsights(ctx, st, calibrationEnd, InsightsOptions{})
+			rep, err := RefreshInsights(ctx, st, calibrationEnd, InsightsOptions{Log: quiet()})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -342,4 +343,90 @@ func events(t *testing.T, st *store.Store) map[int64]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestRefreshFitsAndRecordsTheModel lets the refresh fit the hand-built
+// base: the recorded model's parameters are the report's, and every stored
+// P(alive) is the fitted model's.
+func TestRefreshFitsAndRecordsTheModel(t *testing.T) {
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, dialect)
+			ids := seedHandBase(t, st)
+			rep, err := RefreshInsights(ctx, st, handNow, InsightsOptions{Log: quiet()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.Fitted || !rep.Models.BG.Valid() || !rep.Models.GG.Valid() || rep.Buyers != 20 || rep.RepeatBuyers != 15 {
+				t.Fatalf("report %+v", rep)
+			}
+			m, err := st.LatestInsightsModel(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p InsightsParams
+			if err := json.Unmarshal(m.Params, &p); err != nil {
+				t.Fatal(err)
+			}
+			if m.ID != rep.ModelID || p.BGNBD != rep.Models.BG || p.GammaGamma != rep.Models.GG || p.UnitDays != 7 ||
+				m.Customers != 20 || m.LogLikelihood != rep.LogLikelihood || !m.FittedAt.Equal(handNow) {
+				t.Fatalf("recorded model %+v params %+v, report %+v", m, p, rep)
+			}
+			if ll := insights.BGNBDLogLikelihood(rep.Models.BG, handRFT(handNow)); math.Abs(ll-rep.LogLikelihood) > 1e-6 {
+				t.Errorf("log-likelihood %g, want %g from the hand-built inputs", rep.LogLikelihood, ll)
+			}
+			total := 0
+			for _, h := range handBase() {
+				rft := handRFT(handNow)[slices.IndexFunc(handBase(), func(o handCustomer) bool { return o.ext == h.ext })]
+				want := insights.PAlive(rep.Models.BG, rft.X, rft.TX, rft.T)
+				if got := mustCustomer(t, st, ids[h.ext]).PAlive; math.Abs(got-want) > 1e-9 {
+					t.Errorf("%s: stored p_alive %g, fitted model says %g", h.ext, got, want)
+				}
+			}
+			for _, n := range rep.PAliveDeciles {
+				total += n
+			}
+			if total != rep.Buyers || rep.Lifecycle["prospect"] != 1 {
+				t.Errorf("deciles %v hold %d buyers, stages %v", rep.PAliveDeciles, total, rep.Lifecycle)
+			}
+		})
+	}
+}
+
+// handRFT is the hand-built base's model input, computed by hand.
+func handRFT(now time.Time) []insights.RFT {
+	var out []insights.RFT
+	for _, h := range handBase() {
+		d := h.history(now)
+		today := time.Date(now.Year(), now.Month(), now.Day(), 10, 0, 0, 0, time.UTC)
+		out = append(out, insights.RFT{X: float64(h.orders - 1),
+			TX: math.Round(d[len(d)-1].Sub(d[0]).Hours()/24) / 7, T: math.Round(today.Sub(d[0]).Hours()/24) / 7})
+	}
+	return out
+}
+
+// TestRefreshWithoutPurchases: a shop with only prospects (nothing to fit)
+// still refreshes: every customer is a prospect with p_alive 1, no model is
+// recorded, and the report says why.
+func TestRefreshWithoutPurchases(t *testing.T) {
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, dialect)
+			if _, err := st.UpsertCustomers(ctx, []store.CustomerInput{{ExternalID: "a"}, {ExternalID: "b"}}); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := RefreshInsights(ctx, st, handNow, InsightsOptions{Log: quiet()})
+			if err != nil || rep.Fitted || rep.ModelID != 0 || len(rep.Warnings) != 1 || rep.Lifecycle["prospect"] != 2 {
+				t.Fatalf("report %+v (%v)", rep, err)
+			}
+			if _, err := st.LatestInsightsModel(ctx); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("a model was recorded: %v", err)
+			}
+			if got := matching(t, st, `lifecycle == "prospect" && p_alive == 1 && clv == 0`, handNow); len(got) != 2 {
+				t.Errorf("prospects stored as %v", got)
+			}
+		})
+	}
 }

@@ -105,21 +105,33 @@ func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, run *store.R
 		return err
 	}
 	counts["existing"] += len(rows) - len(inserted)
+	var due []int64
 	for _, in := range inserted {
 		counts[in.Status]++
-		if in.Status != store.StatusPending && in.Status != store.StatusDeferred {
-			continue
-		}
-		var nb time.Time
-		if in.NotBefore != nil {
-			nb = *in.NotBefore
-		}
-		if err := e.q.Deliver(ctx, in.ID, nb); err != nil {
-			// The row is written; the reconciler will enqueue it.
-			e.opts.Logger.Warn("enqueue delivery failed; reconciler will retry", "delivery", in.ID, "err", err)
+		switch {
+		case in.Status == store.StatusDeferred && in.NotBefore != nil:
+			e.enqueueOrWarn(e.q.Deliver(ctx, in.ID, *in.NotBefore), in.ID)
+		case in.Status == store.StatusPending:
+			due = append(due, in.ID)
 		}
 	}
+	for len(due) > 0 {
+		k := min(len(due), deliverBatch)
+		e.enqueueOrWarn(e.q.DeliverBatch(ctx, due[:k]), due[0])
+		due = due[k:]
+	}
 	return nil
+}
+
+// deliverBatch is how many due rows one deliver task sends.
+const deliverBatch = 20
+
+// enqueueOrWarn logs a failed enqueue: the rows are written, and the
+// reconciler enqueues waiting rows whose tasks are missing.
+func (e *Engine) enqueueOrWarn(err error, id int64) {
+	if err != nil {
+		e.opts.Logger.Warn("enqueue delivery failed; reconciler will retry", "delivery", id, "err", err)
+	}
 }
 
 // route picks the holdout, the variant and the channel, or marks the row

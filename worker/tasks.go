@@ -13,9 +13,10 @@ import (
 // Task types. Payloads carry ids only, never personal data: Redis is
 // transport, the database is the truth (DESIGN.md invariant 1).
 const (
-	TypeRun     = "campaign:run"   // plan a firing: create the run and its shards
-	TypeShard   = "campaign:shard" // evaluate one id range and write ledger rows
-	TypeDeliver = "deliver"        // send one ledger row
+	TypeRun          = "campaign:run"   // plan a firing: create the run and its shards
+	TypeShard        = "campaign:shard" // evaluate one id range and write ledger rows
+	TypeDeliver      = "deliver"        // send one ledger row
+	TypeDeliverBatch = "deliver:batch"  // send several ledger rows of one run
 )
 
 // Queues, by urgency: delivery work first, so a big planning run never
@@ -42,6 +43,11 @@ type ShardPayload struct {
 // DeliverPayload names one ledger row.
 type DeliverPayload struct {
 	DeliveryID int64 `json:"delivery_id"`
+}
+
+// DeliverBatchPayload names several ledger rows due now.
+type DeliverBatchPayload struct {
+	IDs []int64 `json:"ids"`
 }
 
 // Enqueuer puts tasks on the queue with deterministic task ids, so the same
@@ -84,10 +90,26 @@ func (q *Enqueuer) Deliver(ctx context.Context, deliveryID int64, notBefore time
 	id := fmt.Sprintf("deliver:%d", deliveryID)
 	opts := []asynq.Option{asynq.MaxRetry(maxAttempts)}
 	if !notBefore.IsZero() {
-		opts = append(opts, asynq.ProcessAt(notBefore))
+		// asynq schedules by whole seconds (it truncates): round up, or the
+		// task runs before the row is due, finds it early, and its own
+		// re-enqueue collides with itself, stranding the row.
+		at := notBefore.Truncate(time.Second)
+		if at.Before(notBefore) {
+			at = at.Add(time.Second)
+		}
+		opts = append(opts, asynq.ProcessAt(at))
 		id += fmt.Sprintf("@%d", notBefore.Unix())
 	}
 	return q.enqueue(ctx, TypeDeliver, id, QueueDeliver, DeliverPayload{DeliveryID: deliveryID}, opts...)
+}
+
+// DeliverBatch enqueues the send of several rows due now.
+func (q *Enqueuer) DeliverBatch(ctx context.Context, ids []int64) error {
+	if len(ids) == 1 {
+		return q.Deliver(ctx, ids[0], time.Time{})
+	}
+	id := fmt.Sprintf("deliver:%d-%d", ids[0], ids[len(ids)-1])
+	return q.enqueue(ctx, TypeDeliverBatch, id, QueueDeliver, DeliverBatchPayload{IDs: ids}, asynq.MaxRetry(maxAttempts))
 }
 
 // maxAttempts bounds how often one delivery is tried before it fails.

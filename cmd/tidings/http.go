@@ -8,6 +8,8 @@ import (
 
 	"github.com/tidings-crm/tidings/channels/unsubscribe"
 	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/triggers"
+	"github.com/tidings-crm/tidings/worker"
 )
 
 // signer returns the unsubscribe-link signer from TIDINGS_SIGNING_KEY, or a
@@ -41,6 +43,16 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/u/", unsub)
 	mux.Handle("/v1/sms/inbound", unsub)
+	if a.cfg.WebhookSecret != "" {
+		wh, err := triggers.NewWebhook(triggers.WebhookOptions{Secrets: a.cfg.WebhookSecret, Store: rt.st,
+			Reactor: &worker.Enqueuer{Client: rt.client}, Logger: a.log})
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("POST /v1/events/", wh)
+	} else {
+		a.log.Warn("TIDINGS_WEBHOOK_SECRET is not set: the purchase webhook /v1/events/purchase is disabled")
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

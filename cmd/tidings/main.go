@@ -98,6 +98,8 @@ Settings come from flags, TIDINGS_* environment variables or a YAML file
 		a.serveCommand(),
 		a.workerCommand(),
 		a.schedulerCommand(),
+		a.insightsCommand(),
+		a.eventsCommand(),
 	)
 	return root
 }

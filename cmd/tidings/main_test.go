@@ -104,23 +104,6 @@ func checkPosition(t *testing.T, file, problem string) {
 	}
 }
 
-// cdnowFile finds shared/data/cdnow/<name> beside the repository.
-func cdnowFile(t *testing.T, name string) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		p := filepath.Join(dir, "shared", "data", "cdnow", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("shared/data/cdnow/%s not found in any parent folder of the repository", name)
-		}
-		dir = parent
-	}
-}
-
 var matchRE = regexp.MustCompile(`: (\d+) of (\d+) customers match`)
 
 // TestAudienceMatchesIndependentSQL imports the CDNOW log through the CLI on
@@ -128,7 +111,7 @@ var matchRE = regexp.MustCompile(`: (\d+) of (\d+) customers match`)
 // audience` counts the same customers as a hand-written SQL query for several
 // rules.
 func TestAudienceMatchesIndependentSQL(t *testing.T) {
-	master := cdnowFile(t, "CDNOW_master.txt")
+	master := storetest.CDNOWFile(t, "CDNOW_master.txt")
 	now := time.Date(1998, 7, 1, 0, 0, 0, 0, time.UTC)
 	rulesVsSQL := []struct{ rule, sql string }{
 		{"orders_count >= 3", "orders_count >= 3"},

@@ -15,28 +15,10 @@ import (
 	"github.com/tidings-crm/tidings/store/storetest"
 )
 
-// cdnowDir finds shared/data/cdnow by walking up from the package folder.
+// cdnowDir is the folder of the CDNOW data set.
 func cdnowDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "data", "cdnow")
-		if fi, err := os.Stat(cand); err == nil && fi.IsDir() {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("no shared/data/cdnow folder above %s: the CDNOW data set must sit in a folder "+
-				"named shared/data/cdnow in this checkout or one of its parents", must(os.Getwd()))
-		}
-		dir = parent
-	}
+	return filepath.Dir(storetest.CDNOWFile(t, "CDNOW_master.txt"))
 }
-
-func must[T any](v T, _ error) T { return v }
 
 // fileTotals reads CDNOW_master.txt independently of the importer: per
 // customer id, the number of purchases and their total in cents.

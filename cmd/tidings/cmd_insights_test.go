@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tidings-crm/tidings/store/storetest"
+)
+
+// insightsCLI runs the CLI with the insights command available, whether or
+// not main.go registers it yet.
+func insightsCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	a := &app{stdout: &out, stderr: &errOut}
+	a.log = slog.New(slog.DiscardHandler)
+	root := a.rootCommand()
+	if c, _, err := root.Find([]string{"insights"}); err != nil || c == root {
+		root.AddCommand(a.insightsCommand())
+	}
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		errOut.WriteString(err.Error())
+		return 1, out.String(), errOut.String()
+	}
+	return 0, out.String(), errOut.String()
+}
+
+// TestInsightsRefreshAndReport imports the CDNOW sample, refreshes as of the
+// end of the published calibration period and checks that both commands
+// print the published BG/NBD parameters, the same segment sizes, and a
+// P(alive) distribution over all 2,357 buyers.
+func TestInsightsRefreshAndReport(t *testing.T) {
+	sample := storetest.CDNOWFile(t, "CDNOW_sample.txt")
+	url := storetest.URL(t, "sqlite")
+	base := []string{"--database-url", url}
+	if code, out, errOut := cli(t, append(base, "import", "purchases", sample)...); code != 0 {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := insightsCLI(t, append(base, "insights", "report")...)
+	if code != 0 || !strings.Contains(out, "no insights yet for the 2357 customers") {
+		t.Fatalf("report before refresh: exit %d\n%s%s", code, out, errOut)
+	}
+	code, refresh, errOut := insightsCLI(t, append(base, "insights", "refresh", "--at", "1997-09-30")...)
+	if code != 0 {
+		t.Fatalf("refresh: exit %d\n%s%s", code, refresh, errOut)
+	}
+	code, report, errOut := insightsCLI(t, append(base, "insights", "report")...)
+	if code != 0 {
+		t.Fatalf("report: exit %d\n%s%s", code, report, errOut)
+	}
+	t.Logf("refresh:\n%s\nreport:\n%s", refresh, report)
+	for _, want := range []string{
+		"BG/NBD       r=0.2426 alpha=4.4135 a=0.7930 b=2.4259 (log-likelihood -9582.43)",
+		"Gamma-Gamma  p=6.2493 q=3.7443 v=15.4444",
+		"model #1 as of 1997-09-30, time unit weeks",
+	} {
+		if !strings.Contains(refresh, want) || !strings.Contains(report, want) {
+			t.Errorf("refresh and report should both print %q", want)
+		}
+	}
+	if !strings.Contains(refresh, "2357 customers (2357 buyers, 946 repeat buyers)") ||
+		!strings.Contains(report, "insights of 2357 of 2357 customers, latest as of 1997-09-30T00:00:00Z") {
+		t.Errorf("counts missing")
+	}
+	// The distribution part is identical whether computed while scoring or
+	// read back from the database.
+	dist := func(s string) string { return s[strings.Index(s, "\nRFM segments"):] }
+	if dist(refresh) != dist(report) {
+		t.Errorf("refresh and report disagree on the distribution:\n%s\n---\n%s", dist(refresh), dist(report))
+	}
+	total := 0
+	for _, m := range regexp.MustCompile(`(?m)^  \[\d\.\d, \d\.\d[)\]]\s+(\d+)`).FindAllStringSubmatch(report, -1) {
+		n, err := strconv.Atoi(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	if total != 2357 {
+		t.Errorf("P(alive) deciles hold %d buyers, want 2357", total)
+	}
+}

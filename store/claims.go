@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// ErrNotClaimable is returned by ClaimForSend when the row cannot be sent now:
+// already claimed or finished, not due, or (for a customer's own message) the
+// consent was withdrawn or the address suppressed since it was planned.
+var ErrNotClaimable = errors.New("store: delivery not claimable")
+
+// ClaimForSend atomically moves a due waiting row to sending under token and
+// returns it. When address is not empty the row is a message to the customer
+// and the claim also requires, in the same statement, that the customer still
+// consents on the row's channel and that address is not suppressed: an
+// unsubscribe committed before the claim always wins (DESIGN.md invariant 4).
+func (s *Store) ClaimForSend(ctx context.Context, id int64, token, address string, now time.Time) (*Delivery, error) {
+	q := `UPDATE deliveries
+		SET status = 'sending', claim_token = ?, claimed_at = ?, updated_at = ?, attempts = attempts + 1
+		WHERE id = ? AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= ?)`
+	args := []any{token, now.UTC(), now.UTC(), id, now.UTC()}
+	if address != "" {
+		q += ` AND EXISTS (SELECT 1 FROM customers c WHERE c.id = deliveries.customer_id AND
+				CASE deliveries.channel WHEN 'email' THEN c.email_consent ELSE c.sms_consent END)
+			AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.channel = deliveries.channel AND s.address = ?)`
+		args = append(args, address)
+	}
+	var d Delivery
+	err := s.DB.GetContext(ctx, &d, s.DB.Rebind(q+` RETURNING `+deliveryColumns), args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotClaimable
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: claim delivery %d: %w", id, err)
+	}
+	return &d, nil
+}
+
+// Deliveries returns the rows with the given ids, in id order (missing ids
+// are left out).
+func (s *Store) Deliveries(ctx context.Context, ids []int64) ([]Delivery, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	q, args, err := sqlx.In(`SELECT `+deliveryColumns+` FROM deliveries WHERE id IN (?) ORDER BY id`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []Delivery
+	if err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("store: deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// SetWaitingStatus moves a waiting (pending or deferred) row to a final
+// status with a reason, e.g. suppressed or cancelled; it reports whether the
+// row was still waiting.
+func (s *Store) SetWaitingStatus(ctx context.Context, id int64, status, reason string, now time.Time) (bool, error) {
+	n, err := s.CancelDeliveries(ctx, []int64{id}, status, reason, now)
+	return n == 1, err
+}
+
+// Defer moves a waiting row to deferred until notBefore (quiet hours).
+func (s *Store) Defer(ctx context.Context, id int64, notBefore time.Time, reason string, now time.Time) error {
+	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE deliveries SET status = 'deferred', not_before = ?, error = ?,
+		updated_at = ? WHERE id = ? AND status IN ('pending', 'deferred')`), notBefore.UTC(), reason, now.UTC(), id)
+	if err != nil {
+		return fmt.Errorf("store: defer delivery %d: %w", id, err)
+	}
+	return nil
+}
+
+// CustomersByIDs returns the customers with the given ids, keyed by id.
+func (s *Store) CustomersByIDs(ctx context.Context, ids []int64) (map[int64]*Customer, error) {
+	out := make(map[int64]*Customer, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	q, args, err := sqlx.In(`SELECT `+customerColumns+` FROM customers WHERE id IN (?)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.DB.QueryContext(ctx, s.DB.Rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: customers by id: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c := new(Customer)
+		if err := newCustomerScanner(c).scan(rows); err != nil {
+			return nil, fmt.Errorf("store: customers by id: %w", err)
+		}
+		out[c.ID] = c
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,326 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jmoiron/sqlx"
+)
+
+// Inbox statuses: a row is received when committed, then processed or
+// failed by its reaction task.
+const (
+	InboxReceived  = "received"
+	InboxProcessed = "processed"
+	InboxFailed    = "failed"
+)
+
+// InboxEvent is one webhook event to take in: its inbox row and the customer
+// and purchase it records, all written in one transaction.
+type InboxEvent struct {
+	EventID    string // the sender's unique id (webhook-id / event_id)
+	EventType  string // "purchase"
+	ReceivedAt time.Time
+	Payload    []byte // the event as a JSON object, kept for the reaction
+	Result     []byte // the JSON answer, given again to any later duplicate
+	// Customer holds profile fields to upsert; nil when the event only names
+	// the customer (Purchase.CustomerExternalID is created when unknown).
+	Customer *CustomerInput
+	Purchase PurchaseInput
+}
+
+// Accepted is what AcceptEvents did with one event.
+type Accepted struct {
+	EventID   string
+	Duplicate bool            // the event id was already in the inbox: nothing was written
+	Result    json.RawMessage // the result recorded the first time the id was seen
+}
+
+// InboxRow is one row of the webhook inbox.
+type InboxRow struct {
+	EventID     string
+	EventType   string
+	ReceivedAt  time.Time
+	Payload     json.RawMessage
+	Status      string
+	Result      json.RawMessage
+	Error       string
+	ProcessedAt time.Time // zero until processed or failed
+}
+
+// AcceptEvents records events in ONE transaction: each new event id gets its
+// inbox row, its customer upsert and its purchase upsert with the customer's
+// metrics recomputed; an id already in the inbox (or repeated in evs) writes
+// nothing and returns the first result. Out[i] is evs[i].
+//
+// Customers are locked (SELECT ... FOR UPDATE on PostgreSQL, in external id
+// order) before their purchases are written, so the set-based metrics
+// recompute of concurrent transactions for the same customer sees every
+// committed purchase. A deadlock or serialization failure retries the
+// transaction.
+func (s *Store) AcceptEvents(ctx context.Context, evs []InboxEvent) ([]Accepted, error) {
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	for i := range evs {
+		if evs[i].EventID == "" {
+			return nil, fmt.Errorf("store: accept events: input %d has no event id", i)
+		}
+		if evs[i].Purchase.CustomerExternalID == "" {
+			return nil, fmt.Errorf("store: accept events: event %q names no customer", evs[i].EventID)
+		}
+	}
+	var out []Accepted
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+			out, err = s.acceptTx(ctx, tx, evs)
+			return err
+		})
+		if err == nil || attempt >= 4 || !retryable(err) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: accept events: %w", err)
+	}
+	return out, nil
+}
+
+// retryable reports a PostgreSQL deadlock or serialization failure: the
+// transaction was rolled back and may simply be run again.
+func retryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
+}
+
+func (s *Store) acceptTx(ctx context.Context, tx *sqlx.Tx, evs []InboxEvent) ([]Accepted, error) {
+	first := map[string]int{} // event id -> index of its first occurrence
+	var order []int
+	for i := range evs {
+		if _, seen := first[evs[i].EventID]; !seen {
+			first[evs[i].EventID] = i
+			order = append(order, i)
+		}
+	}
+	// Inbox rows first, in id order: a consistent lock order across
+	// concurrent transactions.
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(evs[a].EventID, evs[b].EventID) })
+	fresh, err := s.insertInbox(ctx, tx, evs, order)
+	if err != nil {
+		return nil, err
+	}
+	var dupIDs []string
+	var custs []CustomerInput
+	var buys []PurchaseInput
+	var ext []string
+	for i := range evs { // input order, so later events of a customer win
+		if first[evs[i].EventID] != i {
+			continue
+		}
+		if !fresh[evs[i].EventID] {
+			dupIDs = append(dupIDs, evs[i].EventID)
+			continue
+		}
+		if c := evs[i].Customer; c != nil {
+			cc := *c
+			cc.ExternalID = evs[i].Purchase.CustomerExternalID
+			custs = append(custs, cc)
+		}
+		buys = append(buys, evs[i].Purchase)
+		ext = append(ext, evs[i].Purchase.CustomerExternalID)
+	}
+	if err := s.lockCustomers(ctx, tx, ext); err != nil {
+		return nil, err
+	}
+	if len(custs) > 0 {
+		if _, err := s.upsertCustomersTx(ctx, tx, custs); err != nil {
+			return nil, err
+		}
+	}
+	if len(buys) > 0 {
+		rows, err := purchaseRows(buys)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.upsertPurchasesTx(ctx, tx, buys, rows); err != nil {
+			return nil, err
+		}
+	}
+	stored, err := s.inboxResults(ctx, tx, dupIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Accepted, len(evs))
+	for i := range evs {
+		id := evs[i].EventID
+		out[i] = Accepted{EventID: id, Result: json.RawMessage(evs[first[id]].Result)}
+		if !fresh[id] {
+			out[i].Result = stored[id]
+		}
+		out[i].Duplicate = !fresh[id] || first[id] != i
+	}
+	return out, nil
+}
+
+// insertInbox inserts the inbox rows of evs[order...] and returns which ids
+// were new. On PostgreSQL an id being inserted by a concurrent transaction
+// waits for it: committed, it is a duplicate here; rolled back, it is ours.
+func (s *Store) insertInbox(ctx context.Context, tx *sqlx.Tx, evs []InboxEvent, order []int) (map[string]bool, error) {
+	fresh := make(map[string]bool, len(order))
+	for _, ch := range chunks(len(order), maxRowsPerInsert) {
+		part := order[ch[0]:ch[1]]
+		args := make([]any, 0, len(part)*5)
+		for _, i := range part {
+			e := &evs[i]
+			payload, result := string(e.Payload), string(e.Result)
+			if payload == "" {
+				payload = "{}"
+			}
+			if result == "" {
+				result = "{}"
+			}
+			at := e.ReceivedAt
+			if at.IsZero() {
+				at = time.Now()
+			}
+			args = append(args, e.EventID, e.EventType, at.UTC(), payload, result)
+		}
+		q := tx.Rebind(`INSERT INTO webhook_inbox (event_id, event_type, received_at, payload, result) VALUES ` +
+			valuesList(len(part), 5) + ` ON CONFLICT (event_id) DO NOTHING RETURNING event_id`)
+		var ids []string
+		if err := tx.SelectContext(ctx, &ids, q, args...); err != nil {
+			return nil, fmt.Errorf("write inbox rows: %w", err)
+		}
+		for _, id := range ids {
+			fresh[id] = true
+		}
+	}
+	return fresh, nil
+}
+
+// lockCustomers creates the customers named that do not exist yet and, on
+// PostgreSQL, locks their rows in external id order until the transaction
+// ends. SQLite serialises writers already (BEGIN IMMEDIATE).
+func (s *Store) lockCustomers(ctx context.Context, tx *sqlx.Tx, ext []string) error {
+	ext = slices.Clone(ext)
+	slices.Sort(ext)
+	ext = slices.Compact(ext)
+	for _, ch := range chunks(len(ext), maxInList) {
+		part := anySlice(ext[ch[0]:ch[1]])
+		q := tx.Rebind(`INSERT INTO customers (external_id) VALUES ` + valuesList(len(part), 1) +
+			` ON CONFLICT (external_id) DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, q, part...); err != nil {
+			return fmt.Errorf("create missing customers: %w", err)
+		}
+		if s.Dialect != Postgres {
+			continue
+		}
+		var ids []int64
+		q = tx.Rebind(`SELECT id FROM customers WHERE external_id IN ` + placeholders(len(part)) +
+			` ORDER BY external_id FOR UPDATE`)
+		if err := tx.SelectContext(ctx, &ids, q, part...); err != nil {
+			return fmt.Errorf("lock customers: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) inboxResults(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]json.RawMessage, error) {
+	out := make(map[string]json.RawMessage, len(ids))
+	for _, ch := range chunks(len(ids), maxInList) {
+		part := anySlice(ids[ch[0]:ch[1]])
+		rows, err := tx.QueryContext(ctx, tx.Rebind(`SELECT event_id, result FROM webhook_inbox WHERE event_id IN `+
+			placeholders(len(part))), part...)
+		if err != nil {
+			return nil, fmt.Errorf("read earlier results: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var res []byte
+			if err := rows.Scan(&id, &res); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read earlier results: %w", err)
+			}
+			out[id] = json.RawMessage(res)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read earlier results: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// InboxEvent returns one inbox row, or ErrNotFound.
+func (s *Store) InboxEvent(ctx context.Context, eventID string) (*InboxRow, error) {
+	var (
+		r                InboxRow
+		payload, result  []byte
+		received, procAt time.Time
+	)
+	err := s.DB.QueryRowContext(ctx, s.DB.Rebind(`SELECT event_id, event_type, received_at, payload, status, result,
+		error, processed_at FROM webhook_inbox WHERE event_id = ?`), eventID).Scan(&r.EventID, &r.EventType,
+		timeInto{&received}, &payload, &r.Status, &result, &r.Error, timeInto{&procAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: inbox event: %w", err)
+	}
+	r.ReceivedAt, r.ProcessedAt = received, procAt
+	r.Payload, r.Result = json.RawMessage(payload), json.RawMessage(result)
+	return &r, nil
+}
+
+// FinishEvent records the outcome of an event's reaction: InboxProcessed, or
+// InboxFailed with the error (retried by "tidings events replay").
+func (s *Store) FinishEvent(ctx context.Context, eventID, status, errText string, now time.Time) error {
+	if status != InboxProcessed && status != InboxFailed {
+		return fmt.Errorf("store: finish event %q: status %q is not processed or failed", eventID, status)
+	}
+	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE webhook_inbox SET status = ?, error = ?, processed_at = ?
+		WHERE event_id = ?`), status, truncate(errText, 500), now.UTC(), eventID)
+	if err != nil {
+		return fmt.Errorf("store: finish event: %w", err)
+	}
+	return nil
+}
+
+// EventsToReplay lists up to limit inbox events whose reaction failed, or
+// never ran (still received since before stuckBefore: the task was lost),
+// oldest first.
+func (s *Store) EventsToReplay(ctx context.Context, stuckBefore time.Time, limit int) ([]string, error) {
+	var ids []string
+	err := s.DB.SelectContext(ctx, &ids, s.DB.Rebind(`SELECT event_id FROM webhook_inbox
+		WHERE status = 'failed' OR (status = 'received' AND received_at < ?)
+		ORDER BY received_at, event_id LIMIT ?`), stuckBefore.UTC(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: events to replay: %w", err)
+	}
+	return ids, nil
+}
+
+// IsFirstOrder reports whether orderID is the customer's first purchase: no
+// other order of theirs occurred earlier (ties broken by order id), whatever
+// order the events arrived in.
+func (s *Store) IsFirstOrder(ctx context.Context, customerID int64, orderID string) (bool, error) {
+	var n int
+	err := s.DB.GetContext(ctx, &n, s.DB.Rebind(`SELECT count(*) FROM purchases p JOIN purchases me
+		ON me.order_id = ? AND p.customer_id = me.customer_id
+		WHERE p.customer_id = ? AND p.order_id <> me.order_id
+		AND (p.occurred_at < me.occurred_at OR (p.occurred_at = me.occurred_at AND p.order_id < me.order_id))`),
+		orderID, customerID)
+	if err != nil {
+		return false, fmt.Errorf("store: first order: %w", err)
+	}
+	return n == 0, nil
+}

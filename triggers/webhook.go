@@ -1,0 +1,277 @@
+package triggers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tidings-crm/tidings/store"
+)
+
+// Webhook paths.
+const (
+	PathPurchase      = "/v1/events/purchase"
+	PathPurchaseBatch = "/v1/events/purchase/batch"
+)
+
+// EventStore persists accepted events: inbox row, customer and purchase in
+// one transaction (store.Store implements it).
+type EventStore interface {
+	AcceptEvents(ctx context.Context, evs []store.InboxEvent) ([]store.Accepted, error)
+}
+
+// Reactor enqueues the reaction to a committed event (worker.Enqueuer
+// implements it). A failed enqueue loses nothing: the inbox row stays
+// "received" and "tidings events replay" processes it.
+type Reactor interface {
+	EnqueueEvent(ctx context.Context, eventID string) error
+}
+
+// WebhookOptions configure the purchase webhook.
+type WebhookOptions struct {
+	Secrets  string // space-separated "whsec_..." secrets (TIDINGS_WEBHOOK_SECRET)
+	Store    EventStore
+	Reactor  Reactor // nil: no reactions are enqueued
+	Logger   *slog.Logger
+	Now      func() time.Time // the clock for timestamp tolerance and received_at
+	MaxBody  int64            // bytes for one event (default 64 KiB)
+	MaxBatch int64            // bytes for a batch (default 8 MiB)
+	// MaxEvents bounds the events of one batch (default 1000).
+	MaxEvents int
+}
+
+// Webhook serves POST /v1/events/purchase and /v1/events/purchase/batch.
+type Webhook struct {
+	opts     WebhookOptions
+	verifier *Verifier
+}
+
+// NewWebhook returns the handler; it fails when no valid secret is given.
+func NewWebhook(opts WebhookOptions) (*Webhook, error) {
+	v, err := NewVerifier(opts.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Store == nil {
+		return nil, errors.New("triggers: webhook needs a store")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = 64 << 10
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 8 << 20
+	}
+	if opts.MaxEvents <= 0 {
+		opts.MaxEvents = 1000
+	}
+	v.Now = opts.Now
+	return &Webhook{opts: opts, verifier: v}, nil
+}
+
+// errorBody is every 4xx/5xx answer.
+type errorBody struct {
+	Error   string `json:"error"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// Result is the answer for one accepted event, stored with it and given again
+// to duplicates.
+type Result struct {
+	EventID  string   `json:"event_id"`
+	Status   string   `json:"status"` // "accepted"
+	OrderID  string   `json:"order_id"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// ServeHTTP routes the two endpoints.
+func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var batch bool
+	switch r.URL.Path {
+	case PathPurchase:
+	case PathPurchaseBatch:
+		batch = true
+	default:
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "not_found", Message: "no such endpoint"})
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method_not_allowed", Message: "use POST"})
+		return
+	}
+	body, ok := h.authenticate(w, r, batch)
+	if !ok {
+		return
+	}
+	evs, err := h.parse(body, batch)
+	if err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid_event", Field: fe.Field, Message: fe.Error()})
+			return
+		}
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid_event", Message: err.Error()})
+		return
+	}
+	h.accept(w, r, evs, batch)
+}
+
+// authenticate checks the signature headers, reads the body within the
+// limit and verifies the signature on the raw bytes.
+func (h *Webhook) authenticate(w http.ResponseWriter, r *http.Request, batch bool) ([]byte, bool) {
+	id, ts, sig := r.Header.Get(HeaderID), r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature)
+	if err := h.verifier.CheckHeaders(id, ts, sig); err != nil {
+		h.unauthorized(w, err)
+		return nil, false
+	}
+	limit := h.opts.MaxBody
+	if batch {
+		limit = h.opts.MaxBatch
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "too_large",
+				Message: fmt.Sprintf("body is over the limit of %d bytes", limit)})
+			return nil, false
+		}
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "bad_request", Message: "could not read the body"})
+		return nil, false
+	}
+	if err := h.verifier.Verify(id, ts, sig, body); err != nil {
+		h.unauthorized(w, err)
+		return nil, false
+	}
+	return body, true
+}
+
+func (h *Webhook) unauthorized(w http.ResponseWriter, err error) {
+	h.opts.Logger.Warn("webhook refused", "reason", err.Error())
+	writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized", Message: err.Error()})
+}
+
+// parsed is one validated event ready to store.
+type parsed struct {
+	ev       *PurchaseEvent
+	warnings []string
+}
+
+func (h *Webhook) parse(body []byte, batch bool) ([]parsed, error) {
+	if !batch {
+		ev, warn, err := ParsePurchase(body, "")
+		if err != nil {
+			return nil, err
+		}
+		return []parsed{{ev, warn}}, nil
+	}
+	obj, err := object(body, "body")
+	if err != nil {
+		return nil, err
+	}
+	if err := onlyFields(obj, []string{"events"}, ""); err != nil {
+		return nil, err
+	}
+	v, ok := present(obj, "events")
+	if !ok {
+		return nil, fieldErr("events", "is required (an array of purchase events)")
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(v, &raws); err != nil {
+		return nil, fieldErr("events", "must be an array of purchase events")
+	}
+	if len(raws) == 0 || len(raws) > h.opts.MaxEvents {
+		return nil, fieldErr("events", "must hold 1 to %d events", h.opts.MaxEvents)
+	}
+	out := make([]parsed, len(raws))
+	for i, raw := range raws {
+		ev, warn, err := ParsePurchase(raw, fmt.Sprintf("events[%d].", i))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = parsed{ev, warn}
+	}
+	return out, nil
+}
+
+// accept persists the events, answers, and only then enqueues reactions.
+func (h *Webhook) accept(w http.ResponseWriter, r *http.Request, evs []parsed, batch bool) {
+	now := h.opts.Now().UTC()
+	in := make([]store.InboxEvent, len(evs))
+	for i, p := range evs {
+		payload, _ := json.Marshal(p.ev)
+		res, _ := json.Marshal(Result{EventID: p.ev.EventID, Status: "accepted", OrderID: p.ev.OrderID, Warnings: p.warnings})
+		in[i] = store.InboxEvent{EventID: p.ev.EventID, EventType: "purchase", ReceivedAt: now, Payload: payload,
+			Result: res, Customer: p.ev.Customer.CustomerInput(), Purchase: p.ev.PurchaseInput()}
+	}
+	out, err := h.opts.Store.AcceptEvents(r.Context(), in)
+	if err != nil {
+		h.opts.Logger.Error("webhook: events not stored", "events", len(in), "err", err)
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "unavailable",
+			Message: "the event could not be stored; retry later"})
+		return
+	}
+	status := http.StatusOK
+	for _, a := range out {
+		if !a.Duplicate {
+			status = http.StatusAccepted
+		}
+	}
+	if batch {
+		results := make([]json.RawMessage, len(out))
+		for i, a := range out {
+			results[i] = a.Result
+		}
+		writeJSON(w, status, map[string]any{"results": results})
+	} else {
+		writeRaw(w, status, out[0].Result)
+	}
+	h.react(r.Context(), out)
+}
+
+// react enqueues the reactions of newly stored events, after the commit.
+func (h *Webhook) react(ctx context.Context, out []store.Accepted) {
+	if h.opts.Reactor == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	for _, a := range out {
+		if a.Duplicate {
+			continue
+		}
+		if err := h.opts.Reactor.EnqueueEvent(ctx, a.EventID); err != nil {
+			h.opts.Logger.Warn("webhook: reaction not enqueued; events replay will process it",
+				"event", a.EventID, "err", err)
+		}
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(`{"error":"internal","message":"could not encode the answer"}`)
+		status = http.StatusInternalServerError
+	}
+	writeRaw(w, status, b)
+}
+
+func writeRaw(w http.ResponseWriter, status int, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(bytes.TrimSpace(b)) //nolint:errcheck // the client went away
+	w.Write([]byte("\n"))       //nolint:errcheck
+}

@@ -1,0 +1,250 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/rules"
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/triggers"
+)
+
+// TypeEventPurchase reacts to a committed purchase event: event-triggered
+// campaigns and exit conditions. Its payload is the inbox event id only.
+const TypeEventPurchase = "event:purchase"
+
+// EventPayload names one webhook inbox row.
+type EventPayload struct {
+	EventID string `json:"event_id"`
+}
+
+// staleEvent is how late past its delay an event may be processed and still
+// trigger campaigns: a backfill of old orders must not send thank-yous for
+// them. Exit conditions apply whatever the age.
+const staleEvent = 24 * time.Hour
+
+// Event enqueues the reaction to an inbox event. It goes to the deliver
+// queue: a reaction is one customer's small plan, and should not wait behind
+// a large campaign run.
+func (q *Enqueuer) Event(ctx context.Context, eventID string) error {
+	return q.enqueue(ctx, TypeEventPurchase, "event:"+eventID, QueueDeliver, EventPayload{EventID: eventID},
+		asynq.MaxRetry(10))
+}
+
+// EnqueueEvent is Event under the name triggers.Reactor asks for.
+func (q *Enqueuer) EnqueueEvent(ctx context.Context, eventID string) error {
+	return q.Event(ctx, eventID)
+}
+
+func (e *Engine) handleEvent(ctx context.Context, t *asynq.Task) error {
+	p, err := decode[EventPayload](t)
+	if err != nil {
+		return err
+	}
+	return e.ProcessEvent(ctx, p.EventID)
+}
+
+// EventReport counts what reacting to one event did.
+type EventReport struct {
+	Matched   []string // campaigns whose rule matched: a ledger row exists for each
+	Cancelled int64    // waiting messages cancelled by exit_on: purchase
+	Stale     bool     // too old to trigger campaigns
+}
+
+// ProcessEvent reacts to one inbox event and marks it processed, or failed
+// with the error (the task is retried; "tidings events replay" retries
+// failed rows later). Processing twice is harmless: the ledger's unique key
+// (campaign, customer, occurrence) and the cancellations are idempotent.
+func (e *Engine) ProcessEvent(ctx context.Context, eventID string) error {
+	row, err := e.st.InboxEvent(ctx, eventID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("event %q is not in the inbox: %w", eventID, asynq.SkipRetry)
+	}
+	if err != nil {
+		return err
+	}
+	if row.Status == store.InboxProcessed {
+		return nil
+	}
+	rep, err := e.reactToPurchase(ctx, row)
+	if err != nil {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if ferr := e.st.FinishEvent(wctx, eventID, store.InboxFailed, err.Error(), e.now()); ferr != nil {
+			e.opts.Logger.Error("event: record failure", "event", eventID, "err", ferr)
+		}
+		return fmt.Errorf("event %s: %w", eventID, err)
+	}
+	e.opts.Logger.Info("event processed", "event", eventID, "campaigns", rep.Matched, "cancelled", rep.Cancelled,
+		"stale", rep.Stale)
+	return e.st.FinishEvent(ctx, eventID, store.InboxProcessed, "", e.now())
+}
+
+// ReplayEvents processes, in this process, the inbox events whose reaction
+// failed or never ran (received more than a minute ago and still waiting),
+// up to limit. It returns how many it processed and the first error.
+func (e *Engine) ReplayEvents(ctx context.Context, limit int) (done, failed int, err error) {
+	ids, err := e.st.EventsToReplay(ctx, e.now().Add(-time.Minute), limit)
+	if err != nil {
+		return 0, 0, err
+	}
+	var first error
+	for _, id := range ids {
+		if err := e.ProcessEvent(ctx, id); err != nil {
+			failed++
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		done++
+	}
+	return done, failed, first
+}
+
+func (e *Engine) reactToPurchase(ctx context.Context, row *store.InboxRow) (EventReport, error) {
+	var rep EventReport
+	ev, _, err := triggers.ParsePurchase(row.Payload, "")
+	if err != nil {
+		return rep, fmt.Errorf("stored payload: %w", err)
+	}
+	cust, err := e.st.CustomerByExternalID(ctx, ev.Customer.ExternalID)
+	if err != nil {
+		return rep, fmt.Errorf("load customer: %w", err)
+	}
+	now := e.now()
+	if rep.Cancelled, err = e.exitOnPurchase(ctx, cust.ID, row.ReceivedAt, now); err != nil {
+		return rep, err
+	}
+	first, err := e.st.IsFirstOrder(ctx, cust.ID, ev.OrderID)
+	if err != nil {
+		return rep, err
+	}
+	env := rules.NewEnv(e.opts.DefaultLoc)
+	env.Now = now
+	FillEnv(env, cust)
+	env.Event = ev.RulesEvent()
+	env.Event.FirstOrder = first
+	loc := triggers.Location(cust.TimeZone, e.opts.DefaultLoc)
+	cd := candidate{id: cust.ID, email: cust.Email, phone: cust.Phone, emailOK: cust.EmailConsent,
+		smsOK: cust.SMSConsent, loc: loc}
+	for _, c := range e.Campaigns() {
+		t := c.Trigger
+		if c.Status == campaigns.StatusPaused || t.Kind != campaigns.TriggerEvent || t.Event == nil || t.Event.Type != "purchase" {
+			continue
+		}
+		ok, err := c.Audience.Eval(env)
+		if err != nil {
+			e.opts.Logger.Warn("event: audience rule failed; campaign skipped", "campaign", c.ID, "customer", cust.ID, "err", err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		at := ev.OccurredAt.Add(t.Event.Delay)
+		if now.Sub(at) > staleEvent {
+			rep.Stale = true
+			continue
+		}
+		cd.occurrence = c.Occurrence.Key(ev.OccurredAt, loc, ev.OrderID)
+		if err := e.planEvent(ctx, c, cd, row.EventID, at, now); err != nil {
+			return rep, fmt.Errorf("campaign %s: %w", c.ID, err)
+		}
+		rep.Matched = append(rep.Matched, c.ID)
+	}
+	return rep, nil
+}
+
+// exitOnPurchase cancels the customer's waiting messages of campaigns with
+// exit_on: [purchase] planned before the purchase was received.
+func (e *Engine) exitOnPurchase(ctx context.Context, customerID int64, received, now time.Time) (int64, error) {
+	var ids []string
+	for _, c := range e.Campaigns() {
+		if slices.Contains(c.ExitOn, "purchase") {
+			ids = append(ids, c.ID)
+		}
+	}
+	waiting, err := e.st.WaitingFor(ctx, customerID, ids, received)
+	if err != nil {
+		return 0, err
+	}
+	return e.st.CancelDeliveries(ctx, waiting, store.StatusCancelled, "exit: purchase", now)
+}
+
+// planEvent writes the ledger row of one event-triggered campaign for one
+// customer (holdout, consent, suppressions, caps as for any run), due at at
+// (the event time plus the trigger's delay; SMS quiet hours apply), and
+// enqueues its send.
+func (e *Engine) planEvent(ctx context.Context, c *campaigns.Campaign, cd candidate, eventID string, at, now time.Time) error {
+	batch := []candidate{cd}
+	sup, err := e.suppressed(ctx, batch)
+	if err != nil {
+		return err
+	}
+	recent, err := e.recent(ctx, c, batch, now)
+	if err != nil {
+		return err
+	}
+	if recent.sentWithin(cd.id, c.ID) {
+		return nil
+	}
+	row := store.NewDelivery{CampaignID: c.ID, CustomerID: cd.id, Occurrence: cd.occurrence, EventID: eventID,
+		Priority: c.Frequency.Priority, CappedClass: c.Frequency.Capped()}
+	e.route(c, cd, sup, &row)
+	if row.Status == store.StatusPending {
+		e.applyCap(ctx, c, cd, recent, &row, now)
+	}
+	if row.Status == store.StatusPending {
+		if row.Channel == string(campaigns.SMS) && c.Recipient.IsCustomer() {
+			if q := triggers.QuietUntil(at, cd.loc); !q.IsZero() {
+				at = q
+			}
+		}
+		if at.After(now) {
+			row.Status, row.NotBefore = store.StatusDeferred, at.UTC()
+		}
+	}
+	if err := e.cancelDisplaced(ctx, c, recent, now); err != nil {
+		return err
+	}
+	inserted, err := e.st.InsertDeliveries(ctx, []store.NewDelivery{row}, now)
+	if err != nil {
+		return err
+	}
+	for _, in := range inserted {
+		if in.Status != store.StatusPending && in.Status != store.StatusDeferred {
+			continue
+		}
+		var nb time.Time
+		if in.NotBefore != nil {
+			nb = *in.NotBefore
+		}
+		if err := e.q.Deliver(ctx, in.ID, nb); err != nil {
+			e.opts.Logger.Warn("enqueue delivery failed; reconciler will retry", "delivery", in.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// eventFor rebuilds the rule/template view of a stored purchase event.
+func (e *Engine) eventFor(ctx context.Context, eventID string, customerID int64) (rules.Event, error) {
+	row, err := e.st.InboxEvent(ctx, eventID)
+	if err != nil {
+		return rules.Event{}, fmt.Errorf("load event %s: %w", eventID, err)
+	}
+	ev, _, err := triggers.ParsePurchase(row.Payload, "")
+	if err != nil {
+		return rules.Event{}, fmt.Errorf("stored event %s: %w", eventID, err)
+	}
+	out := ev.RulesEvent()
+	if out.FirstOrder, err = e.st.IsFirstOrder(ctx, customerID, ev.OrderID); err != nil {
+		return rules.Event{}, err
+	}
+	return out, nil
+}
