@@ -32,6 +32,8 @@ type Options struct {
 	Lease      time.Duration    // a claim older than this is expired by the reconciler (default 2 min)
 	Now        func() time.Time // the clock (tests drive a fake one)
 	Logger     *slog.Logger
+	// Insights configures the daily refresh of customer intelligence.
+	Insights InsightsOptions
 	// UnsubscribeURL returns the one-click unsubscribe URL for a delivery.
 	UnsubscribeURL func(d *store.Delivery) string
 }
@@ -108,6 +110,7 @@ func (e *Engine) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeDeliver, e.handleDeliver)
 	mux.HandleFunc(TypeEventPurchase, e.handleEvent)
 	mux.HandleFunc(TypeDeliverBatch, e.handleDeliverBatch)
+	mux.HandleFunc(TypeInsights, e.handleInsights)
 }
 
 func (e *Engine) now() time.Time { return e.opts.Now().UTC() }

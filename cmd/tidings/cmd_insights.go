@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tidings-crm/tidings/insights"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/worker"
 )
@@ -66,7 +68,11 @@ func (a *app) insightsRefresh(ctx context.Context, now time.Time) error {
 		return err
 	}
 	defer st.Close()
-	rep, err := worker.RefreshInsights(ctx, st, now, worker.InsightsOptions{Log: a.log})
+	opts, err := a.insightsOptions()
+	if err != nil {
+		return err
+	}
+	rep, err := worker.RefreshInsights(ctx, st, now, opts)
 	if err != nil {
 		return err
 	}
@@ -191,4 +197,22 @@ func printDistribution(w io.Writer, segments, stages []store.NameCount, deciles 
 		}
 		fmt.Fprintf(w, "  [%.1f, %.1f%s %7d  %s\n", float64(k)/10, float64(k+1)/10, hi, n, bar)
 	}
+}
+
+// insightsOptions reads the optional RFM segment map (TIDINGS_SEGMENT_MAP).
+func (a *app) insightsOptions() (worker.InsightsOptions, error) {
+	opts := worker.InsightsOptions{Log: a.log}
+	if a.cfg.SegmentMap == "" {
+		return opts, nil
+	}
+	data, err := os.ReadFile(a.cfg.SegmentMap)
+	if err != nil {
+		return opts, fmt.Errorf("TIDINGS_SEGMENT_MAP: %w", err)
+	}
+	m, err := insights.ParseSegmentMap(data)
+	if err != nil {
+		return opts, fmt.Errorf("TIDINGS_SEGMENT_MAP %s: %w", a.cfg.SegmentMap, err)
+	}
+	opts.Score.Segments = &m
+	return opts, nil
 }

@@ -38,6 +38,7 @@ type Config struct {
 	PublicURL     string // base URL for links in messages (unsubscribe)
 	AdminToken    string
 	SigningKey    string // HMAC key for unsubscribe links
+	SegmentMap    string // optional YAML file overriding the RFM segment map
 	OutboxDir     string
 	Concurrency   int // worker goroutines
 	EmailRate     int // emails per second per process
@@ -91,6 +92,8 @@ func (c *Config) settings() []setting {
 			help: "bearer token for the admin API, dashboard and monitoring", str: &c.AdminToken, secret: true},
 		{flag: "signing-key", env: "TIDINGS_SIGNING_KEY", yaml: "signing_key", def: "",
 			help: "secret (32+ random characters) that signs unsubscribe links; keep it stable across restarts", str: &c.SigningKey, secret: true},
+		{flag: "segment-map", env: "TIDINGS_SEGMENT_MAP", yaml: "segment_map", def: "",
+			help: "YAML file mapping RFM score patterns to segment names (see insights.DefaultSegmentMapYAML); empty uses the default", str: &c.SegmentMap},
 		{flag: "outbox", env: "TIDINGS_OUTBOX", yaml: "outbox", def: "tidings-data/outbox",
 			help: "folder for .eml files and the SMS log when no provider is configured", str: &c.OutboxDir},
 		{flag: "concurrency", env: "TIDINGS_CONCURRENCY", yaml: "concurrency", def: "8",

@@ -71,10 +71,15 @@ func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
 		return nil, err
 	}
 	rt.signer = a.signer()
+	insightsOpts, err := a.insightsOptions()
+	if err != nil {
+		return nil, err
+	}
 	rt.engine = worker.NewEngine(st, &worker.Enqueuer{Client: rt.client}, chans, worker.Options{
 		DefaultLoc:     a.cfg.Location(),
 		Logger:         a.log,
 		UnsubscribeURL: unsubscribeURL(rt.signer, a.cfg.PublicURL),
+		Insights:       insightsOpts,
 	})
 	rt.engine.SetCampaigns(list)
 	ok = true
