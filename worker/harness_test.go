@@ -108,6 +108,7 @@ func (b *bundle) startWorker(t testing.TB, e *worker.Engine, concurrency int) (s
 		IsFailure:                worker.IsFailure,
 		ShutdownTimeout:          2 * time.Second,
 		DelayedTaskCheckInterval: 100 * time.Millisecond,
+		TaskCheckInterval:        20 * time.Millisecond,
 		LogLevel:                 asynq.FatalLevel,
 	})
 	mux := asynq.NewServeMux()
