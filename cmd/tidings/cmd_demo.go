@@ -56,6 +56,14 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 	if err := seedDemo(ctx, rt.st, o.customers, now); err != nil {
 		return err
 	}
+	// Win-back and churn campaigns read lifecycle, P(alive) and CLV.
+	opts, err := a.insightsOptions()
+	if err != nil {
+		return err
+	}
+	if _, err := worker.RefreshInsights(ctx, rt.st, now, opts); err != nil {
+		return fmt.Errorf("demo: insights refresh: %w", err)
+	}
 	srv, mux := a.asynqServer(rt)
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start workers: %w", err)
