@@ -110,6 +110,12 @@ func (s *Store) ShardDone(ctx context.Context, runID, lo int64) (bool, error) {
 func (s *Store) FinishShard(ctx context.Context, runID, lo int64, counts map[string]int, now time.Time) (bool, error) {
 	var runDone bool
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// Lock the run row first: two last shards finishing at once must
+		// not each see the other still pending (under READ COMMITTED), or
+		// neither marks the run done.
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_runs SET status = status WHERE id = ?`), runID); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_shards SET status = 'done', counts = ?, updated_at = ?
 			WHERE run_id = ? AND lo = ?`), jsonText(counts), now.UTC(), runID, lo); err != nil {
 			return err

@@ -178,58 +178,12 @@ func (e *Engine) exitOnPurchase(ctx context.Context, customerID int64, received,
 }
 
 // planEvent writes the ledger row of one event-triggered campaign for one
-// customer (holdout, consent, suppressions, caps as for any run), due at at
-// (the event time plus the trigger's delay; SMS quiet hours apply), and
-// enqueues its send.
+// customer, exactly as a run does for each of its customers (holdout, consent,
+// suppressions, caps, SMS quiet hours), due at at: the event time plus the
+// trigger's delay.
 func (e *Engine) planEvent(ctx context.Context, c *campaigns.Campaign, cd candidate, eventID string, at, now time.Time) error {
-	batch := []candidate{cd}
-	sup, err := e.suppressed(ctx, batch)
-	if err != nil {
-		return err
-	}
-	recent, err := e.recent(ctx, c, batch, now)
-	if err != nil {
-		return err
-	}
-	if recent.sentWithin(cd.id, c.ID) {
-		return nil
-	}
-	row := store.NewDelivery{CampaignID: c.ID, CustomerID: cd.id, Occurrence: cd.occurrence, EventID: eventID,
-		Priority: c.Frequency.Priority, CappedClass: c.Frequency.Capped()}
-	e.route(c, cd, sup, &row)
-	if row.Status == store.StatusPending {
-		e.applyCap(ctx, c, cd, recent, &row, now)
-	}
-	if row.Status == store.StatusPending {
-		if row.Channel == string(campaigns.SMS) && c.Recipient.IsCustomer() {
-			if q := triggers.QuietUntil(at, cd.loc); !q.IsZero() {
-				at = q
-			}
-		}
-		if at.After(now) {
-			row.Status, row.NotBefore = store.StatusDeferred, at.UTC()
-		}
-	}
-	if err := e.cancelDisplaced(ctx, c, recent, now); err != nil {
-		return err
-	}
-	inserted, err := e.st.InsertDeliveries(ctx, []store.NewDelivery{row}, now)
-	if err != nil {
-		return err
-	}
-	for _, in := range inserted {
-		if in.Status != store.StatusPending && in.Status != store.StatusDeferred {
-			continue
-		}
-		var nb time.Time
-		if in.NotBefore != nil {
-			nb = *in.NotBefore
-		}
-		if err := e.q.Deliver(ctx, in.ID, nb); err != nil {
-			e.opts.Logger.Warn("enqueue delivery failed; reconciler will retry", "delivery", in.ID, "err", err)
-		}
-	}
-	return nil
+	cd.sendAt, cd.eventID = at, eventID
+	return e.decide(ctx, c, 0, []candidate{cd}, now, map[string]int{})
 }
 
 // eventFor rebuilds the rule/template view of a stored purchase event.

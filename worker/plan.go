@@ -13,11 +13,13 @@ import (
 // candidate is what planning keeps of a matching customer: the stream reuses
 // its row, so the few fields needed are copied.
 type candidate struct {
-	id                 int64
-	email, phone       string
-	emailOK, smsOK     bool
-	loc                *time.Location
-	occurrence, runKey string
+	id             int64
+	email, phone   string
+	emailOK, smsOK bool
+	loc            *time.Location
+	occurrence     string
+	sendAt         time.Time // when to send; zero: the trigger's local time (or now)
+	eventID        string    // the triggering event, for event campaigns
 }
 
 // planBatch is how many matching customers are decided together: one query
@@ -34,7 +36,7 @@ func (e *Engine) planAudience(ctx context.Context, c *campaigns.Campaign, run *s
 	now := e.now()
 	batch := make([]candidate, 0, planBatch)
 	flush := func() error {
-		err := e.decide(ctx, c, run, batch, now, counts)
+		err := e.decide(ctx, c, run.ID, batch, now, counts)
 		batch = batch[:0]
 		return err
 	}
@@ -71,7 +73,7 @@ func (e *Engine) planAudience(ctx context.Context, c *campaigns.Campaign, run *s
 // decide turns a batch of matching customers into ledger rows: holdout,
 // channel by consent, address and suppressions, frequency caps with priority,
 // the trigger's local time and SMS quiet hours.
-func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, run *store.Run, batch []candidate, now time.Time, counts map[string]int) error {
+func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64, batch []candidate, now time.Time, counts map[string]int) error {
 	sup, err := e.suppressed(ctx, batch)
 	if err != nil {
 		return err
@@ -86,8 +88,8 @@ func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, run *store.R
 			counts["skipped_recent"]++
 			continue
 		}
-		row := store.NewDelivery{CampaignID: c.ID, CustomerID: cd.id, Occurrence: cd.occurrence, RunID: run.ID,
-			Priority: c.Frequency.Priority, CappedClass: c.Frequency.Capped()}
+		row := store.NewDelivery{CampaignID: c.ID, CustomerID: cd.id, Occurrence: cd.occurrence, RunID: runID,
+			EventID: cd.eventID, Priority: c.Frequency.Priority, CappedClass: c.Frequency.Capped()}
 		e.route(c, cd, sup, &row)
 		if row.Status == store.StatusPending {
 			e.applyCap(ctx, c, cd, recent, &row, now)
@@ -169,9 +171,13 @@ func (e *Engine) route(c *campaigns.Campaign, cd candidate, sup suppressions, ro
 	row.Status, row.Error = store.StatusSuppressed, reason
 }
 
-// schedule applies the trigger's local time of day and, for SMS, quiet hours.
+// schedule applies the send time (the trigger's local time of day, or the
+// event's time plus its delay) and, for SMS, quiet hours.
 func (e *Engine) schedule(c *campaigns.Campaign, cd candidate, row *store.NewDelivery, now time.Time) {
-	at := triggers.SendAt(c, now, cd.loc)
+	at := cd.sendAt
+	if at.IsZero() {
+		at = triggers.SendAt(c, now, cd.loc)
+	}
 	if row.Channel == string(campaigns.SMS) {
 		if q := triggers.QuietUntil(at, cd.loc); !q.IsZero() {
 			at = q

@@ -1,0 +1,222 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/worker"
+)
+
+// This file holds what the acceptance tests of the delivery engine share on
+// top of harness_test.go: engines with chosen options, workers that poll
+// fast (asynq's default waits up to 1.5 s on an empty queue, which a test
+// stepping a fake clock hundreds of times cannot afford), and ledger reads.
+
+// workerConfig tunes acceptWorker. Zero values: concurrency 4, both queues,
+// the harness's retry delay (capped at 300 ms), a 2 s shutdown timeout.
+type workerConfig struct {
+	concurrency     int
+	queues          map[string]int
+	retryDelay      asynq.RetryDelayFunc
+	shutdownTimeout time.Duration
+}
+
+// acceptWorker runs an asynq server for e until the test ends (or stop).
+func (b *bundle) acceptWorker(t testing.TB, e *worker.Engine, cfg workerConfig) (stop func()) {
+	t.Helper()
+	if cfg.concurrency <= 0 {
+		cfg.concurrency = 4
+	}
+	if cfg.queues == nil {
+		cfg.queues = map[string]int{worker.QueueDeliver: 6, worker.QueuePlan: 3}
+	}
+	if cfg.retryDelay == nil {
+		cfg.retryDelay = func(n int, err error, task *asynq.Task) time.Duration {
+			return min(worker.RetryDelay(n, err, task), 300*time.Millisecond)
+		}
+	}
+	if cfg.shutdownTimeout <= 0 {
+		cfg.shutdownTimeout = 2 * time.Second
+	}
+	srv := asynq.NewServerFromRedisClient(b.rdb, asynq.Config{
+		Concurrency:              cfg.concurrency,
+		Queues:                   cfg.queues,
+		RetryDelayFunc:           cfg.retryDelay,
+		IsFailure:                worker.IsFailure,
+		ShutdownTimeout:          cfg.shutdownTimeout,
+		TaskCheckInterval:        10 * time.Millisecond,
+		DelayedTaskCheckInterval: 50 * time.Millisecond,
+		LogLevel:                 asynqLogLevel(),
+	})
+	mux := asynq.NewServeMux()
+	e.Register(mux)
+	if err := srv.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() { once.Do(srv.Shutdown) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// asynqLogLevel shows asynq's warnings with TIDINGS_TEST_LOG set.
+func asynqLogLevel() asynq.LogLevel {
+	if os.Getenv("TIDINGS_TEST_LOG") != "" {
+		return asynq.InfoLevel
+	}
+	return asynq.FatalLevel
+}
+
+// engineWith returns an engine with opts (the quiet logger and the
+// harness's unsubscribe URL filled in when unset).
+func (b *bundle) engineWith(t testing.TB, opts worker.Options, list ...*campaigns.Campaign) *worker.Engine {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = quietLogger()
+	}
+	if opts.ShardSize == 0 {
+		opts.ShardSize = 50
+	}
+	if opts.UnsubscribeURL == nil {
+		opts.UnsubscribeURL = func(d *store.Delivery) string { return fmt.Sprintf("https://shop.test/u/%d", d.ID) }
+	}
+	client := asynq.NewClientFromRedisClient(b.rdb)
+	e := worker.NewEngine(b.st, &worker.Enqueuer{Client: client}, b.chans, opts)
+	e.SetCampaigns(list)
+	return e
+}
+
+// deliveries returns a campaign's ledger rows keyed by customer external id,
+// only those of the given occurrence when one is given.
+// A customer with two rows of one campaign fails the test: the ledger's
+// unique key must make that impossible.
+func (b *bundle) deliveries(t testing.TB, campaignID string, occurrence ...string) map[string]store.Delivery {
+	t.Helper()
+	occ := ""
+	if len(occurrence) > 0 {
+		occ = occurrence[0]
+	}
+	var rows []struct {
+		store.Delivery
+		ExternalID string `db:"external_id"`
+	}
+	err := b.st.DB.SelectContext(context.Background(), &rows, b.st.DB.Rebind(`SELECT d.id, d.campaign_id,
+		d.customer_id, d.occurrence, d.channel, d.variant, d.status, d.attempts, d.claim_token, d.provider_id,
+		d.error, d.priority, d.capped_class, d.run_id, d.not_before, d.created_at, d.updated_at, d.claimed_at,
+		d.sent_at, c.external_id FROM deliveries d JOIN customers c ON c.id = d.customer_id
+		WHERE d.campaign_id = ? AND (? = '' OR d.occurrence = ?) ORDER BY d.id`), campaignID, occ, occ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string]store.Delivery, len(rows))
+	for _, r := range rows {
+		if _, dup := out[r.ExternalID]; dup {
+			t.Fatalf("campaign %s has two ledger rows for customer %s", campaignID, r.ExternalID)
+		}
+		out[r.ExternalID] = r.Delivery
+	}
+	return out
+}
+
+// waitUntil polls cond every few milliseconds until it holds, failing the
+// test with what after timeout.
+func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitSettled waits until the run is evaluated and nothing is due at now
+// (the fast-polling twin of bundle.waitRun, for tests that step a clock).
+func (b *bundle) waitSettled(t testing.TB, campaignID, key string, now time.Time, timeout time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(timeout)
+	for {
+		done, err := b.st.RunDone(ctx, campaignID, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		due, err := b.st.CountDue(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done && due == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			var waiting []int64
+			_ = b.st.DB.SelectContext(ctx, &waiting, b.st.DB.Rebind(`SELECT id FROM deliveries
+				WHERE campaign_id = ? AND status IN ('pending', 'deferred', 'sending') ORDER BY id`), campaignID)
+			t.Fatalf("run %s/%s not settled after %s: evaluated %v, %d due, ledger %v, unfinished rows %v",
+				campaignID, key, timeout, done, due, b.counts(t, campaignID), waiting)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitPlanned waits until the run is evaluated (its rows are written).
+func (b *bundle) waitPlanned(t testing.TB, campaignID, key string) {
+	t.Helper()
+	waitUntil(t, 30*time.Second, "run "+campaignID+"/"+key+" to be planned", func() bool {
+		done, err := b.st.RunDone(context.Background(), campaignID, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return done
+	})
+}
+
+// receivedBy counts the messages the SMTP server accepted per recipient.
+func (b *bundle) receivedBy() map[string]int {
+	out := map[string]int{}
+	for _, m := range b.smtp.Messages() {
+		for _, to := range m.To {
+			out[to]++
+		}
+	}
+	return out
+}
+
+// flushRedisDB empties the test's own Redis database (FLUSHDB, never
+// FLUSHALL: other tests share the server) and puts back redistest's lock
+// key in the same transaction, so no other test takes the database.
+func flushRedisDB(t testing.TB, rdb *redis.Client) {
+	t.Helper()
+	ctx := context.Background()
+	const lockKey = "tidings:test:lock" // redistest's
+	owner, err := rdb.Get(ctx, lockKey).Result()
+	if err != nil {
+		t.Fatalf("read redistest lock: %v", err)
+	}
+	_, err = rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.FlushDB(ctx)
+		p.Set(ctx, lockKey, owner, 10*time.Minute)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("flushdb: %v", err)
+	}
+}
+
+// skewClock is the wall clock moved by an adjustable offset: tests that need
+// real time to pass (asynq, SMTP) jump past leases and staleness windows.
+type skewClock struct{ offset atomic.Int64 }
+
+func (c *skewClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *skewClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
