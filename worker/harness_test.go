@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tidings-crm/tidings/campaigns"
@@ -82,44 +81,21 @@ func (b *bundle) campaign(t testing.TB, yaml string) *campaigns.Campaign {
 	return c
 }
 
-// engine returns a new engine (a "node") with its own queue client.
+// engine returns a new engine (a "node") with its own queue client, on the
+// bundle's clock.
 func (b *bundle) engine(t testing.TB, list ...*campaigns.Campaign) *worker.Engine {
 	t.Helper()
-	client := asynq.NewClientFromRedisClient(b.rdb)
-	opts := worker.Options{Logger: quietLogger(), ShardSize: 50,
-		UnsubscribeURL: func(d *store.Delivery) string { return fmt.Sprintf("https://shop.test/u/%d", d.ID) }}
+	var opts worker.Options
 	if b.clock != nil {
 		opts.Now = b.clock.Now
 	}
-	e := worker.NewEngine(b.st, &worker.Enqueuer{Client: client}, b.chans, opts)
-	e.SetCampaigns(list)
-	return e
+	return b.engineWith(t, opts, list...)
 }
 
 // startWorker runs an asynq server for e until the test ends (or stop).
 func (b *bundle) startWorker(t testing.TB, e *worker.Engine, concurrency int) (stop func()) {
 	t.Helper()
-	srv := asynq.NewServerFromRedisClient(b.rdb, asynq.Config{
-		Concurrency: concurrency,
-		Queues:      map[string]int{worker.QueueDeliver: 6, worker.QueuePlan: 3},
-		RetryDelayFunc: func(n int, err error, task *asynq.Task) time.Duration {
-			return min(worker.RetryDelay(n, err, task), 300*time.Millisecond)
-		},
-		IsFailure:                worker.IsFailure,
-		ShutdownTimeout:          2 * time.Second,
-		DelayedTaskCheckInterval: 100 * time.Millisecond,
-		TaskCheckInterval:        20 * time.Millisecond,
-		LogLevel:                 asynq.FatalLevel,
-	})
-	mux := asynq.NewServeMux()
-	e.Register(mux)
-	if err := srv.Start(mux); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	stop = func() { once.Do(srv.Shutdown) }
-	t.Cleanup(stop)
-	return stop
+	return b.acceptWorker(t, e, workerConfig{concurrency: concurrency})
 }
 
 // addCustomers creates n customers c1..cn with email consent; edit may
