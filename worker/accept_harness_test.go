@@ -220,3 +220,6 @@ type skewClock struct{ offset atomic.Int64 }
 
 func (c *skewClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *skewClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// asynqInspector returns an inspector on the bundle's Redis database.
+func asynqInspector(b *bundle) *asynq.Inspector { return asynq.NewInspectorFromRedisClient(b.rdb) }

@@ -151,6 +151,7 @@ type outcome struct {
 	status     string
 	providerID string
 	err        error
+	took       time.Duration // the provider's time
 }
 
 const statusRetry = "retry"
@@ -165,11 +166,13 @@ func (e *Engine) send(ctx context.Context, c *campaigns.Campaign, d *store.Deliv
 	if err != nil {
 		return outcome{status: store.StatusFailed, err: err}
 	}
+	started := time.Now()
 	res, err := ch.Send(ctx, msg)
+	took := time.Since(started)
 	if err != nil {
-		return outcome{status: classify(err), err: err}
+		return outcome{status: classify(err), err: err, took: took}
 	}
-	return outcome{status: store.StatusSent, providerID: res.ProviderID}
+	return outcome{status: store.StatusSent, providerID: res.ProviderID, took: took}
 }
 
 // message renders the campaign for the customer (and the triggering event,
@@ -213,6 +216,7 @@ func (e *Engine) record(ctx context.Context, d *store.Delivery, token string, ou
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	now := e.now()
+	e.opts.Metrics.sent(d.Channel, out.status, out.took)
 	errText := ""
 	if out.err != nil {
 		errText = out.err.Error()

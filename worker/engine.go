@@ -32,6 +32,8 @@ type Options struct {
 	Lease      time.Duration    // a claim older than this is expired by the reconciler (default 2 min)
 	Now        func() time.Time // the clock (tests drive a fake one)
 	Logger     *slog.Logger
+	// Metrics receives the engine's Prometheus series (nil: none).
+	Metrics *Metrics
 	// Insights configures the daily refresh of customer intelligence.
 	Insights InsightsOptions
 	// UnsubscribeURL returns the one-click unsubscribe URL for a delivery.
@@ -189,8 +191,10 @@ func (e *Engine) handleShard(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
+	e.opts.Metrics.planned(c.ID, counts)
 	runDone, err := e.st.FinishShard(ctx, p.RunID, p.Lo, counts, e.now())
 	if err == nil && runDone {
+		e.opts.Metrics.runDone(c.ID)
 		e.opts.Logger.Info("run evaluated", "campaign", c.ID, "occurrence", run.Occurrence)
 	}
 	return err

@@ -9,6 +9,8 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
@@ -30,6 +32,7 @@ type runtime struct {
 	client  *asynq.Client
 	engine  *worker.Engine
 	signer  unsubscribe.Signer
+	metrics *prometheus.Registry
 	closers []func()
 }
 
@@ -71,6 +74,9 @@ func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
 		return nil, err
 	}
 	rt.signer = a.signer()
+	rt.metrics = prometheus.NewRegistry()
+	rt.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		worker.NewQueueDepth(asynq.NewInspectorFromRedisClient(rt.rdb)))
 	insightsOpts, err := a.insightsOptions()
 	if err != nil {
 		return nil, err
@@ -80,6 +86,7 @@ func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
 		Logger:         a.log,
 		UnsubscribeURL: unsubscribeURL(rt.signer, a.cfg.PublicURL),
 		Insights:       insightsOpts,
+		Metrics:        worker.NewMetrics(rt.metrics),
 	})
 	rt.engine.SetCampaigns(list)
 	ok = true
