@@ -39,6 +39,7 @@ type Config struct {
 	AdminToken    string
 	SigningKey    string // HMAC key for unsubscribe links
 	SegmentMap    string // optional YAML file overriding the RFM segment map
+	LogFormat     string // text or json
 	OutboxDir     string
 	Concurrency   int // worker goroutines
 	EmailRate     int // emails per second per process
@@ -94,6 +95,8 @@ func (c *Config) settings() []setting {
 			help: "secret (32+ random characters) that signs unsubscribe links; keep it stable across restarts", str: &c.SigningKey, secret: true},
 		{flag: "segment-map", env: "TIDINGS_SEGMENT_MAP", yaml: "segment_map", def: "",
 			help: "YAML file mapping RFM score patterns to segment names (see insights.DefaultSegmentMapYAML); empty uses the default", str: &c.SegmentMap},
+		{flag: "log-format", env: "TIDINGS_LOG_FORMAT", yaml: "log_format", def: "text",
+			help: "log format on stderr: text or json (structured, one object per line)", str: &c.LogFormat},
 		{flag: "outbox", env: "TIDINGS_OUTBOX", yaml: "outbox", def: "tidings-data/outbox",
 			help: "folder for .eml files and the SMS log when no provider is configured", str: &c.OutboxDir},
 		{flag: "concurrency", env: "TIDINGS_CONCURRENCY", yaml: "concurrency", def: "8",
@@ -211,6 +214,9 @@ func (c *Config) validate() error {
 	}
 	if c.SigningKey != "" && len(c.SigningKey) < 32 {
 		bad("TIDINGS_SIGNING_KEY", "is %d characters; use at least 32 random characters (e.g. openssl rand -hex 32)", len(c.SigningKey))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("TIDINGS_LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
 	}
 	switch c.SMSProvider {
 	case "none":

@@ -84,7 +84,13 @@ Settings come from flags, TIDINGS_* environment variables or a YAML file
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			a.changed = map[string]bool{}
 			cmd.Flags().Visit(func(f *pflag.Flag) { a.changed[f.Name] = true })
-			return a.cfg.load(cmd.Flags(), *configFile)
+			if err := a.cfg.load(cmd.Flags(), *configFile); err != nil {
+				return err
+			}
+			if a.cfg.LogFormat == "json" {
+				a.log = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			}
+			return nil
 		},
 	}
 	configFile = a.cfg.bindFlags(root.PersistentFlags())
