@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/worker"
 )
 
 // BenchmarkDeliveryEndToEnd measures email throughput from a campaign run to
@@ -28,8 +29,9 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 		bd.chans["email"] = bd.emailSender(bt, benchPool)
 		bd.addCustomers(bt, n, nil)
 		c := bd.campaign(bt, newsletterYAML)
-		e := bd.engine(bt, c)
-		e2 := bd.engine(bt, c)
+		// Production-sized shards (the harness's tiny ones exercise sharding).
+		e := bd.engineWith(bt, worker.Options{ShardSize: 5000}, c)
+		e2 := bd.engineWith(bt, worker.Options{ShardSize: 5000}, c)
 		bd.startWorker(bt, e, 32)
 		bd.startWorker(bt, e2, 32)
 		key := fmt.Sprintf("bench-%d", i)

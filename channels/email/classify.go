@@ -96,6 +96,19 @@ func isConnCheck(err error) bool {
 	return errors.As(err, &se) && se.Reason == mail.ErrConnCheck
 }
 
+// deadAtMailFrom reports a reused session that turned out closed at MAIL
+// FROM (the server dropped it, or said 421 closing): nothing was sent, so the
+// message may be retried on a fresh connection at once.
+func deadAtMailFrom(err error) bool {
+	var se *mail.SendError
+	if !errors.As(err, &se) || se.Reason != mail.ErrSMTPMailFrom {
+		return false
+	}
+	// No reply code at all is a transport error (EOF, reset, broken pipe).
+	code := se.ErrorCode()
+	return code == 0 || code == 421
+}
+
 func netCode(err error) string {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

@@ -19,8 +19,11 @@ type Sender struct {
 	cfg    Config
 	id     Identity
 	client *mail.Client // configuration and session setup; sessions live in pool
-	pool   *pool
-	log    *slog.Logger
+	// warm sends on a connection used moments ago without the NOOP liveness
+	// check, saving a round trip per message in a busy run.
+	warm *mail.Client
+	pool *pool
+	log  *slog.Logger
 }
 
 var _ channels.Channel = (*Sender)(nil)
@@ -64,10 +67,15 @@ func New(cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("email: new client: %w", err)
 	}
+	warm, err := mail.NewClient(cfg.Host, append(opts, mail.WithoutNoop())...)
+	if err != nil {
+		return nil, fmt.Errorf("email: new client: %w", err)
+	}
 	return &Sender{
 		cfg:    cfg,
 		id:     Identity{From: cfg.From, FromName: cfg.FromName, MessageIDDomain: cfg.MessageIDDomain},
 		client: client,
+		warm:   warm,
 		pool:   newPool(cfg.PoolSize),
 		log:    cfg.Logger.With("channel", "email"),
 	}, nil
@@ -133,7 +141,7 @@ func (s *Sender) deliver(ctx context.Context, c *conn, msg *mail.Msg) (*conn, er
 		if ctx.Err() != nil {
 			return nil, classifyCanceled(ctx, err)
 		}
-		if reused && isConnCheck(err) {
+		if reused && (isConnCheck(err) || deadAtMailFrom(err)) {
 			reused, c = false, nil
 			continue
 		}
@@ -144,9 +152,17 @@ func (s *Sender) deliver(ctx context.Context, c *conn, msg *mail.Msg) (*conn, er
 	}
 }
 
+// warmFor is how recently a pooled connection must have completed a send to
+// skip the NOOP check: a server does not drop a session it served a moment
+// ago, except by policy, which the MAIL FROM failure then reveals.
+const warmFor = 2 * time.Second
+
 // sendOn runs one SMTP transaction, interrupting it if ctx ends.
 func (s *Sender) sendOn(ctx context.Context, c *conn, msg *mail.Msg) error {
 	stop := context.AfterFunc(ctx, func() { _ = c.raw.Close() })
 	defer stop()
+	if time.Since(c.lastUsed) < warmFor {
+		return s.warm.SendWithSMTPClient(c.client, msg)
+	}
 	return s.client.SendWithSMTPClient(c.client, msg)
 }
