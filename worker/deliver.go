@@ -77,6 +77,12 @@ func (e *Engine) deliverRow(ctx context.Context, d *store.Delivery, cust *store.
 		return e.q.Deliver(ctx, d.ID, *d.NotBefore) // early: make sure its own timed task exists
 	}
 	c, ok := e.Campaign(d.CampaignID)
+	if paused, err := e.Paused(ctx, d.CampaignID); err != nil || paused {
+		if err != nil {
+			return err
+		}
+		return e.holdPaused(ctx, d.ID, now)
+	}
 	switch {
 	case !ok || c.Status == campaigns.StatusPaused:
 		return e.settle(ctx, d, store.StatusCancelled, "campaign paused or removed before the send", now)

@@ -32,6 +32,9 @@ type Options struct {
 	Lease      time.Duration    // a claim older than this is expired by the reconciler (default 2 min)
 	Now        func() time.Time // the clock (tests drive a fake one)
 	Logger     *slog.Logger
+	// PauseRecheck is how long a paused campaign's due message is held
+	// before it is looked at again (default 1 min).
+	PauseRecheck time.Duration
 	// Metrics receives the engine's Prometheus series (nil: none).
 	Metrics *Metrics
 	// Insights configures the daily refresh of customer intelligence.
@@ -48,6 +51,7 @@ type Engine struct {
 	channels map[string]channels.Channel
 	opts     Options
 	camps    atomic.Pointer[map[string]*campaigns.Campaign]
+	pauses   pauses
 }
 
 // NewEngine returns an engine over st, sending through chans (keyed by
@@ -67,6 +71,9 @@ func NewEngine(st *store.Store, q *Enqueuer, chans map[string]channels.Channel, 
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.PauseRecheck <= 0 {
+		opts.PauseRecheck = time.Minute
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -205,6 +212,12 @@ func (e *Engine) handleShard(ctx context.Context, t *asynq.Task) error {
 func (e *Engine) Enqueue(ctx context.Context, campaignID, key string, scheduledFor time.Time) error {
 	if _, ok := e.Campaign(campaignID); !ok {
 		return fmt.Errorf("no campaign %q is loaded", campaignID)
+	}
+	if paused, err := e.Paused(ctx, campaignID); err != nil || paused {
+		if err == nil {
+			err = fmt.Errorf("campaign %q is paused; resume it first", campaignID)
+		}
+		return err
 	}
 	return e.q.Run(ctx, RunPayload{Campaign: campaignID, Occurrence: key, ScheduledFor: scheduledFor.UTC()})
 }

@@ -42,6 +42,12 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (int, error) {
 		if c.Status == campaigns.StatusPaused {
 			continue
 		}
+		if paused, err := s.Engine.Paused(ctx, c.ID); err != nil || paused {
+			if err != nil {
+				return n, err
+			}
+			continue
+		}
 		var fire time.Time
 		switch {
 		case c.Trigger.Kind == campaigns.TriggerSchedule:

@@ -56,6 +56,13 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	} else {
 		a.log.Warn("TIDINGS_WEBHOOK_SECRET is not set: the purchase webhook /v1/events/purchase is disabled")
 	}
+	if a.cfg.AdminToken != "" {
+		admin := a.adminOnly(rt.engine.AdminHandler())
+		mux.Handle("/v1/campaigns", admin)
+		mux.Handle("/v1/campaigns/", admin)
+	} else {
+		a.log.Warn("TIDINGS_ADMIN_TOKEN is not set: the admin API (/v1/campaigns) is disabled")
+	}
 	mux.Handle("GET /metrics", a.adminOnly(promhttp.HandlerFor(rt.metrics, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
