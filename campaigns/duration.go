@@ -34,12 +34,3 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	return total + d, nil
 }
-
-// formatDays renders a duration in days when it is a whole number of them
-// (for messages and docs), else in Go syntax.
-func formatDays(d time.Duration) string {
-	if d > 0 && d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	return d.String()
-}

@@ -11,10 +11,8 @@ import (
 	"golang.org/x/text/language"
 )
 
-// funcNames are the template functions marketers may call; everything else
-// is rejected at load. emptyFunc is internal (see guardDynamic).
-var funcNames = []string{"default", "title", "upper", "lower", "trim", "date", "money"}
-
+// emptyFunc is an internal template function (see guardDynamic); marketers
+// may call only the functions funcMap returns.
 const emptyFunc = "_or_empty"
 
 // funcMap returns the allow-listed template functions bound to one locale's

@@ -96,9 +96,7 @@ var sqliteParams = url.Values{
 
 func openSQLite(spec string) (*Store, error) {
 	file, query, _ := strings.Cut(spec, "?")
-	if strings.HasPrefix(file, "//") { // sqlite:///abs/path or sqlite://rel/path
-		file = strings.TrimPrefix(file, "//")
-	}
+	file = strings.TrimPrefix(file, "//") // sqlite:///abs/path or sqlite://rel/path
 	if file == "" {
 		return nil, errors.New("store: sqlite URL needs a file path, e.g. sqlite:tidings-data/tidings.db")
 	}

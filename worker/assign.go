@@ -3,7 +3,6 @@ package worker
 import (
 	"encoding/binary"
 	"hash/fnv"
-	"strconv"
 
 	"github.com/tidings-crm/tidings/campaigns"
 )
@@ -46,6 +45,3 @@ func AssignVariant(c *campaigns.Campaign, customerID int64) string {
 	}
 	return c.ChooseVariant(stableUniform("variant", c.ID, customerID))
 }
-
-// customerKey formats a customer id for task ids and keys.
-func customerKey(id int64) string { return strconv.FormatInt(id, 10) }
