@@ -22,9 +22,12 @@ bench: ## benchmarks that print figures (long; not part of test)
 demo: build ## the whole path on the embedded default (SQLite + in-process Redis)
 	$(BIN) demo
 
-lint: ## formatting and vet
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@2026.2.2
+
+lint: ## formatting, vet and staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
 
 clean:
 	rm -rf bin tidings-data
