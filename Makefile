@@ -22,7 +22,7 @@ bench: ## benchmarks that print figures (long; not part of test)
 demo: build ## the whole path on the embedded default (SQLite + in-process Redis)
 	$(BIN) demo
 
-STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@2026.2.2
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 lint: ## formatting, vet and staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
