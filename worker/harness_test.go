@@ -34,9 +34,9 @@ type bundle struct {
 	chans map[string]channels.Channel
 }
 
-func setup(t testing.TB, dialect store.Dialect) *bundle {
+func setup(t testing.TB, dialect store.Dialect, smtpOpts ...smtptest.Option) *bundle {
 	t.Helper()
-	b := &bundle{st: storetest.Open(t, dialect), smtp: smtptest.Start(t), dir: t.TempDir()}
+	b := &bundle{st: storetest.Open(t, dialect), smtp: smtptest.Start(t, smtpOpts...), dir: t.TempDir()}
 	b.rdb, _ = redistest.Client(t)
 	b.chans = map[string]channels.Channel{"email": b.emailSender(t, 4)}
 	return b
