@@ -34,12 +34,11 @@ func (e *Engine) planAudience(ctx context.Context, c *campaigns.Campaign, run *s
 		return counts, nil
 	}
 	now := e.now()
-	batch := make([]candidate, 0, planBatch)
-	flush := func() error {
-		err := e.decide(ctx, c, run.ID, batch, now, counts)
-		batch = batch[:0]
-		return err
-	}
+	// Candidates are collected while streaming and decided after the stream
+	// has released its connection: deciding needs the database too, and a
+	// stream holding one connection while waiting for another deadlocks once
+	// enough shards run at once. Memory is bounded by the shard size.
+	var matched []candidate
 	stats, err := Audience(ctx, e.st, c, AudienceOptions{Now: now, DefaultLoc: e.opts.DefaultLoc, AfterID: p.Lo, UpToID: p.Hi},
 		func(env *rules.Env, cust *store.Customer) error {
 			loc := triggers.Location(cust.TimeZone, e.opts.DefaultLoc)
@@ -50,19 +49,18 @@ func (e *Engine) planAudience(ctx context.Context, c *campaigns.Campaign, run *s
 				runKey = now.In(loc).Format("2006-01-02") // at most once per customer per local day
 			}
 			cd.occurrence = c.Occurrence.Key(now, loc, runKey)
-			batch = append(batch, cd)
-			if len(batch) >= planBatch {
-				return flush()
-			}
+			matched = append(matched, cd)
 			return nil
 		})
 	if err != nil {
 		return nil, err
 	}
-	if len(batch) > 0 {
-		if err := flush(); err != nil {
+	for len(matched) > 0 {
+		k := min(len(matched), planBatch)
+		if err := e.decide(ctx, c, run.ID, matched[:k], now, counts); err != nil {
 			return nil, err
 		}
+		matched = matched[k:]
 	}
 	counts["evaluated"] = stats.Evaluated
 	counts["matched"] = stats.Matched
