@@ -1,0 +1,76 @@
+package worker
+
+import "time"
+
+// Report answers "did it work?" for one campaign: per variant and holdout,
+// who was in the audience, what was sent, who bought within the attribution
+// window, and the lift over the holdout with a 95% confidence interval.
+// The admin API serves it at GET /v1/campaigns/{id}/report, `tidings report`
+// prints it and the dashboard draws it.
+type Report struct {
+	CampaignID  string    `json:"campaign_id"`
+	Name        string    `json:"name"`
+	GeneratedAt time.Time `json:"generated_at"`
+	// AttributionWindow is how long after a send (or a would-be send, for the
+	// holdout) a purchase counts as a conversion, e.g. "168h0m0s".
+	AttributionWindow string `json:"attribution_window"`
+	// Attribution names the model: "last-touch" (a purchase is credited to
+	// the most recent campaign message before it, across campaigns).
+	Attribution string `json:"attribution"`
+	// Arms holds one row per variant ("" when the campaign has none, shown
+	// as "all"), then "holdout" when the campaign keeps one.
+	Arms []ArmReport `json:"arms"`
+	// Treated pools every variant; Lift compares it with the holdout (nil
+	// without a holdout).
+	Treated ArmReport `json:"treated"`
+	Lift    *Lift     `json:"lift,omitempty"`
+	// Verdict is the plain-language reading of Lift, e.g. "no evidence of
+	// effect yet: need about 4,200 more recipients".
+	Verdict string `json:"verdict"`
+	// Daily is the time series the dashboard charts: sends and conversions
+	// per UTC day, oldest first.
+	Daily []DayPoint `json:"daily"`
+}
+
+// ArmReport is one variant, the holdout, or the treated arms pooled.
+type ArmReport struct {
+	Arm         string `json:"arm"` // variant id, "all", "holdout" or "treated"
+	Audience    int64  `json:"audience"`
+	Sent        int64  `json:"sent"`
+	Delivered   int64  `json:"delivered"`
+	Failed      int64  `json:"failed"`
+	Conversions int64  `json:"conversions"`
+	// ConversionRate is Conversions / Audience (recipients for variants,
+	// members for the holdout).
+	ConversionRate float64 `json:"conversion_rate"`
+	Revenue        float64 `json:"revenue"`
+	// RevenuePerRecipient is Revenue / Audience.
+	RevenuePerRecipient float64 `json:"revenue_per_recipient"`
+	// Lift of this arm over the holdout (nil for the holdout itself or when
+	// there is none).
+	Lift *Lift `json:"lift,omitempty"`
+}
+
+// Lift is the difference in conversion rate between a treated arm and the
+// holdout, in proportion units (0.04 = 4 percentage points), with its 95%
+// confidence interval from the two-proportion (Wald, unpooled) normal
+// approximation, and the two-sided p-value of the pooled z-test.
+type Lift struct {
+	Diff        float64 `json:"diff"`
+	Low         float64 `json:"low"`
+	High        float64 `json:"high"`
+	Relative    float64 `json:"relative"` // Diff / holdout rate; 0 when the holdout rate is 0
+	PValue      float64 `json:"p_value"`
+	Significant bool    `json:"significant"` // the interval excludes 0
+	// MoreNeeded estimates how many more recipients (both arms together, at
+	// the current split) would make the observed difference significant at
+	// 95% with 80% power; 0 when already significant or not estimable.
+	MoreNeeded int64 `json:"more_needed"`
+}
+
+// DayPoint is one UTC day of a campaign's activity.
+type DayPoint struct {
+	Day         string `json:"day"` // 2006-01-02
+	Sent        int64  `json:"sent"`
+	Conversions int64  `json:"conversions"`
+}
