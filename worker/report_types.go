@@ -1,6 +1,10 @@
 package worker
 
-import "time"
+import (
+	"time"
+
+	"github.com/tidings-crm/tidings/insights"
+)
 
 // Report answers "did it work?" for one campaign: per variant and holdout,
 // who was in the audience, what was sent, who bought within the attribution
@@ -52,21 +56,9 @@ type ArmReport struct {
 }
 
 // Lift is the difference in conversion rate between a treated arm and the
-// holdout, in proportion units (0.04 = 4 percentage points), with its 95%
-// confidence interval from the two-proportion (Wald, unpooled) normal
-// approximation, and the two-sided p-value of the pooled z-test.
-type Lift struct {
-	Diff        float64 `json:"diff"`
-	Low         float64 `json:"low"`
-	High        float64 `json:"high"`
-	Relative    float64 `json:"relative"` // Diff / holdout rate; 0 when the holdout rate is 0
-	PValue      float64 `json:"p_value"`
-	Significant bool    `json:"significant"` // the interval excludes 0
-	// MoreNeeded estimates how many more recipients (both arms together, at
-	// the current split) would make the observed difference significant at
-	// 95% with 80% power; 0 when already significant or not estimable.
-	MoreNeeded int64 `json:"more_needed"`
-}
+// holdout with its 95% confidence interval; the statistics live in insights
+// (insights.CompareProportions), the type is shared.
+type Lift = insights.Lift
 
 // DayPoint is one UTC day of a campaign's activity.
 type DayPoint struct {
