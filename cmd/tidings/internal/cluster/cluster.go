@@ -1,0 +1,270 @@
+// Package cluster runs real tidings processes (worker, scheduler, serve)
+// against a fresh PostgreSQL schema, a private redis-server and an in-test
+// SMTP server, for the reliability drills (cmd/tidings/chaos) and the
+// multi-process benchmarks. It builds the binary once, starts, stops, kills
+// (-9) and restarts processes, keeps their logs (printed when a test fails),
+// seeds customers, fires runs, waits for them, and compares what the SMTP
+// server received with the ledger (Check).
+//
+// It is test support: nothing in the product imports it.
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/tidings-crm/tidings/channels/smtptest"
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/store/storetest"
+	"github.com/tidings-crm/tidings/worker"
+)
+
+// Sender is the From address of every message; MessageIDDomain follows it.
+const (
+	Sender          = "Tidings <hello@tidings.localhost>"
+	MessageIDDomain = "tidings.localhost"
+)
+
+// NewsletterYAML is a campaign sending one email to every consenting
+// customer, fired by Trigger (its own schedule is weekly).
+const NewsletterYAML = `id: news
+name: News
+trigger: {schedule: {cron: "0 10 * * MON", time_zone: UTC}}
+audience: email_consent
+channels: [email]
+frequency: {class: transactional}
+messages:
+  email:
+    subject: "News for {{ default \"you\" .first_name }}"
+    text: "Hello {{ .external_id }}"
+`
+
+// Options configures New. Zero values give a fresh schema of the shared
+// PostgreSQL, a private Redis, a plain SMTP server and the newsletter.
+type Options struct {
+	// DatabaseURL, when set, is used as is (a private PostgreSQL); it is
+	// migrated by New. Empty: a fresh schema of the test PostgreSQL.
+	DatabaseURL string
+	// Campaigns maps file names (news.yaml) to their YAML. Nil: NewsletterYAML.
+	Campaigns map[string]string
+	// SMTP options for the in-test server.
+	SMTP []smtptest.Option
+	// Env is added to every process's environment (KEY=value).
+	Env []string
+}
+
+// Cluster is the shared world of a test's processes.
+type Cluster struct {
+	Dir         string // the processes' working folder: logs, campaigns, outbox
+	Bin         string
+	DatabaseURL string
+	AdminToken  string
+	Redis       *Redis
+	SMTP        *smtptest.Server
+	Store       *store.Store // the test's own connection to the database
+
+	t     testing.TB
+	opts  Options
+	http  *http.Client
+	mu    sync.Mutex
+	seq   map[string]int
+	procs []*Process
+}
+
+// New builds the binary (once), creates the database, Redis and SMTP server
+// and the campaigns folder. Every process it starts is killed when the test
+// ends; their logs are printed if the test failed.
+func New(t testing.TB, opts Options) *Cluster {
+	t.Helper()
+	c := &Cluster{Dir: t.TempDir(), Bin: Binary(t), t: t, opts: opts, seq: map[string]int{},
+		http: &http.Client{Timeout: 10 * time.Second}, AdminToken: randomHex(t, 16)}
+	c.DatabaseURL = opts.DatabaseURL
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = storetest.URL(t, store.Postgres)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := store.Open(ctx, c.DatabaseURL)
+	if err != nil {
+		t.Fatalf("cluster: open store: %v", err)
+	}
+	// Migrated here, once: processes starting together then find nothing
+	// to migrate.
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		t.Fatalf("cluster: migrate: %v", err)
+	}
+	c.Store = st
+	c.Redis = StartRedis(t)
+	c.SMTP = smtptest.Start(t, opts.SMTP...)
+	camps := opts.Campaigns
+	if camps == nil {
+		camps = map[string]string{"news.yaml": NewsletterYAML}
+	}
+	if err := os.MkdirAll(c.CampaignsDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, y := range camps {
+		if err := os.WriteFile(filepath.Join(c.CampaignsDir(), name), []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Cleanups run last-in first-out: the processes die before the SMTP
+	// server, Redis and the schema go away, and the store closes last.
+	t.Cleanup(func() { st.Close() })
+	t.Cleanup(c.shutdown)
+	return c
+}
+
+// CampaignsDir is the folder the processes load campaigns from.
+func (c *Cluster) CampaignsDir() string { return filepath.Join(c.Dir, "campaigns") }
+
+// Env returns the environment every process gets.
+func (c *Cluster) Env() []string {
+	env := filterEnv(os.Environ())
+	env = append(env,
+		"TIDINGS_DATABASE_URL="+c.DatabaseURL,
+		"TIDINGS_REDIS_URL="+c.Redis.URL(),
+		"TIDINGS_SMTP_URL="+c.SMTP.URL(),
+		"TIDINGS_SMTP_FROM="+Sender,
+		"TIDINGS_CAMPAIGNS="+c.CampaignsDir(),
+		"TIDINGS_OUTBOX="+filepath.Join(c.Dir, "outbox"),
+		"TIDINGS_ADMIN_TOKEN="+c.AdminToken,
+		"TIDINGS_SIGNING_KEY="+randomHex(c.t, 32),
+	)
+	return append(env, c.opts.Env...)
+}
+
+// Processes returns every process started so far.
+func (c *Cluster) Processes() []*Process {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Process(nil), c.procs...)
+}
+
+// shutdown kills every process and prints the logs of a failed test.
+func (c *Cluster) shutdown() {
+	procs := c.Processes()
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.signal(syscall.SIGKILL, 10*time.Second) }()
+	}
+	wg.Wait()
+	if c.t.Failed() || os.Getenv("TIDINGS_CLUSTER_LOGS") != "" {
+		for _, p := range procs {
+			c.t.Logf("---- log of %s (last 60 lines; all in %s)\n%s", p.Name, p.logPath, p.tail(60))
+		}
+	}
+}
+
+// Trigger fires a run of campaignID with the occurrence key, the way the
+// scheduler and the admin API do: a run task on the queue.
+func (c *Cluster) Trigger(ctx context.Context, campaignID, key string) {
+	c.t.Helper()
+	client := asynq.NewClientFromRedisClient(c.Redis.Client())
+	q := &worker.Enqueuer{Client: client}
+	if err := q.Run(ctx, worker.RunPayload{Campaign: campaignID, Occurrence: key, ScheduledFor: time.Now().UTC()}); err != nil {
+		c.t.Fatalf("cluster: trigger %s/%s: %v", campaignID, key, err)
+	}
+}
+
+// Counts returns a run's ledger rows by status. Errors (the database may be
+// down on purpose) return nil and the error.
+func (c *Cluster) Counts(ctx context.Context, campaignID, key string) (map[string]int, error) {
+	var rows []struct {
+		Status string `db:"status"`
+		N      int    `db:"n"`
+	}
+	err := c.Store.DB.SelectContext(ctx, &rows, c.Store.DB.Rebind(`SELECT status, count(*) AS n FROM deliveries
+		WHERE campaign_id = ? AND occurrence = ? GROUP BY status`), campaignID, key)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, nil
+}
+
+// Unfinished are the statuses of a row whose fate is not decided yet.
+var Unfinished = []string{store.StatusPending, store.StatusDeferred, store.StatusSending}
+
+// WaitRun waits until the run is evaluated and none of its rows is pending,
+// deferred or sending, and returns the ledger counts. Database errors are
+// retried until the timeout (drills take the database down on purpose).
+func (c *Cluster) WaitRun(ctx context.Context, campaignID, key string, timeout time.Duration) map[string]int {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var counts map[string]int
+	var lastErr error
+	for {
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		done, err := c.Store.RunDone(qctx, campaignID, key)
+		if err == nil && done {
+			counts, err = c.Counts(qctx, campaignID, key)
+		}
+		cancel()
+		lastErr = err
+		if err == nil && done && sum(counts, Unfinished...) == 0 {
+			return counts
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			c.t.Fatalf("cluster: run %s/%s not finished after %s: evaluated %v, ledger %v, last error %v",
+				campaignID, key, timeout, done, counts, lastErr)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// WaitSent waits until the SMTP server has accepted at least n messages.
+func (c *Cluster) WaitSent(n int, timeout time.Duration) {
+	c.t.Helper()
+	c.SMTP.WaitMessages(c.t, n, timeout)
+}
+
+// HTTPClient is the client the harness uses for processes' HTTP endpoints.
+func (c *Cluster) HTTPClient() *http.Client { return c.http }
+
+func sum(m map[string]int, keys ...string) int {
+	n := 0
+	for _, k := range keys {
+		n += m[k]
+	}
+	return n
+}
+
+// FormatCounts prints ledger counts in a stable order.
+func FormatCounts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	s := ""
+	for _, k := range keys {
+		s += fmt.Sprintf("%s=%d ", k, m[k])
+	}
+	return s
+}
+
+func randomHex(t testing.TB, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatalf("cluster: random: %v", err)
+	}
+	return hex.EncodeToString(b)
+}
