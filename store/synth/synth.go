@@ -65,6 +65,12 @@ func Generate(n int, seed uint64, now time.Time, fn func(Customer) error) error 
 }
 
 func one(r *rand.Rand, i int, now time.Time) Customer {
+	in := profile(r, i, now)
+	return Customer{Customer: in, Purchases: purchasesFor(r, in.ExternalID, now)}
+}
+
+// profile draws the customer's own attributes (no purchases).
+func profile(r *rand.Rand, i int, now time.Time) store.CustomerInput {
 	place := places[r.IntN(len(places))]
 	first := firstNames[r.IntN(len(firstNames))]
 	last := lastNames[r.IntN(len(lastNames))]
@@ -73,15 +79,16 @@ func one(r *rand.Rand, i int, now time.Time) Customer {
 	phone := fmt.Sprintf("%s%06d", place.phonePrefix, i%1000000)
 	birthday := birthdayFor(r, now, place.zone)
 	emailOK, smsOK := r.Float64() < 0.85, r.Float64() < 0.45
-	in := store.CustomerInput{
+	return store.CustomerInput{
 		ExternalID: id, Email: &email, Phone: &phone, FirstName: &first, LastName: &last,
 		Locale: ptr(place.locale), TimeZone: ptr(place.zone), Birthday: &birthday,
 		EmailConsent: &emailOK, SMSConsent: &smsOK,
 		Tags:       tagsFor(r),
-		Attributes: map[string]any{"loyalty_tier": []string{"bronze", "silver", "gold"}[r.IntN(3)]},
+		Attributes: map[string]any{"loyalty_tier": loyaltyTiers[r.IntN(len(loyaltyTiers))]},
 	}
-	return Customer{Customer: in, Purchases: purchasesFor(r, id, now)}
 }
+
+var loyaltyTiers = []string{"bronze", "silver", "gold"}
 
 // birthdayFor spreads birthdays over the year, with about 2% of customers
 // having theirs today in their own zone so the demo greets someone.

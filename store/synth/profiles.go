@@ -1,0 +1,102 @@
+package synth
+
+import (
+	"iter"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tidings-crm/tidings/insights"
+	"github.com/tidings-crm/tidings/store"
+)
+
+// Profiles yields n complete customer rows with ids i and external ids
+// "c<i>" (i from 1), as the store holds them after purchases and an insights
+// refresh: profile, purchase metrics (drawn from the same buying rhythm as
+// Generate, without the purchase rows) and intelligence (RFM scores and
+// segment, lifecycle, P(alive), expected purchases, CLV). It is the cheap way
+// to fill a table with millions of realistic customers for the benchmarks.
+// Each step yields the same *store.Customer, overwritten. The same seed and
+// now give the same rows.
+func Profiles(n int, seed uint64, now time.Time) iter.Seq[*store.Customer] {
+	return func(yield func(*store.Customer) bool) {
+		r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+		segments, stages := insights.DefaultSegmentMap(), insights.DefaultLifecycleRules()
+		c := new(store.Customer)
+		now := now.UTC()
+		for i := 1; i <= n; i++ {
+			in := profile(r, i, now)
+			*c = store.Customer{
+				ID: int64(i), ExternalID: in.ExternalID, Email: *in.Email, Phone: *in.Phone,
+				FirstName: *in.FirstName, LastName: *in.LastName, Locale: *in.Locale, TimeZone: *in.TimeZone,
+				Birthday: *in.Birthday, EmailConsent: *in.EmailConsent, SMSConsent: *in.SMSConsent,
+				Tags: in.Tags, Attributes: in.Attributes, CreatedAt: now, UpdatedAt: now,
+			}
+			history(r, now, c)
+			intelligence(c, now, segments, stages)
+			if !yield(c) {
+				return
+			}
+		}
+	}
+}
+
+// history draws the purchase metrics with purchasesFor's model: 15%
+// prospects, the rest buying with a personal mean gap, a third lapsed.
+func history(r *rand.Rand, now time.Time, c *store.Customer) {
+	if r.Float64() < 0.15 {
+		return
+	}
+	gapDays := 15 + r.ExpFloat64()*60
+	end := now.Add(-time.Duration(r.Float64()*10*24) * time.Hour)
+	if r.Float64() < 0.33 {
+		end = now.AddDate(0, 0, -(60 + r.IntN(300)))
+	}
+	start := end.AddDate(0, 0, -r.IntN(700))
+	var last time.Time
+	for t, k := start, 1; !t.After(end) && k <= 60; k++ {
+		p := products[r.IntN(len(products))]
+		qty := 1 + r.IntN(3)
+		c.TotalSpentCents += int64(math.Round(p.price * float64(qty) * math.Exp(r.NormFloat64()*0.2) * 100))
+		c.OrdersCount, last = k, t
+		t = t.Add(time.Duration((0.3 + r.ExpFloat64()) * gapDays * 24 * float64(time.Hour)))
+	}
+	c.FirstPurchaseAt, c.LastPurchaseAt = start.Truncate(time.Second), last.Truncate(time.Second)
+	if c.OrdersCount > 1 {
+		c.AvgDaysBetween = c.LastPurchaseAt.Sub(c.FirstPurchaseAt).Hours() / 24 / float64(c.OrdersCount-1)
+	}
+}
+
+// intelligence scores the customer as an insights refresh would, with fixed
+// quintile bounds instead of the base's own (the base is synthetic anyway).
+func intelligence(c *store.Customer, now time.Time, segments insights.SegmentMap, stages insights.LifecycleRules) {
+	c.InsightsAt = now
+	if c.OrdersCount == 0 {
+		c.Lifecycle = stages.Stage(0, 0, 0, 0)
+		return
+	}
+	days := now.Sub(c.LastPurchaseAt).Hours() / 24
+	gap := c.AvgDaysBetween
+	if gap == 0 {
+		gap = stages.DefaultGapDays
+	}
+	c.RFMR = 6 - bucket(days, 30, 90, 180, 365)
+	c.RFMF = bucket(float64(c.OrdersCount), 2, 3, 5, 10)
+	c.RFMM = bucket(float64(c.TotalSpentCents)/100, 50, 150, 400, 1000)
+	c.RFMSegment = segments.Segment(c.RFMR, c.RFMF, c.RFMM)
+	c.PAlive = math.Exp(-days / (3 * gap))
+	c.ExpectedPurchases90d = c.PAlive * 90 / gap
+	c.CLV = c.ExpectedPurchases90d * float64(c.TotalSpentCents) / 100 / float64(c.OrdersCount) * 4
+	c.Lifecycle = stages.Stage(c.OrdersCount, days, gap, c.PAlive)
+}
+
+// bucket returns 1 for v below bounds[0], 2 below bounds[1], and so on up to
+// len(bounds)+1.
+func bucket(v float64, bounds ...float64) int {
+	for i, b := range bounds {
+		if v < b {
+			return i + 1
+		}
+	}
+	return len(bounds) + 1
+}

@@ -1,0 +1,191 @@
+package worker_test
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/rules"
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/store/storetest"
+	"github.com/tidings-crm/tidings/store/synth"
+	"github.com/tidings-crm/tidings/worker"
+)
+
+// The audience benchmark's data set: TIDINGS_BENCH_CUSTOMERS synthetic
+// customers (default 1,000,000) drawn with this seed and clock, kept between
+// runs in the PostgreSQL schema bench_1m and a SQLite file in the user cache
+// folder, and rebuilt only when missing or of another size.
+var (
+	audienceBenchNow  = time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)
+	audienceBenchSeed = uint64(1)
+)
+
+const audienceBenchSchema = "bench_1m"
+
+// winBackYAML is a win-back campaign whose five-clause rule reads the
+// purchase metrics, the intelligence and the consent of each customer.
+const winBackYAML = `id: win-back-bench
+name: Win back lapsed repeat buyers
+trigger: {schedule: {cron: "0 10 * * MON", time_zone: Europe/Paris}}
+audience: >-
+  days_since(last_purchase_at) > 90 && orders_count >= 2 &&
+  rfm.segment in ["at_risk", "cannot_lose", "hibernating", "about_to_sleep", "need_attention"] &&
+  p_alive > 0.3 && email_consent
+channels: [email]
+messages:
+  email:
+    subject: "We miss you"
+    text: "Hello {{ .first_name }}"
+`
+
+// BenchmarkAudience measures the audience path of a campaign run
+// (worker.Audience: stream, environment, trigger, rule) over the whole
+// customer table, and beside it, in the same run, the raw stream of the same
+// rows with no rule: customers/s, stream-rows/s, their ratio, and the peak
+// RSS of the evaluation. The matching count is checked against the rule
+// evaluated over the generated rows, so both stores are proven to give the
+// same audience.
+func BenchmarkAudience(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("TIDINGS_BENCH_CUSTOMERS")); err == nil && v > 0 {
+		n = v
+	}
+	c, problems := campaigns.Parse("win-back-bench.yaml", []byte(winBackYAML))
+	if campaigns.HasErrors(problems) {
+		b.Fatalf("benchmark campaign does not load: %v", problems)
+	}
+	want := sync.OnceValue(func() int { return expectedAudience(b, c, n) })
+	for _, d := range []store.Dialect{store.Postgres, store.SQLite} {
+		b.Run(string(d), func(b *testing.B) {
+			ctx := context.Background()
+			st := benchStore(b, d, n)
+			opts := worker.AudienceOptions{Now: audienceBenchNow, DefaultLoc: time.UTC}
+			for b.Loop() {
+				start := time.Now()
+				rows := 0
+				if err := st.StreamCustomers(ctx, func(*store.Customer) error { rows++; return nil }, store.StreamOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				streamed := time.Since(start)
+				runtime.GC()
+				resetPeakRSS(b)
+				stats, err := worker.Audience(ctx, st, c, opts, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if rows != n || stats.Evaluated != n || stats.Errors != 0 || stats.Matched != want() {
+					b.Fatalf("streamed %d, evaluated %d (%d rule errors), matched %d; want %d, %d, 0, %d",
+						rows, stats.Evaluated, stats.Errors, stats.Matched, n, n, want())
+				}
+				b.ReportMetric(float64(n)/stats.Elapsed.Seconds(), "customers/s")
+				b.ReportMetric(float64(n)/streamed.Seconds(), "stream-rows/s")
+				b.ReportMetric(streamed.Seconds()/stats.Elapsed.Seconds(), "ratio-to-stream")
+				b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+				b.ReportMetric(float64(stats.Matched), "matched")
+			}
+		})
+	}
+}
+
+// expectedAudience evaluates the campaign's rule over the generated rows
+// directly, without a database: the count the store's audience must give.
+func expectedAudience(b *testing.B, c *campaigns.Campaign, n int) int {
+	env := rules.NewEnv(time.UTC)
+	env.Now = audienceBenchNow
+	matched := 0
+	for cust := range synth.Profiles(n, audienceBenchSeed, audienceBenchNow) {
+		worker.FillEnv(env, cust)
+		ok, err := c.Audience.Eval(env)
+		if err != nil {
+			b.Fatalf("rule over customer %s: %v", cust.ExternalID, err)
+		}
+		if ok {
+			matched++
+		}
+	}
+	if matched == 0 || matched == n {
+		b.Fatalf("the benchmark rule matches %d of %d generated customers; it must select some", matched, n)
+	}
+	return matched
+}
+
+// benchStore opens the benchmark's long-lived store of the dialect, filled
+// with n customers (written only when missing or of another size).
+func benchStore(b *testing.B, d store.Dialect, n int) *store.Store {
+	b.Helper()
+	ctx := context.Background()
+	var dsn string
+	switch d {
+	case store.Postgres:
+		dsn = benchSchemaURL(b)
+	case store.SQLite:
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			b.Fatalf("no cache folder for the benchmark's SQLite file: %v", err)
+		}
+		dsn = "sqlite:" + filepath.Join(dir, "tidings", "bench-audience.db")
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		b.Fatalf("migrate the benchmark store: %v", err)
+	}
+	start := time.Now()
+	wrote, err := synth.EnsureProfiles(ctx, st, n, audienceBenchSeed, audienceBenchNow)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if wrote {
+		if d == store.Postgres {
+			if _, err := st.DB.ExecContext(ctx, `VACUUM ANALYZE customers`); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Logf("wrote %d synthetic customers to %s in %s (kept for the next runs)", n, d, time.Since(start).Round(time.Second))
+	}
+	return st
+}
+
+// benchSchemaURL creates the schema bench_1m if needed and returns the test
+// database URL with search_path set to it.
+func benchSchemaURL(b *testing.B) string {
+	base := storetest.DatabaseURL()
+	admin, err := sqlx.Open("pgx", base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(`CREATE SCHEMA IF NOT EXISTS ` + audienceBenchSchema); err != nil {
+		b.Fatalf("PostgreSQL at TIDINGS_TEST_DATABASE_URL: create schema %s: %v (scripts/test-services.sh sets the URL)",
+			audienceBenchSchema, err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		b.Fatalf("parse TIDINGS_TEST_DATABASE_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", audienceBenchSchema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// resetPeakRSS clears the kernel's peak RSS mark (VmHWM) of this process, so
+// peakRSSMB reports the peak of what runs next, not of loading the data.
+func resetPeakRSS(b *testing.B) {
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		b.Logf("cannot reset the peak RSS mark (%v); peak-RSS-MB includes earlier work", err)
+	}
+}
