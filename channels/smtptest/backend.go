@@ -44,10 +44,31 @@ func (s *Server) FailRecipient(addr string, code int, enhanced string, times int
 	s.rules[strings.ToLower(addr)] = &rule{reply: reply{code: code, enhanced: enhanced}, times: times}
 }
 
+// Refuse makes every RCPT TO answer code (4xx: transient, e.g. 451 for a
+// relay refusing for a while) until Refuse(0) restores normal service. It
+// takes precedence over FailRecipient and FailNext, and counts the refusals
+// (Refused).
+func (s *Server) Refuse(code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuse = code
+}
+
+// Refused returns how many recipients Refuse turned away so far.
+func (s *Server) Refused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
+}
+
 // rcptReply returns the error to answer for a recipient, or nil.
 func (s *Server) rcptReply(to string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.refuse != 0 {
+		s.refused++
+		return reply{code: s.refuse}.smtpError()
+	}
 	if r, ok := s.rules[strings.ToLower(to)]; ok && r.times != 0 {
 		if r.times > 0 {
 			r.times--

@@ -84,6 +84,8 @@ type Server struct {
 	live     map[net.Conn]struct{}
 	failNext []reply
 	rules    map[string]*rule
+	refuse   int // non-zero: every RCPT TO answers this code
+	refused  int
 	hang     chan struct{} // non-nil while hanging; closed to release
 	hangData chan struct{} // like hang, only after a message body arrived
 	closed   chan struct{}

@@ -18,29 +18,28 @@ import (
 func TestKillWorkerMidSend(t *testing.T) {
 	drill(t)
 	n := pick(10000, 2000)
-	ctx := context.Background()
-	c := cluster.New(t, cluster.Options{})
-	c.Seed(ctx, n)
-	w1 := c.Start("worker")
-	c.Start("worker")
-	const key = "drill-kill"
-	c.Trigger(ctx, "news", key)
-	c.WaitSent(n*30/100, 3*time.Minute)
-	w1.Kill()
-	counts, err := c.Counts(ctx, "news", key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inFlight := counts[store.StatusSending]
-	t.Logf("killed %s after %d messages; %d rows sending at the kill", w1.Name, len(c.SMTP.Messages()), inFlight)
-	time.Sleep(5 * time.Second)
-	w1.Restart()
-	restarted := time.Now()
-	c.WaitRun(ctx, "news", key, 6*time.Minute)
-	recover := time.Since(restarted)
-	rep := c.Check(ctx, "news", n)
+	inFlight := 0
+	_, rep, recover := faultRun(t, cluster.Options{}, n, 2, 0.3, 6*time.Minute, func(c *cluster.Cluster) {
+		w := c.Processes()[0]
+		w.Kill()
+		inFlight = sending(t, c)
+		t.Logf("killed %s after %d messages; %d rows sending at the kill", w.Name, len(c.SMTP.Messages()), inFlight)
+		time.Sleep(5 * time.Second)
+		w.Restart()
+	})
 	if rep.Unknown > inFlight {
 		t.Errorf("%d rows unknown, more than the %d sends in flight at the kill", rep.Unknown, inFlight)
 	}
 	record(t, "a. kill -9 worker at 30%", rep, recover, fmt.Sprintf("in flight at kill: %d", inFlight))
+}
+
+// sending counts the ledger rows being sent right now.
+func sending(t *testing.T, c *cluster.Cluster) int {
+	t.Helper()
+	var n int
+	if err := c.Store.DB.GetContext(context.Background(), &n,
+		`SELECT count(*) FROM deliveries WHERE status = '`+store.StatusSending+`'`); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

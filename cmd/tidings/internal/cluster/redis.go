@@ -72,11 +72,16 @@ func (r *Redis) start(bin string) error {
 	defer rdb.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := rdb.Ping(ctx).Err()
-		cancel()
+		// A plain dial first: go-redis logs every refused dial.
+		conn, err := net.DialTimeout("tcp", r.Addr, time.Second)
 		if err == nil {
-			return nil
+			conn.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			err = rdb.Ping(ctx).Err()
+			cancel()
+			if err == nil {
+				return nil
+			}
 		}
 		select {
 		case <-done:
