@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,14 +24,13 @@ import (
 
 // The audience benchmark's data set: TIDINGS_BENCH_CUSTOMERS synthetic
 // customers (default 1,000,000) drawn with this seed and clock, kept between
-// runs in the PostgreSQL schema bench_1m and a SQLite file in the user cache
-// folder, and rebuilt only when missing or of another size.
+// runs in the PostgreSQL schema bench_1m (bench_<n> for other sizes) and a
+// SQLite file in the user cache folder, and rebuilt only when missing or
+// incomplete.
 var (
 	audienceBenchNow  = time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)
 	audienceBenchSeed = uint64(1)
 )
-
-const audienceBenchSchema = "bench_1m"
 
 // winBackYAML is a win-back campaign whose five-clause rule reads the
 // purchase metrics, the intelligence and the consent of each customer.
@@ -127,13 +127,13 @@ func benchStore(b *testing.B, d store.Dialect, n int) *store.Store {
 	var dsn string
 	switch d {
 	case store.Postgres:
-		dsn = benchSchemaURL(b)
+		dsn = benchSchemaURL(b, benchDataName(n))
 	case store.SQLite:
 		dir, err := os.UserCacheDir()
 		if err != nil {
 			b.Fatalf("no cache folder for the benchmark's SQLite file: %v", err)
 		}
-		dsn = "sqlite:" + filepath.Join(dir, "tidings", "bench-audience.db")
+		dsn = "sqlite:" + filepath.Join(dir, "tidings", benchDataName(n)+".db")
 	}
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
@@ -159,25 +159,35 @@ func benchStore(b *testing.B, d store.Dialect, n int) *store.Store {
 	return st
 }
 
-// benchSchemaURL creates the schema bench_1m if needed and returns the test
-// database URL with search_path set to it.
-func benchSchemaURL(b *testing.B) string {
+// benchDataName names the kept data set of n customers: bench_1m for the
+// default size, so a quick run of another size leaves it alone.
+func benchDataName(n int) string {
+	if n == 1_000_000 {
+		return "bench_1m"
+	}
+	return fmt.Sprintf("bench_%d", n)
+}
+
+// benchSchemaURL creates the schema if needed and returns the test database
+// URL with search_path set to it.
+func benchSchemaURL(b *testing.B, schema string) string {
 	base := storetest.DatabaseURL()
 	admin, err := sqlx.Open("pgx", base)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer admin.Close()
-	if _, err := admin.Exec(`CREATE SCHEMA IF NOT EXISTS ` + audienceBenchSchema); err != nil {
+	// schema is a name benchDataName made: letters, digits and _.
+	if _, err := admin.Exec(`CREATE SCHEMA IF NOT EXISTS ` + schema); err != nil {
 		b.Fatalf("PostgreSQL at TIDINGS_TEST_DATABASE_URL: create schema %s: %v (scripts/test-services.sh sets the URL)",
-			audienceBenchSchema, err)
+			schema, err)
 	}
 	u, err := url.Parse(base)
 	if err != nil {
 		b.Fatalf("parse TIDINGS_TEST_DATABASE_URL: %v", err)
 	}
 	q := u.Query()
-	q.Set("search_path", audienceBenchSchema)
+	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
 }
