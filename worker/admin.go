@@ -1,8 +1,10 @@
 package worker
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -34,19 +36,21 @@ type RunStatus struct {
 //	POST /v1/campaigns/{id}/run      fire the campaign now (a new run)
 //	POST /v1/campaigns/{id}/pause    stop new runs and hold waiting messages
 //	POST /v1/campaigns/{id}/resume   undo pause
+//	GET  /v1/campaigns/{id}/report   did it work: arms, conversions, lift (Report)
 func (e *Engine) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/campaigns", e.adminList)
 	mux.HandleFunc("POST /v1/campaigns/{id}/run", e.adminRun)
 	mux.HandleFunc("POST /v1/campaigns/{id}/pause", e.adminPause(true))
 	mux.HandleFunc("POST /v1/campaigns/{id}/resume", e.adminPause(false))
+	mux.HandleFunc("GET /v1/campaigns/{id}/report", e.adminReport)
 	return mux
 }
 
 func (e *Engine) adminList(w http.ResponseWriter, r *http.Request) {
 	out := []CampaignStatus{}
 	for _, c := range e.Campaigns() {
-		cs, err := e.campaignStatus(r, c.ID)
+		cs, err := e.Status(r.Context(), c.ID)
 		if err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "database unavailable"})
 			return
@@ -56,9 +60,14 @@ func (e *Engine) adminList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (e *Engine) campaignStatus(r *http.Request, id string) (CampaignStatus, error) {
-	c, _ := e.Campaign(id)
-	paused, err := e.Paused(r.Context(), id)
+// Status returns a loaded campaign's state, last run and ledger counts, as
+// the admin API lists them and the dashboard shows them.
+func (e *Engine) Status(ctx context.Context, id string) (CampaignStatus, error) {
+	c, ok := e.Campaign(id)
+	if !ok {
+		return CampaignStatus{}, fmt.Errorf("campaign %s: %w", id, store.ErrNotFound)
+	}
+	paused, err := e.Paused(ctx, id)
 	if err != nil {
 		return CampaignStatus{}, err
 	}
@@ -66,10 +75,10 @@ func (e *Engine) campaignStatus(r *http.Request, id string) (CampaignStatus, err
 	if paused {
 		cs.Status = "paused"
 	}
-	if cs.Ledger, err = e.st.CampaignCounts(r.Context(), id); err != nil {
+	if cs.Ledger, err = e.st.CampaignCounts(ctx, id); err != nil {
 		return cs, err
 	}
-	run, err := e.st.LastRun(r.Context(), id)
+	run, err := e.st.LastRun(ctx, id)
 	switch {
 	case err == nil:
 		cs.LastRun = &RunStatus{Occurrence: run.Occurrence, Status: run.Status, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt}
@@ -105,12 +114,26 @@ func (e *Engine) adminPause(paused bool) http.HandlerFunc {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "database unavailable"})
 			return
 		}
-		cs, err := e.campaignStatus(r, id)
+		cs, err := e.Status(r.Context(), id)
 		if err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "database unavailable"})
 			return
 		}
 		writeJSON(w, http.StatusOK, cs)
+	}
+}
+
+func (e *Engine) adminReport(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	rep, err := e.Report(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no campaign " + id + " is loaded"})
+	case err != nil:
+		e.opts.Logger.Error("campaign report failed", "campaign", id, "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "database unavailable"})
+	default:
+		writeJSON(w, http.StatusOK, rep)
 	}
 }
 

@@ -1,0 +1,155 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/insights"
+	"github.com/tidings-crm/tidings/store"
+)
+
+// AttributionLastTouch names the attribution model of every report: a
+// purchase within a campaign's attribution window after its message counts
+// for it only when no other campaign's message (or holdout row) came between
+// (docs/reporting.md).
+const AttributionLastTouch = "last-touch"
+
+// Report measures a loaded campaign: per variant and holdout what was sent
+// and who converted, the lift of the treated arms over the holdout and its
+// verdict, and the daily series. An unknown campaign is an error wrapping
+// store.ErrNotFound.
+func (e *Engine) Report(ctx context.Context, campaignID string) (Report, error) {
+	c, ok := e.Campaign(campaignID)
+	if !ok {
+		return Report{}, fmt.Errorf("report: no campaign %q is loaded: %w", campaignID, store.ErrNotFound)
+	}
+	out, err := e.st.CampaignOutcomes(ctx, c.ID, c.AttributionWindow)
+	if err != nil {
+		return Report{}, fmt.Errorf("report %s: %w", c.ID, err)
+	}
+	r := Report{
+		CampaignID:        c.ID,
+		Name:              c.Name,
+		GeneratedAt:       e.now().UTC(),
+		AttributionWindow: c.AttributionWindow.String(),
+		Attribution:       AttributionLastTouch,
+		Treated:           armReport("treated", out.Treated),
+		Daily:             dailySeries(out.Daily),
+	}
+	var holdout *store.ArmOutcome
+	for i, a := range out.Arms {
+		if a.Holdout {
+			holdout = &out.Arms[i]
+		}
+	}
+	for _, a := range reportArms(c, out.Arms) {
+		ar := armReport(armName(a), a)
+		if holdout != nil && !a.Holdout {
+			ar.Lift = liftOver(a, *holdout)
+		}
+		r.Arms = append(r.Arms, ar)
+	}
+	if holdout != nil {
+		r.Lift = liftOver(out.Treated, *holdout)
+		r.Treated.Lift = r.Lift
+	}
+	r.Verdict = verdict(c, out.Treated, holdout, r.Lift)
+	return r, nil
+}
+
+// reportArms lists the arms in the campaign's order: its variants (or "all"),
+// variants found in the ledger but no longer configured, then the holdout.
+// Configured arms without rows yet are shown with zeros.
+func reportArms(c *campaigns.Campaign, found []store.ArmOutcome) []store.ArmOutcome {
+	want := []string{""}
+	if len(c.Variants) > 0 {
+		want = want[:0]
+		for _, v := range c.Variants {
+			want = append(want, v.ID)
+		}
+	}
+	var arms []store.ArmOutcome
+	for _, id := range want {
+		arm := store.ArmOutcome{Variant: id}
+		for _, a := range found {
+			if !a.Holdout && a.Variant == id {
+				arm = a
+			}
+		}
+		arms = append(arms, arm)
+	}
+	for _, a := range found {
+		if !a.Holdout && !slices.Contains(want, a.Variant) {
+			arms = append(arms, a)
+		}
+	}
+	for _, a := range found {
+		if a.Holdout {
+			return append(arms, a)
+		}
+	}
+	if c.Holdout > 0 {
+		arms = append(arms, store.ArmOutcome{Holdout: true})
+	}
+	return arms
+}
+
+func armName(a store.ArmOutcome) string {
+	switch {
+	case a.Holdout:
+		return "holdout"
+	case a.Variant == "":
+		return "all"
+	}
+	return a.Variant
+}
+
+func armReport(name string, a store.ArmOutcome) ArmReport {
+	r := ArmReport{Arm: name, Audience: a.Audience, Sent: a.Sent, Delivered: a.Delivered, Failed: a.Failed,
+		Conversions: a.Conversions, Revenue: float64(a.RevenueCents) / 100}
+	if a.Audience > 0 {
+		r.ConversionRate = float64(a.Conversions) / float64(a.Audience)
+		r.RevenuePerRecipient = r.Revenue / float64(a.Audience)
+	}
+	return r
+}
+
+// liftOver compares an arm with the holdout; nil when either is empty.
+func liftOver(a, holdout store.ArmOutcome) *Lift {
+	l, ok := insights.CompareProportions(a.Conversions, a.Audience, holdout.Conversions, holdout.Audience)
+	if !ok {
+		return nil
+	}
+	return &l
+}
+
+// verdict reads the lift, or says why there is none yet.
+func verdict(c *campaigns.Campaign, treated store.ArmOutcome, holdout *store.ArmOutcome, l *Lift) string {
+	switch {
+	case holdout == nil && c.Holdout == 0:
+		return insights.Verdict(nil)
+	case holdout == nil || holdout.Audience == 0:
+		return "no holdout members yet: lift can be measured once the campaign has run"
+	case treated.Audience == 0:
+		return "no treated customers yet: lift can be measured once the campaign has run"
+	}
+	return insights.Verdict(l)
+}
+
+// dailySeries formats the days and fills the days between with zeros, so a
+// chart's x axis is time.
+func dailySeries(days []store.DayOutcome) []DayPoint {
+	out := []DayPoint{}
+	for i, d := range days {
+		if i > 0 {
+			for gap := days[i-1].Day.AddDate(0, 0, 1); gap.Before(d.Day); gap = gap.AddDate(0, 0, 1) {
+				out = append(out, DayPoint{Day: gap.Format(time.DateOnly)})
+			}
+		}
+		out = append(out, DayPoint{Day: d.Day.Format(time.DateOnly), Sent: d.Sent, Conversions: d.Conversions})
+	}
+	return out
+}
