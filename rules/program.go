@@ -39,6 +39,7 @@ type Options struct {
 	MaxNodes     int // syntax tree nodes
 	MaxLength    int // source bytes
 	MemoryBudget int // per evaluation, see DefaultMemoryBudget
+	MaxSteps     int // estimated loop steps per evaluation, see DefaultMaxSteps
 }
 
 func (o Options) withDefaults() Options {
@@ -50,6 +51,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MemoryBudget <= 0 {
 		o.MemoryBudget = DefaultMemoryBudget
+	}
+	if o.MaxSteps <= 0 {
+		o.MaxSteps = DefaultMaxSteps
 	}
 	return o
 }
@@ -96,6 +100,9 @@ func CompileWith(src string, opt Options) (*Program, error) {
 		return nil, pol.first
 	}
 	p.usesFuncs = pol.usesFuncs
+	if e := stepsError(src, tree.Node, opt.MaxSteps); e != nil {
+		return nil, e
+	}
 	if err := check(src, tree, cfg); err != nil {
 		return nil, err
 	}
