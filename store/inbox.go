@@ -60,8 +60,8 @@ type InboxRow struct {
 // metrics recomputed; an id already in the inbox (or repeated in evs) writes
 // nothing and returns the first result. Out[i] is evs[i].
 //
-// Customers are locked (SELECT ... FOR UPDATE on PostgreSQL, in external id
-// order) before their purchases are written, so the set-based metrics
+// Customers are locked (a no-op upsert on PostgreSQL, in external id order)
+// before their purchases are written, so the set-based metrics
 // recompute of concurrent transactions for the same customer sees every
 // committed purchase. A deadlock or serialization failure retries the
 // transaction.
@@ -138,7 +138,8 @@ func (s *Store) acceptTx(ctx context.Context, tx *sqlx.Tx, evs []InboxEvent) ([]
 		buys = append(buys, evs[i].Purchase)
 		ext = append(ext, evs[i].Purchase.CustomerExternalID)
 	}
-	if err := s.lockCustomers(ctx, tx, ext); err != nil {
+	ids, err := s.lockCustomers(ctx, tx, ext)
+	if err != nil {
 		return nil, err
 	}
 	if len(custs) > 0 {
@@ -151,7 +152,7 @@ func (s *Store) acceptTx(ctx context.Context, tx *sqlx.Tx, evs []InboxEvent) ([]
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.upsertPurchasesTx(ctx, tx, buys, rows); err != nil {
+		if _, err := s.upsertPurchasesTx(ctx, tx, buys, rows, ids); err != nil {
 			return nil, err
 		}
 	}
@@ -207,31 +208,43 @@ func (s *Store) insertInbox(ctx context.Context, tx *sqlx.Tx, evs []InboxEvent, 
 	return fresh, nil
 }
 
-// lockCustomers creates the customers named that do not exist yet and, on
-// PostgreSQL, locks their rows in external id order until the transaction
-// ends. SQLite serialises writers already (BEGIN IMMEDIATE).
-func (s *Store) lockCustomers(ctx context.Context, tx *sqlx.Tx, ext []string) error {
+// lockCustomers creates the customers named that do not exist yet, locks
+// their rows until the transaction ends and returns their ids, with one
+// statement per chunk: the no-op ON CONFLICT DO UPDATE takes an existing
+// row's lock (on PostgreSQL; SQLite serialises writers already) and
+// RETURNING gives the id of new and existing customers alike. Rows are
+// locked in external id order, the same in every transaction.
+func (s *Store) lockCustomers(ctx context.Context, tx *sqlx.Tx, ext []string) (map[string]int64, error) {
 	ext = slices.Clone(ext)
 	slices.Sort(ext)
 	ext = slices.Compact(ext)
+	ids := make(map[string]int64, len(ext))
 	for _, ch := range chunks(len(ext), maxInList) {
 		part := anySlice(ext[ch[0]:ch[1]])
-		q := tx.Rebind(`INSERT INTO customers (external_id) VALUES ` + valuesList(len(part), 1) +
-			` ON CONFLICT (external_id) DO NOTHING`)
-		if _, err := tx.ExecContext(ctx, q, part...); err != nil {
-			return fmt.Errorf("create missing customers: %w", err)
+		// updated_at, not external_id: an update of no key column takes the
+		// weaker row lock, which leaves other transactions free to insert
+		// rows that reference the customer.
+		rows, err := tx.QueryContext(ctx, tx.Rebind(`INSERT INTO customers (external_id) VALUES `+
+			valuesList(len(part), 1)+` ON CONFLICT (external_id) DO UPDATE SET updated_at = customers.updated_at
+			RETURNING id, external_id`), part...)
+		if err != nil {
+			return nil, fmt.Errorf("lock customers: %w", err)
 		}
-		if s.Dialect != Postgres {
-			continue
+		for rows.Next() {
+			var id int64
+			var e string
+			if err := rows.Scan(&id, &e); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("lock customers: %w", err)
+			}
+			ids[e] = id
 		}
-		var ids []int64
-		q = tx.Rebind(`SELECT id FROM customers WHERE external_id IN ` + placeholders(len(part)) +
-			` ORDER BY external_id FOR UPDATE`)
-		if err := tx.SelectContext(ctx, &ids, q, part...); err != nil {
-			return fmt.Errorf("lock customers: %w", err)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("lock customers: %w", err)
 		}
 	}
-	return nil
+	return ids, nil
 }
 
 func (s *Store) inboxResults(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]json.RawMessage, error) {

@@ -53,7 +53,7 @@ func (s *Store) UpsertPurchases(ctx context.Context, in []PurchaseInput) (Upsert
 	}
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		res, err = s.upsertPurchasesTx(ctx, tx, in, rows)
+		res, err = s.upsertPurchasesTx(ctx, tx, in, rows, nil)
 		return err
 	})
 	if err != nil {
@@ -88,11 +88,23 @@ func purchaseRows(in []PurchaseInput) ([]purchaseRow, error) {
 	return rows, nil
 }
 
-func (s *Store) upsertPurchasesTx(ctx context.Context, tx *sqlx.Tx, in []PurchaseInput, rows []purchaseRow) (UpsertResult, error) {
+// upsertPurchasesTx writes purchases inside tx. ids maps the customers'
+// external ids to their ids when the caller has locked them already
+// (AcceptEvents); nil creates the missing customers and locks them all, so
+// an import and the webhook recomputing one customer's metrics at the same
+// time see each other's purchases.
+func (s *Store) upsertPurchasesTx(ctx context.Context, tx *sqlx.Tx, in []PurchaseInput, rows []purchaseRow,
+	ids map[string]int64) (UpsertResult, error) {
 	var res UpsertResult
-	ids, err := s.ensureCustomers(ctx, tx, in)
-	if err != nil {
-		return res, err
+	if ids == nil {
+		var err error
+		ext := make([]string, len(in))
+		for i := range in {
+			ext[i] = in[i].CustomerExternalID
+		}
+		if ids, err = s.lockCustomers(ctx, tx, ext); err != nil {
+			return res, err
+		}
 	}
 	orders := make([]string, 0, len(in))
 	for i := range in {
@@ -138,46 +150,6 @@ func (s *Store) upsertPurchasesTx(ctx context.Context, tx *sqlx.Tx, in []Purchas
 		return res, err
 	}
 	return res, s.recomputeMetrics(ctx, tx, touched)
-}
-
-// ensureCustomers creates the customers named by external id that do not
-// exist yet, and returns the id of every one of them.
-func (s *Store) ensureCustomers(ctx context.Context, tx *sqlx.Tx, in []PurchaseInput) (map[string]int64, error) {
-	ids := make(map[string]int64, len(in))
-	var ext []string
-	for i := range in {
-		if _, ok := ids[in[i].CustomerExternalID]; !ok {
-			ids[in[i].CustomerExternalID] = 0
-			ext = append(ext, in[i].CustomerExternalID)
-		}
-	}
-	for _, ch := range chunks(len(ext), maxInList) {
-		part := anySlice(ext[ch[0]:ch[1]])
-		q := tx.Rebind(`INSERT INTO customers (external_id) VALUES ` + valuesList(len(part), 1) +
-			` ON CONFLICT (external_id) DO NOTHING`)
-		if _, err := tx.ExecContext(ctx, q, part...); err != nil {
-			return nil, fmt.Errorf("create missing customers: %w", err)
-		}
-		rows, err := tx.QueryContext(ctx, tx.Rebind(`SELECT id, external_id FROM customers WHERE external_id IN `+
-			placeholders(len(part))), part...)
-		if err != nil {
-			return nil, fmt.Errorf("look up customers: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			var e string
-			if err := rows.Scan(&id, &e); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("look up customers: %w", err)
-			}
-			ids[e] = id
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("look up customers: %w", err)
-		}
-	}
-	return ids, nil
 }
 
 func (s *Store) loadPurchases(ctx context.Context, tx *sqlx.Tx, orders []string) (map[string]purchaseRow, error) {

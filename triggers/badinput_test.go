@@ -83,6 +83,8 @@ func TestBadInputCorpus(t *testing.T) {
 		{"items not array", repl(`"amount": 10.5,`, `"amount": 10.5, "items": {},`), "items"},
 		{"item unknown field", repl(`"amount": 10.5,`, `"amount": 10.5, "items": [{"sku": "a", "colour": "red"}],`), "items[0].colour"},
 		{"item bad quantity", repl(`"amount": 10.5,`, `"amount": 10.5, "items": [{"quantity": 1.5}],`), "items[0].quantity"},
+		{"quantity not whole", repl(`"amount": 10.5,`, `"amount": 10.5, "quantity": 2.5,`), "quantity"},
+		{"quantity disagrees with items", repl(`"amount": 10.5,`, `"amount": 10.5, "quantity": 3, "items": [{"quantity": 2}],`), "quantity"},
 		{"NUL in a string", repl(`"o1"`, `"o\u00001"`), "order_id"},
 	} {
 		cases = append(cases, struct {
@@ -141,7 +143,7 @@ func FuzzPurchaseHandler(f *testing.F) {
 	f.Add([]byte(`{"events": [` + goodEvent + `]}`))
 	f.Add([]byte(`{"event_id": "e2", "customer": {"external_id": "c2", "email": "x@y.z", "time_zone": "Europe/Paris",
 		"birthday": "1990-02-29", "x": 1}, "order_id": "o2", "amount": 0.01, "currency": "eur",
-		"items": [{"sku": "s", "name": "n", "category": "c", "quantity": 2, "price": 1.5}], "occurred_at": "2026-01-01T00:00:00.123456789+05:45"}`))
+		"items": [{"sku": "s", "name": "n", "category": "c", "quantity": 2, "price": 1.5}], "quantity": 2, "occurred_at": "2026-01-01T00:00:00.123456789+05:45"}`))
 	f.Add([]byte(`{"event_id": "\u0000", "amount": 1e999}`))
 	f.Add([]byte(`{"customer": {"external_id": {"a": [1, 2]}}}`))
 	b := setupHook(f, store.SQLite, triggers.WebhookOptions{})

@@ -107,16 +107,12 @@ func (c *EventCustomer) CustomerInput() *store.CustomerInput {
 
 // PurchaseInput is the purchase the event records.
 func (e *PurchaseEvent) PurchaseInput() store.PurchaseInput {
-	qty := 0
-	for _, it := range e.Items {
-		qty += it.Quantity
-	}
 	items, _ := json.Marshal(e.Items)
 	if e.Items == nil {
 		items = nil
 	}
 	return store.PurchaseInput{OrderID: e.OrderID, CustomerExternalID: e.Customer.ExternalID,
-		AmountCents: e.AmountCents, Currency: e.Currency, Quantity: qty, Items: items, OccurredAt: e.OccurredAt}
+		AmountCents: e.AmountCents, Currency: e.Currency, Quantity: e.Quantity, Items: items, OccurredAt: e.OccurredAt}
 }
 
 // RulesEvent is the event as audience rules and templates see it

@@ -24,7 +24,11 @@ type PurchaseEvent struct {
 	Amount      json.Number   `json:"amount"`
 	Currency    string        `json:"currency,omitempty"` // ISO 4217; default USD
 	Items       []EventItem   `json:"items,omitempty"`
-	OccurredAt  time.Time     `json:"occurred_at"`
+	// Quantity is the number of items bought. It may be given without item
+	// lines (a log that only counts units, like CDNOW or the CSV import's
+	// quantity column); with item lines it is their quantities' sum.
+	Quantity   int       `json:"quantity,omitempty"`
+	OccurredAt time.Time `json:"occurred_at"`
 }
 
 // EventCustomer identifies the buyer and optionally updates their profile.
@@ -72,7 +76,7 @@ const (
 )
 
 var (
-	topFields      = []string{"event_id", "type", "customer", "order_id", "amount", "currency", "items", "occurred_at"}
+	topFields      = []string{"event_id", "type", "customer", "order_id", "amount", "currency", "items", "quantity", "occurred_at"}
 	customerFields = []string{"external_id", "email", "phone", "first_name", "last_name", "locale", "time_zone",
 		"birthday", "email_consent", "sms_consent"}
 	itemFields = []string{"sku", "name", "category", "quantity", "price"}
@@ -106,6 +110,7 @@ func ParsePurchase(raw []byte, prefix string) (*PurchaseEvent, []string, error) 
 		func() (err error) { ev.Currency, err = currency(obj, prefix); return },
 		func() (err error) { ev.OccurredAt, err = timestamp(obj, "occurred_at", prefix); return },
 		func() (err error) { ev.Items, err = items(obj, prefix); return },
+		func() (err error) { ev.Quantity, err = quantity(obj, prefix, ev.Items); return },
 		func() (err error) { warnings, err = parseCustomer(obj, prefix, &ev.Customer); return },
 	}
 	for _, step := range steps {
@@ -293,6 +298,27 @@ func timestamp(obj map[string]json.RawMessage, name, prefix string) (time.Time, 
 		return time.Time{}, fieldErr(prefix+name, "is out of range (years 1970 to 2200)")
 	}
 	return t.UTC().Truncate(time.Microsecond), nil
+}
+
+// quantity reads the optional item count: without it, the sum of the item
+// lines' quantities; with item lines, it must equal that sum.
+func quantity(obj map[string]json.RawMessage, prefix string, lines []EventItem) (int, error) {
+	sum := 0
+	for _, it := range lines {
+		sum += it.Quantity
+	}
+	v, ok := present(obj, "quantity")
+	if !ok {
+		return sum, nil
+	}
+	var q int
+	if err := json.Unmarshal(v, &q); err != nil || q < 0 || q > 1e9 {
+		return 0, fieldErr(prefix+"quantity", "must be a whole number from 0 to 1000000000")
+	}
+	if lines != nil && q != sum {
+		return 0, fieldErr(prefix+"quantity", "is %d but the items' quantities add up to %d; send one or make them agree", q, sum)
+	}
+	return q, nil
 }
 
 func items(obj map[string]json.RawMessage, prefix string) ([]EventItem, error) {

@@ -1,0 +1,203 @@
+package triggers_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/store/storetest"
+	"github.com/tidings-crm/tidings/triggers"
+	"github.com/tidings-crm/tidings/worker"
+	"github.com/tidings-crm/tidings/worker/redistest"
+)
+
+// Ingest benchmark shape: keep-alive clients posting single events for
+// distinct customers, for TIDINGS_BENCH_DURATION (default 60 s).
+const (
+	ingestClients   = 32
+	ingestCustomers = 10000
+)
+
+// ingestFigures is one timed run of the ingest benchmark.
+type ingestFigures struct {
+	accepted int
+	elapsed  time.Duration
+	p50, p99 time.Duration
+}
+
+// ingestRun holds the figures measured once per process: "make bench" runs a
+// benchmark function more than once (b.N = 1, then -benchtime 3x), and one
+// timed window is the measurement.
+var ingestRun struct {
+	once sync.Once
+	figs ingestFigures
+	err  error
+}
+
+// BenchmarkWebhookIngest measures signed purchase events accepted per second
+// by the real HTTP server (net/http on a loopback port, the production mux
+// route, the real handler), storing in PostgreSQL and enqueuing each
+// reaction on Redis as production does, with p50/p99 latency seen by the
+// clients. It fails unless every accepted event is stored: one inbox row,
+// one purchase and one queued reaction each.
+func BenchmarkWebhookIngest(b *testing.B) {
+	ingestRun.once.Do(func() { ingestRun.figs, ingestRun.err = measureIngest(b) })
+	if ingestRun.err != nil {
+		b.Fatal(ingestRun.err)
+	}
+	f := ingestRun.figs
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(f.accepted)/f.elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(f.p50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(f.p99.Microseconds())/1000, "p99-ms")
+}
+
+func benchDuration() (time.Duration, error) {
+	v := os.Getenv("TIDINGS_BENCH_DURATION")
+	if v == "" {
+		return 60 * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("TIDINGS_BENCH_DURATION=%q: write a Go duration such as 20s or 1m", v)
+	}
+	return d, nil
+}
+
+func measureIngest(b *testing.B) (ingestFigures, error) {
+	var figs ingestFigures
+	window, err := benchDuration()
+	if err != nil {
+		return figs, err
+	}
+	st := storetest.Open(b, store.Postgres)
+	rdb, _ := redistest.Client(b)
+	client := asynq.NewClientFromRedisClient(rdb)
+	h, err := triggers.NewWebhook(triggers.WebhookOptions{Secrets: testSecret, Store: st,
+		Reactor: &worker.Enqueuer{Client: client}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return figs, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/events/", h) // as "tidings serve" routes it
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return figs, err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	go srv.Serve(ln) //nolint:errcheck // ErrServerClosed at the end
+	b.Cleanup(func() { srv.Close() })
+	url := "http://" + ln.Addr().String() + triggers.PathPurchase
+
+	tr := &http.Transport{MaxIdleConnsPerHost: ingestClients, MaxConnsPerHost: ingestClients}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	lat := make([][]time.Duration, ingestClients)
+	fails := make([]error, ingestClients)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.ResetTimer()
+	start := time.Now()
+	deadline := start.Add(window)
+	var wg sync.WaitGroup
+	for c := range ingestClients {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(c), 42))
+			for n := 0; time.Now().Before(deadline); n++ {
+				id := fmt.Sprintf("bench-%02d-%07d", c, n)
+				body := fmt.Appendf(nil, `{"event_id": %q, "customer": {"external_id": "bench-c%05d"}, "order_id": %q,
+					"amount": %d.%02d, "items": [{"sku": "A%d", "quantity": 1, "price": 9.99}], "occurred_at": %q}`,
+					id, rng.IntN(ingestCustomers), id, rng.IntN(300), rng.IntN(100), rng.IntN(50),
+					base.Add(time.Duration(rng.IntN(365*24*60))*time.Minute).Format(time.RFC3339))
+				took, err := postSigned(hc, url, id, body)
+				if err != nil {
+					fails[c] = err
+					return
+				}
+				lat[c] = append(lat[c], took)
+			}
+		})
+	}
+	wg.Wait()
+	figs.elapsed = time.Since(start)
+	b.StopTimer()
+	for _, err := range fails {
+		if err != nil {
+			return figs, err
+		}
+	}
+	all := slices.Concat(lat...)
+	figs.accepted = len(all)
+	if figs.accepted == 0 {
+		return figs, fmt.Errorf("no event accepted in %v", window)
+	}
+	slices.Sort(all)
+	figs.p50, figs.p99 = all[len(all)/2], all[len(all)*99/100]
+	return figs, checkStored(st, asynq.NewInspectorFromRedisClient(rdb), figs.accepted)
+}
+
+// postSigned posts one signed event and returns its latency; anything but
+// 202 is an error.
+func postSigned(hc *http.Client, url, id string, body []byte) (time.Duration, error) {
+	hdr, err := triggers.SignHeaders(testSecret, id, time.Now(), body)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	t0 := time.Now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("event %s: %w", id, err)
+	}
+	answer, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	took := time.Since(t0)
+	if err != nil {
+		return 0, fmt.Errorf("event %s: read answer: %w", id, err)
+	}
+	if resp.StatusCode != http.StatusAccepted {
+		return 0, fmt.Errorf("event %s: %d %s, want 202", id, resp.StatusCode, answer)
+	}
+	return took, nil
+}
+
+// checkStored verifies accepted == inbox rows == purchases == queued reactions.
+func checkStored(st *store.Store, ins *asynq.Inspector, accepted int) error {
+	ctx := context.Background()
+	for _, table := range []string{"webhook_inbox", "purchases"} {
+		var n int
+		if err := st.DB.GetContext(ctx, &n, `SELECT count(*) FROM `+table); err != nil {
+			return err
+		}
+		if n != accepted {
+			return fmt.Errorf("%d events accepted but %d rows in %s", accepted, n, table)
+		}
+	}
+	q, err := ins.GetQueueInfo(worker.QueueDeliver)
+	if err != nil {
+		return fmt.Errorf("read the reaction queue: %w", err)
+	}
+	if q.Size != accepted {
+		return fmt.Errorf("%d events accepted but %d reactions queued", accepted, q.Size)
+	}
+	return nil
+}
