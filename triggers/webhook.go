@@ -240,6 +240,10 @@ func (h *Webhook) accept(w http.ResponseWriter, r *http.Request, evs []parsed, b
 	} else {
 		writeRaw(w, status, out[0].Result)
 	}
+	// The answer goes out now; the client need not wait for the enqueues.
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
 	h.react(r.Context(), out)
 }
 
