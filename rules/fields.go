@@ -1,0 +1,66 @@
+package rules
+
+import (
+	"reflect"
+	"slices"
+	"sync"
+
+	"github.com/expr-lang/expr/ast"
+)
+
+// Fields returns the names of the Env fields the rule reads, as written in
+// rules ("orders_count", "rfm", "days_since"; the root of a member access
+// such as rfm.segment), sorted and without repeats; nil for the empty rule.
+// The audience stream uses it to read only the columns a rule needs.
+func (p *Program) Fields() []string {
+	if p.prg == nil {
+		return nil
+	}
+	known := envFieldNames()
+	seen := fieldCollector{known: known, names: map[string]bool{}}
+	node := p.prg.Node()
+	ast.Walk(&node, &seen)
+	out := make([]string, 0, len(seen.names))
+	for name := range seen.names {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// EnvFields lists every name an audience rule can read from Env (the expr
+// tags of its fields), sorted.
+func EnvFields() []string {
+	known := envFieldNames()
+	out := make([]string, 0, len(known))
+	for name := range known {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+type fieldCollector struct {
+	known map[string]bool
+	names map[string]bool
+}
+
+// Visit keeps identifiers that name Env fields; variables a rule declares
+// itself (let, predicates) are not Env fields and are left out, unless they
+// shadow one, which only adds a field.
+func (f *fieldCollector) Visit(node *ast.Node) {
+	if id, ok := (*node).(*ast.IdentifierNode); ok && f.known[id.Value] {
+		f.names[id.Value] = true
+	}
+}
+
+var envFieldNames = sync.OnceValue(func() map[string]bool {
+	names := map[string]bool{}
+	t := reflect.TypeFor[Env]()
+	for i := range t.NumField() {
+		if tag := t.Field(i).Tag.Get("expr"); tag != "" {
+			names[tag] = true
+		}
+	}
+	return names
+})
