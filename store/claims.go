@@ -21,18 +21,9 @@ var ErrNotClaimable = errors.New("store: delivery not claimable")
 // consents on the row's channel and that address is not suppressed: an
 // unsubscribe committed before the claim always wins (DESIGN.md invariant 4).
 func (s *Store) ClaimForSend(ctx context.Context, id int64, token, address string, now time.Time) (*Delivery, error) {
-	q := `UPDATE deliveries
-		SET status = 'sending', claim_token = ?, claimed_at = ?, updated_at = ?, attempts = attempts + 1
-		WHERE id = ? AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= ?)`
-	args := []any{token, now.UTC(), now.UTC(), id, now.UTC()}
-	if address != "" {
-		q += ` AND EXISTS (SELECT 1 FROM customers c WHERE c.id = deliveries.customer_id AND
-				CASE deliveries.channel WHEN 'email' THEN c.email_consent ELSE c.sms_consent END)
-			AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.channel = deliveries.channel AND s.address = ?)`
-		args = append(args, address)
-	}
 	var d Delivery
-	err := s.DB.GetContext(ctx, &d, s.DB.Rebind(q+` RETURNING `+deliveryColumns), args...)
+	err := s.DB.GetContext(ctx, &d, s.DB.Rebind(claimSQL(address != "")+` RETURNING `+deliveryColumns),
+		claimArgs(id, token, address, now)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotClaimable
 	}
@@ -40,6 +31,84 @@ func (s *Store) ClaimForSend(ctx context.Context, id int64, token, address strin
 		return nil, fmt.Errorf("store: claim delivery %d: %w", id, err)
 	}
 	return &d, nil
+}
+
+// claimSQL is the claim of ClaimForSend, with the consent and suppression
+// check for a message to the customer; claimArgs are its arguments.
+func claimSQL(checkConsent bool) string {
+	q := `UPDATE deliveries
+		SET status = 'sending', claim_token = ?, claimed_at = ?, updated_at = ?, attempts = attempts + 1
+		WHERE id = ? AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= ?)`
+	if checkConsent {
+		q += ` AND EXISTS (SELECT 1 FROM customers c WHERE c.id = deliveries.customer_id AND
+				CASE deliveries.channel WHEN 'email' THEN c.email_consent ELSE c.sms_consent END)
+			AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.channel = deliveries.channel AND s.address = ?)`
+	}
+	return q
+}
+
+func claimArgs(id int64, token, address string, now time.Time) []any {
+	args := []any{token, now.UTC(), now.UTC(), id, now.UTC()}
+	if address != "" {
+		args = append(args, address)
+	}
+	return args
+}
+
+// Outcome is the result of a claimed send, to record with FinishAndClaim:
+// the row, the claim token that fences it, and what FinishDelivery records.
+type Outcome struct {
+	ID         int64
+	Token      string
+	Status     string
+	ProviderID string
+	Error      string
+}
+
+// FinishAndClaim records prev's outcome (when prev is not nil) and claims
+// row id, as FinishDelivery and then ClaimForSend would, but on PostgreSQL
+// in one statement: one round trip and one commit per message instead of
+// two. The claim is committed durably, so prev's outcome is too.
+//
+// It returns the claimed row's attempts (counting this one) and whether
+// prev was recorded (false: its claim was taken over). When id is not
+// claimable the error is ErrNotClaimable, and prev's outcome is recorded
+// all the same. On any other error neither happened.
+func (s *Store) FinishAndClaim(ctx context.Context, prev *Outcome, id int64, token, address string, now time.Time) (attempts int, recorded bool, err error) {
+	if s.Dialect != Postgres || prev == nil {
+		if prev != nil {
+			if recorded, err = s.FinishDelivery(ctx, prev.ID, prev.Token, prev.Status, prev.ProviderID, prev.Error, now); err != nil {
+				return 0, false, err
+			}
+		}
+		d, err := s.ClaimForSend(ctx, id, token, address, now)
+		if err != nil {
+			return 0, recorded, err
+		}
+		return d.Attempts, recorded, nil
+	}
+	// A data-modifying WITH runs to completion whether or not its output is
+	// read, so the finish happens even when the claim matches no row.
+	q := `WITH finished AS (
+			UPDATE deliveries SET status = ?, provider_id = ?, error = ?, sent_at = ?, updated_at = ?
+			WHERE id = ? AND claim_token = ? AND status = 'sending' RETURNING id),
+		claimed AS (` + claimSQL(address != "") + ` RETURNING attempts)
+		SELECT (SELECT count(*) FROM finished), (SELECT attempts FROM claimed)`
+	var sentAt any
+	if prev.Status == StatusSent {
+		sentAt = now.UTC()
+	}
+	args := append([]any{prev.Status, prev.ProviderID, truncate(prev.Error, 500), sentAt, now.UTC(), prev.ID, prev.Token},
+		claimArgs(id, token, address, now)...)
+	var n int
+	var claimedAttempts sql.NullInt64
+	if err := s.DB.QueryRowContext(ctx, s.DB.Rebind(q), args...).Scan(&n, &claimedAttempts); err != nil {
+		return 0, false, fmt.Errorf("store: finish delivery %d and claim %d: %w", prev.ID, id, err)
+	}
+	if !claimedAttempts.Valid {
+		return 0, n == 1, ErrNotClaimable
+	}
+	return int(claimedAttempts.Int64), n == 1, nil
 }
 
 // Deliveries returns the rows with the given ids, in id order (missing ids

@@ -39,10 +39,17 @@ func (e *Engine) handleDeliverBatch(ctx context.Context, t *asynq.Task) error {
 	return e.deliverIDs(ctx, p.IDs)
 }
 
+// sendRun is the state of one deliverIDs call: a message the provider
+// accepted whose "sent" is written by the next claim's statement (one round
+// trip per message), or at the end of the batch.
+type sendRun struct {
+	unrecorded *store.Outcome
+}
+
 // deliverIDs sends the waiting rows among ids. Transient failures do not fail
 // the task: the row is deferred to its retry time in the ledger and gets a
 // task of its own, so the ledger, not Redis, holds the retry schedule.
-func (e *Engine) deliverIDs(ctx context.Context, ids []int64) error {
+func (e *Engine) deliverIDs(ctx context.Context, ids []int64) (err error) {
 	rows, err := e.st.Deliveries(ctx, ids)
 	if err != nil {
 		return err
@@ -55,20 +62,50 @@ func (e *Engine) deliverIDs(ctx context.Context, ids []int64) error {
 	if err != nil {
 		return err
 	}
+	var sr sendRun
+	defer func() {
+		if ferr := e.recordUnrecorded(ctx, &sr); err == nil {
+			err = ferr
+		}
+	}()
 	for i := range rows {
 		if err := ctx.Err(); err != nil {
 			return err // shutting down: the rest stay waiting and the task is retried
 		}
-		if err := e.deliverRow(ctx, &rows[i], custs[rows[i].CustomerID]); err != nil {
+		if err := e.deliverRow(ctx, &sr, &rows[i], custs[rows[i].CustomerID]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// recordUnrecorded writes the outcome still waiting for a next claim.
+func (e *Engine) recordUnrecorded(ctx context.Context, sr *sendRun) error {
+	out := sr.unrecorded
+	if out == nil {
+		return nil
+	}
+	sr.unrecorded = nil
+	// The outcome must be recorded even when the task's context ended.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	fenced, err := e.st.FinishDelivery(wctx, out.ID, out.Token, out.Status, out.ProviderID, out.Error, e.now())
+	if err != nil {
+		return err
+	}
+	e.warnTakenOver(out, fenced)
+	return nil
+}
+
+func (e *Engine) warnTakenOver(out *store.Outcome, fenced bool) {
+	if !fenced {
+		e.opts.Logger.Warn("delivery outcome not recorded: the claim was taken over", "delivery", out.ID, "status", out.Status)
+	}
+}
+
 // deliverRow sends one row at most once. It returns an error only when the
 // task itself must be retried (the database is unreachable, or shutdown).
-func (e *Engine) deliverRow(ctx context.Context, d *store.Delivery, cust *store.Customer) error {
+func (e *Engine) deliverRow(ctx context.Context, sr *sendRun, d *store.Delivery, cust *store.Customer) error {
 	now := e.now()
 	if d.Status != store.StatusPending && d.Status != store.StatusDeferred {
 		return nil // sent, claimed elsewhere or settled: nothing to do
@@ -104,14 +141,21 @@ func (e *Engine) deliverRow(ctx context.Context, d *store.Delivery, cust *store.
 		}
 	}
 	token := newToken()
-	claimed, err := e.st.ClaimForSend(ctx, d.ID, token, check, now)
-	if errors.Is(err, store.ErrNotClaimable) {
-		return e.notClaimed(ctx, d.ID, now)
+	prev := sr.unrecorded
+	attempts, fenced, err := e.st.FinishAndClaim(ctx, prev, d.ID, token, check, now)
+	if err != nil && !errors.Is(err, store.ErrNotClaimable) {
+		return err // nothing was written: prev is recorded at the end of the batch
+	}
+	if prev != nil {
+		sr.unrecorded = nil
+		e.warnTakenOver(prev, fenced)
 	}
 	if err != nil {
-		return err
+		return e.notClaimed(ctx, d.ID, now)
 	}
-	return e.record(ctx, claimed, token, e.send(ctx, c, claimed, cust, to, now))
+	claimed := *d
+	claimed.Status, claimed.Attempts, claimed.ClaimToken, claimed.ClaimedAt = store.StatusSending, attempts, &token, &now
+	return e.record(ctx, sr, &claimed, token, e.send(ctx, c, &claimed, cust, to, now))
 }
 
 // address returns where the message goes and the address the claim must find
@@ -216,8 +260,9 @@ func classify(err error) string {
 	return statusRetry
 }
 
-// record writes the outcome of a claimed row, fenced by the claim token.
-func (e *Engine) record(ctx context.Context, d *store.Delivery, token string, out outcome) error {
+// record writes the outcome of a claimed row, fenced by the claim token. A
+// sent message's outcome is left to the next claim of the batch (sr).
+func (e *Engine) record(ctx context.Context, sr *sendRun, d *store.Delivery, token string, out outcome) error {
 	// The outcome must be recorded even when the task's context ended mid-send.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -230,13 +275,16 @@ func (e *Engine) record(ctx context.Context, d *store.Delivery, token string, ou
 	if out.status == statusRetry {
 		return e.retryLater(ctx, wctx, d, token, out.err, now)
 	}
+	result := &store.Outcome{ID: d.ID, Token: token, Status: out.status, ProviderID: out.providerID, Error: errText}
+	if out.status == store.StatusSent {
+		sr.unrecorded = result
+		return nil
+	}
 	fenced, err := e.st.FinishDelivery(wctx, d.ID, token, out.status, out.providerID, errText, now)
 	if err != nil {
 		return err
 	}
-	if !fenced {
-		e.opts.Logger.Warn("delivery outcome not recorded: the claim was taken over", "delivery", d.ID, "status", out.status)
-	}
+	e.warnTakenOver(result, fenced)
 	if out.status == store.StatusFailed && (channels.IsHardBounce(out.err) || channels.IsUnsubscribed(out.err)) {
 		e.suppressAfterFailure(wctx, d, out.err)
 	}
