@@ -106,7 +106,7 @@ func (s *Sender) Send(ctx context.Context, m *channels.Message) (channels.Result
 	if err != nil {
 		return channels.Result{}, fmt.Errorf("email: send: wait for connection: %w", err)
 	}
-	c, err = s.deliver(ctx, c, msg)
+	c, reply, err := s.deliver(ctx, c, msg)
 	s.pool.release(c)
 	if err != nil {
 		s.log.DebugContext(ctx, "send failed", "delivery_id", m.DeliveryID, "campaign", m.Campaign,
@@ -114,41 +114,42 @@ func (s *Sender) Send(ctx context.Context, m *channels.Message) (channels.Result
 		return channels.Result{}, err
 	}
 	s.log.DebugContext(ctx, "sent", "delivery_id", m.DeliveryID, "campaign", m.Campaign,
-		"to", channels.Redact(m.To), "response", msg.ServerResponse())
+		"to", channels.Redact(m.To), "response", reply)
 	return channels.Result{ProviderID: MessageID(m.DeliveryID, s.id.MessageIDDomain)}, nil
 }
 
 // deliver sends msg over c (dialling when c is nil) and returns the connection
-// to keep, or nil when it must be dropped. A reused connection that fails its
-// liveness check before anything was sent is replaced once.
-func (s *Sender) deliver(ctx context.Context, c *conn, msg *mail.Msg) (*conn, error) {
+// to keep, or nil when it must be dropped, and the server's reply. A reused
+// connection that fails its liveness check before anything was sent is
+// replaced once.
+func (s *Sender) deliver(ctx context.Context, c *conn, msg *mail.Msg) (*conn, string, error) {
 	reused := c != nil
 	for {
 		if c == nil {
 			var err error
 			if c, err = s.dial(ctx); err != nil {
-				return nil, classifyDial(ctx, err)
+				return nil, "", classifyDial(ctx, err)
 			}
 		}
-		err := s.sendOn(ctx, c, msg)
+		reply, err := s.sendOn(ctx, c, msg)
 		if err == nil {
-			return c, nil
+			return c, reply, nil
 		}
 		keep := connUsable(err)
 		if !keep {
 			c.abort()
 		}
 		if ctx.Err() != nil {
-			return nil, classifyCanceled(ctx, err)
+			return nil, "", classifyCanceled(ctx, err)
 		}
 		if reused && (isConnCheck(err) || deadAtMailFrom(err)) {
 			reused, c = false, nil
 			continue
 		}
 		if keep {
-			return c, classifySend(err)
+			return c, "", classifySend(err)
 		}
-		return nil, classifySend(err)
+		return nil, "", classifySend(err)
 	}
 }
 
@@ -157,12 +158,20 @@ func (s *Sender) deliver(ctx context.Context, c *conn, msg *mail.Msg) (*conn, er
 // ago, except by policy, which the MAIL FROM failure then reveals.
 const warmFor = 2 * time.Second
 
-// sendOn runs one SMTP transaction, interrupting it if ctx ends.
-func (s *Sender) sendOn(ctx context.Context, c *conn, msg *mail.Msg) error {
+// sendOn runs one SMTP transaction, interrupting it if ctx ends, pipelined
+// when the server allows it.
+func (s *Sender) sendOn(ctx context.Context, c *conn, msg *mail.Msg) (string, error) {
 	stop := context.AfterFunc(ctx, func() { _ = c.raw.Close() })
 	defer stop()
-	if time.Since(c.lastUsed) < warmFor {
-		return s.warm.SendWithSMTPClient(c.client, msg)
+	warm := time.Since(c.lastUsed) < warmFor
+	if pipelines(c.client) {
+		return s.sendPipelined(c, msg, !warm)
 	}
-	return s.client.SendWithSMTPClient(c.client, msg)
+	var err error
+	if warm {
+		err = s.warm.SendWithSMTPClient(c.client, msg)
+	} else {
+		err = s.client.SendWithSMTPClient(c.client, msg)
+	}
+	return msg.ServerResponse(), err
 }
