@@ -10,6 +10,7 @@
 package chaos
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"sort"
@@ -22,6 +23,15 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The drills mostly wait (leases, reconciler passes, real minutes) on
+	// processes of their own: run them all at once unless -parallel says
+	// otherwise, or the package would take the sum of their waits.
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", "8")
+	}
 	code := cluster.RunTests(m)
 	printTable()
 	os.Exit(code)

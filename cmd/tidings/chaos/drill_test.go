@@ -12,11 +12,15 @@ import (
 // processes, one newsletter run; once frac of its messages arrived, fault
 // runs (it returns when the fault is over: the process restarted, the server
 // back). Then the run must finish within timeout; faultRun returns the
-// oracle's report and the time from the fault's end to the run's end.
+// oracle's report and the time from the fault's end to the run's end. No
+// asynq task may be left active or archived.
 func faultRun(t *testing.T, opts cluster.Options, n, workers int, frac float64, timeout time.Duration,
 	fault func(c *cluster.Cluster)) (*cluster.Cluster, cluster.Report, time.Duration) {
 	t.Helper()
 	ctx := context.Background()
+	if opts.DatabaseURL == "" {
+		opts.DatabaseURL = cluster.SharedDatabase(t)
+	}
 	c := cluster.New(t, opts)
 	c.Seed(ctx, n)
 	for range workers {
@@ -29,5 +33,6 @@ func faultRun(t *testing.T, opts cluster.Options, n, workers int, frac float64, 
 	over := time.Now()
 	c.WaitRun(ctx, "news", key, timeout)
 	recover := time.Since(over)
+	c.WaitQueuesIdle(30 * time.Second)
 	return c, c.Check(ctx, "news", n), recover
 }

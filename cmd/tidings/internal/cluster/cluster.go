@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -267,4 +268,60 @@ func randomHex(t testing.TB, n int) string {
 		t.Fatalf("cluster: random: %v", err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// Queues sums asynq's active and archived tasks over every queue of the
+// private Redis: after a run, nothing may stay active (an orphaned lease)
+// or archived (a task given up on).
+func (c *Cluster) Queues() (active, archived int, err error) {
+	insp := asynq.NewInspectorFromRedisClient(c.Redis.Client())
+	names, err := insp.Queues()
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, q := range names {
+		info, err := insp.GetQueueInfo(q)
+		if err != nil {
+			return 0, 0, fmt.Errorf("queue %s: %w", q, err)
+		}
+		active += info.Active
+		archived += info.Archived
+	}
+	return active, archived, nil
+}
+
+// WaitQueuesIdle waits until no task is active, and fails the test if any
+// task was archived.
+func (c *Cluster) WaitQueuesIdle(timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		active, archived, err := c.Queues()
+		if err == nil && archived > 0 {
+			c.t.Errorf("cluster: %d tasks archived (given up on)", archived)
+			return
+		}
+		if err == nil && active == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Errorf("cluster: %d tasks still active after %s (err %v): %s", active, timeout, err, c.activeTasks())
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// activeTasks describes the active tasks (type, id, retries), for a failure.
+func (c *Cluster) activeTasks() string {
+	insp := asynq.NewInspectorFromRedisClient(c.Redis.Client())
+	names, _ := insp.Queues()
+	var out []string
+	for _, q := range names {
+		tasks, _ := insp.ListActiveTasks(q)
+		for _, ti := range tasks {
+			out = append(out, fmt.Sprintf("%s %s %s retried %d last error %q", q, ti.Type, ti.ID, ti.Retried, ti.LastErr))
+		}
+	}
+	return strings.Join(out, "; ")
 }

@@ -5,15 +5,20 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/store/storetest"
 )
 
 // Postgres is a private PostgreSQL cluster (initdb + pg_ctl, run as the
@@ -33,39 +38,124 @@ type Postgres struct {
 // here (not root, no postgres user, no binaries).
 func StartPostgres(t testing.TB) *Postgres {
 	t.Helper()
-	bin, err := postgresBin()
-	if err != nil {
+	if err := postgresPossible(); err != nil {
 		t.Skipf("cluster: private PostgreSQL unavailable: %v", err)
 	}
+	p, err := startPostgres()
+	if p != nil {
+		t.Cleanup(p.remove)
+	}
+	if err != nil {
+		t.Fatalf("cluster: %v", err)
+	}
+	p.t = t
+	return p
+}
+
+var shared struct {
+	once sync.Once
+	pg   *Postgres
+	err  error
+}
+
+// SharedDatabase returns the URL of a fresh schema (dropped when the test
+// ends) in a private PostgreSQL cluster that all the tests of this binary
+// share (started on first use, removed by RunTests). Many tidings processes
+// at once would exhaust the connections of the PostgreSQL other packages'
+// tests use; this one allows 500. Where a private cluster is impossible
+// (not root), it falls back to a schema of the test PostgreSQL and says so.
+func SharedDatabase(t testing.TB) string {
+	t.Helper()
+	shared.once.Do(func() {
+		if shared.err = postgresPossible(); shared.err == nil {
+			shared.pg, shared.err = startPostgres()
+		}
+	})
+	if shared.err != nil {
+		t.Logf("cluster: no private PostgreSQL (%v); using the test PostgreSQL", shared.err)
+		return storetest.URL(t, store.Postgres)
+	}
+	return shared.pg.schema(t)
+}
+
+// schema creates a schema for this test and returns its URL.
+func (p *Postgres) schema(t testing.TB) string {
+	t.Helper()
+	admin, err := sqlx.Open("pgx", p.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "drill_" + randomHex(t, 6)
+	if _, err := admin.Exec(`CREATE SCHEMA ` + name); err != nil { // hex digits only: safe to splice
+		admin.Close()
+		t.Fatalf("cluster: create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.Exec(`DROP SCHEMA ` + name + ` CASCADE`); err != nil {
+			t.Errorf("cluster: drop schema %s: %v", name, err)
+		}
+	})
+	u, _ := url.Parse(p.URL())
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// postgresPossible says why a private cluster cannot run here, or nil.
+func postgresPossible() error {
+	if _, err := postgresBin(); err != nil {
+		return err
+	}
 	if os.Geteuid() != 0 {
-		t.Skip("cluster: private PostgreSQL needs root to run initdb as the postgres user")
+		return fmt.Errorf("it needs root to run initdb as the postgres user")
+	}
+	if _, err := user.Lookup("postgres"); err != nil {
+		return fmt.Errorf("it needs a postgres system user: %w", err)
+	}
+	return nil
+}
+
+// startPostgres runs initdb in a new folder owned by postgres and starts
+// the server. A non-nil cluster is returned with an error too, for removal.
+func startPostgres() (*Postgres, error) {
+	bin, err := postgresBin()
+	if err != nil {
+		return nil, err
 	}
 	pgUser, err := user.Lookup("postgres")
 	if err != nil {
-		t.Skipf("cluster: private PostgreSQL needs a postgres system user: %v", err)
+		return nil, err
 	}
 	uid, _ := strconv.Atoi(pgUser.Uid)
 	gid, _ := strconv.Atoi(pgUser.Gid)
 	// Not t.TempDir: the postgres user must be able to reach the folder.
 	dir, err := os.MkdirTemp("", "tidings-pg-")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
+	p := &Postgres{dir: dir, bin: bin}
 	if err := os.Chown(dir, uid, gid); err != nil {
-		os.RemoveAll(dir)
-		t.Fatalf("cluster: chown %s to postgres: %v", dir, err)
+		return p, fmt.Errorf("chown %s to postgres: %w", dir, err)
 	}
-	p := &Postgres{Addr: FreeAddr(t), dir: dir, bin: bin, t: t}
-	t.Cleanup(func() {
-		_ = p.pgCtl("stop", "-m", "immediate")
-		os.RemoveAll(dir)
-	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return p, err
+	}
+	p.Addr = ln.Addr().String()
+	ln.Close()
 	if out, err := p.asPostgres(filepath.Join(bin, "initdb"), "-D", p.data(), "-U", "root", "-A", "trust",
 		"--no-sync", "-E", "UTF8", "--locale", "C"); err != nil {
-		t.Fatalf("cluster: initdb: %v\n%s", err, out)
+		return p, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
-	p.Start()
-	return p
+	return p, p.start()
+}
+
+// remove stops the server at once and deletes its folder.
+func (p *Postgres) remove() {
+	_ = p.pgCtl("stop", "-m", "immediate")
+	os.RemoveAll(p.dir)
 }
 
 // postgresBin finds the folder of initdb and pg_ctl.
@@ -110,20 +200,26 @@ func (p *Postgres) pgCtl(args ...string) error {
 // Start starts the server and waits until it accepts connections.
 func (p *Postgres) Start() {
 	p.t.Helper()
+	if err := p.start(); err != nil {
+		p.t.Fatalf("cluster: %v", err)
+	}
+}
+
+func (p *Postgres) start() error {
 	host, port, _ := net.SplitHostPort(p.Addr)
 	// fsync=off survives a server crash (the WAL reaches the kernel at each
 	// commit), not a machine crash: enough for a drill. synchronous_commit
 	// stays on: with it off a crash loses acknowledged commits, and the drill
 	// would be testing that, not tidings.
-	opts := fmt.Sprintf("-c listen_addresses=%s -p %s -k %s -c fsync=off -c max_connections=200",
+	opts := fmt.Sprintf("-c listen_addresses=%s -p %s -k %s -c fsync=off -c max_connections=500 -c shared_buffers=64MB",
 		host, port, p.dir)
 	if err := p.pgCtl("start", "-w", "-t", "60", "-l", filepath.Join(p.dir, "server.log"), "-o", opts); err != nil {
 		log, _ := os.ReadFile(filepath.Join(p.dir, "server.log"))
-		p.t.Fatalf("cluster: start PostgreSQL: %v\n%s", err, log)
+		return fmt.Errorf("start PostgreSQL: %v\n%s", err, log)
 	}
 	db, err := sqlx.Open("pgx", p.URL())
 	if err != nil {
-		p.t.Fatal(err)
+		return err
 	}
 	defer db.Close()
 	deadline := time.Now().Add(30 * time.Second)
@@ -132,10 +228,10 @@ func (p *Postgres) Start() {
 		err := db.PingContext(ctx)
 		cancel()
 		if err == nil {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			p.t.Fatalf("cluster: PostgreSQL on %s does not answer: %v", p.Addr, err)
+			return fmt.Errorf("PostgreSQL on %s does not answer: %v", p.Addr, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

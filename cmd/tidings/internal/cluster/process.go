@@ -44,11 +44,15 @@ func Binary(t testing.TB) string {
 }
 
 // RunTests runs the tests of a package that uses this harness (call it from
-// TestMain) and removes the binary Binary built.
+// TestMain) and removes the binary Binary built and the PostgreSQL cluster
+// SharedDatabase started.
 func RunTests(m *testing.M) int {
 	code := m.Run()
 	if build.dir != "" {
 		os.RemoveAll(build.dir)
+	}
+	if shared.pg != nil {
+		shared.pg.remove()
 	}
 	return code
 }
