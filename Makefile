@@ -39,6 +39,14 @@ bench: ## benchmarks (audience 1M, delivery, webhook, scaling, rules) as a table
 	  $(GO) test -run '^$$' -bench '^BenchmarkEval$$' -benchmem -count $(BENCH_COUNT) ./rules; \
 	} 2>&1 | tee $(BENCH_OUT) | $(GO) run ./scripts/benchtable
 
+# make chaos: the reliability drills (cmd/tidings/chaos) in their full form,
+# real processes killed and servers restarted; about 35 minutes, most of it
+# the 30-minute soak. make test runs their short form.
+.PHONY: chaos
+chaos: ## reliability drills, full form (kill -9, Redis, PostgreSQL, SMTP 4xx, schedulers, soak); prints a table
+	@eval "$$(scripts/test-services.sh)" && \
+	  TIDINGS_CHAOS=full $(GO) test -count=1 -timeout 60m -run '^Test' -v ./cmd/tidings/chaos
+
 demo: build ## the whole path on the embedded default (SQLite + in-process Redis)
 	$(BIN) demo
 
