@@ -123,8 +123,10 @@ func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64,
 	return nil
 }
 
-// deliverBatch is how many due rows one deliver task sends.
-const deliverBatch = 20
+// deliverBatch is how many due rows one deliver task sends: each task costs
+// its queue round trips and two reads (rows, customers), so a big run wants
+// few of them; each row is still claimed on its own just before its send.
+const deliverBatch = 100
 
 // enqueueOrWarn logs a failed enqueue: the rows are written, and the
 // reconciler enqueues waiting rows whose tasks are missing.
