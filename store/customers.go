@@ -179,6 +179,11 @@ type StreamOptions struct {
 	AfterID  int64 // stream ids > AfterID (0 = from the start)
 	UpToID   int64 // and <= UpToID (0 = to the end); with AfterID this is a shard
 	PageSize int   // rows per query (default 5,000)
+	// Columns, when set, are the only customer columns read besides id
+	// (names as in the table, e.g. "email", "rfm_segment"); the other
+	// fields of the streamed Customer stay zero. An audience reads the few
+	// its rule needs this way. Nil reads every column.
+	Columns []string
 }
 
 // StreamCustomers calls fn for every customer in id order, one page query at
@@ -198,9 +203,14 @@ func (s *Store) StreamCustomers(ctx context.Context, fn func(*Customer) error, o
 	if upTo <= 0 {
 		upTo = 1<<63 - 1
 	}
-	query := s.DB.Rebind(`SELECT ` + customerColumns + ` FROM customers WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`)
 	c := new(Customer)
 	sc, pr := newCustomerScanner(c), newPgxRow(c)
+	cols, err := projection(opts.Columns)
+	if err != nil {
+		return err
+	}
+	sc.dest, pr.dest = pick(sc.dest, cols), pick(pr.dest, cols)
+	query := s.DB.Rebind(`SELECT ` + columnList(cols) + ` FROM customers WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`)
 	after := opts.AfterID
 	for {
 		var (

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/tidings-crm/tidings/store"
@@ -83,6 +85,40 @@ func TestStreamSeededRows(t *testing.T) {
 			}, store.StreamOptions{PageSize: 7})
 			if err != nil || got != 30 {
 				t.Fatalf("streamed %d, %v", got, err)
+			}
+		})
+	}
+}
+
+// TestStreamColumns reads only some columns: those are filled, the others
+// stay zero on both dialects, and an unknown column is refused by name.
+func TestStreamColumns(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, d)
+			if _, err := st.DB.ExecContext(ctx, seedSQL[d], 20); err != nil {
+				t.Fatal(err)
+			}
+			got := 0
+			err := st.StreamCustomers(ctx, func(c *store.Customer) error {
+				got++
+				if c.ID != int64(got) || c.Email != fmt.Sprintf("user%d@example.com", got) || c.LastPurchaseAt.IsZero() {
+					t.Fatalf("selected columns of row %d read as %+v", got, c)
+				}
+				if c.ExternalID != "" || c.FirstName != "" || c.TimeZone != "" || len(c.Tags) != 0 ||
+					len(c.Attributes) != 0 || c.OrdersCount != 0 || !c.FirstPurchaseAt.IsZero() || !c.CreatedAt.IsZero() {
+					t.Fatalf("columns not asked for were read: %+v", c)
+				}
+				return nil
+			}, store.StreamOptions{Columns: []string{"last_purchase_at", "email"}, PageSize: 6})
+			if err != nil || got != 20 {
+				t.Fatalf("streamed %d of 20: %v", got, err)
+			}
+			err = st.StreamCustomers(ctx, func(*store.Customer) error { return nil },
+				store.StreamOptions{Columns: []string{"email", "mail"}})
+			if err == nil || !strings.Contains(err.Error(), `no column "mail"`) {
+				t.Fatalf("unknown column: err %v", err)
 			}
 		})
 	}

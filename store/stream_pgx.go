@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -92,4 +94,60 @@ func (s *Store) streamPagePgx(ctx context.Context, query string, r *pgxRow, afte
 		return n, fmt.Errorf("store: stream customers after id %d: %w", after, err)
 	}
 	return n, nil
+}
+
+// customerColumnNames are the names in customerColumns, in order; the scan
+// targets of customerScanner and pgxRow follow the same order.
+var customerColumnNames = func() []string {
+	names := strings.Split(customerColumns, ",")
+	for i, n := range names {
+		names[i] = strings.TrimSpace(n)
+	}
+	return names
+}()
+
+// projection returns the positions in customerColumnNames of id and the
+// requested columns, in table order; nil columns select all.
+func projection(columns []string) ([]int, error) {
+	if columns == nil {
+		return nil, nil
+	}
+	want := map[string]bool{"id": true}
+	for _, c := range columns {
+		if !slices.Contains(customerColumnNames, c) {
+			return nil, fmt.Errorf("store: stream customers: no column %q; the columns are %s", c, customerColumns)
+		}
+		want[c] = true
+	}
+	var idx []int
+	for i, n := range customerColumnNames {
+		if want[n] {
+			idx = append(idx, i)
+		}
+	}
+	return idx, nil
+}
+
+// pick keeps the scan targets of the selected positions (all for nil).
+func pick(dest []any, idx []int) []any {
+	if idx == nil {
+		return dest
+	}
+	out := make([]any, len(idx))
+	for i, k := range idx {
+		out[i] = dest[k]
+	}
+	return out
+}
+
+// columnList is the SELECT list of the selected positions (all for nil).
+func columnList(idx []int) string {
+	if idx == nil {
+		return customerColumns
+	}
+	names := make([]string, len(idx))
+	for i, k := range idx {
+		names[i] = customerColumnNames[k]
+	}
+	return strings.Join(names, ", ")
 }

@@ -39,7 +39,7 @@ func (e *Engine) planAudience(ctx context.Context, c *campaigns.Campaign, run *s
 	// stream holding one connection while waiting for another deadlocks once
 	// enough shards run at once. Memory is bounded by the shard size.
 	var matched []candidate
-	stats, err := Audience(ctx, e.st, c, AudienceOptions{Now: now, DefaultLoc: e.opts.DefaultLoc, AfterID: p.Lo, UpToID: p.Hi},
+	stats, err := Audience(ctx, e.st, c, AudienceOptions{Now: now, DefaultLoc: e.opts.DefaultLoc, AfterID: p.Lo, UpToID: p.Hi, Lean: true},
 		func(env *rules.Env, cust *store.Customer) error {
 			loc := triggers.Location(cust.TimeZone, e.opts.DefaultLoc)
 			cd := candidate{id: cust.ID, email: cust.Email, phone: cust.Phone,

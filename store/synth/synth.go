@@ -145,9 +145,8 @@ func purchasesFor(r *rand.Rand, id string, now time.Time) []store.PurchaseInput 
 	return out
 }
 
-func asciiLower(s string) string {
-	repl := strings.NewReplacer("é", "e", "ü", "u", "í", "i", "ó", "o", " ", "")
-	return strings.ToLower(repl.Replace(s))
-}
+var asciiFold = strings.NewReplacer("é", "e", "ü", "u", "í", "i", "ó", "o", " ", "")
+
+func asciiLower(s string) string { return strings.ToLower(asciiFold.Replace(s)) }
 
 func ptr[T any](v T) *T { return &v }
