@@ -44,6 +44,7 @@ type WebhookOptions struct {
 	MaxBatch int64            // bytes for a batch (default 8 MiB)
 	// MaxEvents bounds the events of one batch (default 1000).
 	MaxEvents int
+	Metrics   *WebhookMetrics // nil: not counted
 }
 
 // Webhook serves POST /v1/events/purchase and /v1/events/purchase/batch.
@@ -114,10 +115,12 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, ok := h.authenticate(w, r, batch)
 	if !ok {
+		h.opts.Metrics.observe("rejected", 1)
 		return
 	}
 	evs, err := h.parse(body, batch)
 	if err != nil {
+		h.opts.Metrics.observe("rejected", 1)
 		var fe *FieldError
 		if errors.As(err, &fe) {
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid_event", Field: fe.Field, Message: fe.Error()})
@@ -220,6 +223,7 @@ func (h *Webhook) accept(w http.ResponseWriter, r *http.Request, evs []parsed, b
 	out, err := h.opts.Store.AcceptEvents(r.Context(), in)
 	if err != nil {
 		h.opts.Logger.Error("webhook: events not stored", "events", len(in), "err", err)
+		h.opts.Metrics.observe("failed", len(in))
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "unavailable",
 			Message: "the event could not be stored; retry later"})
@@ -229,6 +233,9 @@ func (h *Webhook) accept(w http.ResponseWriter, r *http.Request, evs []parsed, b
 	for _, a := range out {
 		if !a.Duplicate {
 			status = http.StatusAccepted
+			h.opts.Metrics.observe("accepted", 1)
+		} else {
+			h.opts.Metrics.observe("duplicate", 1)
 		}
 	}
 	if batch {

@@ -106,6 +106,7 @@ Settings come from flags, TIDINGS_* environment variables or a YAML file
 		a.schedulerCommand(),
 		a.insightsCommand(),
 		a.eventsCommand(),
+		a.reportCommand(),
 	)
 	return root
 }

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/worker"
+)
+
+// reportDays is how many of the latest days the table form prints.
+const reportDays = 14
+
+func (a *app) reportCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "report CAMPAIGN",
+		Short: "Did it work? Sends, conversions and lift over the holdout, per variant",
+		Long: `report measures a campaign from its ledger and the purchases: per variant and
+holdout the audience (customers), messages sent, delivered and failed,
+conversions (customers who bought within the attribution window after their
+message, last touch across campaigns), conversion rate, revenue per recipient,
+and the lift of the treated customers over the holdout with a 95% confidence
+interval and a plain-language verdict. --json prints the same JSON as
+GET /v1/campaigns/{id}/report. docs/reporting.md explains the numbers.`,
+		Example: "  tidings report spring-sale\n  tidings report spring-sale --json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.report(cmd.Context(), args[0], asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (the admin API's shape)")
+	return cmd
+}
+
+func (a *app) report(ctx context.Context, id string, asJSON bool) error {
+	c, err := a.campaign(id)
+	if err != nil {
+		return err
+	}
+	st, err := a.openStore(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	// Reporting only reads the store: no queue, no channels.
+	e := worker.NewEngine(st, &worker.Enqueuer{}, nil, worker.Options{Logger: a.log})
+	e.SetCampaigns([]*campaigns.Campaign{c})
+	rep, err := e.Report(ctx, id)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		out, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(a.stdout, "%s\n", out)
+		return err
+	}
+	printReport(a.stdout, rep)
+	return nil
+}
+
+// printReport writes the human form: the arms as a table, the verdict, and
+// the latest days.
+func printReport(w io.Writer, r worker.Report) {
+	fmt.Fprintf(w, "%s (%s): %s attribution, window %s\n\n", r.CampaignID, r.Name, r.Attribution, r.AttributionWindow)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "arm\taudience\tsent\tdelivered\tfailed\tconversions\trate\trevenue\tper recipient\tlift over holdout (95% CI)\t")
+	rows := append(append([]worker.ArmReport{}, r.Arms...), r.Treated)
+	for _, a := range rows {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%.2f\t%.2f\t%s\t\n", a.Arm, a.Audience, a.Sent, a.Delivered,
+			a.Failed, a.Conversions, 100*a.ConversionRate, a.Revenue, a.RevenuePerRecipient, liftCell(a.Lift))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nverdict: %s\n", r.Verdict)
+	if r.Lift != nil {
+		fmt.Fprintf(w, "p-value %.3g, relative lift %+.1f%%\n", r.Lift.PValue, 100*r.Lift.Relative)
+	}
+	if len(r.Daily) == 0 {
+		return
+	}
+	days := r.Daily
+	if len(days) > reportDays {
+		fmt.Fprintf(w, "\nlast %d of %d days (UTC):\n", reportDays, len(days))
+		days = days[len(days)-reportDays:]
+	} else {
+		fmt.Fprintln(w, "\ndays (UTC):")
+	}
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "day\tsent\tconversions\t")
+	for _, d := range days {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t\n", d.Day, d.Sent, d.Conversions)
+	}
+	tw.Flush()
+}
+
+// liftCell shows a lift in percentage points with its interval.
+func liftCell(l *worker.Lift) string {
+	if l == nil {
+		return "-"
+	}
+	s := fmt.Sprintf("%+.1f pts [%+.1f, %+.1f]", 100*l.Diff, 100*l.Low, 100*l.High)
+	if l.Significant {
+		s += " *"
+	}
+	return strings.ReplaceAll(s, "+0.0", "0.0")
+}
