@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Finds the PostgreSQL and Redis the tests need, or starts them.
+# Finds the PostgreSQL and Redis the tests need, or starts them; installs
+# Chromium for the dashboard test when it is missing.
 #
 # Order: TIDINGS_TEST_DATABASE_URL / TIDINGS_TEST_REDIS_URL when set; otherwise the
 # servers on 127.0.0.1:5432 and 127.0.0.1:6379; otherwise, on Debian as root, install
@@ -79,6 +80,13 @@ if [ -z "$redis_url" ]; then
     fi
   fi
   redis_url="redis://127.0.0.1:6379/0"
+fi
+
+# The dashboard test drives headless Chromium (Debian's chromium package).
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${TIDINGS_CHROMIUM:-}" ]; then
+  if can_install; then apt_install chromium; else
+    log "Chromium is missing: the dashboard test will fail. Install it (apt-get install -y chromium) or set TIDINGS_CHROMIUM."
+  fi
 fi
 
 printf 'export TIDINGS_TEST_DATABASE_URL=%q\n' "$db_url"

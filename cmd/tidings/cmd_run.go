@@ -102,11 +102,14 @@ func (a *app) runRoles(ctx context.Context, r roles) error {
 				errc <- fmt.Errorf("http server: %w", err)
 			}
 		})
-		defer func() {
+		// Shut the server down when ctx ends: wg.Wait below waits for
+		// ListenAndServe, so a deferred Shutdown would never run.
+		goRun(func() {
+			<-ctx.Done()
 			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
 			defer c()
 			hs.Shutdown(sctx)
-		}()
+		})
 	}
 	a.log.Info("tidings running", "worker", r.worker, "scheduler", r.scheduler, "http", r.http,
 		"campaigns", len(rt.engine.Campaigns()))

@@ -63,6 +63,9 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	} else {
 		a.log.Warn("TIDINGS_ADMIN_TOKEN is not set: the admin API (/v1/campaigns) is disabled")
 	}
+	if err := a.mountDashboard(mux, rt); err != nil {
+		return nil, err
+	}
 	mux.Handle("GET /metrics", a.adminOnly(promhttp.HandlerFor(rt.metrics, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

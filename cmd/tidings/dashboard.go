@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tidings-crm/tidings/worker/dashboard"
+)
+
+// monitoringPath is where the asynqmon UI is served.
+const monitoringPath = "/monitoring"
+
+// mountDashboard serves the dashboard at /dashboard and asynqmon at
+// /monitoring, both behind the admin token (Bearer header or the
+// dashboard's login cookie). Without a token neither is served.
+func (a *app) mountDashboard(mux *http.ServeMux, rt *runtime) error {
+	if a.cfg.AdminToken == "" {
+		a.log.Warn("TIDINGS_ADMIN_TOKEN is not set: the dashboard (/dashboard) and queue monitor (/monitoring) are disabled")
+		return nil
+	}
+	dash, err := dashboard.New(dashboard.Options{Source: rt.engine, Token: a.cfg.AdminToken, Logger: a.log,
+		MonitoringPath: monitoringPath})
+	if err != nil {
+		return err
+	}
+	mux.Handle("/dashboard", dash)
+	mux.Handle("/dashboard/", dash)
+	conn, err := asynqConnOpt(rt.rdb)
+	if err != nil {
+		return err
+	}
+	mon := asynqmon.New(asynqmon.Options{RootPath: monitoringPath, RedisConnOpt: conn})
+	rt.closers = append(rt.closers, func() { mon.Close() })
+	mux.Handle(monitoringPath, dash.Protect(mon))
+	mux.Handle(monitoringPath+"/", dash.Protect(mon))
+	return nil
+}
+
+// asynqConnOpt gives asynqmon the connection options of the runtime's Redis
+// (it opens its own clients from them), the embedded one included.
+func asynqConnOpt(rdb redis.UniversalClient) (asynq.RedisConnOpt, error) {
+	c, ok := rdb.(*redis.Client)
+	if !ok {
+		return nil, fmt.Errorf("monitoring: unsupported Redis client %T", rdb)
+	}
+	o := c.Options()
+	return asynq.RedisClientOpt{Network: o.Network, Addr: o.Addr, Username: o.Username, Password: o.Password,
+		DB: o.DB, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
+		PoolSize: 4, TLSConfig: o.TLSConfig}, nil
+}

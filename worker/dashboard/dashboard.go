@@ -1,0 +1,273 @@
+// Package dashboard serves the operator's web pages: the campaigns with
+// their state, last run and ledger, and per campaign the report (arms,
+// lift with its interval, verdict, daily sends and conversions).
+//
+// Pages are rendered on the server with html/template and inline SVG charts:
+// no script, no framework, nothing fetched from elsewhere, so the dashboard
+// works offline and behind strict proxies. Every page needs the admin token,
+// as a Bearer header or through the session cookie the login form sets;
+// Protect puts other handlers (the asynqmon UI) behind the same check.
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/worker"
+)
+
+// Source is what the dashboard reads; *worker.Engine provides it.
+type Source interface {
+	Campaigns() []*campaigns.Campaign
+	Status(ctx context.Context, id string) (worker.CampaignStatus, error)
+	Report(ctx context.Context, id string) (worker.Report, error)
+}
+
+// Options configure the dashboard.
+type Options struct {
+	Source Source
+	// Token is the admin token (TIDINGS_ADMIN_TOKEN); required.
+	Token  string
+	Logger *slog.Logger
+	// Now is the clock for session expiry; time.Now when nil.
+	Now func() time.Time
+	// MonitoringPath, when set, is linked from the pages (asynqmon).
+	MonitoringPath string
+}
+
+// Handler serves the dashboard under /dashboard.
+type Handler struct {
+	opts  Options
+	guard *guard
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+}
+
+//go:embed templates/*.html templates/style.css
+var files embed.FS
+
+// New builds the dashboard. It fails without a token or a source: an
+// unprotected dashboard would show customer counts and revenue to anyone.
+func New(opts Options) (*Handler, error) {
+	if opts.Token == "" {
+		return nil, errors.New("dashboard: an admin token is required (set TIDINGS_ADMIN_TOKEN)")
+	}
+	if opts.Source == nil {
+		return nil, errors.New("dashboard: no source of campaigns")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := &Handler{opts: opts, guard: newGuard(opts.Token, opts.Now), pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{"count": Count, "percent": Percent, "points": Points, "money": Money,
+		"relative": Relative, "pvalue": PValue, "when": whenAny,
+		// SVG geometry: coordinates with one decimal and a little arithmetic.
+		"f1":   func(v float64) string { return fmt.Sprintf("%.1f", v) },
+		"add":  func(a, b float64) float64 { return a + b },
+		"sub":  func(a, b float64) float64 { return a - b },
+		"half": func(a, b float64) float64 { return (a + b) / 2 }}
+	for _, name := range []string{"index", "campaign", "login", "problem"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: template %s: %w", name, err)
+		}
+		h.pages[name] = t
+	}
+	css, err := files.ReadFile("templates/style.css")
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /dashboard/style.css", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Write(css)
+	})
+	mux.HandleFunc("GET /dashboard/login", h.loginForm)
+	mux.HandleFunc("POST /dashboard/login", h.login)
+	mux.HandleFunc("POST /dashboard/logout", h.logout)
+	mux.Handle("GET /dashboard", h.Protect(http.HandlerFunc(h.index)))
+	mux.Handle("GET /dashboard/{$}", h.Protect(http.HandlerFunc(h.index)))
+	mux.Handle("GET /dashboard/campaigns/{id}", h.Protect(http.HandlerFunc(h.campaign)))
+	mux.Handle("/dashboard/", h.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.problem(w, http.StatusNotFound, "No such page", "There is no dashboard page at "+r.URL.Path+".")
+	})))
+	h.mux = mux
+	return h, nil
+}
+
+// ServeHTTP serves /dashboard and below.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	h.mux.ServeHTTP(w, r)
+}
+
+// Protect admits requests with the admin token (Bearer header or session
+// cookie) to next, and answers others 401: with the login form for a
+// browser, with a one-line text otherwise.
+func (h *Handler) Protect(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.guard.admits(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tidings"`)
+		w.Header().Set("Cache-Control", "no-store")
+		if r.Method != http.MethodGet || !acceptsHTML(r) {
+			http.Error(w, "admin token required: send Authorization: Bearer <TIDINGS_ADMIN_TOKEN> or log in at /dashboard/login", http.StatusUnauthorized)
+			return
+		}
+		h.render(w, http.StatusUnauthorized, "login", loginPage{Next: r.URL.RequestURI()})
+	})
+}
+
+// acceptsHTML is true for browsers and for clients that state no
+// preference; API calls (asynqmon's fetches) ask for JSON.
+func acceptsHTML(r *http.Request) bool {
+	a := r.Header.Get("Accept")
+	return a == "" || a == "*/*" || strings.Contains(a, "text/html")
+}
+
+type page struct {
+	Title      string
+	LoggedIn   bool
+	Monitoring string
+	Data       any
+}
+
+// render executes a page into a buffer first, so a template error becomes
+// a clean 500 rather than half a page.
+func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
+	var buf bytes.Buffer
+	p := page{LoggedIn: name != "login", Monitoring: h.opts.MonitoringPath, Data: data}
+	if err := h.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		h.opts.Logger.Error("dashboard: render", "page", name, "err", err)
+		http.Error(w, "the page could not be rendered; see the server log", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy",
+		"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+type problemPage struct{ Heading, Text string }
+
+func (h *Handler) problem(w http.ResponseWriter, status int, heading, text string) {
+	h.render(w, status, "problem", problemPage{heading, text})
+}
+
+// ledgerOrder is the order ledger statuses are listed in.
+var ledgerOrder = []string{store.StatusSent, store.StatusFailed, store.StatusPending, store.StatusDeferred,
+	store.StatusSending, store.StatusUnknown, store.StatusHoldout, store.StatusSuppressed, store.StatusCapped,
+	store.StatusCancelled}
+
+type ledgerCount struct {
+	Status string
+	N      int64
+}
+
+type campaignRow struct {
+	worker.CampaignStatus
+	Counts []ledgerCount
+	Total  int64
+}
+
+func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
+	var rows []campaignRow
+	for _, c := range h.opts.Source.Campaigns() {
+		cs, err := h.opts.Source.Status(r.Context(), c.ID)
+		if err != nil {
+			h.opts.Logger.Error("dashboard: campaign status", "campaign", c.ID, "err", err)
+			h.problem(w, http.StatusServiceUnavailable, "Database unavailable",
+				"The campaign list could not be read from the database. Check /readyz and the server log, then reload.")
+			return
+		}
+		rows = append(rows, campaignRow{CampaignStatus: cs, Counts: ledgerCounts(cs.Ledger)})
+		for _, n := range cs.Ledger {
+			rows[len(rows)-1].Total += int64(n)
+		}
+	}
+	h.render(w, http.StatusOK, "index", rows)
+}
+
+// ledgerCounts lists the non-zero counts in a fixed order, unknown statuses
+// last.
+func ledgerCounts(m map[string]int) []ledgerCount {
+	var out []ledgerCount
+	seen := map[string]bool{}
+	for _, s := range ledgerOrder {
+		seen[s] = true
+		if m[s] > 0 {
+			out = append(out, ledgerCount{s, int64(m[s])})
+		}
+	}
+	for s, n := range m {
+		if !seen[s] && n > 0 {
+			out = append(out, ledgerCount{s, int64(n)})
+		}
+	}
+	return out
+}
+
+type reportPage struct {
+	worker.Report
+	Daily *dailyChart
+	Lift  *liftChart
+	// HasHoldout shows the pooled "treated" row, compared with the holdout.
+	HasHoldout bool
+}
+
+func (h *Handler) campaign(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	rep, err := h.opts.Source.Report(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		h.problem(w, http.StatusNotFound, "No such campaign",
+			"No campaign "+id+" is loaded and none has a ledger. See the list of campaigns.")
+		return
+	case err != nil:
+		h.opts.Logger.Error("dashboard: report", "campaign", id, "err", err)
+		h.problem(w, http.StatusServiceUnavailable, "Report unavailable",
+			"The report of "+id+" could not be computed. Check /readyz and the server log, then reload.")
+		return
+	}
+	p := reportPage{Report: rep, Daily: newDailyChart(rep.Daily), Lift: newLiftChart(lifts(rep))}
+	for _, a := range rep.Arms {
+		if a.Arm == "holdout" {
+			p.HasHoldout = true
+		}
+	}
+	h.render(w, http.StatusOK, "campaign", p)
+}
+
+// lifts lists the arms to draw on the lift chart: each variant with a lift,
+// then the variants pooled when there are several.
+func lifts(rep worker.Report) []armLift {
+	var out []armLift
+	for _, a := range rep.Arms {
+		if a.Lift != nil {
+			out = append(out, armLift{a.Arm, a.Lift})
+		}
+	}
+	if rep.Lift != nil && len(out) != 1 {
+		out = append(out, armLift{"all variants", rep.Lift})
+	}
+	return out
+}
