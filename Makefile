@@ -2,9 +2,9 @@
 GO        ?= go
 BIN       := bin/tidings
 PKGS      := ./...
-SHORT_FUZZ ?= 10s
+SHORT_FUZZ ?= 8s
 
-.PHONY: build test bench demo lint clean
+.PHONY: build test fuzz bench demo lint clean
 
 build: ## build bin/tidings
 	$(GO) build -o $(BIN) ./cmd/tidings
@@ -13,7 +13,11 @@ test: ## vet, then every test with -race against SQLite files, PostgreSQL and Re
 	@eval "$$(scripts/test-services.sh)" && \
 	  echo "tests use $$TIDINGS_TEST_DATABASE_URL and $$TIDINGS_TEST_REDIS_URL" && \
 	  $(GO) vet $(PKGS) && \
-	  $(GO) test -race -count=1 -timeout 14m $(PKGS)
+	  $(GO) test -race -count=1 -timeout 14m $(PKGS) && \
+	  FUZZTIME=$(SHORT_FUZZ) scripts/fuzz.sh
+
+fuzz: ## every fuzz target for FUZZTIME each (default 5m)
+	@eval "$$(scripts/test-services.sh)" && FUZZTIME=$${FUZZTIME:-5m} scripts/fuzz.sh
 
 # make bench: the benchmarks behind docs/performance.md, each -count
 # $(BENCH_COUNT) times, printed as a table of medians with the machine.
