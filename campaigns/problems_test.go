@@ -80,6 +80,8 @@ var brokenCases = []brokenCase{
 		`17:13: occurrence: unknown occurrence "twice a year"`},
 	{"zero variant weight", "win-back-90d.yaml", "weight: 1\n  - id: personal", "weight: 0\n  - id: personal",
 		`54:13: variant weight must be above 0, not 0`},
+	{"variant named like a report row", "win-back-90d.yaml", "- id: personal", "- id: holdout",
+		`55:9: variant id "holdout" is reserved for the campaign report; choose another name`},
 	{"bad frequency class", "churn-alert.yaml", "class: alert", "class: alrt",
 		`16:20: frequency.class must be one of promotional, transactional, alert, not "alrt"; did you mean "alert"?`},
 	{"team without email", "churn-alert.yaml", "team: {email: accounts@shop.example}", "team: {sms: \"+33612345678\"}",

@@ -9,6 +9,10 @@ import (
 
 // campaignMessages parses `messages` and `variants` (whose messages are
 // partial overrides) against the template data of this campaign.
+// reservedArms are the names the campaign report gives its own rows (the
+// control group, the campaign without variants, all variants pooled).
+var reservedArms = []string{"holdout", "all", "treated"}
+
 func (p *parser) campaignMessages(f fields, c *Campaign) {
 	keys := make([]string, 0, len(c.Offer))
 	for k := range c.Offer {
@@ -35,6 +39,8 @@ func (p *parser) campaignMessages(f fields, c *Campaign) {
 					p.errorf(idn, "variant id %q must be a slug (lower-case letters, digits, '-', '_')", s)
 				case slices.ContainsFunc(c.Variants, func(o Variant) bool { return o.ID == s }):
 					p.errorf(idn, "variant id %q is used twice", s)
+				case slices.Contains(reservedArms, s):
+					p.errorf(idn, "variant id %q is reserved for the campaign report; choose another name", s)
 				}
 				v.ID = s
 			}
