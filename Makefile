@@ -2,7 +2,7 @@
 GO        ?= go
 BIN       := bin/tidings
 PKGS      := ./...
-SHORT_FUZZ ?= 8s
+SHORT_FUZZ ?= 20000x
 
 .PHONY: build test fuzz bench demo lint clean
 
@@ -16,8 +16,8 @@ test: ## vet, then every test with -race against SQLite files, PostgreSQL and Re
 	  $(GO) test -race -count=1 -timeout 14m $(PKGS) && \
 	  FUZZTIME=$(SHORT_FUZZ) scripts/fuzz.sh
 
-fuzz: ## every fuzz target for FUZZTIME each (default 5m)
-	@eval "$$(scripts/test-services.sh)" && FUZZTIME=$${FUZZTIME:-5m} scripts/fuzz.sh
+fuzz: ## every fuzz target for FUZZTIME inputs each (default 1000000x)
+	@eval "$$(scripts/test-services.sh)" && FUZZTIME=$${FUZZTIME:-1000000x} scripts/fuzz.sh
 
 # make bench: the benchmarks behind docs/performance.md, each -count
 # $(BENCH_COUNT) times, printed as a table of medians with the machine.
