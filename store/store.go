@@ -77,7 +77,7 @@ func openPostgres(dsn string) (*Store, error) {
 		return nil, fmt.Errorf("store: open postgres %s: %w", redact(dsn), err)
 	}
 	db.SetMaxOpenConns(16)
-	db.SetMaxIdleConns(8)
+	db.SetMaxIdleConns(16) // as many as open: closing busy-hour connections only to reopen them costs a backend fork each
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	return &Store{DB: db, Dialect: Postgres}, nil
 }
