@@ -74,12 +74,22 @@ func (a *app) campaign(id string) (*campaigns.Campaign, error) {
 	return nil, fmt.Errorf("no campaign %q in %s; campaigns there: %s", id, a.cfg.CampaignsDir, strings.Join(ids, ", "))
 }
 
-func (a *app) audience(ctx context.Context, id string, now time.Time, sample int) error {
+// campaignAndStore loads one campaign of the campaigns folder and opens the
+// store (migrated), for the commands that read both; close the store after.
+func (a *app) campaignAndStore(ctx context.Context, id string) (*campaigns.Campaign, *store.Store, error) {
 	c, err := a.campaign(id)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	st, err := a.openStore(ctx, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, st, nil
+}
+
+func (a *app) audience(ctx context.Context, id string, now time.Time, sample int) error {
+	c, st, err := a.campaignAndStore(ctx, id)
 	if err != nil {
 		return err
 	}

@@ -49,11 +49,7 @@ func (a *app) preview(ctx context.Context, id string, o previewOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.campaign(id)
-	if err != nil {
-		return err
-	}
-	st, err := a.openStore(ctx, true)
+	c, st, err := a.campaignAndStore(ctx, id)
 	if err != nil {
 		return err
 	}

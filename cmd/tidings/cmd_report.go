@@ -40,11 +40,7 @@ GET /v1/campaigns/{id}/report. docs/reporting.md explains the numbers.`,
 }
 
 func (a *app) report(ctx context.Context, id string, asJSON bool) error {
-	c, err := a.campaign(id)
-	if err != nil {
-		return err
-	}
-	st, err := a.openStore(ctx, true)
+	c, st, err := a.campaignAndStore(ctx, id)
 	if err != nil {
 		return err
 	}
