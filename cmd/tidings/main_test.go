@@ -20,7 +20,7 @@ import (
 // and stderr.
 func cli(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
+	var out, errOut syncBuffer // the logger and the command may write at once
 	code := run(context.Background(), args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
