@@ -51,6 +51,7 @@ type WebhookOptions struct {
 type Webhook struct {
 	opts     WebhookOptions
 	verifier *Verifier
+	group    *grouper // single events of concurrent requests, committed together
 }
 
 // NewWebhook returns the handler; it fails when no valid secret is given.
@@ -78,7 +79,7 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 		opts.MaxEvents = 1000
 	}
 	v.Now = opts.Now
-	return &Webhook{opts: opts, verifier: v}, nil
+	return &Webhook{opts: opts, verifier: v, group: &grouper{store: opts.Store}}, nil
 }
 
 // errorBody is every 4xx/5xx answer.
@@ -220,7 +221,13 @@ func (h *Webhook) accept(w http.ResponseWriter, r *http.Request, evs []parsed, b
 		in[i] = store.InboxEvent{EventID: p.ev.EventID, EventType: "purchase", ReceivedAt: now, Payload: payload,
 			Result: res, Customer: p.ev.Customer.CustomerInput(), Purchase: p.ev.PurchaseInput()}
 	}
-	out, err := h.opts.Store.AcceptEvents(r.Context(), in)
+	var out []store.Accepted
+	var err error
+	if batch {
+		out, err = h.opts.Store.AcceptEvents(r.Context(), in)
+	} else {
+		out, err = h.group.accept(r.Context(), in)
+	}
 	if err != nil {
 		h.opts.Logger.Error("webhook: events not stored", "events", len(in), "err", err)
 		h.opts.Metrics.observe("failed", len(in))
