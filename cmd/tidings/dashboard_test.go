@@ -121,9 +121,11 @@ func TestDashboardInChromium(t *testing.T) {
 	// form sets, as a logged-in browser would send it.
 	cookie := dashboardLogin(t, base)
 	target, _ := url.Parse(base)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	director := proxy.Director
-	proxy.Director = func(r *http.Request) { director(r); r.AddCookie(cookie) }
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Host = target.Host
+		r.Out.AddCookie(cookie)
+	}}
 	viaLogin := httptest.NewServer(proxy)
 	defer viaLogin.Close()
 
