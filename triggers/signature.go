@@ -1,11 +1,14 @@
 package triggers
 
 import (
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -146,4 +149,23 @@ func SignHeaders(secret, id string, timestamp time.Time, body []byte) (map[strin
 	}
 	return map[string]string{HeaderID: id, HeaderTimestamp: strconv.FormatInt(timestamp.Unix(), 10),
 		HeaderSignature: sig}, nil
+}
+
+// SignedRequest builds a POST of body to url with the Standard Webhooks
+// headers signed by secret for event id at timestamp, as a shop's
+// integration sends it (`tidings events send`, tests, drills).
+func SignedRequest(ctx context.Context, secret, url, id string, timestamp time.Time, body []byte) (*http.Request, error) {
+	headers, err := SignHeaders(secret, id, timestamp, body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	return req, nil
 }

@@ -38,13 +38,9 @@ func evPost(t *testing.T, b *bundle, srv *httptest.Server, id, customer, order, 
 	body := []byte(fmt.Sprintf(`{"event_id": %q, "customer": {"external_id": %q, "email": "%s@example.com",
 		"email_consent": true}, "order_id": %q, "amount": %s, "occurred_at": %q}`,
 		id, customer, customer, order, amount, at.Format(time.RFC3339)))
-	h, err := triggers.SignHeaders(evSecret, id, b.clock.Now(), body)
+	req, err := triggers.SignedRequest(context.Background(), evSecret, srv.URL+triggers.PathPurchase, id, b.clock.Now(), body)
 	if err != nil {
 		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+triggers.PathPurchase, bytes.NewReader(body))
-	for k, v := range h {
-		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

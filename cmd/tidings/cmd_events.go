@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,22 +58,13 @@ func (a *app) sendEvent(cmd *cobra.Command, file string, batch bool) error {
 		return fmt.Errorf("read event: %w", err)
 	}
 	id := eventID(body)
-	headers, err := triggers.SignHeaders(secrets[0], id, time.Now(), body)
-	if err != nil {
-		return err
-	}
 	path := triggers.PathPurchase
 	if batch {
 		path = triggers.PathPurchaseBatch
 	}
-	req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost,
-		strings.TrimSuffix(a.cfg.PublicURL, "/")+path, bytes.NewReader(body))
+	req, err := triggers.SignedRequest(cmd.Context(), secrets[0], strings.TrimSuffix(a.cfg.PublicURL, "/")+path, id, time.Now(), body)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range headers {
-		req.Header.Set(k, v)
 	}
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -160,13 +159,9 @@ const testWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 func TestMetricsCountWebhookEvents(t *testing.T) {
 	srv := serveHTTP(t, reportWorld(t))
 	post := func(id string, body []byte) int {
-		h, err := triggers.SignHeaders(testWebhookSecret, id, time.Now(), body)
+		req, err := triggers.SignedRequest(context.Background(), testWebhookSecret, srv.URL+triggers.PathPurchase, id, time.Now(), body)
 		if err != nil {
 			t.Fatal(err)
-		}
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+triggers.PathPurchase, bytes.NewReader(body))
-		for k, v := range h {
-			req.Header.Set(k, v)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -138,15 +138,10 @@ func postPurchase(t *testing.T, c *cluster.Cluster, s *cluster.Process, secret s
 	id := fmt.Sprintf("evt-%d-%d", time.Now().UnixNano(), i)
 	body := fmt.Sprintf(`{"event_id":%q,"type":"purchase","customer":{"external_id":"c%d"},"order_id":"o-%s","amount":12.50,"currency":"USD","quantity":1,"occurred_at":%q}`,
 		id, i%n+1, id, time.Now().UTC().Format(time.RFC3339))
-	h, err := triggers.SignHeaders(secret, id, time.Now(), []byte(body))
+	req, err := triggers.SignedRequest(context.Background(), secret, "http://"+s.HTTPAddr+triggers.PathPurchase, id, time.Now(), []byte(body))
 	if err != nil {
 		t.Error(err)
 		return
-	}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+s.HTTPAddr+triggers.PathPurchase, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range h {
-		req.Header.Set(k, v)
 	}
 	resp, err := c.HTTPClient().Do(req)
 	if err != nil {
