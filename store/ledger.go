@@ -388,7 +388,8 @@ func jsonText(v any) string {
 func (s *Store) CountDue(ctx context.Context, now time.Time) (int, error) {
 	var n int
 	err := s.DB.GetContext(ctx, &n, s.DB.Rebind(`SELECT count(*) FROM deliveries
-		WHERE status = 'sending' OR (status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= ?))`), now.UTC())
+		WHERE status IN ('pending', 'deferred', 'sending')
+		AND (status = 'sending' OR not_before IS NULL OR not_before <= ?)`), now.UTC())
 	if err != nil {
 		return 0, fmt.Errorf("store: count due: %w", err)
 	}
