@@ -9,16 +9,18 @@ import (
 )
 
 // Fields returns the names of the Env fields the rule reads, as written in
-// rules ("orders_count", "rfm", "days_since"; the root of a member access
-// such as rfm.segment), sorted and without repeats; nil for the empty rule.
-// The audience stream uses it to read only the columns a rule needs.
+// rules ("orders_count", "days_since"), sorted and without repeats; nil for
+// the empty rule. A struct field read only through constant members is
+// named by those members ("rfm.segment"), one read whole by its root
+// ("rfm" in rfm != nil). The audience stream uses it to read only the
+// columns a rule needs.
 func (p *Program) Fields() []string {
 	if p.prg == nil {
 		return nil
 	}
-	known := envFieldNames()
-	seen := fieldCollector{known: known, names: map[string]bool{}}
+	seen := fieldCollector{known: envFieldNames(), names: map[string]bool{}, members: map[*ast.IdentifierNode]bool{}}
 	node := p.prg.Node()
+	ast.Walk(&node, &memberCollector{&seen})
 	ast.Walk(&node, &seen)
 	out := make([]string, 0, len(seen.names))
 	for name := range seen.names {
@@ -41,16 +43,34 @@ func EnvFields() []string {
 }
 
 type fieldCollector struct {
-	known map[string]bool
-	names map[string]bool
+	known   map[string]bool
+	names   map[string]bool
+	members map[*ast.IdentifierNode]bool // Env fields read through a constant member, already named
 }
 
 // Visit keeps identifiers that name Env fields; variables a rule declares
 // itself (let, predicates) are not Env fields and are left out, unless they
 // shadow one, which only adds a field.
 func (f *fieldCollector) Visit(node *ast.Node) {
-	if id, ok := (*node).(*ast.IdentifierNode); ok && f.known[id.Value] {
+	if id, ok := (*node).(*ast.IdentifierNode); ok && f.known[id.Value] && !f.members[id] {
 		f.names[id.Value] = true
+	}
+}
+
+// memberCollector names the constant members of Env fields (rfm.segment)
+// and marks their roots as covered.
+type memberCollector struct{ *fieldCollector }
+
+func (m *memberCollector) Visit(node *ast.Node) {
+	mn, ok := (*node).(*ast.MemberNode)
+	if !ok || mn.Method {
+		return
+	}
+	id, ok := mn.Node.(*ast.IdentifierNode)
+	prop, isConst := mn.Property.(*ast.StringNode)
+	if ok && isConst && m.known[id.Value] {
+		m.names[id.Value+"."+prop.Value] = true
+		m.members[id] = true
 	}
 }
 

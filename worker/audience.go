@@ -8,7 +8,9 @@ package worker
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tidings-crm/tidings/campaigns"
@@ -62,10 +64,12 @@ type AudienceOptions struct {
 	DefaultLoc *time.Location // zone for customers without one
 	AfterID    int64          // shard bounds: ids in (AfterID, UpToID]; 0 = unbounded
 	UpToID     int64
-	// Lean reads only the columns AudienceColumns names: match then sees a
-	// customer with its id, addresses, consents and time zone, plus what the
-	// trigger and the rule read; every other field is zero. Planning needs
-	// no more, and skipping the rest is most of the cost of a stream.
+	// Lean streams only the columns AudienceColumns names (what the trigger
+	// and the rule read) and reads PlanColumns (addresses, consents, time
+	// zone) afterwards, for the matching customers of each page only: match
+	// then sees a customer with its id, those columns and what the trigger
+	// and the rule read; every other field is zero. Planning needs no more,
+	// and skipping the rest is most of the cost of a stream.
 	Lean bool
 }
 
@@ -78,19 +82,25 @@ type AudienceStats struct {
 }
 
 // Audience streams the customers in range, keeps those the campaign is due
-// for (trigger condition and audience rule) and calls match for each with the
-// filled environment. match must not keep env past its return. Memory stays
-// flat whatever the number of customers.
+// for (trigger condition and audience rule) and calls match for each, in id
+// order, with the filled environment. match must not keep env or cust past
+// its return. Memory stays flat whatever the number of customers.
 func Audience(ctx context.Context, st *store.Store, c *campaigns.Campaign, opts AudienceOptions,
 	match func(env *rules.Env, cust *store.Customer) error) (AudienceStats, error) {
 	var stats AudienceStats
-	var cols []string
-	if opts.Lean {
-		cols = AudienceColumns(c)
-	}
 	started := time.Now()
 	env := rules.NewEnv(opts.DefaultLoc)
 	env.Now = opts.Now
+	sopts := store.StreamOptions{AfterID: opts.AfterID, UpToID: opts.UpToID}
+	var later *planReads
+	if opts.Lean {
+		var plan []string
+		sopts.Columns, plan = leanColumns(c)
+		if plan != nil && match != nil {
+			later = &planReads{st: st, env: env, match: match, stats: &stats, columns: plan}
+			sopts.AfterPage = func() error { return later.flush(ctx) }
+		}
+	}
 	err := st.StreamCustomers(ctx, func(cust *store.Customer) error {
 		stats.Evaluated++
 		FillEnv(env, cust)
@@ -106,16 +116,127 @@ func Audience(ctx context.Context, st *store.Store, c *campaigns.Campaign, opts 
 			return nil
 		}
 		stats.Matched++
-		if match != nil {
+		switch {
+		case later != nil:
+			later.add(cust)
+		case match != nil:
 			return match(env, cust)
 		}
 		return nil
-	}, store.StreamOptions{AfterID: opts.AfterID, UpToID: opts.UpToID, Columns: cols})
+	}, sopts)
 	stats.Elapsed = time.Since(started)
 	if err != nil {
 		return stats, fmt.Errorf("audience %s: %w", c.ID, err)
 	}
 	return stats, nil
+}
+
+// leanColumns splits what a Lean audience of c reads: the columns streamed
+// for every customer (nil: all) and the PlanColumns read afterwards for the
+// matching ones (nil: none).
+func leanColumns(c *campaigns.Campaign) (stream, plan []string) {
+	stream = AudienceColumns(c)
+	switch {
+	case stream == nil:
+		return nil, nil
+	case len(stream) == 0:
+		// Nothing per customer decides (audience: "true"): all or none
+		// match, and streaming planning's columns costs less than reading
+		// them back by id.
+		return PlanColumns, nil
+	}
+	return stream, missing(PlanColumns, stream)
+}
+
+// planReads holds a page's matching customers until the page is done, then
+// reads their planning columns in one query and calls match for each.
+type planReads struct {
+	st      *store.Store
+	env     *rules.Env
+	match   func(env *rules.Env, cust *store.Customer) error
+	stats   *AudienceStats
+	columns []string // PlanColumns the stream does not read
+	kept    []store.Customer
+	ids     []int64
+}
+
+// add keeps a copy of the streamed customer, whose row the stream reuses.
+func (p *planReads) add(cust *store.Customer) {
+	cp := *cust
+	cp.Tags = slices.Clone(cust.Tags)
+	cp.Attributes = maps.Clone(cust.Attributes)
+	p.kept = append(p.kept, cp)
+	p.ids = append(p.ids, cust.ID)
+}
+
+// flush completes the kept customers with their planning columns and calls
+// match for each, in id order. A customer deleted since the stream read it
+// is no longer matched.
+func (p *planReads) flush(ctx context.Context) error {
+	if len(p.kept) == 0 {
+		return nil
+	}
+	defer func() { p.kept, p.ids = p.kept[:0], p.ids[:0] }()
+	found := 0
+	err := p.st.CustomersByID(ctx, p.ids, p.columns, func(row *store.Customer) error {
+		for found < len(p.kept) && p.kept[found].ID < row.ID {
+			p.kept[found].ID = 0 // gone
+			found++
+		}
+		if found < len(p.kept) && p.kept[found].ID == row.ID {
+			fillPlanning(&p.kept[found], row, p.columns)
+			found++
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read planning columns: %w", err)
+	}
+	for i := range p.kept {
+		cust := &p.kept[i]
+		if i >= found || cust.ID == 0 {
+			p.stats.Matched--
+			continue
+		}
+		FillEnv(p.env, cust)
+		if err := p.match(p.env, cust); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PlanColumns are what planning reads of a matching customer: addresses,
+// consents and the time zone (send time, quiet hours, daily occurrence).
+var PlanColumns = []string{"email", "phone", "email_consent", "sms_consent", "time_zone"}
+
+// fillPlanning copies the columns (of PlanColumns) of row into cust.
+func fillPlanning(cust, row *store.Customer, columns []string) {
+	for _, col := range columns {
+		switch col {
+		case "email":
+			cust.Email = row.Email
+		case "phone":
+			cust.Phone = row.Phone
+		case "email_consent":
+			cust.EmailConsent = row.EmailConsent
+		case "sms_consent":
+			cust.SMSConsent = row.SMSConsent
+		case "time_zone":
+			cust.TimeZone = row.TimeZone
+		}
+	}
+}
+
+// missing returns the columns of want that have is without, nil for none.
+func missing(want, have []string) []string {
+	var out []string
+	for _, col := range want {
+		if !slices.Contains(have, col) {
+			out = append(out, col)
+		}
+	}
+	return out
 }
 
 // rfmScores holds the score strings ("545") of every R, F, M from 0 to 5,
@@ -138,10 +259,6 @@ func rfmScore(r, f, m int) string {
 	return rfmScores[r][f][m]
 }
 
-// planColumns are what planning reads of a matching customer: addresses,
-// consents and the time zone (send time, quiet hours, daily occurrence).
-var planColumns = []string{"email", "phone", "email_consent", "sms_consent", "time_zone"}
-
 // envColumns maps each rule environment name to the customer columns
 // FillEnv derives it from. Names with no column (now, event, days_since and
 // the other functions of their arguments) map to nothing.
@@ -156,24 +273,26 @@ var envColumns = map[string][]string{
 	"last_purchase_at":           {"last_purchase_at"},
 	"days_since_last_purchase":   {"last_purchase_at"},
 	"avg_days_between_purchases": {"avg_days_between"},
-	"rfm":                        {"rfm_r", "rfm_f", "rfm_m", "rfm_segment"},
 	"lifecycle":                  {"lifecycle"}, "p_alive": {"p_alive"},
 	"expected_purchases_90d": {"expected_purchases_90d"}, "clv": {"clv"},
 	"event": nil, "now": nil,
 	"days_since": nil, "days_until": nil, "within_days": nil,
 	"age": {"birthday", "time_zone"}, "in_local_hour": {"time_zone"},
 	"has_tag": {"tags"}, "attr": {"attributes"},
+	// rfm read whole, or one member at a time (rules.Program.Fields).
+	"rfm":   {"rfm_r", "rfm_f", "rfm_m", "rfm_segment"},
+	"rfm.r": {"rfm_r"}, "rfm.f": {"rfm_f"}, "rfm.m": {"rfm_m"},
+	"rfm.score":   {"rfm_r", "rfm_f", "rfm_m"},
+	"rfm.segment": {"rfm_segment"},
 }
 
-// AudienceColumns lists the customer columns a Lean audience of c reads:
-// planning's, the trigger's and those behind every name its rules use. A
-// name it does not know (an environment field added without a mapping)
+// AudienceColumns lists the customer columns a Lean audience of c streams
+// for every customer: the trigger's and those behind every name its rules
+// use (planning's, PlanColumns, are read afterwards for the matching ones).
+// A name it does not know (an environment field added without a mapping)
 // makes it return nil, which reads every column.
 func AudienceColumns(c *campaigns.Campaign) []string {
 	set := map[string]bool{}
-	for _, col := range planColumns {
-		set[col] = true
-	}
 	names := c.Audience.Fields()
 	switch c.Trigger.Kind {
 	case campaigns.TriggerBirthday:
@@ -185,6 +304,9 @@ func AudienceColumns(c *campaigns.Campaign) []string {
 	}
 	for _, name := range names {
 		cols, ok := envColumns[name]
+		if root, _, member := strings.Cut(name, "."); !ok && member {
+			cols, ok = envColumns[root] // a member without its own mapping reads its whole field
+		}
 		if !ok {
 			return nil
 		}
