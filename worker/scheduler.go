@@ -22,6 +22,10 @@ type Scheduler struct {
 	Engine     *Engine
 	DailyEvery time.Duration // default 15 min (UTC+5:45 needs quarter hours)
 	CatchUp    time.Duration // default 1 h
+	// Clock, when set, is the scheduler's own clock instead of the
+	// engine's: a simulated one (drills run a day of ticks in minutes).
+	// The workers that run the firings keep the wall clock.
+	Clock *SimClock
 }
 
 // Tick enqueues every firing due at now and returns how many it enqueued.
@@ -86,13 +90,18 @@ func lastFiring(s *campaigns.ScheduleTrigger, now time.Time, window time.Duratio
 	return last
 }
 
-// Run ticks at the start of every minute until ctx ends.
+// Run ticks at the start of every minute (of its clock) until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) {
+	now, speed := s.Engine.now, 1.0
+	if s.Clock != nil {
+		now, speed = s.Clock.Now, s.Clock.Speed
+	}
 	for {
-		if _, err := s.Tick(ctx, s.Engine.now()); err != nil && ctx.Err() == nil {
+		if _, err := s.Tick(ctx, now()); err != nil && ctx.Err() == nil {
 			s.Engine.opts.Logger.Error("scheduler tick", "err", err)
 		}
-		wait := time.Until(time.Now().Truncate(time.Minute).Add(time.Minute))
+		at := now()
+		wait := time.Duration(float64(at.Truncate(time.Minute).Add(time.Minute).Sub(at)) / speed)
 		select {
 		case <-ctx.Done():
 			return

@@ -80,6 +80,14 @@ func (a *app) runRoles(ctx context.Context, r roles) error {
 	goRun(func() { rt.engine.WatchCampaigns(ctx, a.cfg.CampaignsDir, 5*time.Second) })
 	if r.scheduler {
 		s := &worker.Scheduler{Engine: rt.engine}
+		if a.cfg.SimClock != "" {
+			clock, err := worker.ParseSimClock(a.cfg.SimClock)
+			if err != nil {
+				return err
+			}
+			s.Clock = &clock
+			a.log.Warn("the scheduler runs on a simulated clock (TIDINGS_SIMULATED_CLOCK): for drills only", "clock", a.cfg.SimClock)
+		}
 		goRun(func() { s.Run(ctx) })
 	}
 	errc := make(chan error, 2)

@@ -15,6 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tidings-crm/tidings/worker"
 )
 
 // Config is every setting Tidings reads, in one place. Values come from, in
@@ -41,9 +43,10 @@ type Config struct {
 	SegmentMap    string // optional YAML file overriding the RFM segment map
 	LogFormat     string // text or json
 	OutboxDir     string
-	Concurrency   int // worker goroutines
-	EmailRate     int // emails per second per process
-	SMSRate       int // SMS per second per process
+	Concurrency   int    // worker goroutines
+	EmailRate     int    // emails per second per process
+	SMSRate       int    // SMS per second per process
+	SimClock      string // drills only: the scheduler's simulated clock (worker.ParseSimClock)
 
 	location *time.Location
 }
@@ -105,6 +108,8 @@ func (c *Config) settings() []setting {
 			help: "emails per second per worker process (the relay's limit divided by the workers)", num: &c.EmailRate},
 		{flag: "sms-rate", env: "TIDINGS_SMS_RATE", yaml: "sms_rate", def: "20",
 			help: "SMS per second per worker process (the provider's limit divided by the workers)", num: &c.SMSRate},
+		{flag: "simulated-clock", env: "TIDINGS_SIMULATED_CLOCK", yaml: "simulated_clock", def: "",
+			help: "drills and tests only: the scheduler's clock as START,ANCHOR,SPEED (e.g. a day of cron ticks in minutes); workers keep the wall clock", str: &c.SimClock},
 	}
 }
 
@@ -231,6 +236,11 @@ func (c *Config) validate() error {
 		if _, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(sec, "whsec_")); err != nil {
 			bad("TIDINGS_WEBHOOK_SECRET", "each secret must be whsec_ followed by base64 (as Standard Webhooks issues them)")
 			break
+		}
+	}
+	if c.SimClock != "" {
+		if _, err := worker.ParseSimClock(c.SimClock); err != nil {
+			bad("TIDINGS_SIMULATED_CLOCK", "%v", err)
 		}
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/tidings-crm/tidings/cmd/tidings/internal/cluster"
+	"github.com/tidings-crm/tidings/worker"
 )
 
-// everyMinuteYAML fires every minute; transactional, so frequency caps do
-// not thin the later runs.
-const everyMinuteYAML = `id: tick
-name: Every minute
-trigger: {schedule: {cron: "* * * * *", time_zone: UTC}}
+// tickYAML fires every {{period}} minutes; transactional, so frequency caps
+// do not thin the later runs.
+const tickYAML = `id: tick
+name: Ticks through a simulated day
+trigger: {schedule: {cron: "*/%d * * * *", time_zone: UTC}}
 audience: email_consent
 channels: [email]
 frequency: {class: transactional}
@@ -24,69 +25,76 @@ messages:
 `
 
 // TestTwoSchedulersThreeWorkers is reliability scenarios 10 and 11 with real
-// processes: two schedulers and three workers run an every-minute campaign
-// (the schedulers have no simulated clock, so real minutes pass: 10 in the
-// full form, 2 in the short one). Midway one scheduler is killed with
-// SIGKILL and restarted 20 s later. Each tick runs once: one campaign_runs
-// row per minute with no minute missed, one ledger row per customer and
-// tick, and each message arrives once.
+// processes: two schedulers and three workers run a day of simulated cron
+// ticks. The schedulers share one simulated clock (TIDINGS_SIMULATED_CLOCK:
+// the full form runs the day in 5 minutes with a tick every 5 simulated
+// minutes, 288 ticks; the short form in 1 minute, every 15, 96 ticks); the
+// workers keep the wall clock. Midway one scheduler is killed with SIGKILL
+// and restarted 20 s later. Each tick runs once: one campaign_runs row per
+// tick with none missed, one ledger row per customer and tick, and each
+// message arrives once.
 func TestTwoSchedulersThreeWorkers(t *testing.T) {
 	drill(t)
-	n := pick(500, 100)
-	span := pick(10*time.Minute, 2*time.Minute)
+	n := pick(50, 10)
+	period := pick(5, 15) // simulated minutes between ticks
+	span := pick(5*time.Minute, time.Minute)
 	ctx := context.Background()
-	c := cluster.New(t, cluster.Options{DatabaseURL: cluster.SharedDatabase(t), Campaigns: map[string]string{"tick.yaml": everyMinuteYAML}})
+	c := cluster.New(t, cluster.Options{DatabaseURL: cluster.SharedDatabase(t),
+		Campaigns: map[string]string{"tick.yaml": fmt.Sprintf(tickYAML, period)}})
 	c.Seed(ctx, n)
 	for range 3 {
 		c.Start("worker")
 	}
-	start := time.Now().UTC()
-	s1 := c.Start("scheduler")
-	c.Start("scheduler")
-	time.Sleep(span / 2)
+	clock := worker.SimClock{Start: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), Anchor: time.Now().Add(2 * time.Second),
+		Speed: float64(24*time.Hour) / float64(span)}
+	simClock := "TIDINGS_SIMULATED_CLOCK=" + clock.String()
+	began := clock.Now() // a little before clock.Start: the schedulers start before the anchor
+	s1 := c.Start("scheduler", simClock)
+	c.Start("scheduler", simClock)
+	time.Sleep(time.Until(clock.Anchor.Add(span / 2)))
 	s1.Kill()
-	t.Logf("killed %s at %s", s1.Name, time.Now().UTC().Format(time.TimeOnly))
+	t.Logf("killed %s at simulated %s", s1.Name, clock.Now().Format(time.TimeOnly))
 	time.Sleep(20 * time.Second)
 	s1.Restart()
-	time.Sleep(time.Until(start.Add(span)))
+	time.Sleep(time.Until(clock.Anchor.Add(span)))
 	for _, p := range c.Processes() {
 		if p.Role == "scheduler" {
 			p.Stop()
 		}
 	}
-	stop := time.Now().UTC()
+	stop := clock.Now()
 
 	var keys []string
 	if err := c.Store.DB.SelectContext(ctx, &keys,
 		`SELECT occurrence FROM campaign_runs WHERE campaign_id = 'tick' ORDER BY occurrence`); err != nil {
 		t.Fatal(err)
 	}
-	// The first tick of a scheduler fires the latest minute (catch-up), so
-	// runs span floor(start) .. floor(stop).
-	first, last := start.Truncate(time.Minute), stop.Truncate(time.Minute)
+	// A scheduler's first tick catches up the firing just before it
+	// began, so runs span floor(began) .. floor(stop) to the period.
+	every := time.Duration(period) * time.Minute
+	first, last := began.Truncate(every), stop.Truncate(every)
 	got := map[string]bool{}
 	for _, k := range keys {
 		at, err := time.Parse("2006-01-02T15:04Z", k)
-		if err != nil || at.Before(first) || at.After(last) {
-			t.Errorf("run %q is not a minute between %s and %s", k, first.Format(time.TimeOnly), last.Format(time.TimeOnly))
+		if err != nil || at.Before(first) || at.After(last) || at.Sub(at.Truncate(every)) != 0 {
+			t.Errorf("run %q is not a tick between %s and %s", k, first.Format(time.DateTime), last.Format(time.DateTime))
 		}
 		got[k] = true
 	}
-	for m := first.Add(time.Minute); m.Before(last); m = m.Add(time.Minute) {
+	for m := first.Add(every); m.Before(last); m = m.Add(every) {
 		if k := m.Format("2006-01-02T15:04Z"); !got[k] {
 			t.Errorf("tick %s has no run: missed", k)
 		}
 	}
-	var recover time.Duration
 	for _, k := range keys {
 		counts := c.WaitRun(ctx, "tick", k, 3*time.Minute)
 		if rows := counts["sent"] + counts["unknown"]; rows != n {
 			t.Errorf("run %s: ledger %v, want %d rows", k, counts, n)
 		}
 	}
-	recover = time.Since(stop)
+	recover := time.Since(clock.Anchor.Add(span))
 	c.WaitQueuesIdle(30 * time.Second)
 	rep := c.Check(ctx, "tick", len(keys)*n)
-	record(t, fmt.Sprintf("e. 2 schedulers+3 workers, %s", span), rep, recover,
+	record(t, fmt.Sprintf("e. 2 schedulers+3 workers, a simulated day in %s", span), rep, recover,
 		fmt.Sprintf("%d ticks, one run each; scheduler killed midway", len(keys)))
 }
