@@ -113,6 +113,7 @@ func CompileWith(src string, opt Options) (*Program, error) {
 		}
 		return nil, translate(src, err)
 	}
+	directCalls(&tree.Node, cfg)
 	cfg.Expect = reflect.Bool
 	prg, err := compiler.Compile(tree, cfg)
 	if err != nil {
