@@ -97,7 +97,9 @@ func (a *app) runRoles(ctx context.Context, r roles) error {
 			return fmt.Errorf("start workers: %w", err)
 		}
 		defer srv.Shutdown()
-		goRun(func() { rt.engine.RunReconciler(ctx, 30*time.Second) })
+		// A pass at least four times per lease settles a dead worker's
+		// claims soon after they expire.
+		goRun(func() { rt.engine.RunReconciler(ctx, min(30*time.Second, a.cfg.Lease()/4)) })
 	}
 	if r.http {
 		hs, err := a.httpServer(rt)

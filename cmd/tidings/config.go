@@ -46,9 +46,11 @@ type Config struct {
 	Concurrency   int    // worker goroutines
 	EmailRate     int    // emails per second per process
 	SMSRate       int    // SMS per second per process
+	ClaimLease    string // how long a claimed send may stay unfinished before it is settled as unknown
 	SimClock      string // drills only: the scheduler's simulated clock (worker.ParseSimClock)
 
-	location *time.Location
+	location   *time.Location
+	claimLease time.Duration
 }
 
 // setting describes one configuration key: its flag, environment variable, YAML
@@ -108,6 +110,8 @@ func (c *Config) settings() []setting {
 			help: "emails per second per worker process (the relay's limit divided by the workers)", num: &c.EmailRate},
 		{flag: "sms-rate", env: "TIDINGS_SMS_RATE", yaml: "sms_rate", def: "20",
 			help: "SMS per second per worker process (the provider's limit divided by the workers)", num: &c.SMSRate},
+		{flag: "claim-lease", env: "TIDINGS_CLAIM_LEASE", yaml: "claim_lease", def: "2m",
+			help: "a send claimed longer ago than this (its worker died) is settled as unknown by the reconciler; keep it above the slowest send (SMTP commands time out after 30 s)", str: &c.ClaimLease},
 		{flag: "simulated-clock", env: "TIDINGS_SIMULATED_CLOCK", yaml: "simulated_clock", def: "",
 			help: "drills and tests only: the scheduler's clock as START,ANCHOR,SPEED (e.g. a day of cron ticks in minutes); workers keep the wall clock", str: &c.SimClock},
 	}
@@ -238,6 +242,11 @@ func (c *Config) validate() error {
 			break
 		}
 	}
+	if d, err := time.ParseDuration(c.ClaimLease); err != nil || d < 10*time.Second {
+		bad("TIDINGS_CLAIM_LEASE", "must be a duration of at least 10s such as 2m, got %q", c.ClaimLease)
+	} else {
+		c.claimLease = d
+	}
 	if c.SimClock != "" {
 		if _, err := worker.ParseSimClock(c.SimClock); err != nil {
 			bad("TIDINGS_SIMULATED_CLOCK", "%v", err)
@@ -251,6 +260,9 @@ func (c *Config) validate() error {
 
 // Location is the default time zone.
 func (c *Config) Location() *time.Location { return c.location }
+
+// Lease is the claim lease (TIDINGS_CLAIM_LEASE).
+func (c *Config) Lease() time.Duration { return c.claimLease }
 
 // redactURL hides the password of a URL before it is printed.
 func redactURL(s string) string {

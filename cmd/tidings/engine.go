@@ -83,6 +83,7 @@ func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
 	}
 	rt.engine = worker.NewEngine(st, &worker.Enqueuer{Client: rt.client}, chans, worker.Options{
 		DefaultLoc:     a.cfg.Location(),
+		Lease:          a.cfg.Lease(),
 		Logger:         a.log,
 		UnsubscribeURL: unsubscribeURL(rt.signer, a.cfg.PublicURL),
 		Insights:       insightsOpts,
