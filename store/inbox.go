@@ -102,18 +102,43 @@ func retryable(err error) bool {
 	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
 }
 
-func (s *Store) acceptTx(ctx context.Context, tx *sqlx.Tx, evs []InboxEvent) ([]Accepted, error) {
-	first := map[string]int{} // event id -> index of its first occurrence
-	var order []int
+// firstOccurrences maps each event id to the index of its first occurrence
+// in evs, and lists those indexes in event id order: inbox rows are written
+// in that order, a consistent lock order across concurrent transactions.
+func firstOccurrences(evs []InboxEvent) (map[string]int, []int) {
+	first := make(map[string]int, len(evs))
+	order := make([]int, 0, len(evs))
 	for i := range evs {
 		if _, seen := first[evs[i].EventID]; !seen {
 			first[evs[i].EventID] = i
 			order = append(order, i)
 		}
 	}
-	// Inbox rows first, in id order: a consistent lock order across
-	// concurrent transactions.
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(evs[a].EventID, evs[b].EventID) })
+	return first, order
+}
+
+// acceptedOf is AcceptEvents' answer: out[i] is evs[i], fresh holds the ids
+// written now and stored the results of the ids written before.
+func acceptedOf(evs []InboxEvent, first map[string]int, fresh map[string]bool,
+	stored map[string]json.RawMessage) []Accepted {
+	out := make([]Accepted, len(evs))
+	for i := range evs {
+		id := evs[i].EventID
+		out[i] = Accepted{EventID: id, Result: json.RawMessage(evs[first[id]].Result)}
+		if !fresh[id] {
+			out[i].Result = stored[id]
+		}
+		out[i].Duplicate = !fresh[id] || first[id] != i
+	}
+	return out
+}
+
+func (s *Store) acceptTx(ctx context.Context, tx *sqlx.Tx, evs []InboxEvent) ([]Accepted, error) {
+	if s.Dialect == Postgres {
+		return s.acceptTxPostgres(ctx, tx, evs)
+	}
+	first, order := firstOccurrences(evs)
 	fresh, err := s.insertInbox(ctx, tx, evs, order)
 	if err != nil {
 		return nil, err
@@ -160,16 +185,7 @@ func (s *Store) acceptTx(ctx context.Context, tx *sqlx.Tx, evs []InboxEvent) ([]
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Accepted, len(evs))
-	for i := range evs {
-		id := evs[i].EventID
-		out[i] = Accepted{EventID: id, Result: json.RawMessage(evs[first[id]].Result)}
-		if !fresh[id] {
-			out[i].Result = stored[id]
-		}
-		out[i].Duplicate = !fresh[id] || first[id] != i
-	}
-	return out, nil
+	return acceptedOf(evs, first, fresh, stored), nil
 }
 
 // insertInbox inserts the inbox rows of evs[order...] and returns which ids
