@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/tidings-crm/tidings/store"
@@ -287,9 +288,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeRaw(w, status, b)
 }
 
+// writeRaw answers b and a newline. The length is set: an answer flushed
+// before the handler returns (accept) then goes out whole in one write, not
+// as chunks with a closing chunk after it.
 func writeRaw(w http.ResponseWriter, status int, b []byte) {
-	w.Header().Set("Content-Type", "application/json")
+	b = bytes.TrimSpace(b)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(status)
-	w.Write(bytes.TrimSpace(b)) //nolint:errcheck // the client went away
-	w.Write([]byte("\n"))       //nolint:errcheck
+	w.Write(b)            //nolint:errcheck // the client went away
+	w.Write([]byte("\n")) //nolint:errcheck
 }
