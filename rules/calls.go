@@ -20,83 +20,57 @@ import (
 // function (envCalls) that gets the Env as a hidden last argument ($env)
 // and calls the same field directly.
 
-// envCalls calls each Env function field with the rule's arguments; the
-// last argument is the *Env being evaluated. A nil argument (from an
-// interface value such as attr(...)) is the zero value, as with reflection.
-var envCalls = map[string]func(args ...any) (any, error){
-	"days_since": func(a ...any) (any, error) {
-		t, err := timeArg("days_since", a[0])
-		return callErr(err, func() any { return envArg(a).DaysSince(t) })
-	},
-	"days_until": func(a ...any) (any, error) {
-		t, err := timeArg("days_until", a[0])
-		return callErr(err, func() any { return envArg(a).DaysUntil(t) })
-	},
+// envCalls calls each Env function field with the rule's arguments and the
+// *Env being evaluated last. The shapes func(any) any and func(any, any)
+// any are among expr's typed calls (no argument slice, no reflection); the
+// others are expr Functions. A nil argument (from an interface value such
+// as attr(...)) is the zero value, as with reflection; a wrong one fails
+// the evaluation with the rule's position.
+var envCalls = map[string]any{
+	"days_since": func(t, env any) any { return env.(*Env).DaysSince(timeArg("days_since", t)) },
+	"days_until": func(t, env any) any { return env.(*Env).DaysUntil(timeArg("days_until", t)) },
+	"has_tag":    func(s, env any) any { return env.(*Env).HasTag(stringArg("has_tag", s)) },
+	"attr":       func(s, env any) any { return env.(*Env).Attr(stringArg("attr", s)) },
+	"age":        func(env any) any { return env.(*Env).Age() },
 	"within_days": func(a ...any) (any, error) {
-		t, err := timeArg("within_days", a[0])
-		if err != nil {
-			return nil, err
-		}
-		d, err := intArg("within_days", a[1])
-		return callErr(err, func() any { return envArg(a).Within(t, d) })
+		return a[2].(*Env).Within(timeArg("within_days", a[0]), intArg("within_days", a[1])), nil
 	},
-	"age": func(a ...any) (any, error) { return envArg(a).Age(), nil },
 	"in_local_hour": func(a ...any) (any, error) {
-		from, err := intArg("in_local_hour", a[0])
-		if err != nil {
-			return nil, err
-		}
-		to, err := intArg("in_local_hour", a[1])
-		return callErr(err, func() any { return envArg(a).InLocalHour(from, to) })
-	},
-	"has_tag": func(a ...any) (any, error) {
-		s, err := stringArg("has_tag", a[0])
-		return callErr(err, func() any { return envArg(a).HasTag(s) })
-	},
-	"attr": func(a ...any) (any, error) {
-		s, err := stringArg("attr", a[0])
-		return callErr(err, func() any { return envArg(a).Attr(s) })
+		return a[2].(*Env).InLocalHour(intArg("in_local_hour", a[0]), intArg("in_local_hour", a[1])), nil
 	},
 }
 
-// callErr returns err, or the result of call when err is nil.
-func callErr(err error, call func() any) (any, error) {
-	if err != nil {
-		return nil, err
-	}
-	return call(), nil
-}
+// The argument readers panic with an error on a wrong type: expr's VM
+// recovers it into an evaluation error at the call's position.
 
-func envArg(a []any) *Env { return a[len(a)-1].(*Env) }
-
-func timeArg(fn string, v any) (time.Time, error) {
+func timeArg(fn string, v any) time.Time {
 	switch t := v.(type) {
 	case time.Time:
-		return t, nil
+		return t
 	case nil:
-		return time.Time{}, nil
+		return time.Time{}
 	}
-	return time.Time{}, fmt.Errorf("%s wants a time, got %s", fn, friendlyValue(v))
+	panic(fmt.Errorf("%s wants a time, got %s", fn, friendlyValue(v)))
 }
 
-func intArg(fn string, v any) (int, error) {
+func intArg(fn string, v any) int {
 	switch n := v.(type) {
 	case int:
-		return n, nil
+		return n
 	case nil:
-		return 0, nil
+		return 0
 	}
-	return 0, fmt.Errorf("%s wants a whole number, got %s", fn, friendlyValue(v))
+	panic(fmt.Errorf("%s wants a whole number, got %s", fn, friendlyValue(v)))
 }
 
-func stringArg(fn string, v any) (string, error) {
+func stringArg(fn string, v any) string {
 	switch s := v.(type) {
 	case string:
-		return s, nil
+		return s
 	case nil:
-		return "", nil
+		return ""
 	}
-	return "", fmt.Errorf("%s wants text, got %s", fn, friendlyValue(v))
+	panic(fmt.Errorf("%s wants text, got %s", fn, friendlyValue(v)))
 }
 
 // friendlyValue names the type of a wrong argument the way rule authors
@@ -108,10 +82,13 @@ func friendlyValue(v any) string {
 var envType = reflect.TypeFor[*Env]()
 
 // directCalls rewrites the checked tree's calls of Env function fields into
-// calls of envCalls, registered in cfg. (A rule cannot redeclare an Env
-// name with let, so such a call always means the field.)
+// calls of envCalls, and its reads of Env fields into calls of envGetters,
+// registered in cfg where needed. (A rule cannot redeclare an Env name with
+// let, so such a name always means the field.)
 func directCalls(tree *ast.Node, cfg *conf.Config) {
 	ast.Walk(tree, &callRewriter{cfg: cfg})
+	ast.Walk(tree, memberGetters{})
+	ast.Walk(tree, identGetters{})
 }
 
 type callRewriter struct{ cfg *conf.Config }
@@ -130,18 +107,111 @@ func (r *callRewriter) Visit(node *ast.Node) {
 	if !ok || t == nil || t.Kind() != reflect.Func || t.IsVariadic() || t.NumIn() != len(call.Arguments) {
 		return
 	}
-	in := make([]reflect.Type, 0, t.NumIn()+1)
-	for i := range t.NumIn() {
-		in = append(in, t.In(i))
+	call.Arguments = append(call.Arguments, envNode(id))
+	if f, ok := fn.(func(...any) (any, error)); ok {
+		in := make([]reflect.Type, 0, t.NumIn()+1)
+		for i := range t.NumIn() {
+			in = append(in, t.In(i))
+		}
+		id.SetType(reflect.FuncOf(append(in, envType), []reflect.Type{t.Out(0)}, false))
+		r.cfg.Functions[id.Value] = &builtin.Function{Name: id.Value, Func: f}
+		return
 	}
-	out := make([]reflect.Type, t.NumOut())
-	for i := range out {
-		out[i] = t.Out(i)
-	}
+	callee := &ast.ConstantNode{Value: fn}
+	callee.SetType(reflect.TypeOf(fn))
+	callee.SetLocation(id.Location())
+	call.Callee = callee
+}
+
+// envNode is the hidden argument that passes the evaluated *Env, placed at
+// at's position.
+func envNode(at ast.Node) ast.Node {
 	env := &ast.IdentifierNode{Value: "$env"}
 	env.SetType(envType)
-	env.SetLocation(id.Location())
-	call.Arguments = append(call.Arguments, env)
-	id.SetType(reflect.FuncOf(append(in, envType), out, false))
-	r.cfg.Functions[id.Value] = &builtin.Function{Name: id.Value, Func: fn}
+	env.SetLocation(at.Location())
+	return env
+}
+
+// getterCall replaces *node, a read of an Env field, with a typed call of
+// get on the Env: expr reads fields through reflection (FetchField) and this
+// costs about half as much.
+func getterCall(node *ast.Node, get func(any) any) {
+	old := *node
+	callee := &ast.ConstantNode{Value: get}
+	callee.SetType(reflect.TypeOf(get))
+	callee.SetLocation(old.Location())
+	call := &ast.CallNode{Callee: callee, Arguments: []ast.Node{envNode(old)}}
+	call.SetNature(*old.Nature())
+	call.SetLocation(old.Location())
+	*node = call
+}
+
+// memberGetters replaces constant members of Env fields (rfm.segment).
+type memberGetters struct{}
+
+func (memberGetters) Visit(node *ast.Node) {
+	m, ok := (*node).(*ast.MemberNode)
+	if !ok || m.Optional || m.Method {
+		return
+	}
+	id, isIdent := m.Node.(*ast.IdentifierNode)
+	prop, isConst := m.Property.(*ast.StringNode)
+	if !isIdent || !isConst {
+		return
+	}
+	if get, ok := envGetters[id.Value+"."+prop.Value]; ok {
+		getterCall(node, get)
+	}
+}
+
+// identGetters replaces the remaining plain Env fields (not structs, which
+// a member access may still read through).
+type identGetters struct{}
+
+func (identGetters) Visit(node *ast.Node) {
+	id, ok := (*node).(*ast.IdentifierNode)
+	if !ok {
+		return
+	}
+	if t := id.Type(); t == nil || (t.Kind() == reflect.Struct && t != timeType) {
+		return
+	}
+	if get, ok := envGetters[id.Value]; ok {
+		getterCall(node, get)
+	}
+}
+
+// envGetters reads each plain Env field (and the members of rfm) by its
+// rule name.
+var envGetters = map[string]func(any) any{
+	"id":                         func(e any) any { return e.(*Env).ID },
+	"external_id":                func(e any) any { return e.(*Env).ExternalID },
+	"email":                      func(e any) any { return e.(*Env).Email },
+	"phone":                      func(e any) any { return e.(*Env).Phone },
+	"first_name":                 func(e any) any { return e.(*Env).FirstName },
+	"last_name":                  func(e any) any { return e.(*Env).LastName },
+	"locale":                     func(e any) any { return e.(*Env).Locale },
+	"time_zone":                  func(e any) any { return e.(*Env).TimeZone },
+	"birthday":                   func(e any) any { return e.(*Env).Birthday },
+	"tags":                       func(e any) any { return e.(*Env).Tags },
+	"attributes":                 func(e any) any { return e.(*Env).Attributes },
+	"email_consent":              func(e any) any { return e.(*Env).EmailConsent },
+	"sms_consent":                func(e any) any { return e.(*Env).SMSConsent },
+	"orders_count":               func(e any) any { return e.(*Env).OrdersCount },
+	"total_spent":                func(e any) any { return e.(*Env).TotalSpent },
+	"average_order_value":        func(e any) any { return e.(*Env).AverageOrderValue },
+	"first_purchase_at":          func(e any) any { return e.(*Env).FirstPurchaseAt },
+	"last_purchase_at":           func(e any) any { return e.(*Env).LastPurchaseAt },
+	"days_since_last_purchase":   func(e any) any { return e.(*Env).DaysSinceLastPurchase },
+	"avg_days_between_purchases": func(e any) any { return e.(*Env).AvgDaysBetweenPurchases },
+	"lifecycle":                  func(e any) any { return e.(*Env).Lifecycle },
+	"p_alive":                    func(e any) any { return e.(*Env).PAlive },
+	"expected_purchases_90d":     func(e any) any { return e.(*Env).ExpectedPurchases90d },
+	"clv":                        func(e any) any { return e.(*Env).CLV },
+	"now":                        func(e any) any { return e.(*Env).Now },
+	"rfm.r":                      func(e any) any { return e.(*Env).RFM.R },
+	"rfm.f":                      func(e any) any { return e.(*Env).RFM.F },
+	"rfm.m":                      func(e any) any { return e.(*Env).RFM.M },
+	"rfm.score":                  func(e any) any { return e.(*Env).RFM.Score },
+	"rfm.segment":                func(e any) any { return e.(*Env).RFM.Segment },
 }

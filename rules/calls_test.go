@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -37,8 +38,8 @@ func TestFunctionCallsSkipReflection(t *testing.T) {
 			t.Fatalf("%s: %v", src, err)
 		}
 		for _, op := range p.prg.Bytecode {
-			if op == vm.OpCall || op == vm.OpCallTyped {
-				t.Errorf("%s: compiled to a reflective or typed call:\n%s", src, p.prg.Disassemble())
+			if op == vm.OpCall {
+				t.Errorf("%s: compiled to a reflective call:\n%s", src, p.prg.Disassemble())
 			}
 		}
 		if ok, err := p.Eval(env); !ok || err != nil {
@@ -72,6 +73,56 @@ func TestEnvCallsMatchEnvFields(t *testing.T) {
 	for name := range envCatalog().funcs {
 		if _, ok := envCalls[name]; !ok {
 			t.Errorf("Env function %s has no envCalls entry: it would be called through reflection", name)
+		}
+	}
+}
+
+// TestFieldGettersMatchReflection proves each getter reads the field its
+// name tags, and that rules reading fields compile without reflection.
+func TestFieldGettersMatchReflection(t *testing.T) {
+	env := NewEnv(nil)
+	env.ID, env.ExternalID, env.Email, env.Phone = 7, "x7", "a@example.com", "+33612345678"
+	env.FirstName, env.LastName, env.Locale, env.TimeZone = "Ana", "Lee", "fr", "Europe/Paris"
+	env.Birthday, env.Tags, env.Attributes = date(1990, 1, 2), []string{"vip"}, map[string]any{"k": 1.5}
+	env.EmailConsent, env.SMSConsent, env.OrdersCount, env.TotalSpent = true, true, 3, 12.5
+	env.AverageOrderValue, env.FirstPurchaseAt, env.LastPurchaseAt = 4.25, date(2024, 1, 1), date(2025, 1, 1)
+	env.DaysSinceLastPurchase, env.AvgDaysBetweenPurchases, env.Lifecycle = 12, 30.5, "loyal"
+	env.PAlive, env.ExpectedPurchases90d, env.CLV = 0.8, 1.25, 99.5
+	env.RFM = RFM{R: 5, F: 4, M: 3, Score: "543", Segment: "champions"}
+	v := reflect.ValueOf(env).Elem()
+	want := map[string]any{}
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if f.Type.Kind() == reflect.Func || (f.Type.Kind() == reflect.Struct && f.Type != timeType) {
+			continue
+		}
+		want[f.Tag.Get("expr")] = v.Field(i).Interface()
+	}
+	rv := v.FieldByName("RFM")
+	for i := range rv.NumField() {
+		want["rfm."+rv.Type().Field(i).Tag.Get("expr")] = rv.Field(i).Interface()
+	}
+	for name, w := range want {
+		get, ok := envGetters[name]
+		if !ok {
+			t.Errorf("no getter for %s: rules read it through reflection", name)
+			continue
+		}
+		if got := get(env); !reflect.DeepEqual(got, w) {
+			t.Errorf("getter %s = %#v, want %#v", name, got, w)
+		}
+	}
+	for _, src := range []string{
+		`orders_count == 3 && rfm.segment in ["champions"] && p_alive > 0.5 && email_consent && last_purchase_at < now`,
+		`any(tags, # == "vip" && first_name == "Ana") && rfm.score == "543" && (attributes.k ?? 0) > 1`,
+		`let x = total_spent; x > 12 && event.amount == 0 && rfm?.r == 5 && rfm.m + rfm.f == 7`,
+	} {
+		p, err := Compile(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if ok, err := p.Eval(env); !ok || err != nil {
+			t.Errorf("%s: %v, %v\n%s", src, ok, err, p.prg.Disassemble())
 		}
 	}
 }

@@ -18,8 +18,13 @@ func (p *Program) Fields() []string {
 	if p.prg == nil {
 		return nil
 	}
+	return slices.Clone(p.fields)
+}
+
+// fieldsOf collects Fields from the checked tree, before directCalls
+// replaces the function names it calls.
+func fieldsOf(node ast.Node) []string {
 	seen := fieldCollector{known: envFieldNames(), names: map[string]bool{}, members: map[*ast.IdentifierNode]bool{}}
-	node := p.prg.Node()
 	ast.Walk(&node, &memberCollector{&seen})
 	ast.Walk(&node, &seen)
 	out := make([]string, 0, len(seen.names))

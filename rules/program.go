@@ -64,7 +64,8 @@ type Program struct {
 	src       string
 	prg       *vm.Program // nil for the empty rule
 	budget    uint
-	usesFuncs bool // calls days_since & co., so the Env must come from NewEnv
+	usesFuncs bool     // calls days_since & co., so the Env must come from NewEnv
+	fields    []string // see Fields
 }
 
 // Compile type-checks src against Env and compiles it to a boolean program
@@ -113,6 +114,7 @@ func CompileWith(src string, opt Options) (*Program, error) {
 		}
 		return nil, translate(src, err)
 	}
+	p.fields = fieldsOf(tree.Node)
 	directCalls(&tree.Node, cfg)
 	cfg.Expect = reflect.Bool
 	prg, err := compiler.Compile(tree, cfg)
