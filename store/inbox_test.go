@@ -83,3 +83,70 @@ func TestAcceptEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestAcceptEventsMovesAndRepeatsOrders covers what one group's set-based
+// statements must get right: an order posted again under a new event id for
+// another customer moves, and both customers' metrics follow; an identical
+// re-post writes nothing; an order twice in one group keeps its last values;
+// a profile and a purchase of a new customer land in the same group.
+func TestAcceptEventsMovesAndRepeatsOrders(t *testing.T) {
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, dialect)
+			at := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+			_, err := st.AcceptEvents(ctx, []store.InboxEvent{
+				inboxEvent("e1", "ann", "o1", 1000, at),
+				inboxEvent("e2", "ann", "o2", 2000, at.Add(24*time.Hour)),
+			})
+			noErr(t, err)
+			name := "Bob"
+			bob := inboxEvent("e4", "bob", "o3", 700, at.Add(72*time.Hour))
+			bob.Customer = &store.CustomerInput{FirstName: &name}
+			out, err := st.AcceptEvents(ctx, []store.InboxEvent{
+				inboxEvent("e3", "bob", "o2", 2000, at.Add(24*time.Hour)), // o2 moves from ann to bob
+				bob,
+				inboxEvent("e5", "ann", "o1", 1000, at), // identical re-post of o1
+				inboxEvent("e6", "bob", "o3", 900, at.Add(96*time.Hour)), // o3 again: the last wins
+			})
+			noErr(t, err)
+			for i, a := range out {
+				if a.Duplicate {
+					t.Fatalf("out[%d] = %+v, want a new event", i, a)
+				}
+			}
+			want := map[string]struct {
+				n           int
+				cents       int64
+				first, last time.Time
+			}{
+				"ann": {1, 1000, at, at},
+				"bob": {2, 2900, at.Add(24 * time.Hour), at.Add(96 * time.Hour)},
+			}
+			for ext, w := range want {
+				c, err := st.CustomerByExternalID(ctx, ext)
+				noErr(t, err)
+				if c.OrdersCount != w.n || c.TotalSpentCents != w.cents || !c.FirstPurchaseAt.Equal(w.first) ||
+					!c.LastPurchaseAt.Equal(w.last) {
+					t.Errorf("%s: %d orders, %d cents, %v to %v; want %+v", ext, c.OrdersCount, c.TotalSpentCents,
+						c.FirstPurchaseAt, c.LastPurchaseAt, w)
+				}
+			}
+			if c, _ := st.CustomerByExternalID(ctx, "bob"); c == nil || c.FirstName != "Bob" || c.AvgDaysBetween != 3 {
+				t.Errorf("bob = %+v, want first name Bob and 3 days between orders", c)
+			}
+			var orders int
+			noErr(t, st.DB.GetContext(ctx, &orders, `SELECT count(*) FROM purchases`))
+			if orders != 3 {
+				t.Errorf("%d purchases, want 3 (o1, o2, o3)", orders)
+			}
+		})
+	}
+}
+
+func noErr(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -113,3 +113,65 @@ func TestGroupCommit(t *testing.T) {
 		})
 	}
 }
+
+// gatedStore is the real store whose first transaction waits for the gate:
+// a group stuck on a lock.
+type gatedStore struct {
+	st      *store.Store
+	calls   atomic.Int64
+	entered chan struct{} // closed when the first transaction starts
+	gate    chan struct{}
+}
+
+func (g *gatedStore) AcceptEvents(ctx context.Context, evs []store.InboxEvent) ([]store.Accepted, error) {
+	if g.calls.Add(1) == 1 {
+		close(g.entered)
+		<-g.gate
+	}
+	return g.st.AcceptEvents(ctx, evs)
+}
+
+// TestGroupSecondLaneOpensWhenTheQueueBuildsUp holds the first lane's
+// transaction: requests queue behind it until groupSpill events wait, then
+// a second lane commits them while the first is still held.
+func TestGroupSecondLaneOpensWhenTheQueueBuildsUp(t *testing.T) {
+	gs := &gatedStore{st: storetest.Open(t, store.Postgres), entered: make(chan struct{}), gate: make(chan struct{})}
+	g := &grouper{store: gs}
+	ctx := context.Background()
+	held := make(chan error, 1)
+	go func() {
+		_, err := g.accept(ctx, []store.InboxEvent{groupEvent("held", "c0", 100)})
+		held <- err
+	}()
+	<-gs.entered // the first lane holds it
+	done := make(chan error, groupSpill)
+	for i := range groupSpill {
+		go func() {
+			_, err := g.accept(ctx, []store.InboxEvent{groupEvent(fmt.Sprintf("q%02d", i), fmt.Sprintf("c%d", i%5+1), 100)})
+			done <- err
+		}()
+	}
+	for range groupSpill { // all of them commit while the first lane is held
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the queued requests did not commit while the first lane was held: no second lane")
+		}
+	}
+	select {
+	case <-held:
+		t.Fatal("the held request finished before its gate opened")
+	default:
+	}
+	close(gs.gate)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := gs.st.DB.GetContext(ctx, &n, `SELECT count(*) FROM purchases`); err != nil || n != groupSpill+1 {
+		t.Fatalf("%d purchases (%v), want %d", n, err, groupSpill+1)
+	}
+}
