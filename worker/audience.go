@@ -65,7 +65,7 @@ type AudienceOptions struct {
 	AfterID    int64          // shard bounds: ids in (AfterID, UpToID]; 0 = unbounded
 	UpToID     int64
 	// Lean streams only the columns AudienceColumns names (what the trigger
-	// and the rule read) and reads PlanColumns (addresses, consents, time
+	// and the rule read) and reads planning's (addresses, consents, time
 	// zone) afterwards, for the matching customers of each page only: match
 	// then sees a customer with its id, those columns and what the trigger
 	// and the rule read; every other field is zero. Planning needs no more,
@@ -132,7 +132,7 @@ func Audience(ctx context.Context, st *store.Store, c *campaigns.Campaign, opts 
 }
 
 // leanColumns splits what a Lean audience of c reads: the columns streamed
-// for every customer (nil: all) and the PlanColumns read afterwards for the
+// for every customer (nil: all) and the planColumns read afterwards for the
 // matching ones (nil: none).
 func leanColumns(c *campaigns.Campaign) (stream, plan []string) {
 	stream = AudienceColumns(c)
@@ -143,9 +143,9 @@ func leanColumns(c *campaigns.Campaign) (stream, plan []string) {
 		// Nothing per customer decides (audience: "true"): all or none
 		// match, and streaming planning's columns costs less than reading
 		// them back by id.
-		return PlanColumns, nil
+		return planColumns, nil
 	}
-	return stream, missing(PlanColumns, stream)
+	return stream, missing(planColumns, stream)
 }
 
 // planReads holds a page's matching customers until the page is done, then
@@ -155,7 +155,7 @@ type planReads struct {
 	env     *rules.Env
 	match   func(env *rules.Env, cust *store.Customer) error
 	stats   *AudienceStats
-	columns []string // PlanColumns the stream does not read
+	columns []string // planColumns the stream does not read
 	kept    []store.Customer
 	ids     []int64
 }
@@ -206,11 +206,11 @@ func (p *planReads) flush(ctx context.Context) error {
 	return nil
 }
 
-// PlanColumns are what planning reads of a matching customer: addresses,
+// planColumns are what planning reads of a matching customer: addresses,
 // consents and the time zone (send time, quiet hours, daily occurrence).
-var PlanColumns = []string{"email", "phone", "email_consent", "sms_consent", "time_zone"}
+var planColumns = []string{"email", "phone", "email_consent", "sms_consent", "time_zone"}
 
-// fillPlanning copies the columns (of PlanColumns) of row into cust.
+// fillPlanning copies the columns (of planColumns) of row into cust.
 func fillPlanning(cust, row *store.Customer, columns []string) {
 	for _, col := range columns {
 		switch col {
@@ -288,7 +288,7 @@ var envColumns = map[string][]string{
 
 // AudienceColumns lists the customer columns a Lean audience of c streams
 // for every customer: the trigger's and those behind every name its rules
-// use (planning's, PlanColumns, are read afterwards for the matching ones).
+// use (planning's columns are read afterwards, for the matching ones only).
 // A name it does not know (an environment field added without a mapping)
 // makes it return nil, which reads every column.
 func AudienceColumns(c *campaigns.Campaign) []string {
