@@ -143,25 +143,10 @@ func (s *Store) acceptTx(ctx context.Context, tx *sqlx.Tx, evs []InboxEvent) ([]
 	if err != nil {
 		return nil, err
 	}
-	var dupIDs []string
-	var custs []CustomerInput
-	var buys []PurchaseInput
-	var ext []string
-	for i := range evs { // input order, so later events of a customer win
-		if first[evs[i].EventID] != i {
-			continue
-		}
-		if !fresh[evs[i].EventID] {
-			dupIDs = append(dupIDs, evs[i].EventID)
-			continue
-		}
-		if c := evs[i].Customer; c != nil {
-			cc := *c
-			cc.ExternalID = evs[i].Purchase.CustomerExternalID
-			custs = append(custs, cc)
-		}
-		buys = append(buys, evs[i].Purchase)
-		ext = append(ext, evs[i].Purchase.CustomerExternalID)
+	dupIDs, custs, buys := splitEvents(evs, first, fresh)
+	ext := make([]string, len(buys))
+	for i, b := range buys {
+		ext[i] = b.CustomerExternalID
 	}
 	ids, err := s.lockCustomers(ctx, tx, ext)
 	if err != nil {
@@ -352,4 +337,27 @@ func (s *Store) IsFirstOrder(ctx context.Context, customerID int64, orderID stri
 		return false, fmt.Errorf("store: first order: %w", err)
 	}
 	return n == 0, nil
+}
+
+// splitEvents sorts the first occurrence of each event id in evs: ids
+// already stored (not fresh) go to dupIDs; fresh ones give their purchase,
+// and their customer profile when they carry one, in input order, so later
+// events of a customer win.
+func splitEvents(evs []InboxEvent, first map[string]int, fresh map[string]bool) (dupIDs []string, custs []CustomerInput, buys []PurchaseInput) {
+	for i := range evs {
+		if first[evs[i].EventID] != i {
+			continue
+		}
+		if !fresh[evs[i].EventID] {
+			dupIDs = append(dupIDs, evs[i].EventID)
+			continue
+		}
+		if c := evs[i].Customer; c != nil {
+			cc := *c
+			cc.ExternalID = evs[i].Purchase.CustomerExternalID
+			custs = append(custs, cc)
+		}
+		buys = append(buys, evs[i].Purchase)
+	}
+	return dupIDs, custs, buys
 }

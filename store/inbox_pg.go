@@ -104,24 +104,7 @@ func (s *Store) acceptTxPostgres(ctx context.Context, tx *sqlx.Tx, evs []InboxEv
 	if err != nil {
 		return nil, err
 	}
-	var dupIDs []string
-	var custs []CustomerInput
-	var buys []PurchaseInput
-	for i := range evs { // input order, so later events of a customer win
-		if first[evs[i].EventID] != i {
-			continue
-		}
-		if !fresh[evs[i].EventID] {
-			dupIDs = append(dupIDs, evs[i].EventID)
-			continue
-		}
-		if c := evs[i].Customer; c != nil {
-			cc := *c
-			cc.ExternalID = evs[i].Purchase.CustomerExternalID
-			custs = append(custs, cc)
-		}
-		buys = append(buys, evs[i].Purchase)
-	}
+	dupIDs, custs, buys := splitEvents(evs, first, fresh)
 	if len(custs) > 0 {
 		if _, err := s.upsertCustomersTx(ctx, tx, custs); err != nil {
 			return nil, err
