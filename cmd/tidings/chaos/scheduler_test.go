@@ -63,6 +63,9 @@ func TestTwoSchedulersThreeWorkers(t *testing.T) {
 		}
 	}
 	stop := clock.Now()
+	// A run's campaign_runs row is written when a worker takes its task:
+	// let the workers take the schedulers' last enqueues before listing.
+	c.WaitQueuesEmpty(3 * time.Minute)
 
 	var keys []string
 	if err := c.Store.DB.SelectContext(ctx, &keys,

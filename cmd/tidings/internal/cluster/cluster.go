@@ -293,6 +293,36 @@ func (c *Cluster) Queues() (active, archived int, err error) {
 	return active, archived, nil
 }
 
+// WaitQueuesEmpty waits until no task is pending or active: every task
+// enqueued so far (a scheduler's last run, say) has been taken and finished.
+func (c *Cluster) WaitQueuesEmpty(timeout time.Duration) {
+	c.t.Helper()
+	insp := asynq.NewInspectorFromRedisClient(c.Redis.Client())
+	deadline := time.Now().Add(timeout)
+	for {
+		waiting, err := 0, error(nil)
+		var names []string
+		if names, err = insp.Queues(); err == nil {
+			for _, q := range names {
+				info, qerr := insp.GetQueueInfo(q)
+				if qerr != nil {
+					err = qerr
+					break
+				}
+				waiting += info.Pending + info.Active
+			}
+		}
+		if err == nil && waiting == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Errorf("cluster: %d tasks still pending or active after %s (err %v)", waiting, timeout, err)
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
 // WaitQueuesIdle waits until no task is active, and fails the test if any
 // task was archived.
 func (c *Cluster) WaitQueuesIdle(timeout time.Duration) {
