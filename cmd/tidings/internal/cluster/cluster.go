@@ -273,50 +273,37 @@ func randomHex(t testing.TB, n int) string {
 	return hex.EncodeToString(b)
 }
 
-// Queues sums asynq's active and archived tasks over every queue of the
-// private Redis: after a run, nothing may stay active (an orphaned lease)
-// or archived (a task given up on).
-func (c *Cluster) Queues() (active, archived int, err error) {
+// queueCounts sums the pending, active and archived tasks of every queue.
+func (c *Cluster) queueCounts() (pending, active, archived int, err error) {
 	insp := asynq.NewInspectorFromRedisClient(c.Redis.Client())
 	names, err := insp.Queues()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	for _, q := range names {
 		info, err := insp.GetQueueInfo(q)
 		if err != nil {
-			return 0, 0, fmt.Errorf("queue %s: %w", q, err)
+			return 0, 0, 0, fmt.Errorf("queue %s: %w", q, err)
 		}
+		pending += info.Pending
 		active += info.Active
 		archived += info.Archived
 	}
-	return active, archived, nil
+	return pending, active, archived, nil
 }
 
 // WaitQueuesEmpty waits until no task is pending or active: every task
 // enqueued so far (a scheduler's last run, say) has been taken and finished.
 func (c *Cluster) WaitQueuesEmpty(timeout time.Duration) {
 	c.t.Helper()
-	insp := asynq.NewInspectorFromRedisClient(c.Redis.Client())
 	deadline := time.Now().Add(timeout)
 	for {
-		waiting, err := 0, error(nil)
-		var names []string
-		if names, err = insp.Queues(); err == nil {
-			for _, q := range names {
-				info, qerr := insp.GetQueueInfo(q)
-				if qerr != nil {
-					err = qerr
-					break
-				}
-				waiting += info.Pending + info.Active
-			}
-		}
-		if err == nil && waiting == 0 {
+		pending, active, _, err := c.queueCounts()
+		if err == nil && pending+active == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			c.t.Errorf("cluster: %d tasks still pending or active after %s (err %v)", waiting, timeout, err)
+			c.t.Errorf("cluster: %d tasks still pending or active after %s (err %v)", pending+active, timeout, err)
 			return
 		}
 		time.Sleep(250 * time.Millisecond)
@@ -329,7 +316,7 @@ func (c *Cluster) WaitQueuesIdle(timeout time.Duration) {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		active, archived, err := c.Queues()
+		_, active, archived, err := c.queueCounts()
 		if err == nil && archived > 0 {
 			c.t.Errorf("cluster: %d tasks archived (given up on)", archived)
 			return
