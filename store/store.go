@@ -19,7 +19,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/jmoiron/sqlx"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (no cgo)
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver (no cgo)
 
 	"github.com/tidings-crm/tidings/migrations"
 )
@@ -141,11 +141,37 @@ func redact(raw string) string {
 func (s *Store) Close() error { return s.DB.Close() }
 
 // Ping checks that the database answers.
+//
+// A new SQLite connection switches the file to WAL mode, which needs the
+// file to itself for a moment, and SQLite answers "busy" at once instead of
+// waiting when several processes open a new file together: Ping tries again
+// for up to sqliteOpenWait.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.DB.PingContext(ctx); err != nil {
-		return fmt.Errorf("store: connect to %s database: %w", s.Dialect, err)
+	deadline := time.Now().Add(sqliteOpenWait)
+	for {
+		err := s.DB.PingContext(ctx)
+		if err == nil {
+			return nil
+		}
+		if s.Dialect != SQLite || !isBusy(err) || time.Now().After(deadline) {
+			return fmt.Errorf("store: connect to %s database: %w", s.Dialect, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store: connect to %s database: %w", s.Dialect, err)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	return nil
+}
+
+// sqliteOpenWait is as long as the busy_timeout of sqliteParams.
+const sqliteOpenWait = 5 * time.Second
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (or an extended code
+// of it).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == 5
 }
 
 // Migrate applies the pending schema migrations and returns their file stems.
