@@ -97,8 +97,11 @@ func Audience(ctx context.Context, st *store.Store, c *campaigns.Campaign, opts 
 		var plan []string
 		sopts.Columns, plan = leanColumns(c)
 		if plan != nil && match != nil {
-			later = &planReads{st: st, env: env, match: match, stats: &stats, columns: plan}
-			sopts.AfterPage = func() error { return later.flush(ctx) }
+			penv := rules.NewEnv(opts.DefaultLoc)
+			penv.Now = opts.Now
+			later = &planReads{st: st, env: penv, match: match, columns: plan}
+			sopts.AfterPage = func() error { return later.pageDone(ctx) }
+			defer func() { _ = later.settle() }() // no match call outlives Audience
 		}
 	}
 	err := st.StreamCustomers(ctx, func(cust *store.Customer) error {
@@ -124,6 +127,12 @@ func Audience(ctx context.Context, st *store.Store, c *campaigns.Campaign, opts 
 		}
 		return nil
 	}, sopts)
+	if later != nil {
+		if ferr := later.settle(); err == nil {
+			err = ferr
+		}
+		stats.Matched -= later.gone
+	}
 	stats.Elapsed = time.Since(started)
 	if err != nil {
 		return stats, fmt.Errorf("audience %s: %w", c.ID, err)
@@ -149,15 +158,27 @@ func leanColumns(c *campaigns.Campaign) (stream, plan []string) {
 }
 
 // planReads holds a page's matching customers until the page is done, then
-// reads their planning columns in one query and calls match for each.
+// reads their planning columns in one query and calls match for each. It
+// does so in a goroutine of its own, on another connection, while the stream
+// reads the next page: one page's reads in flight at a time, and pages in
+// order, so match still sees the customers one at a time in id order. The
+// stream holds its connection only within a page and waits for the previous
+// page's reads only after releasing it, so the two never wait on each other
+// for connections.
 type planReads struct {
 	st      *store.Store
-	env     *rules.Env
+	env     *rules.Env // its own: the stream's is in use meanwhile
 	match   func(env *rules.Env, cust *store.Customer) error
-	stats   *AudienceStats
 	columns []string // planColumns the stream does not read
 	kept    []store.Customer
 	ids     []int64
+	gone    int // kept customers deleted before their planning read
+
+	done       chan error // the reads in flight; nil when none
+	spareKept  []store.Customer
+	spareIDs   []int64
+	flightKept []store.Customer
+	flightIDs  []int64
 }
 
 // add keeps a copy of the streamed customer, whose row the stream reuses.
@@ -169,22 +190,46 @@ func (p *planReads) add(cust *store.Customer) {
 	p.ids = append(p.ids, cust.ID)
 }
 
-// flush completes the kept customers with their planning columns and calls
-// match for each, in id order. A customer deleted since the stream read it
-// is no longer matched.
-func (p *planReads) flush(ctx context.Context) error {
+// pageDone waits for the previous page's reads, then starts this page's.
+func (p *planReads) pageDone(ctx context.Context) error {
+	if err := p.settle(); err != nil {
+		return err
+	}
 	if len(p.kept) == 0 {
 		return nil
 	}
-	defer func() { p.kept, p.ids = p.kept[:0], p.ids[:0] }()
+	kept, ids := p.kept, p.ids
+	p.flightKept, p.flightIDs = kept, ids
+	p.kept, p.ids = p.spareKept[:0], p.spareIDs[:0]
+	done := make(chan error, 1)
+	p.done = done
+	go func() { done <- p.flush(ctx, kept, ids) }()
+	return nil
+}
+
+// settle waits for the reads in flight, if any, and returns their error.
+func (p *planReads) settle() error {
+	if p.done == nil {
+		return nil
+	}
+	err := <-p.done
+	p.done = nil
+	p.spareKept, p.spareIDs = p.flightKept[:0], p.flightIDs[:0]
+	return err
+}
+
+// flush completes the kept customers with their planning columns and calls
+// match for each, in id order. A customer deleted since the stream read it
+// is no longer matched.
+func (p *planReads) flush(ctx context.Context, kept []store.Customer, ids []int64) error {
 	found := 0
-	err := p.st.CustomersByID(ctx, p.ids, p.columns, func(row *store.Customer) error {
-		for found < len(p.kept) && p.kept[found].ID < row.ID {
-			p.kept[found].ID = 0 // gone
+	err := p.st.CustomersByID(ctx, ids, p.columns, func(row *store.Customer) error {
+		for found < len(kept) && kept[found].ID < row.ID {
+			kept[found].ID = 0 // gone
 			found++
 		}
-		if found < len(p.kept) && p.kept[found].ID == row.ID {
-			fillPlanning(&p.kept[found], row, p.columns)
+		if found < len(kept) && kept[found].ID == row.ID {
+			fillPlanning(&kept[found], row, p.columns)
 			found++
 		}
 		return nil
@@ -192,10 +237,10 @@ func (p *planReads) flush(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read planning columns: %w", err)
 	}
-	for i := range p.kept {
-		cust := &p.kept[i]
+	for i := range kept {
+		cust := &kept[i]
 		if i >= found || cust.ID == 0 {
-			p.stats.Matched--
+			p.gone++
 			continue
 		}
 		FillEnv(p.env, cust)
