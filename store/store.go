@@ -19,7 +19,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/jmoiron/sqlx"
-	"modernc.org/sqlite" // registers the "sqlite" database/sql driver (no cgo)
+	"modernc.org/sqlite" // the "sqlite" database/sql driver (no cgo), and its error codes
 
 	"github.com/tidings-crm/tidings/migrations"
 )

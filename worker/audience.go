@@ -174,10 +174,8 @@ type planReads struct {
 	ids     []int64
 	gone    int // kept customers deleted before their planning read
 
-	done       chan error // the reads in flight; nil when none
-	spareKept  []store.Customer
-	spareIDs   []int64
-	flightKept []store.Customer
+	done       chan error       // the reads in flight; nil when none
+	flightKept []store.Customer // their buffers, kept's next ones once done
 	flightIDs  []int64
 }
 
@@ -199,8 +197,8 @@ func (p *planReads) pageDone(ctx context.Context) error {
 		return nil
 	}
 	kept, ids := p.kept, p.ids
+	p.kept, p.ids = p.flightKept[:0], p.flightIDs[:0] // the finished page's buffers
 	p.flightKept, p.flightIDs = kept, ids
-	p.kept, p.ids = p.spareKept[:0], p.spareIDs[:0]
 	done := make(chan error, 1)
 	p.done = done
 	go func() { done <- p.flush(ctx, kept, ids) }()
@@ -214,7 +212,6 @@ func (p *planReads) settle() error {
 	}
 	err := <-p.done
 	p.done = nil
-	p.spareKept, p.spareIDs = p.flightKept[:0], p.flightIDs[:0]
 	return err
 }
 
