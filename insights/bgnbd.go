@@ -35,37 +35,62 @@ func (p BGNBDParams) Valid() bool {
 // likelihood and returns the parameters and the maximised log-likelihood
 // (in the units of the input). Rows with negative or non-finite values, or
 // with TX > T, are rejected with an error rather than silently dropped.
+// FitBGNBDReport says, in addition, how the optimisation went.
 func FitBGNBD(data []RFT) (BGNBDParams, float64, error) {
+	fit, err := FitBGNBDReport(data)
+	return fit.Params, fit.LogLikelihood, err
+}
+
+// BGNBDFit is a BG/NBD fit with its diagnostics.
+type BGNBDFit struct {
+	Params        BGNBDParams
+	LogLikelihood float64
+	FitReport
+}
+
+// FitBGNBDReport is FitBGNBD with the optimisation's report: evaluations
+// spent, whether it converged, and parameters left at the search box's edge
+// (MaxLogParam). The search starts at r = a = b = 1 with alpha matching the
+// base's mean purchase rate, and is bounded (MaxFitEvaluations), so a
+// degenerate base costs a bounded fit and a finite, flagged result.
+func FitBGNBDReport(data []RFT) (BGNBDFit, error) {
 	maxT := 0.0
 	for i, d := range data {
 		if !validRFT(d) {
-			return BGNBDParams{}, 0, fmt.Errorf("insights: fit BG/NBD: row %d: invalid (x=%g, t_x=%g, T=%g)", i, d.X, d.TX, d.T)
+			return BGNBDFit{}, fmt.Errorf("insights: fit BG/NBD: row %d: invalid (x=%g, t_x=%g, T=%g)", i, d.X, d.TX, d.T)
 		}
 		maxT = math.Max(maxT, d.T)
 	}
 	if len(data) == 0 || maxT == 0 {
-		return BGNBDParams{}, 0, fmt.Errorf("insights: fit BG/NBD: %w", ErrNoData)
+		return BGNBDFit{}, fmt.Errorf("insights: fit BG/NBD: %w", ErrNoData)
 	}
 	// Fit in scaled time (max T = 10) so all four log-parameters start near 0;
 	// alpha is scaled back afterwards, the other parameters are unit-free.
 	scale := 10 / maxT
 	rows := compress(data)
+	var sumX, sumT float64
 	for i := range rows {
 		rows[i].TX *= scale
 		rows[i].T *= scale
+		sumX, sumT = sumX+rows[i].n*rows[i].X, sumT+rows[i].n*rows[i].T
+	}
+	// With r = 1 the mean purchase rate is 1/alpha: start there.
+	alpha0 := 0.0
+	if sumX > 0 && sumT > 0 {
+		alpha0 = math.Log(sumT / sumX)
 	}
 	ll := newBGNBDLikelihood(rows)
-	x, _, err := minimizeLog(func(lp []float64) float64 {
+	x, _, rep, err := minimizeLog(func(lp []float64) float64 {
 		return -ll.eval(BGNBDParams{R: math.Exp(lp[0]), Alpha: math.Exp(lp[1]), A: math.Exp(lp[2]), B: math.Exp(lp[3])})
-	}, []float64{0, 0, 0, 0})
+	}, []float64{0, alpha0, 0, 0}, []string{"r", "alpha", "a", "b"})
 	if err != nil {
-		return BGNBDParams{}, 0, fmt.Errorf("insights: fit BG/NBD: %w", err)
+		return BGNBDFit{}, fmt.Errorf("insights: fit BG/NBD: %w", err)
 	}
 	p := BGNBDParams{R: math.Exp(x[0]), Alpha: math.Exp(x[1]) / scale, A: math.Exp(x[2]), B: math.Exp(x[3])}
 	if !p.Valid() {
-		return BGNBDParams{}, 0, fmt.Errorf("insights: fit BG/NBD: diverged to %+v", p)
+		return BGNBDFit{}, fmt.Errorf("insights: fit BG/NBD: diverged to %+v", p)
 	}
-	return p, BGNBDLogLikelihood(p, data), nil
+	return BGNBDFit{Params: p, LogLikelihood: BGNBDLogLikelihood(p, data), FitReport: rep}, nil
 }
 
 func validRFT(d RFT) bool {

@@ -9,43 +9,91 @@ import (
 // usable customer.
 var ErrNoData = errors.New("insights: no usable customers to fit")
 
-// minimizeLog minimises f over an unconstrained vector (the models pass
-// log-parameters, so every point is a valid parameter set). Nelder-Mead is
-// restarted from its own optimum until a restart no longer improves, which
-// guards against the simplex collapsing early on the flat ridges these
-// likelihoods have.
-func minimizeLog(f func(x []float64) float64, x0 []float64) ([]float64, float64, error) {
+// FitReport says how an optimisation went, so a caller can log a fit that
+// did not settle instead of scoring silently with it.
+type FitReport struct {
+	// Evaluations of the likelihood, at most MaxFitEvaluations.
+	Evaluations int
+	// Converged is true when a Nelder-Mead run met its tolerance and a
+	// restart from its optimum no longer improved; false when the
+	// evaluation budget ran out first.
+	Converged bool
+	// AtBound names the parameters that ended on the edge of the search box
+	// (see MaxLogParam): the data say little about them (e.g. no
+	// heterogeneity at all), and the edge keeps the model's series finite.
+	AtBound []string
+}
+
+// MaxFitEvaluations bounds the likelihood evaluations of one fit (restarts
+// included): a fit that has not settled by then keeps its best point and
+// says so (FitReport.Converged false).
+const MaxFitEvaluations = 12000
+
+// MaxLogParam bounds every log-parameter a fit searches (in the fit's scaled
+// units): parameters stay within [e^-MaxLogParam, e^MaxLogParam], about
+// [0.0009, 1100]. Unbounded, data without heterogeneity in drop-out push the
+// BG/NBD a and b towards infinity, where the likelihood is flat and the
+// hypergeometric series behind expected purchases needs hundreds of
+// thousands of terms per customer (and then fails): a refresh of 5,000
+// customers took a minute and stored no forecast. At the edge the model is
+// the same to any practical precision.
+const MaxLogParam = 7.0
+
+// minimizeLog minimises f over log-parameters inside the box |x_i| <=
+// MaxLogParam (the models pass log-parameters, so every point is a valid
+// parameter set). Nelder-Mead is restarted from its own optimum until a
+// restart no longer improves, which guards against the simplex collapsing
+// early on the flat ridges these likelihoods have; the total work is bounded
+// by MaxFitEvaluations. names label the parameters in FitReport.AtBound.
+func minimizeLog(f func(x []float64) float64, x0 []float64, names []string) ([]float64, float64, FitReport, error) {
 	safe := func(x []float64) float64 {
+		for _, v := range x {
+			if math.Abs(v) > MaxLogParam {
+				return math.MaxFloat64 / 4
+			}
+		}
 		v := f(x)
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return math.MaxFloat64 / 4
 		}
 		return v
 	}
-	x := append([]float64(nil), x0...)
+	x := make([]float64, len(x0))
+	for i, v := range x0 {
+		x[i] = math.Max(-MaxLogParam, math.Min(MaxLogParam, v))
+	}
 	best := safe(x)
-	for run := 0; run < 6; run++ {
-		nx, nf := nelderMead(safe, x, 0.5, 1e-10, 5000)
+	var rep FitReport
+	for run := 0; run < 6 && rep.Evaluations < MaxFitEvaluations; run++ {
+		nx, nf, evals, settled := nelderMead(safe, x, 0.5, 1e-10, min(5000, MaxFitEvaluations-rep.Evaluations))
+		rep.Evaluations += evals
 		improved := best - nf
 		if nf <= best {
 			x, best = nx, nf
 		}
 		if run > 0 && improved < 1e-9 {
+			rep.Converged = settled
 			break
 		}
 	}
 	if best >= math.MaxFloat64/8 {
-		return nil, 0, errors.New("insights: optimise: likelihood is not finite anywhere near the start")
+		return nil, 0, rep, errors.New("insights: optimise: likelihood is not finite anywhere near the start")
 	}
-	return x, best, nil
+	for i, v := range x {
+		if math.Abs(v) > MaxLogParam-1e-3 && i < len(names) {
+			rep.AtBound = append(rep.AtBound, names[i])
+		}
+	}
+	return x, best, rep, nil
 }
 
 // nelderMead is the standard Nelder-Mead simplex method (reflection 1,
 // expansion 2, contraction 1/2, shrink 1/2) started from x0 with steps of
 // size step along each axis. It stops when the spread of function values
 // over the simplex falls below ftol (absolute and relative) or after
-// maxEval evaluations, and returns the best vertex.
-func nelderMead(f func([]float64) float64, x0 []float64, step, ftol float64, maxEval int) ([]float64, float64) {
+// maxEval evaluations, and returns the best vertex, the evaluations spent
+// and whether it stopped on the tolerance.
+func nelderMead(f func([]float64) float64, x0 []float64, step, ftol float64, maxEval int) ([]float64, float64, int, bool) {
 	n := len(x0)
 	pts := make([][]float64, n+1)
 	vals := make([]float64, n+1)
@@ -62,9 +110,11 @@ func nelderMead(f func([]float64) float64, x0 []float64, step, ftol float64, max
 			dst[j] = centroid[j] + coef*(worst[j]-centroid[j])
 		}
 	}
-	for evals := n + 1; evals < maxEval; {
+	evals, settled := n+1, false
+	for evals < maxEval {
 		sortSimplex(pts, vals)
 		if math.Abs(vals[n]-vals[0]) <= ftol*(1+math.Abs(vals[0])) {
+			settled = true
 			break
 		}
 		for j := range centroid {
@@ -113,7 +163,7 @@ func nelderMead(f func([]float64) float64, x0 []float64, step, ftol float64, max
 		}
 	}
 	sortSimplex(pts, vals)
-	return pts[0], vals[0]
+	return pts[0], vals[0], evals, settled
 }
 
 // sortSimplex orders the vertices by function value (insertion sort: n <= 4).

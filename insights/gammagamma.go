@@ -29,25 +29,37 @@ func (g GGParams) Valid() bool {
 // purchases. Rows with x <= 0 are skipped (the model says nothing about
 // them); rows with x > 0 and a non-positive mean are an error.
 func FitGammaGamma(freq, monetaryMean []float64) (GGParams, error) {
+	fit, err := FitGammaGammaReport(freq, monetaryMean)
+	return fit.Params, err
+}
+
+// GGFit is a Gamma-Gamma fit with its diagnostics.
+type GGFit struct {
+	Params GGParams
+	FitReport
+}
+
+// FitGammaGammaReport is FitGammaGamma with the optimisation's report (see
+// FitBGNBDReport): the search is bounded the same way.
+func FitGammaGammaReport(freq, monetaryMean []float64) (GGFit, error) {
 	if len(freq) != len(monetaryMean) {
-		return GGParams{}, fmt.Errorf("insights: fit Gamma-Gamma: %d frequencies but %d means", len(freq), len(monetaryMean))
+		return GGFit{}, fmt.Errorf("insights: fit Gamma-Gamma: %d frequencies but %d means", len(freq), len(monetaryMean))
 	}
 	rows, err := ggRows(freq, monetaryMean)
 	if err != nil {
-		return GGParams{}, err
+		return GGFit{}, err
 	}
-	ll := func(g GGParams) float64 { return rows.logLik(g) }
-	x, _, err := minimizeLog(func(lp []float64) float64 {
-		return -ll(GGParams{P: math.Exp(lp[0]), Q: math.Exp(lp[1]), V: math.Exp(lp[2])})
-	}, []float64{0, 0, 0})
+	x, _, rep, err := minimizeLog(func(lp []float64) float64 {
+		return -rows.logLik(GGParams{P: math.Exp(lp[0]), Q: math.Exp(lp[1]), V: math.Exp(lp[2])})
+	}, []float64{0, 0, 0}, []string{"p", "q", "v"})
 	if err != nil {
-		return GGParams{}, fmt.Errorf("insights: fit Gamma-Gamma: %w", err)
+		return GGFit{}, fmt.Errorf("insights: fit Gamma-Gamma: %w", err)
 	}
 	g := GGParams{P: math.Exp(x[0]), Q: math.Exp(x[1]), V: math.Exp(x[2]) / rows.scale}
 	if !g.Valid() {
-		return GGParams{}, fmt.Errorf("insights: fit Gamma-Gamma: diverged to %+v", g)
+		return GGFit{}, fmt.Errorf("insights: fit Gamma-Gamma: diverged to %+v", g)
 	}
-	return g, nil
+	return GGFit{Params: g, FitReport: rep}, nil
 }
 
 // ggData is the Gamma-Gamma input grouped by distinct (x, mean), with the

@@ -41,27 +41,16 @@ func Profiles(n int, seed uint64, now time.Time) iter.Seq[*store.Customer] {
 	}
 }
 
-// history draws the purchase metrics with purchasesFor's model: 15%
-// prospects, the rest buying with a personal mean gap, a third lapsed.
+// history sets the purchase metrics of the purchases drawPurchases draws,
+// the ones Generate would write for the same random state.
 func history(r *rand.Rand, now time.Time, c *store.Customer) {
-	if r.Float64() < 0.15 {
-		return
-	}
-	gapDays := 15 + r.ExpFloat64()*60
-	end := now.Add(-time.Duration(r.Float64()*10*24) * time.Hour)
-	if r.Float64() < 0.33 {
-		end = now.AddDate(0, 0, -(60 + r.IntN(300)))
-	}
-	start := end.AddDate(0, 0, -r.IntN(700))
-	var last time.Time
-	for t, k := start, 1; !t.After(end) && k <= 60; k++ {
-		p := products[r.IntN(len(products))]
-		qty := 1 + r.IntN(3)
-		c.TotalSpentCents += int64(math.Round(p.price * float64(qty) * math.Exp(r.NormFloat64()*0.2) * 100))
-		c.OrdersCount, last = k, t
-		t = t.Add(time.Duration((0.3 + r.ExpFloat64()) * gapDays * 24 * float64(time.Hour)))
-	}
-	c.FirstPurchaseAt, c.LastPurchaseAt = start.Truncate(time.Second), last.Truncate(time.Second)
+	drawPurchases(r, now, func(k int, at time.Time, _ product, _ int, cents int64) {
+		if k == 1 {
+			c.FirstPurchaseAt = at
+		}
+		c.OrdersCount, c.LastPurchaseAt = k, at
+		c.TotalSpentCents += cents
+	})
 	if c.OrdersCount > 1 {
 		c.AvgDaysBetween = c.LastPurchaseAt.Sub(c.FirstPurchaseAt).Hours() / 24 / float64(c.OrdersCount-1)
 	}
@@ -80,6 +69,7 @@ func intelligence(c *store.Customer, now time.Time, segments insights.SegmentMap
 	if gap == 0 {
 		gap = stages.DefaultGapDays
 	}
+	gap = math.Max(gap, 1) // two orders on one day: a one-day rhythm, not a zero one
 	c.RFMR = 6 - bucket(days, 30, 90, 180, 365)
 	c.RFMF = bucket(float64(c.OrdersCount), 2, 3, 5, 10)
 	c.RFMM = bucket(float64(c.TotalSpentCents)/100, 50, 150, 400, 1000)

@@ -39,10 +39,7 @@ var (
 		{"en-KI", "Pacific/Kiritimati", "+68673"}, // UTC+14
 		{"en-AU", "Australia/Sydney", "+61400"},
 	}
-	products = []struct {
-		sku, name, category string
-		price               float64
-	}{
+	products = []product{
 		{"TEE-01", "Organic T-shirt", "apparel", 24},
 		{"MUG-02", "Stoneware mug", "home", 14},
 		{"BAG-03", "Canvas tote", "accessories", 19},
@@ -51,6 +48,11 @@ var (
 		{"BK-06", "Cookbook", "books", 32},
 	}
 )
+
+type product struct {
+	sku, name, category string
+	price               float64
+}
 
 // Generate calls fn for n customers with ids "c<i>" (i from 1), purchases up to
 // now. It stops at the first error fn returns.
@@ -116,33 +118,82 @@ func tagsFor(r *rand.Rand) []string {
 	return tags
 }
 
-// purchasesFor draws a purchase history: 15% prospects, the rest buying with a
-// personal mean gap; a third of buyers stopped some months ago.
+// purchasesFor draws a purchase history with drawPurchases.
 func purchasesFor(r *rand.Rand, id string, now time.Time) []store.PurchaseInput {
-	if r.Float64() < 0.15 {
-		return nil
-	}
-	gapDays := 15 + r.ExpFloat64()*60
-	end := now.Add(-time.Duration(r.Float64()*10*24) * time.Hour)
-	if r.Float64() < 0.33 {
-		end = now.AddDate(0, 0, -(60 + r.IntN(300)))
-	}
-	start := end.AddDate(0, 0, -r.IntN(700))
 	var out []store.PurchaseInput
-	for t, k := start, 1; !t.After(end) && k <= 60; k++ {
-		p := products[r.IntN(len(products))]
-		qty := 1 + r.IntN(3)
-		amount := p.price * float64(qty) * math.Exp(r.NormFloat64()*0.2)
+	drawPurchases(r, now, func(k int, at time.Time, p product, qty int, cents int64) {
 		items, _ := json.Marshal([]map[string]any{{"sku": p.sku, "name": p.name, "category": p.category,
 			"quantity": qty, "price": p.price}})
 		out = append(out, store.PurchaseInput{
 			OrderID: fmt.Sprintf("%s-o%d", id, k), CustomerExternalID: id,
-			AmountCents: int64(math.Round(amount * 100)), Currency: "EUR", Quantity: qty,
-			Items: items, OccurredAt: t.UTC().Truncate(time.Second),
+			AmountCents: cents, Currency: "EUR", Quantity: qty, Items: items, OccurredAt: at,
 		})
-		t = t.Add(time.Duration((0.3 + r.ExpFloat64()) * gapDays * 24 * float64(time.Hour)))
-	}
+	})
 	return out
+}
+
+// The buying process is the one the BG/NBD model assumes, so a refresh fits
+// it like a real shop's base: each buyer has a personal purchase rate drawn
+// from a Gamma with shape rateShape and mean 1/meanGapDays per day and a personal
+// drop-out probability drawn from Beta(dropA, dropB); after each purchase the
+// buyer stops for good with that probability, else buys again after an
+// exponential wait. First purchases are spread over the two years before now.
+const (
+	prospectShare = 0.15
+	rateShape     = 1.5
+	meanGapDays   = 40.0
+	dropA, dropB  = 1.2, 5.0
+	acquireDays   = 730
+	maxOrders     = 60
+)
+
+// drawPurchases draws one customer's purchases (none for a prospect) and
+// calls fn for each, oldest first, with its 1-based number, time (whole
+// seconds, UTC), product, quantity and amount. Generate and Profiles both
+// draw through it, so they consume the random stream alike.
+func drawPurchases(r *rand.Rand, now time.Time, fn func(k int, at time.Time, p product, qty int, cents int64)) {
+	if r.Float64() < prospectShare {
+		return
+	}
+	perDay := gammaRand(r, rateShape) / (rateShape * meanGapDays)
+	drop := betaRand(r, dropA, dropB)
+	t := now.Add(-time.Duration(r.Float64() * acquireDays * 24 * float64(time.Hour)))
+	for k := 1; !t.After(now) && k <= maxOrders; k++ {
+		p := products[r.IntN(len(products))]
+		qty := 1 + r.IntN(3)
+		amount := p.price * float64(qty) * math.Exp(r.NormFloat64()*0.2)
+		fn(k, t.UTC().Truncate(time.Second), p, qty, int64(math.Round(amount*100)))
+		if r.Float64() < drop {
+			return
+		}
+		t = t.Add(time.Duration(r.ExpFloat64() / perDay * 24 * float64(time.Hour)))
+	}
+}
+
+// gammaRand draws from Gamma(shape, 1) (Marsaglia and Tsang).
+func gammaRand(r *rand.Rand, shape float64) float64 {
+	if shape < 1 {
+		return gammaRand(r, shape+1) * math.Pow(r.Float64(), 1/shape)
+	}
+	d := shape - 1.0/3
+	c := 1 / math.Sqrt(9*d)
+	for {
+		x := r.NormFloat64()
+		v := 1 + c*x
+		if v <= 0 {
+			continue
+		}
+		v = v * v * v
+		if u := r.Float64(); math.Log(u) < 0.5*x*x+d-d*v+d*math.Log(v) {
+			return d * v
+		}
+	}
+}
+
+// betaRand draws from Beta(a, b).
+func betaRand(r *rand.Rand, a, b float64) float64 {
+	x := gammaRand(r, a)
+	return x / (x + gammaRand(r, b))
 }
 
 var asciiFold = strings.NewReplacer("é", "e", "ü", "u", "í", "i", "ó", "o", " ", "")
