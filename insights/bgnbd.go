@@ -50,9 +50,11 @@ type BGNBDFit struct {
 
 // FitBGNBDReport is FitBGNBD with the optimisation's report: evaluations
 // spent, whether it converged, and parameters left at the search box's edge
-// (MaxLogParam). The search starts at r = a = b = 1 with alpha matching the
-// base's mean purchase rate, and is bounded (MaxFitEvaluations), so a
-// degenerate base costs a bounded fit and a finite, flagged result.
+// (MaxLogParam). The search starts at every parameter 1 in time scaled so
+// the longest history is 10 units (a purchase every few units, a drop-out
+// chance of one half: the middle of what bases show) and is bounded
+// (MaxFitEvaluations), so a degenerate base costs a bounded fit and a
+// finite, flagged result.
 func FitBGNBDReport(data []RFT) (BGNBDFit, error) {
 	maxT := 0.0
 	for i, d := range data {
@@ -68,21 +70,14 @@ func FitBGNBDReport(data []RFT) (BGNBDFit, error) {
 	// alpha is scaled back afterwards, the other parameters are unit-free.
 	scale := 10 / maxT
 	rows := compress(data)
-	var sumX, sumT float64
 	for i := range rows {
 		rows[i].TX *= scale
 		rows[i].T *= scale
-		sumX, sumT = sumX+rows[i].n*rows[i].X, sumT+rows[i].n*rows[i].T
-	}
-	// With r = 1 the mean purchase rate is 1/alpha: start there.
-	alpha0 := 0.0
-	if sumX > 0 && sumT > 0 {
-		alpha0 = math.Log(sumT / sumX)
 	}
 	ll := newBGNBDLikelihood(rows)
 	x, _, rep, err := minimizeLog(func(lp []float64) float64 {
 		return -ll.eval(BGNBDParams{R: math.Exp(lp[0]), Alpha: math.Exp(lp[1]), A: math.Exp(lp[2]), B: math.Exp(lp[3])})
-	}, []float64{0, alpha0, 0, 0}, []string{"r", "alpha", "a", "b"})
+	}, []float64{0, 0, 0, 0}, []string{"r", "alpha", "a", "b"})
 	if err != nil {
 		return BGNBDFit{}, fmt.Errorf("insights: fit BG/NBD: %w", err)
 	}

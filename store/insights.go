@@ -184,6 +184,13 @@ type InsightRow struct {
 	At                   time.Time // the refresh clock, stored as insights_at
 }
 
+// Apply sets c's intelligence columns to r, as SaveInsights would store them
+// (a backtest scores in memory and shows rules this view).
+func (r InsightRow) Apply(c *Customer) {
+	c.RFMR, c.RFMF, c.RFMM, c.RFMSegment, c.Lifecycle = r.R, r.F, r.M, r.Segment, r.Lifecycle
+	c.PAlive, c.ExpectedPurchases90d, c.CLV, c.InsightsAt = r.PAlive, r.ExpectedPurchases90d, r.CLV, r.At
+}
+
 // LifecycleChange is a customer moving from one stage to another, as
 // recorded by SaveInsights.
 type LifecycleChange struct {

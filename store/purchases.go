@@ -243,3 +243,40 @@ func (s *Store) recomputeMetrics(ctx context.Context, tx *sqlx.Tx, touched map[i
 	}
 	return nil
 }
+
+// PurchaseMetrics are the purchase metrics the customers table keeps per
+// customer (orders_count, total_spent_cents, first/last_purchase_at,
+// avg_days_between).
+type PurchaseMetrics struct {
+	OrdersCount     int
+	TotalSpentCents int64
+	FirstPurchaseAt time.Time // zero without purchases
+	LastPurchaseAt  time.Time
+	AvgDaysBetween  float64 // (last-first) in days / (orders-1); 0 with fewer than 2 orders
+}
+
+// MetricsOf computes the metrics from one customer's purchases, oldest
+// first, with recomputeMetrics' definitions: it is how a backtest sees a
+// customer as of a past date (the purchases up to it) without writing. A
+// parity test holds it to the stored columns.
+func MetricsOf(purchases []PurchasePoint) PurchaseMetrics {
+	var m PurchaseMetrics
+	if len(purchases) == 0 {
+		return m
+	}
+	for _, p := range purchases {
+		m.TotalSpentCents += p.AmountCents
+	}
+	m.OrdersCount = len(purchases)
+	m.FirstPurchaseAt, m.LastPurchaseAt = purchases[0].OccurredAt, purchases[len(purchases)-1].OccurredAt
+	if m.OrdersCount > 1 {
+		m.AvgDaysBetween = m.LastPurchaseAt.Sub(m.FirstPurchaseAt).Hours() / 24 / float64(m.OrdersCount-1)
+	}
+	return m
+}
+
+// Apply sets c's purchase metrics to m.
+func (m PurchaseMetrics) Apply(c *Customer) {
+	c.OrdersCount, c.TotalSpentCents = m.OrdersCount, m.TotalSpentCents
+	c.FirstPurchaseAt, c.LastPurchaseAt, c.AvgDaysBetween = m.FirstPurchaseAt, m.LastPurchaseAt, m.AvgDaysBetween
+}

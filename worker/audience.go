@@ -71,6 +71,9 @@ type AudienceOptions struct {
 	// and the rule read; every other field is zero. Planning needs no more,
 	// and skipping the rest is most of the cost of a stream.
 	Lean bool
+	// AsOf, when set, shows every streamed customer as of a past clock
+	// (purchase metrics and scores from a Backtest) instead of as stored.
+	AsOf *AsOf
 }
 
 // AudienceStats counts what an evaluation saw.
@@ -106,6 +109,9 @@ func Audience(ctx context.Context, st *store.Store, c *campaigns.Campaign, opts 
 	}
 	err := st.StreamCustomers(ctx, func(cust *store.Customer) error {
 		stats.Evaluated++
+		if opts.AsOf != nil {
+			opts.AsOf.Apply(cust)
+		}
 		FillEnv(env, cust)
 		due, err := triggers.Due(c, env, opts.DefaultLoc)
 		if err == nil && due {

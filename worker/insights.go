@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tidings-crm/tidings/insights"
@@ -84,6 +85,13 @@ type InsightsParams struct {
 // lifecycle changes; its memory is flat. Stored conventions (prospects get
 // p_alive 1, expected purchases and CLV 0) are documented in store/insights.go.
 func RefreshInsights(ctx context.Context, st *store.Store, now time.Time, opts InsightsOptions) (InsightsReport, error) {
+	return refreshInsights(ctx, st, now, opts, nil)
+}
+
+// refreshInsights is RefreshInsights; with bt set it is a backtest: nothing
+// is written (no model row, no scores), every scored customer in bt's id
+// range is kept in bt instead.
+func refreshInsights(ctx context.Context, st *store.Store, now time.Time, opts InsightsOptions, bt *AsOf) (InsightsReport, error) {
 	started := time.Now()
 	now = now.UTC()
 	opts = opts.withDefaults()
@@ -101,7 +109,7 @@ func RefreshInsights(ctx context.Context, st *store.Store, now time.Time, opts I
 	if err != nil {
 		return rep, err
 	}
-	if rep.Fitted {
+	if rep.Fitted && bt == nil {
 		if rep.ModelID, err = saveModel(ctx, st, in, &rep); err != nil {
 			return rep, err
 		}
@@ -113,13 +121,17 @@ func RefreshInsights(ctx context.Context, st *store.Store, now time.Time, opts I
 	if err != nil {
 		return rep, fmt.Errorf("insights refresh: %w", err)
 	}
-	s := &refreshScorer{scorer: scorer, models: models, opts: opts, now: now, rep: &rep}
+	s := &refreshScorer{scorer: scorer, models: models, opts: opts, now: now, rep: &rep, bt: bt}
 	if err := s.run(ctx, st); err != nil {
 		return rep, err
 	}
 	rep.ScoreTime = time.Since(started) - rep.FitTime
 	rep.Elapsed = time.Since(started)
-	opts.Log.Info("insights refreshed", "at", now, "customers", rep.Customers, "buyers", rep.Buyers,
+	msg := "insights refreshed"
+	if bt != nil {
+		msg = "insights backtest computed (nothing stored)"
+	}
+	opts.Log.Info(msg, "at", now, "customers", rep.Customers, "buyers", rep.Buyers,
 		"fitted", rep.Fitted, "stage_changes", rep.StageChanges, "elapsed", rep.Elapsed.Round(time.Millisecond))
 	return rep, nil
 }
@@ -226,7 +238,7 @@ func fitInsights(in *fitInputs, opts InsightsOptions, rep *InsightsReport) (*ins
 		rep.LogLikelihood = insights.BGNBDLogLikelihood(m.BG, in.rft)
 		return m, nil
 	}
-	bg, ll, err := insights.FitBGNBD(in.rft)
+	bg, err := insights.FitBGNBDReport(in.rft)
 	if errors.Is(err, insights.ErrNoData) {
 		rep.Warnings = append(rep.Warnings, "no purchase history to fit the models on: P(alive), expected purchases and CLV not computed")
 		return nil, nil
@@ -234,17 +246,39 @@ func fitInsights(in *fitInputs, opts InsightsOptions, rep *InsightsReport) (*ins
 	if err != nil {
 		return nil, fmt.Errorf("insights refresh: %w", err)
 	}
-	models := &insights.Models{BG: bg}
+	fitWarning(opts.Log, rep, "BG/NBD", bg.FitReport)
+	models := &insights.Models{BG: bg.Params}
 	if len(in.freq) >= 2 {
-		if models.GG, err = insights.FitGammaGamma(in.freq, in.mean); err != nil {
-			models.GG = insights.GGParams{}
+		gg, err := insights.FitGammaGammaReport(in.freq, in.mean)
+		if err != nil {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("spend model not fitted (%v): CLV stored as 0", err))
+		} else {
+			models.GG = gg.Params
+			fitWarning(opts.Log, rep, "Gamma-Gamma", gg.FitReport)
 		}
 	} else {
 		rep.Warnings = append(rep.Warnings, "fewer than two repeat buyers: spend model not fitted, CLV stored as 0")
 	}
-	rep.Fitted, rep.Models, rep.LogLikelihood = true, *models, ll
+	rep.Fitted, rep.Models, rep.LogLikelihood = true, *models, bg.LogLikelihood
 	return models, nil
+}
+
+// fitWarning logs and reports a fit that ran out of its evaluation budget or
+// ended on the edge of the search box: its scores are usable but the data
+// did not pin the model down, which is worth a look (a base of one-time
+// buyers, a broken import).
+func fitWarning(log *slog.Logger, rep *InsightsReport, model string, fit insights.FitReport) {
+	if fit.Converged && len(fit.AtBound) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("%s fit did not converge in %d evaluations; scores use its best point", model, fit.Evaluations)
+	if fit.Converged {
+		msg = fmt.Sprintf("%s fit ended at the edge of its search box for %s (the data barely constrain them)",
+			model, strings.Join(fit.AtBound, ", "))
+	}
+	log.Warn("insights: "+msg, "model", model, "evaluations", fit.Evaluations, "converged", fit.Converged,
+		"at_bound", fit.AtBound)
+	rep.Warnings = append(rep.Warnings, msg)
 }
 
 func saveModel(ctx context.Context, st *store.Store, in *fitInputs, rep *InsightsReport) (int64, error) {
@@ -273,13 +307,22 @@ type refreshScorer struct {
 	rep    *InsightsReport
 	batch  []store.InsightRow
 	buf    []insights.Purchase
-	bad    int // non-finite model outputs replaced by 0
+	bad    int   // non-finite model outputs replaced by 0
+	bt     *AsOf // a backtest keeps the rows here instead of writing them
 }
 
 func (s *refreshScorer) run(ctx context.Context, st *store.Store) error {
 	s.batch = make([]store.InsightRow, 0, s.opts.BatchSize)
-	err := st.StreamCustomerHistories(ctx, store.HistoryOptions{Until: s.now, PageSize: s.opts.PageSize},
+	hopts := store.HistoryOptions{Until: s.now, PageSize: s.opts.PageSize}
+	if s.bt != nil {
+		hopts.AfterID, hopts.UpToID = s.bt.afterID, s.bt.upToID
+	}
+	err := st.StreamCustomerHistories(ctx, hopts,
 		func(h *store.CustomerHistory) error {
+			if s.bt != nil {
+				s.bt.keep(h, s.score(h))
+				return nil
+			}
 			s.batch = append(s.batch, s.score(h))
 			if len(s.batch) >= s.opts.BatchSize {
 				return s.flush(ctx, st)

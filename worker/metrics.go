@@ -15,6 +15,7 @@ type Metrics struct {
 	Planned     *prometheus.CounterVec   // ledger rows written, by campaign and status
 	Sends       *prometheus.CounterVec   // send outcomes, by channel and status
 	SendSeconds *prometheus.HistogramVec // provider send latency, by channel
+	StaleScores *prometheus.CounterVec   // customers evaluated with missing or stale scores, by campaign
 }
 
 // NewMetrics creates the series and registers them on reg.
@@ -32,8 +33,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		SendSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "tidings", Name: "send_seconds",
 			Help: "Time the provider took to accept a message.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)},
 			[]string{"channel"}),
+		StaleScores: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tidings", Name: "stale_scores_total",
+			Help: "Customers a run evaluated on missing or stale scores (lifecycle, rfm, p_alive, clv), by campaign."},
+			[]string{"campaign"}),
 	}
-	reg.MustRegister(m.Runs, m.Audience, m.Planned, m.Sends, m.SendSeconds)
+	reg.MustRegister(m.Runs, m.Audience, m.Planned, m.Sends, m.SendSeconds, m.StaleScores)
 	return m
 }
 
@@ -47,6 +51,12 @@ func (m *Metrics) planned(campaign string, counts map[string]int) {
 		}
 	}
 	m.Audience.WithLabelValues(campaign).Set(float64(counts["matched"]))
+}
+
+func (m *Metrics) staleScores(campaign string, n int) {
+	if m != nil {
+		m.StaleScores.WithLabelValues(campaign).Add(float64(n))
+	}
 }
 
 func (m *Metrics) runDone(campaign string) {

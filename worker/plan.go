@@ -34,6 +34,7 @@ func (e *Engine) planAudience(ctx context.Context, c *campaigns.Campaign, run *s
 		return counts, nil
 	}
 	now := e.now()
+	e.warnStaleScores(ctx, c, now, p)
 	// Candidates are collected while streaming and decided after the stream
 	// has released its connection: deciding needs the database too, and a
 	// stream holding one connection while waiting for another deadlocks once

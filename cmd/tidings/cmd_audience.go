@@ -25,7 +25,13 @@ func (a *app) audienceCommand() *cobra.Command {
 customer's zone, inactivity, churn risk) and audience rule over every customer,
 and prints how many match, how many each channel can reach (consent and an
 address), a sample, and how long the evaluation took. Nothing is sent or
-written. CAMPAIGN is a campaign id from the campaigns folder.`,
+written. CAMPAIGN is a campaign id from the campaigns folder.
+
+With --at the evaluation is a backtest: every customer's purchase metrics
+(orders_count, total_spent, last purchase, average gap...) and scores
+(lifecycle, rfm, p_alive, clv) are computed as of that time from the purchases
+up to it, in memory; the stored rows are not touched. Without --at, a campaign
+that reads scores warns when customers have none or stale ones.`,
 		Example: "  tidings audience win-back-90d --sample 5\n  tidings audience win-back-90d --at 1998-07-01",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -33,7 +39,7 @@ written. CAMPAIGN is a campaign id from the campaigns folder.`,
 			if err != nil {
 				return err
 			}
-			return a.audience(cmd.Context(), args[0], now, sample)
+			return a.audience(cmd.Context(), args[0], now, at != "", sample)
 		},
 	}
 	cmd.Flags().IntVar(&sample, "sample", 10, "how many matching customers to show")
@@ -88,16 +94,20 @@ func (a *app) campaignAndStore(ctx context.Context, id string) (*campaigns.Campa
 	return c, st, nil
 }
 
-func (a *app) audience(ctx context.Context, id string, now time.Time, sample int) error {
+func (a *app) audience(ctx context.Context, id string, now time.Time, backtest bool, sample int) error {
 	c, st, err := a.campaignAndStore(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	asOf, err := a.scoresAt(ctx, st, c, now, backtest)
+	if err != nil {
+		return err
+	}
 
 	reach := map[string]int{}
 	var rows []store.Customer
-	stats, err := worker.Audience(ctx, st, c, worker.AudienceOptions{Now: now, DefaultLoc: a.cfg.Location()},
+	stats, err := worker.Audience(ctx, st, c, worker.AudienceOptions{Now: now, DefaultLoc: a.cfg.Location(), AsOf: asOf},
 		func(env *rules.Env, cust *store.Customer) error {
 			reach[worker.Reachable(c, env)]++
 			if len(rows) < sample {

@@ -13,11 +13,13 @@ import (
 
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/imports"
+	"github.com/tidings-crm/tidings/worker"
 )
 
 type importFunc func(ctx context.Context, st *store.Store, r io.Reader, opts imports.Options) (imports.Summary, error)
 
 func (a *app) importCommand() *cobra.Command {
+	var noRefresh bool
 	cmd := &cobra.Command{
 		Use:   "import",
 		Short: "Import customers or purchases from files",
@@ -25,6 +27,24 @@ func (a *app) importCommand() *cobra.Command {
 changes nothing. Bad rows are reported with their line number and reason and
 the good rows are imported; the exit status is 1 when any row was rejected.`,
 	}
+	purchases := &cobra.Command{
+		Use:   "purchases FILE",
+		Short: "Import purchases from a CSV file or a CDNOW-format log",
+		Long: `CSV columns: order_id, customer_id (the customer's external id), amount,
+currency, quantity, occurred_at (RFC 3339 or YYYY-MM-DD), items (optional JSON).
+The CDNOW log format (customer_id YYYYMMDD quantity dollars, whitespace
+separated, no header) is detected automatically. Customers that do not exist
+yet are created. Purchase metrics are recomputed for every touched customer,
+and when any purchase was added or changed the customer scores (lifecycle,
+rfm, p_alive, clv) are refreshed as of now, as "tidings insights refresh"
+does (--no-refresh skips it and says what to run).`,
+		Example: "  tidings import purchases ../shared/data/cdnow/CDNOW_master.txt",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runImport(cmd.Context(), args[0], imports.Purchases, !noRefresh)
+		},
+	}
+	purchases.Flags().BoolVar(&noRefresh, "no-refresh", false, "do not refresh customer scores after the import")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "customers FILE.csv",
 		Short: "Import customers from a CSV file with a header row",
@@ -34,26 +54,15 @@ sms_consent (true/false), tags (separated by ;). Any other column becomes a
 custom attribute, available to rules as attributes.<column>.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runImport(cmd.Context(), args[0], imports.Customers)
+			return a.runImport(cmd.Context(), args[0], imports.Customers, false)
 		},
-	}, &cobra.Command{
-		Use:   "purchases FILE",
-		Short: "Import purchases from a CSV file or a CDNOW-format log",
-		Long: `CSV columns: order_id, customer_id (the customer's external id), amount,
-currency, quantity, occurred_at (RFC 3339 or YYYY-MM-DD), items (optional JSON).
-The CDNOW log format (customer_id YYYYMMDD quantity dollars, whitespace
-separated, no header) is detected automatically. Customers that do not exist
-yet are created. Purchase metrics are recomputed for every touched customer.`,
-		Example: "  tidings import purchases ../shared/data/cdnow/CDNOW_master.txt",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runImport(cmd.Context(), args[0], imports.Purchases)
-		},
-	})
+	}, purchases)
 	return cmd
 }
 
-func (a *app) runImport(ctx context.Context, path string, fn importFunc) error {
+// runImport imports path with fn; with refresh, customer scores are
+// refreshed afterwards when any row was added or changed.
+func (a *app) runImport(ctx context.Context, path string, fn importFunc, refresh bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
@@ -77,8 +86,36 @@ func (a *app) runImport(ctx context.Context, path string, fn importFunc) error {
 		return fmt.Errorf("import %s: %w", path, err)
 	}
 	printSummary(a.stdout, path, sum, time.Since(started))
+	if err := a.refreshAfterImport(ctx, st, sum, refresh); err != nil {
+		return err
+	}
 	if sum.RejectedCount > 0 {
 		return exitError{code: 1}
+	}
+	return nil
+}
+
+// refreshAfterImport brings the scores of a purchase import up to date (or
+// says it did not): rules reading lifecycle, rfm or p_alive would otherwise
+// see none for new customers and stale ones for the rest.
+func (a *app) refreshAfterImport(ctx context.Context, st *store.Store, sum imports.Summary, refresh bool) error {
+	if sum.Inserted+sum.Updated == 0 {
+		return nil
+	}
+	if !refresh {
+		fmt.Fprintf(a.stdout, "customer scores not refreshed (--no-refresh): run %q before campaigns that read "+
+			"lifecycle, rfm, p_alive or clv\n", worker.RefreshCommand)
+		return nil
+	}
+	rep, err := a.refreshNow(ctx, st, time.Now().UTC())
+	if err != nil {
+		return fmt.Errorf("import: purchases stored, but refreshing customer scores failed (run %q): %w",
+			worker.RefreshCommand, err)
+	}
+	fmt.Fprintf(a.stdout, "customer scores refreshed as of %s: %d customers (%d buyers) in %s\n",
+		rep.At.Format(time.RFC3339), rep.Customers, rep.Buyers, rep.Elapsed.Round(time.Millisecond))
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(a.stdout, "warning: %s\n", w)
 	}
 	return nil
 }

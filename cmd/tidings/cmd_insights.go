@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/insights"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/worker"
@@ -37,8 +38,13 @@ lifecycle_changed customer event).`,
 		Use:   "refresh",
 		Short: "Fit the models on every customer and store fresh scores",
 		Long: `refresh fits BG/NBD and Gamma-Gamma on the whole customer base (weeks as the
-time unit), scores every customer as of --at (purchases after it are ignored)
-and stores the scores, the fitted parameters and the lifecycle changes.`,
+time unit), scores every customer as of now and stores the scores, the fitted
+parameters and the lifecycle changes.
+
+With --at it is a backtest and stores nothing: the models are fitted and every
+customer scored as of that time (purchases after it are ignored) and the
+report is printed, but the live scores stay as they are. audience and preview
+take --at too and compute the same scores in memory.`,
 		Example: "  tidings insights refresh\n  tidings insights refresh --at 1998-07-01",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -46,10 +52,10 @@ and stores the scores, the fitted parameters and the lifecycle changes.`,
 			if err != nil {
 				return err
 			}
-			return a.insightsRefresh(cmd.Context(), now)
+			return a.insightsRefresh(cmd.Context(), now, at != "")
 		},
 	}
-	refresh.Flags().StringVar(&at, "at", "", "score as if now were this time (RFC 3339 or YYYY-MM-DD); default now")
+	refresh.Flags().StringVar(&at, "at", "", "backtest: score as of this time (RFC 3339 or YYYY-MM-DD) and store nothing")
 	report := &cobra.Command{
 		Use:   "report",
 		Short: "Print the fitted parameters, segment sizes and the P(alive) distribution",
@@ -62,23 +68,79 @@ and stores the scores, the fitted parameters and the lifecycle changes.`,
 	return cmd
 }
 
-func (a *app) insightsRefresh(ctx context.Context, now time.Time) error {
+func (a *app) insightsRefresh(ctx context.Context, now time.Time, backtest bool) error {
 	st, err := a.openStore(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if backtest {
+		bt, err := a.backtest(ctx, st, now, worker.BacktestOptions{})
+		if err != nil {
+			return err
+		}
+		a.printRefresh(bt.Report, "backtest (nothing stored; the live scores are unchanged)", false)
+		return nil
+	}
+	rep, err := a.refreshNow(ctx, st, now)
+	if err != nil {
+		return err
+	}
+	a.printRefresh(rep, "insights refreshed", true)
+	return nil
+}
+
+// refreshNow refreshes and stores every customer's scores as of now.
+func (a *app) refreshNow(ctx context.Context, st *store.Store, now time.Time) (worker.InsightsReport, error) {
 	opts, err := a.insightsOptions()
 	if err != nil {
-		return err
+		return worker.InsightsReport{}, err
 	}
-	rep, err := worker.RefreshInsights(ctx, st, now, opts)
+	return worker.RefreshInsights(ctx, st, now, opts)
+}
+
+// backtest computes purchase metrics and scores as of at, in memory (see
+// worker.Backtest), and says so on stderr.
+func (a *app) backtest(ctx context.Context, st *store.Store, at time.Time, bo worker.BacktestOptions) (*worker.AsOf, error) {
+	opts, err := a.insightsOptions()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	bt, err := worker.Backtest(ctx, st, at, opts, bo)
+	if err != nil {
+		return nil, err
+	}
+	what := "purchase metrics and scores"
+	if bo.MetricsOnly {
+		what = "purchase metrics (the rule reads no score)"
+	}
+	fmt.Fprintf(a.stderr, "backtest as of %s: %s computed from the purchases up to then (%d buyers, in %s), "+
+		"in memory; stored rows untouched\n", at.Format(time.RFC3339), what, bt.Report.Buyers,
+		bt.Report.Elapsed.Round(time.Millisecond))
+	return bt, nil
+}
+
+// scoresAt prepares an audience over every customer: with backtest, their
+// metrics and scores as of now (see backtest); without, a warning on stderr
+// when c reads scores that are missing or stale, with the command to run.
+func (a *app) scoresAt(ctx context.Context, st *store.Store, c *campaigns.Campaign, now time.Time, backtest bool) (*worker.AsOf, error) {
+	if backtest {
+		return a.backtest(ctx, st, now, worker.BacktestOptions{MetricsOnly: !worker.ReadsScores(c)})
+	}
+	msg, _, err := worker.ScoresWarning(ctx, st, c, now, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	if msg != "" {
+		fmt.Fprintf(a.stderr, "warning: %s, or give --at to compute them as of a time\n", msg)
+	}
+	return nil, nil
+}
+
+func (a *app) printRefresh(rep worker.InsightsReport, title string, stored bool) {
 	w := a.stdout
-	fmt.Fprintf(w, "insights refreshed as of %s: %d customers (%d buyers, %d repeat buyers) in %s (fit %s, score %s)\n",
-		rep.At.Format(time.RFC3339), rep.Customers, rep.Buyers, rep.RepeatBuyers, rep.Elapsed.Round(time.Millisecond),
+	fmt.Fprintf(w, "%s as of %s: %d customers (%d buyers, %d repeat buyers) in %s (fit %s, score %s)\n",
+		title, rep.At.Format(time.RFC3339), rep.Customers, rep.Buyers, rep.RepeatBuyers, rep.Elapsed.Round(time.Millisecond),
 		rep.FitTime.Round(time.Millisecond), rep.ScoreTime.Round(time.Millisecond))
 	if rep.Fitted {
 		p := worker.InsightsParams{UnitDays: rep.Unit.Hours() / 24, BGNBD: rep.Models.BG, GammaGamma: rep.Models.GG}
@@ -87,9 +149,10 @@ func (a *app) insightsRefresh(ctx context.Context, now time.Time) error {
 	for _, warn := range rep.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
-	fmt.Fprintf(w, "lifecycle changes: %d%s\n", rep.StageChanges, transitions(rep.Transitions))
+	if stored {
+		fmt.Fprintf(w, "lifecycle changes: %d%s\n", rep.StageChanges, transitions(rep.Transitions))
+	}
 	printDistribution(w, counts(rep.Segments), counts(rep.Lifecycle), rep.PAliveDeciles)
-	return nil
 }
 
 func (a *app) insightsReport(ctx context.Context) error {
@@ -132,7 +195,11 @@ func printModel(w io.Writer, id int64, at time.Time, p worker.InsightsParams, ll
 		unit = "weeks"
 	}
 	bg, gg := p.BGNBD, p.GammaGamma
-	fmt.Fprintf(w, "model #%d as of %s, time unit %s\n", id, at.Format("2006-01-02"), unit)
+	name := fmt.Sprintf("model #%d", id)
+	if id == 0 {
+		name = "model (not stored)"
+	}
+	fmt.Fprintf(w, "%s as of %s, time unit %s\n", name, at.Format("2006-01-02"), unit)
 	fmt.Fprintf(w, "  BG/NBD       r=%.4f alpha=%.4f a=%.4f b=%.4f (log-likelihood %.2f)\n", bg.R, bg.Alpha, bg.A, bg.B, ll)
 	if gg.Valid() {
 		fmt.Fprintf(w, "  Gamma-Gamma  p=%.4f q=%.4f v=%.4f\n", gg.P, gg.Q, gg.V)

@@ -26,7 +26,9 @@ func (a *app) previewCommand() *cobra.Command {
 		Long: `preview renders the messages of CAMPAIGN for the customer with the given
 external id, in the customer's locale, for every channel of the campaign (or
 --channel), and says whether the customer is in the audience now and which
-channel would carry the message. Nothing is sent.`,
+channel would carry the message. Nothing is sent. With --at the customer's
+purchase metrics and scores are computed as of that time (a backtest, in
+memory: nothing stored is changed).`,
 		Example: "  tidings preview birthday-greeting --customer 1042\n  tidings preview win-back-90d --customer 7 --variant b --locale fr",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -60,6 +62,15 @@ func (a *app) preview(ctx context.Context, id string, o previewOptions) error {
 	}
 	if err != nil {
 		return err
+	}
+	if o.at != "" {
+		asOf, err := a.backtest(ctx, st, now, worker.BacktestOptions{AfterID: cust.ID - 1, UpToID: cust.ID})
+		if err != nil {
+			return err
+		}
+		asOf.Apply(cust)
+	} else if warn := worker.CustomerScoresWarning(c, cust, now); warn != "" {
+		fmt.Fprintf(a.stderr, "warning: %s\n", warn)
 	}
 	env := rules.NewEnv(a.cfg.Location())
 	env.Now = now
