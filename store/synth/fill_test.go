@@ -91,3 +91,64 @@ func TestProfilesArePlausible(t *testing.T) {
 			prospects, lapsedRepeat, consent, segments)
 	}
 }
+
+// TestEnsureHistoriesMatchProfiles fills customers and purchases on both
+// stores: each customer's stored purchase metrics (from Profiles) are those
+// of the purchases written for it (from Generate), and a second call keeps
+// the rows.
+func TestEnsureHistoriesMatchProfiles(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := storetest.Open(t, d)
+			if wrote, err := synth.EnsureHistories(ctx, st, 400, 3, now); err != nil || !wrote {
+				t.Fatalf("first fill: wrote %v, %v", wrote, err)
+			}
+			buyers := 0
+			err := st.StreamCustomerHistories(ctx, store.HistoryOptions{}, func(h *store.CustomerHistory) error {
+				c, err := st.CustomerByID(ctx, h.ID)
+				if err != nil {
+					return err
+				}
+				m := store.MetricsOf(h.Purchases)
+				if m.OrdersCount != c.OrdersCount || m.TotalSpentCents != c.TotalSpentCents ||
+					!m.FirstPurchaseAt.Equal(c.FirstPurchaseAt) || !m.LastPurchaseAt.Equal(c.LastPurchaseAt) {
+					t.Errorf("customer %s: purchases give %+v, the row holds %d orders, %d cents, %s - %s",
+						c.ExternalID, m, c.OrdersCount, c.TotalSpentCents, c.FirstPurchaseAt, c.LastPurchaseAt)
+				}
+				if m.OrdersCount > 0 {
+					buyers++
+				}
+				return nil
+			})
+			if err != nil || buyers < 300 {
+				t.Fatalf("%d buyers of 400, %v", buyers, err)
+			}
+			if wrote, err := synth.EnsureHistories(ctx, st, 400, 3, now); err != nil || wrote {
+				t.Fatalf("second fill: wrote %v, %v; want the rows kept", wrote, err)
+			}
+		})
+	}
+}
+
+// TestEnsureProfilesRewritesAnOlderGeneratorsFill: a kept benchmark table
+// whose rows an older generator drew (same size, same ids, other purchase
+// metrics) is rewritten, so the benchmark's expected audience holds.
+func TestEnsureProfilesRewritesAnOlderGeneratorsFill(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)
+	st := storetest.Open(t, store.SQLite)
+	if _, err := synth.EnsureProfiles(ctx, st, 300, 9, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB.Exec(`UPDATE customers SET total_spent_cents = total_spent_cents + 1 WHERE id <= 20`); err != nil {
+		t.Fatal(err)
+	}
+	if wrote, err := synth.EnsureProfiles(ctx, st, 300, 9, now); err != nil || !wrote {
+		t.Fatalf("fill over an older generator's rows: wrote %v, %v; want them rewritten", wrote, err)
+	}
+}
