@@ -271,11 +271,15 @@ func fitWarning(log *slog.Logger, rep *InsightsReport, model string, fit insight
 	if fit.Converged && len(fit.AtBound) == 0 {
 		return
 	}
-	msg := fmt.Sprintf("%s fit did not converge in %d evaluations; scores use its best point", model, fit.Evaluations)
-	if fit.Converged {
-		msg = fmt.Sprintf("%s fit ended at the edge of its search box for %s (the data barely constrain them)",
-			model, strings.Join(fit.AtBound, ", "))
+	var parts []string
+	if !fit.Converged {
+		parts = append(parts, fmt.Sprintf("did not converge in %d evaluations (scores use its best point)", fit.Evaluations))
 	}
+	if len(fit.AtBound) > 0 {
+		parts = append(parts, fmt.Sprintf("ended at the edge of its search box for %s (the data barely constrain them)",
+			strings.Join(fit.AtBound, ", ")))
+	}
+	msg := model + " fit " + strings.Join(parts, " and ")
 	log.Warn("insights: "+msg, "model", model, "evaluations", fit.Evaluations, "converged", fit.Converged,
 		"at_bound", fit.AtBound)
 	rep.Warnings = append(rep.Warnings, msg)
