@@ -6,27 +6,6 @@ import (
 	"testing"
 )
 
-// gammaRand draws Gamma(shape, rate 1) by Marsaglia and Tsang's method.
-func gammaRand(rng *rand.Rand, shape float64) float64 {
-	if shape < 1 {
-		return gammaRand(rng, shape+1) * math.Pow(rng.Float64(), 1/shape)
-	}
-	d := shape - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		x := rng.NormFloat64()
-		v := 1 + c*x
-		if v <= 0 {
-			continue
-		}
-		v = v * v * v
-		u := rng.Float64()
-		if math.Log(u) < 0.5*x*x+d-d*v+d*math.Log(v) {
-			return d * v
-		}
-	}
-}
-
 // simCustomer is one customer simulated from the BG/NBD story.
 type simCustomer struct {
 	rft    RFT
@@ -41,8 +20,8 @@ type simCustomer struct {
 func simulateBGNBD(rng *rand.Rand, p BGNBDParams, n int, minT, maxT, horizon float64) []simCustomer {
 	out := make([]simCustomer, n)
 	for i := range out {
-		lambda := gammaRand(rng, p.R) / p.Alpha
-		g1, g2 := gammaRand(rng, p.A), gammaRand(rng, p.B)
+		lambda := DrawGamma(rng, p.R) / p.Alpha
+		g1, g2 := DrawGamma(rng, p.A), DrawGamma(rng, p.B)
 		drop := g1 / (g1 + g2)
 		T := minT + rng.Float64()*(maxT-minT)
 		c := simCustomer{rft: RFT{T: T}, alive: true}

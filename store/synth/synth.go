@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidings-crm/tidings/insights"
 	"github.com/tidings-crm/tidings/store"
 )
 
@@ -155,8 +156,8 @@ func drawPurchases(r *rand.Rand, now time.Time, fn func(k int, at time.Time, p p
 	if r.Float64() < prospectShare {
 		return
 	}
-	perDay := gammaRand(r, rateShape) / (rateShape * meanGapDays)
-	drop := betaRand(r, dropA, dropB)
+	perDay := insights.DrawGamma(r, rateShape) / (rateShape * meanGapDays)
+	drop := insights.DrawBeta(r, dropA, dropB)
 	t := now.Add(-time.Duration(r.Float64() * acquireDays * 24 * float64(time.Hour)))
 	for k := 1; !t.After(now) && k <= maxOrders; k++ {
 		p := products[r.IntN(len(products))]
@@ -168,32 +169,6 @@ func drawPurchases(r *rand.Rand, now time.Time, fn func(k int, at time.Time, p p
 		}
 		t = t.Add(time.Duration(r.ExpFloat64() / perDay * 24 * float64(time.Hour)))
 	}
-}
-
-// gammaRand draws from Gamma(shape, 1) (Marsaglia and Tsang).
-func gammaRand(r *rand.Rand, shape float64) float64 {
-	if shape < 1 {
-		return gammaRand(r, shape+1) * math.Pow(r.Float64(), 1/shape)
-	}
-	d := shape - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		x := r.NormFloat64()
-		v := 1 + c*x
-		if v <= 0 {
-			continue
-		}
-		v = v * v * v
-		if u := r.Float64(); math.Log(u) < 0.5*x*x+d-d*v+d*math.Log(v) {
-			return d * v
-		}
-	}
-}
-
-// betaRand draws from Beta(a, b).
-func betaRand(r *rand.Rand, a, b float64) float64 {
-	x := gammaRand(r, a)
-	return x / (x + gammaRand(r, b))
 }
 
 var asciiFold = strings.NewReplacer("é", "e", "ü", "u", "í", "i", "ó", "o", " ", "")
