@@ -25,7 +25,7 @@ type AsOf struct {
 	metricsOnly     bool
 	rows            []asOfRow // by id
 	names           []string  // interned segment and stage names
-	nameIdx         map[string]uint8
+	nameIdx         map[string]uint16
 }
 
 // asOfRow is one customer as of At, compactly: times in Unix microseconds
@@ -35,7 +35,8 @@ type asOfRow struct {
 	first, last, cents      int64
 	avg, pAlive, exp90, clv float64
 	orders                  int32
-	r, f, m, seg, stage     uint8
+	r, f, m                 uint8
+	seg, stage              uint16
 }
 
 // BacktestOptions narrow a Backtest.
@@ -55,7 +56,7 @@ type BacktestOptions struct {
 // kept in memory instead of stored. Nothing is written to the database.
 func Backtest(ctx context.Context, st *store.Store, at time.Time, opts InsightsOptions, bo BacktestOptions) (*AsOf, error) {
 	bt := &AsOf{At: at.UTC(), afterID: bo.AfterID, upToID: bo.UpToID, metricsOnly: bo.MetricsOnly,
-		names: []string{""}, nameIdx: map[string]uint8{"": 0}}
+		names: []string{""}, nameIdx: map[string]uint16{"": 0}}
 	if !bo.MetricsOnly {
 		rep, err := refreshInsights(ctx, st, at, opts, bt)
 		if err != nil {
@@ -93,11 +94,11 @@ func (a *AsOf) keep(h *store.CustomerHistory, row store.InsightRow) {
 	a.rows = append(a.rows, r)
 }
 
-func (a *AsOf) intern(name string) uint8 {
+func (a *AsOf) intern(name string) uint16 {
 	if i, ok := a.nameIdx[name]; ok {
 		return i
 	}
-	i := uint8(len(a.names)) // segment maps and stages are a few dozen names
+	i := uint16(len(a.names)) // segment and stage names: a few dozen, a segment map at most thousands
 	a.names, a.nameIdx[name] = append(a.names, name), i
 	return i
 }
