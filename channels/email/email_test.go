@@ -470,3 +470,30 @@ func TestFromNameOverridesTheConfiguredName(t *testing.T) {
 		}
 	}
 }
+
+// TestParseURLErrorsHideThePassword: an SMTP URL that does not parse is
+// reported without its password (url.Parse's own error quotes the URL whole,
+// and an unescaped "/" makes part of the password its "port").
+func TestParseURLErrorsHideThePassword(t *testing.T) {
+	for _, raw := range []string{
+		"smtp://mailer:s3cr/et-pw@relay.example:587",
+		"smtp://mailer:s3cr#et-pw@relay.example",
+		"smtp://mailer:s3cret-pw@relay.example:5x7",
+		"mailer:s3cret-pw@relay.example:587",
+	} {
+		_, err := email.ParseURL(raw)
+		if err == nil {
+			t.Errorf("%s: no error", raw)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cr") || strings.Contains(err.Error(), "et-pw") {
+			t.Errorf("%s: error shows the password: %v", raw, err)
+		}
+	}
+	if got := email.RedactURL("smtp://mailer:s3cr/et-pw@relay.example:587"); got != "smtp://xxxxx@relay.example:587" {
+		t.Errorf("RedactURL of an unparsable URL = %q", got)
+	}
+	if got := email.RedactURL("smtp://mailer:pw@relay.example"); got != "smtp://mailer:xxxxx@relay.example" {
+		t.Errorf("RedactURL = %q", got)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tidings-crm/tidings/channels/email"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -205,7 +206,7 @@ func (c *Config) validate() error {
 	}
 	if c.RedisURL != "embedded" {
 		if _, err := redis.ParseURL(c.RedisURL); err != nil {
-			bad("TIDINGS_REDIS_URL", "%v; write redis://host:6379/0 or \"embedded\"", err)
+			bad("TIDINGS_REDIS_URL", "%v; write redis://host:6379/0 or \"embedded\"", email.URLError(c.RedisURL, err))
 		}
 	}
 	loc, err := time.LoadLocation(c.TimeZone)
@@ -214,8 +215,8 @@ func (c *Config) validate() error {
 	}
 	c.location = loc
 	if c.SMTPURL != "" {
-		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
-			bad("TIDINGS_SMTP_URL", "must look like smtp://user:pass@host:587?tls=starttls or smtps://host:465, got %q", redactURL(c.SMTPURL))
+		if _, err := email.ParseURL(c.SMTPURL); err != nil {
+			bad("TIDINGS_SMTP_URL", "%v; it must look like smtp://user:pass@host:587?tls=starttls or smtps://host:465", err)
 		}
 	}
 	if _, err := mail.ParseAddress(c.SMTPFrom); err != nil {
@@ -264,11 +265,6 @@ func (c *Config) Location() *time.Location { return c.location }
 // Lease is the claim lease (TIDINGS_CLAIM_LEASE).
 func (c *Config) Lease() time.Duration { return c.claimLease }
 
-// redactURL hides the password of a URL before it is printed.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
-}
+// redactURL hides the password of a URL before it is printed, also when the
+// URL does not parse (email.RedactURL).
+func redactURL(s string) string { return email.RedactURL(s) }
