@@ -259,6 +259,28 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
+// smtpPool is how many SMTP connections a process keeps: TIDINGS_SMTP_POOL,
+// but no more than TIDINGS_CONCURRENCY, since a send holds one connection
+// and a process runs at most that many tasks at once; more would never open.
+func (c *Config) smtpPool() int { return min(c.SMTPPool, c.Concurrency) }
+
+// startWarnings lists settings that are valid but do not do what they seem
+// to; the sending processes (serve, worker) log them at start.
+func (c *Config) startWarnings() []string {
+	var out []string
+	if c.SMTPURL != "" && c.SMTPPool > c.Concurrency {
+		out = append(out, fmt.Sprintf("TIDINGS_SMTP_POOL is %d but TIDINGS_CONCURRENCY is %d: a process sends on at most "+
+			"%d connections at once, so it keeps %d; raise TIDINGS_CONCURRENCY to use more",
+			c.SMTPPool, c.Concurrency, c.Concurrency, c.smtpPool()))
+	}
+	if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme != "https" {
+		out = append(out, fmt.Sprintf("TIDINGS_PUBLIC_URL %s is not https: emails list the unsubscribe link but carry no "+
+			"List-Unsubscribe-Post header, so mail clients cannot unsubscribe in one click (RFC 8058 needs https; "+
+			"Gmail and Yahoo require it of bulk senders). Fine for local testing", c.PublicURL))
+	}
+	return out
+}
+
 // Location is the default time zone.
 func (c *Config) Location() *time.Location { return c.location }
 
