@@ -141,7 +141,7 @@ func (a *app) openChannels(rt *runtime) (map[string]channels.Channel, error) {
 		if err != nil {
 			return nil, fmt.Errorf("TIDINGS_SMTP_URL: %w", err)
 		}
-		cfg.From, cfg.FromName, cfg.PoolSize, cfg.Logger = from.Address, from.Name, a.cfg.SMTPPool, a.log
+		cfg.From, cfg.FromName, cfg.PoolSize, cfg.Logger = from.Address, from.Name, a.cfg.smtpPool(), a.log
 		sender, err := email.New(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("email: %w", err)
