@@ -206,3 +206,15 @@ func TestYAMLSyntaxErrorLines(t *testing.T) {
 		}
 	}
 }
+
+func TestRuleSegmentsComeFromTheConfiguredSegmentMap(t *testing.T) {
+	src := strings.Replace(mini, `audience: "true"`, `audience: rfm.segment == "vip"`, 1) + miniMessages
+	if _, problems := Parse("m.yaml", []byte(src)); !HasErrors(problems) ||
+		!strings.HasPrefix(problems[0].String(), `m.yaml:5:26: audience: unknown RFM segment "vip"; use one of: champions, loyal,`) {
+		t.Errorf("default map: problems = %v, want vip unknown", problems)
+	}
+	custom := Settings{Segments: []string{"vip", "others"}}
+	if c, problems := custom.Parse("m.yaml", []byte(src)); c == nil {
+		t.Errorf("custom map: problems = %v, want vip accepted", problems)
+	}
+}
