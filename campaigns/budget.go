@@ -124,16 +124,26 @@ func instrumentList(l *parse.ListNode) {
 			instrumentList(x.List)
 			instrumentList(x.ElseList)
 			x.List.Nodes = append([]parse.Node{stepNode(x.Pos)}, x.List.Nodes...)
-		case *parse.IfNode:
-			instrumentList(x.List)
-			instrumentList(x.ElseList)
-		case *parse.WithNode:
-			instrumentList(x.List)
-			instrumentList(x.ElseList)
 		case *parse.ListNode:
 			instrumentList(x)
+		default:
+			if then, els, ok := branches(nd); ok {
+				instrumentList(then)
+				instrumentList(els)
+			}
 		}
 	}
+}
+
+// branches returns the two lists of an if or with node.
+func branches(nd parse.Node) (then, els *parse.ListNode, ok bool) {
+	switch x := nd.(type) {
+	case *parse.IfNode:
+		return x.List, x.ElseList, true
+	case *parse.WithNode:
+		return x.List, x.ElseList, true
+	}
+	return nil, nil, false
 }
 
 func stepNode(at parse.Pos) parse.Node {
@@ -181,19 +191,16 @@ func (lc *loopCheck) list(l *parse.ListNode, mult int) {
 	for _, nd := range l.Nodes {
 		switch x := nd.(type) {
 		case *parse.ActionNode:
-			if n, ok := intArg(x.Pipe, nil); ok && len(x.Pipe.Decl) == 1 {
-				lc.consts[x.Pipe.Decl[0].Ident[0]] = n
-			}
+			lc.assign(x.Pipe)
 		case *parse.RangeNode:
 			lc.rangeNode(x, mult)
-		case *parse.IfNode:
-			lc.list(x.List, mult)
-			lc.list(x.ElseList, mult)
-		case *parse.WithNode:
-			lc.list(x.List, mult)
-			lc.list(x.ElseList, mult)
 		case *parse.TemplateNode:
 			lc.c.report(int(x.Pos), "{{ template %q }} is not available in messages; write the text in place", x.Name)
+		default:
+			if then, els, ok := branches(nd); ok {
+				lc.list(then, mult)
+				lc.list(els, mult)
+			}
 		}
 	}
 }
@@ -217,6 +224,20 @@ func (lc *loopCheck) rangeNode(x *parse.RangeNode, mult int) {
 	}
 	lc.list(x.List, inner)
 	lc.list(x.ElseList, mult)
+}
+
+// assign tracks {{ $n := 100000 }}: a variable (re)set to an integer
+// literal holds it, set to anything else it is unknown.
+func (lc *loopCheck) assign(p *parse.PipeNode) {
+	if p == nil || len(p.Decl) != 1 {
+		return
+	}
+	name := p.Decl[0].Ident[0]
+	if n, ok := intArg(p, nil); ok {
+		lc.consts[name] = n
+	} else {
+		delete(lc.consts, name)
+	}
 }
 
 // intArg returns the integer a pipeline with one argument ranges over, when

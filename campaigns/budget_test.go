@@ -16,6 +16,13 @@ func budgetCampaign(t *testing.T, tmpl string) *Campaign {
 		"  sms:\n    text: hi\n")
 }
 
+// budgetData returns the data of a customer with tags for c.
+func budgetData(c *Campaign, tags []string) map[string]any {
+	env := sampleEnv("en")
+	env.Tags = tags
+	return c.Data(env, "", "https://x.example/u")
+}
+
 // allocated runs f and returns the bytes it allocated.
 func allocated(f func()) uint64 {
 	var before, after runtime.MemStats
@@ -64,9 +71,7 @@ func TestTemplateLoopsStopAtTheStepLimit(t *testing.T) {
 	// Two nested loops over the tags, writing nothing: 10^10 iterations with
 	// 100,000 tags, invisible to validate (a list counts as 50 items).
 	c := budgetCampaign(t, "{{ range .tags }}{{ range $.tags }}{{ end }}{{ end }}")
-	env := sampleEnv("en")
-	env.Tags = make([]string, 100_000)
-	data := c.Data(env, "", "https://x.example/u")
+	data := budgetData(c, make([]string, 100_000))
 
 	b := newBudget()
 	data[budgetKey] = b
@@ -76,7 +81,8 @@ func TestTemplateLoopsStopAtTheStepLimit(t *testing.T) {
 		t.Errorf("execute = %q, steps %d, err %v; want ErrTemplateBudget after %d steps", out, b.steps, err, MaxTemplateSteps+1)
 	}
 
-	_, err = Render(c, "email", "en", "", TemplateData(env))
+	delete(data, budgetKey)
+	_, err = Render(c, "email", "en", "", data)
 	want := "render mini email.text: template budget exceeded: its loops ran more than 10,000 times; " +
 		"loop over fewer items (e.g. range slice .list 0 10)"
 	if err == nil || err.Error() != want {
@@ -86,9 +92,7 @@ func TestTemplateLoopsStopAtTheStepLimit(t *testing.T) {
 
 func TestTemplateOverItsTimeFails(t *testing.T) {
 	c := budgetCampaign(t, "{{ range .tags }}{{ . }}{{ end }}")
-	env := sampleEnv("en")
-	env.Tags = []string{"a", "b"}
-	data := c.Data(env, "", "https://x.example/u")
+	data := budgetData(c, []string{"a", "b"})
 	b := &budget{deadline: time.Now().Add(-time.Millisecond)} // already spent
 	data[budgetKey] = b
 	_, err := c.messages.lookup(Email, "", "en", fieldText).execute("en", data, b)
@@ -98,10 +102,8 @@ func TestTemplateOverItsTimeFails(t *testing.T) {
 }
 
 func TestTemplatesWithinBudgetRenderAsBefore(t *testing.T) {
-	c := budgetCampaign(t, "{{ range $i, $t := .tags }}{{ if $i }}, {{ end }}{{ $t }}{{ end }}{{ range 3 }}!{{ end }}")
-	env := sampleEnv("en")
-	env.Tags = []string{"vip", "<b>"}
-	data := c.Data(env, "", "https://x.example/u")
+	c := budgetCampaign(t, "{{ range $i, $t := .tags }}{{ if $i }}, {{ end }}{{ $t }}{{ end }}{{ $n := 100000 }}{{ $n = 3 }}{{ range $n }}!{{ end }}")
+	data := budgetData(c, []string{"vip", "<b>"})
 	r, err := Render(c, "email", "en", "", data)
 	if err != nil || r.Text != "vip, <b>!!!" || r.HTML != "<p>vip, &lt;b&gt;!!!</p>" {
 		t.Errorf("Render = %q / %q, %v", r.Text, r.HTML, err)
