@@ -137,6 +137,13 @@ func (e *Engine) handleRun(ctx context.Context, t *asynq.Task) error {
 		e.opts.Logger.Warn("run for a campaign that is not loaded; dropped", "campaign", p.Campaign)
 		return nil
 	}
+	if c.Trigger.Kind == campaigns.TriggerSchedule && !p.WallKeys {
+		// Enqueued by an earlier version's scheduler (before or during an
+		// upgrade), naming the firing by its UTC instant: run it under
+		// today's key, so it and the same firing enqueued by a new
+		// scheduler are one run.
+		p.Occurrence = c.Trigger.Schedule.UpgradeKey(p.Occurrence)
+	}
 	run, err := e.st.StartRun(ctx, c.ID, p.Occurrence, p.ScheduledFor, e.now())
 	if err != nil {
 		return err

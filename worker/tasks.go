@@ -26,11 +26,16 @@ const (
 	QueuePlan    = "plan"
 )
 
-// RunPayload names a campaign firing. Occurrence is the run key (the tick).
+// RunPayload names a campaign firing. Occurrence is the run key (a
+// schedule's wall-clock time in its zone, a daily tick, a manual key).
 type RunPayload struct {
 	Campaign     string    `json:"campaign"`
 	Occurrence   string    `json:"occurrence"`
 	ScheduledFor time.Time `json:"scheduled_for"`
+	// WallKeys is set on every task this version enqueues: its Occurrence
+	// is used as given. A run task without it was enqueued by an earlier
+	// version, which keyed schedule firings by their UTC instant.
+	WallKeys bool `json:"wall_keys,omitempty"`
 }
 
 // ShardPayload names one id range of a run.
@@ -75,6 +80,7 @@ func (q *Enqueuer) enqueue(ctx context.Context, typ, id, queue string, payload a
 
 // Run enqueues a campaign firing.
 func (q *Enqueuer) Run(ctx context.Context, p RunPayload) error {
+	p.WallKeys = true
 	return q.enqueue(ctx, TypeRun, "run:"+p.Campaign+":"+p.Occurrence, QueuePlan, p, asynq.MaxRetry(10))
 }
 
