@@ -14,7 +14,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
-	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/channels/email"
 	"github.com/tidings-crm/tidings/channels/outbox"
@@ -43,15 +42,10 @@ func (r *runtime) close() {
 }
 
 // openRuntime opens the store (migrated), Redis (or an in-process one), the
-// channels and the engine with the campaigns folder loaded.
+// channels and the engine with the campaigns folder loaded. A broken
+// campaign file does not stop it: the valid campaigns run, the broken files
+// are logged and shown by /readyz and the dashboard.
 func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
-	list, problems := campaigns.Load(a.cfg.CampaignsDir)
-	if campaigns.HasErrors(problems) {
-		for _, p := range problems {
-			fmt.Fprintln(a.stderr, p.String())
-		}
-		return nil, fmt.Errorf("campaigns in %s have errors; fix them (tidings validate) and retry", a.cfg.CampaignsDir)
-	}
 	rt := &runtime{}
 	ok := false
 	defer func() {
@@ -89,7 +83,7 @@ func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
 		Insights:       insightsOpts,
 		Metrics:        worker.NewMetrics(rt.metrics),
 	})
-	rt.engine.SetCampaigns(list)
+	rt.engine.LoadCampaigns(a.cfg.CampaignsDir)
 	ok = true
 	return rt, nil
 }
