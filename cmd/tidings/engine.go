@@ -29,6 +29,7 @@ type runtime struct {
 	st      *store.Store
 	rdb     redis.UniversalClient
 	client  *asynq.Client
+	queue   *worker.Enqueuer // on client, verifying task-id conflicts against rdb
 	engine  *worker.Engine
 	signer  unsubscribe.Signer
 	metrics *prometheus.Registry
@@ -63,6 +64,7 @@ func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
 		return nil, err
 	}
 	rt.client = asynq.NewClientFromRedisClient(rt.rdb)
+	rt.queue = &worker.Enqueuer{Client: rt.client, Redis: rt.rdb, Logger: a.log}
 	chans, err := a.openChannels(rt)
 	if err != nil {
 		return nil, err
@@ -75,7 +77,7 @@ func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt.engine = worker.NewEngine(st, &worker.Enqueuer{Client: rt.client}, chans, worker.Options{
+	rt.engine = worker.NewEngine(st, rt.queue, chans, worker.Options{
 		DefaultLoc:     a.cfg.Location(),
 		Lease:          a.cfg.Lease(),
 		Logger:         a.log,
@@ -88,8 +90,9 @@ func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
 	return rt, nil
 }
 
-// openRedis connects to TIDINGS_REDIS_URL, or starts an in-process Redis
-// (miniredis) for "embedded": the demo and small shops need no service.
+// openRedis connects to TIDINGS_REDIS_URL, refusing a Redis that may evict
+// queued tasks, or starts an in-process Redis (miniredis) for "embedded":
+// the demo and small shops need no service.
 func (a *app) openRedis(rt *runtime) (redis.UniversalClient, error) {
 	if a.cfg.RedisURL == "embedded" {
 		mr := miniredis.NewMiniRedis()
@@ -111,6 +114,9 @@ func (a *app) openRedis(rt *runtime) (redis.UniversalClient, error) {
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis at %s is not reachable: %w (start it, or set TIDINGS_REDIS_URL=embedded)", opt.Addr, err)
+	}
+	if err := a.checkEvictionPolicy(ctx, rdb, opt.Addr); err != nil {
+		return nil, err
 	}
 	return rdb, nil
 }

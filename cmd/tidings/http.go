@@ -49,7 +49,7 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	mux.Handle("/v1/sms/inbound", unsub)
 	if a.cfg.WebhookSecret != "" {
 		wh, err := triggers.NewWebhook(triggers.WebhookOptions{Secrets: a.cfg.WebhookSecret, Store: rt.st,
-			Reactor: &worker.Enqueuer{Client: rt.client}, Logger: a.log, Metrics: triggers.NewWebhookMetrics(rt.metrics)})
+			Reactor: rt.queue, Logger: a.log, Metrics: triggers.NewWebhookMetrics(rt.metrics)})
 		if err != nil {
 			return nil, err
 		}
