@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
@@ -13,6 +14,24 @@ import (
 )
 
 const checkQueue = "check"
+
+// checkBackends runs test on the test Redis and on the embedded server
+// (miniredis, which `TIDINGS_REDIS_URL=embedded` runs): the script must
+// work on both.
+func checkBackends(t *testing.T, test func(t *testing.T, rdb *redis.Client)) {
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		rdb, _ := redistest.Client(t)
+		test(t, rdb)
+	})
+	t.Run("embedded", func(t *testing.T) {
+		t.Parallel()
+		mr := miniredis.RunT(t)
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		t.Cleanup(func() { rdb.Close() })
+		test(t, rdb)
+	})
+}
 
 // taskIn enqueues a task of type typ with id on the check queue.
 func taskIn(t *testing.T, c *asynq.Client, typ, id string, opts ...asynq.Option) {
@@ -43,8 +62,10 @@ func waitState(t *testing.T, insp *asynq.Inspector, id string, state asynq.TaskS
 // scheduled, active, retry, archived, completed) is live to taskLive, which
 // leaves it untouched; this pins the key layout taskLive reads to asynq's.
 func TestTaskCheckParityWithAsynq(t *testing.T) {
-	t.Parallel()
-	rdb, _ := redistest.Client(t)
+	checkBackends(t, testTaskCheckParity)
+}
+
+func testTaskCheckParity(t *testing.T, rdb *redis.Client) {
 	ctx := context.Background()
 	client, insp := asynq.NewClientFromRedisClient(rdb), asynq.NewInspectorFromRedisClient(rdb)
 	release := make(chan struct{})
@@ -103,8 +124,10 @@ func TestTaskCheckParityWithAsynq(t *testing.T) {
 // set evicted) are not live, and taskLive clears their remains so the id can
 // be enqueued again.
 func TestTaskCheckClearsRemainsOfEvictedTasks(t *testing.T) {
-	t.Parallel()
-	rdb, _ := redistest.Client(t)
+	checkBackends(t, testTaskCheckClears)
+}
+
+func testTaskCheckClears(t *testing.T, rdb *redis.Client) {
 	ctx := context.Background()
 	client := asynq.NewClientFromRedisClient(rdb)
 	prefix := "asynq:{" + checkQueue + "}:"
