@@ -126,6 +126,7 @@ func loadFiles(files []string) ([]*Campaign, []Problem) {
 			Message: fmt.Sprintf("duplicate campaign id %q: also used by %s; give each campaign its own id (neither file is loaded while they share one)",
 				c.ID, strings.Join(others, ", "))})
 	}
+	sortProblems(problems)
 	return list, problems
 }
 

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,33 +15,18 @@ import (
 	"github.com/tidings-crm/tidings/worker"
 )
 
-// brokenYAML fails to load at its audience rule (line 4, column 11).
-const brokenYAML = `id: broken
-name: Broken
-trigger: {schedule: {cron: "0 10 * * MON"}}
-audience: totl_spent > 1
-channels: [email]
-messages:
-  email: {subject: "Hi", text: "Hi"}
-`
+// brokenFixture is a campaign file that fails to load at its audience rule
+// (line 4, column 11); the CLI's tests use it too.
+const brokenFixture = "../campaigns/testdata/broken-rule.yaml"
 
-// logBuffer collects a logger's output; the engine logs from the watcher's
-// goroutine while the test reads.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+// brokenYAML returns the text of brokenFixture.
+func brokenYAML(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(brokenFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func writeFile(t *testing.T, path, text string) {
@@ -62,9 +46,10 @@ func TestBrokenCampaignFileDoesNotStopTheOthers(t *testing.T) {
 			b := setup(t, dialect)
 			b.addCustomers(t, 3, nil)
 			bad := filepath.Join(b.dir, "a-broken.yaml")
-			writeFile(t, bad, brokenYAML)
+			writeFile(t, bad, brokenYAML(t))
 			writeFile(t, filepath.Join(b.dir, "news.yaml"), newsletterYAML)
-			var log logBuffer
+			// Read before the workers start; slog serializes their writes.
+			var log bytes.Buffer
 			e := b.engineWith(t, worker.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
 
 			problems := e.LoadCampaigns(b.dir)

@@ -10,15 +10,6 @@ import (
 	"testing"
 )
 
-// brokenCampaignYAML fails to load at its audience rule (line 4, column 11).
-const brokenCampaignYAML = `id: broken
-name: Broken
-trigger: {schedule: {cron: "0 10 * * MON"}}
-audience: totl_spent > 1
-channels: [email]
-messages: {email: {subject: Hi, text: Hi}}
-`
-
 // worldWithBrokenFile is reportWorld plus a broken campaign file beside
 // spring.yaml; it returns the flags and the two files.
 func worldWithBrokenFile(t *testing.T) (flags []string, spring, broken string) {
@@ -26,7 +17,12 @@ func worldWithBrokenFile(t *testing.T) (flags []string, spring, broken string) {
 	flags = reportWorld(t)
 	dir := flags[len(flags)-1]
 	broken = filepath.Join(dir, "a-broken.yaml")
-	if err := os.WriteFile(broken, []byte(brokenCampaignYAML), 0o644); err != nil {
+	// Fails to load at its audience rule, line 4, column 11.
+	text, err := os.ReadFile("../../campaigns/testdata/broken-rule.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(broken, text, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return flags, filepath.Join(dir, "spring.yaml"), broken
