@@ -44,6 +44,20 @@ func getReadyz(t *testing.T, url string) readiness {
 	return r
 }
 
+// dashboardPage returns the dashboard's campaign list, read with the admin token.
+func dashboardPage(t *testing.T, url string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url+"/dashboard", nil)
+	req.Header.Set("Authorization", "Bearer s3cret-admin")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	return string(page)
+}
+
 // TestServeRunsValidCampaignsBesideABrokenFile: serve starts with a broken
 // campaign file beside a valid one; /readyz stays 200 and says "degraded"
 // with the file and its problem at file:line:col; the dashboard shows a
@@ -61,16 +75,9 @@ func TestServeRunsValidCampaignsBesideABrokenFile(t *testing.T) {
 		t.Fatalf("/readyz = %+v, want degraded with %s at 4:11", r, broken)
 	}
 
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/dashboard", nil)
-	req.Header.Set("Authorization", "Bearer s3cret-admin")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(page), `class="banner"`) || !strings.Contains(string(page), broken+":4:11: ") ||
-		!strings.Contains(string(page), "Spring sale") {
+	page := dashboardPage(t, srv.URL)
+	if !strings.Contains(page, `class="banner"`) || !strings.Contains(page, broken+":4:11: ") ||
+		!strings.Contains(page, "Spring sale") {
 		t.Errorf("dashboard lacks the banner naming %s, or the running campaign:\n%s", broken, page)
 	}
 
@@ -82,6 +89,9 @@ func TestServeRunsValidCampaignsBesideABrokenFile(t *testing.T) {
 	if r.Status != "degraded" || r.Campaigns != 1 || len(r.BrokenFiles) != 2 || r.BrokenFiles[1].File != spring ||
 		r.BrokenFiles[1].Kept != "spring" {
 		t.Fatalf("/readyz = %+v, want spring kept running from %s", r, spring)
+	}
+	if page := dashboardPage(t, srv.URL); !strings.Contains(page, "<strong>spring</strong> keeps running its last valid version") {
+		t.Errorf("dashboard banner does not say spring keeps running:\n%s", page)
 	}
 
 	if err := os.Remove(broken); err != nil {
