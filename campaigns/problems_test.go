@@ -157,7 +157,10 @@ func TestAllProblemsOfAFileAreReported(t *testing.T) {
 	}
 }
 
-func TestDuplicateIDsNameBothFiles(t *testing.T) {
+// TestDuplicateIDsRejectBothFilesAndNameEachOther: two files with one id are
+// both reported, each naming the other, and neither is loaded (which one is
+// meant is not for the sort order of their names to decide).
+func TestDuplicateIDsRejectBothFilesAndNameEachOther(t *testing.T) {
 	dir := t.TempDir()
 	data, err := os.ReadFile(filepath.Join(examplesDir, "weekly-newsletter.yaml"))
 	if err != nil {
@@ -173,17 +176,28 @@ func TestDuplicateIDsNameBothFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	list, problems := LoadDir(dir)
-	if len(list) != 1 || list[0].File != a {
-		t.Fatalf("loaded %d campaigns, want only the first file's", len(list))
+	if len(list) != 0 {
+		t.Fatalf("loaded %d campaigns, want none while two files share an id", len(list))
 	}
-	want := b + `:2:5: duplicate campaign id "weekly-newsletter": also used by ` + a
-	if len(problems) != 1 || problems[0].String() != want {
-		t.Errorf("problems = %v, want [%s]", problems, want)
+	const msg = `:2:5: duplicate campaign id "weekly-newsletter": also used by `
+	want := []string{a + msg + b, b + msg + a}
+	if len(problems) != 2 {
+		t.Fatalf("problems = %v, want one per file", problems)
 	}
-	// Load accepts files and folders alike, and checks ids across them.
+	for i, p := range problems {
+		if !strings.HasPrefix(p.String(), want[i]) || p.Severity != SeverityError {
+			t.Errorf("problem %d = %s, want an error starting %s", i, p, want[i])
+		}
+	}
+	// Load accepts files and folders alike, checks ids across them, and
+	// loads a file named twice once (it does not duplicate itself).
 	_, problems = Load(a, dir)
 	if len(problems) != 2 {
-		t.Errorf("Load(file, dir) problems = %v, want the id twice duplicated", problems)
+		t.Errorf("Load(file, dir) problems = %v, want each file once", problems)
+	}
+	list, problems = Load(a, a)
+	if len(list) != 1 || len(problems) != 0 {
+		t.Errorf("Load(a, a) = %d campaigns, %v; want the file once", len(list), problems)
 	}
 }
 

@@ -51,6 +51,7 @@ type Engine struct {
 	channels map[string]channels.Channel
 	opts     Options
 	camps    atomic.Pointer[map[string]*campaigns.Campaign]
+	folder   atomic.Pointer[folderState] // the campaigns folder as LoadCampaigns last saw it
 	pauses   pauses
 }
 

@@ -127,6 +127,13 @@ func TestReportCommand(t *testing.T) {
 // flags plus an admin token, a webhook secret and an embedded Redis.
 func serveHTTP(t *testing.T, flags []string) *httptest.Server {
 	t.Helper()
+	_, srv := serveRuntime(t, flags)
+	return srv
+}
+
+// serveRuntime is serveHTTP that also returns the runtime behind it.
+func serveRuntime(t *testing.T, flags []string) (*runtime, *httptest.Server) {
+	t.Helper()
 	a := &app{stdout: io.Discard, stderr: io.Discard, log: slog.New(slog.DiscardHandler)}
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
 	a.cfg.bindFlags(fs)
@@ -149,7 +156,7 @@ func serveHTTP(t *testing.T, flags []string) *httptest.Server {
 	}
 	srv := httptest.NewServer(hs.Handler)
 	t.Cleanup(srv.Close)
-	return srv
+	return rt, srv
 }
 
 const testWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"os"
@@ -26,6 +28,7 @@ import (
 type Config struct {
 	DatabaseURL   string // postgres://... or sqlite:path
 	RedisURL      string // redis://host:port/db; "embedded" runs an in-process server
+	RedisEviction string // "true" starts on a Redis whose maxmemory-policy may evict tasks
 	CampaignsDir  string
 	TimeZone      string // default IANA zone for customers without one
 	SMTPURL       string // smtp://user:pass@host:port?tls=starttls; empty = outbox
@@ -50,8 +53,9 @@ type Config struct {
 	ClaimLease    string // how long a claimed send may stay unfinished before it is settled as unknown
 	SimClock      string // drills only: the scheduler's simulated clock (worker.ParseSimClock)
 
-	location   *time.Location
-	claimLease time.Duration
+	location      *time.Location
+	claimLease    time.Duration
+	allowEviction bool
 }
 
 // setting describes one configuration key: its flag, environment variable, YAML
@@ -69,6 +73,8 @@ func (c *Config) settings() []setting {
 			help: "database: postgres://user@host:5432/db or sqlite:path/to/file.db", str: &c.DatabaseURL},
 		{flag: "redis-url", env: "TIDINGS_REDIS_URL", yaml: "redis_url", def: "redis://127.0.0.1:6379/0",
 			help: "Redis for the job queue (run it with maxmemory-policy noeviction); \"embedded\" runs one in-process", str: &c.RedisURL},
+		{flag: "redis-allow-eviction", env: "TIDINGS_REDIS_ALLOW_EVICTION", yaml: "redis_allow_eviction", def: "false",
+			help: "true starts even when Redis's maxmemory-policy is not noeviction (evicted keys delay or lose queued tasks)", str: &c.RedisEviction},
 		{flag: "campaigns", env: "TIDINGS_CAMPAIGNS", yaml: "campaigns", def: "examples/campaigns",
 			help: "folder of campaign YAML files", str: &c.CampaignsDir},
 		{flag: "time-zone", env: "TIDINGS_TIME_ZONE", yaml: "time_zone", def: "UTC",
@@ -209,6 +215,11 @@ func (c *Config) validate() error {
 			bad("TIDINGS_REDIS_URL", "%v; write redis://host:6379/0 or \"embedded\"", email.URLError(c.RedisURL, err))
 		}
 	}
+	if allow, err := strconv.ParseBool(c.RedisEviction); err != nil {
+		bad("TIDINGS_REDIS_ALLOW_EVICTION", "must be true or false, got %q", c.RedisEviction)
+	} else {
+		c.allowEviction = allow
+	}
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil {
 		bad("TIDINGS_TIME_ZONE", "unknown time zone %q; use an IANA name such as Europe/Paris or UTC", c.TimeZone)
@@ -279,6 +290,34 @@ func (c *Config) startWarnings() []string {
 			"Gmail and Yahoo require it of bulk senders). Fine for local testing", c.PublicURL))
 	}
 	return out
+}
+
+// checkEvictionPolicy refuses a Redis whose maxmemory-policy may evict keys
+// unless TIDINGS_REDIS_ALLOW_EVICTION is true: an evicted task key leaves a
+// delivery waiting until the reconciler finds it, or strands it. Where
+// CONFIG is disabled or renamed (managed Redis), it warns and goes on.
+func (a *app) checkEvictionPolicy(ctx context.Context, rdb redis.UniversalClient, addr string) error {
+	res, err := rdb.ConfigGet(ctx, "maxmemory-policy").Result()
+	policy := res["maxmemory-policy"]
+	if err != nil || policy == "" {
+		a.log.Warn("could not check Redis's maxmemory-policy (CONFIG GET is disabled or renamed, as on some managed Redis): "+
+			"make sure it is noeviction, or queued tasks can be evicted", "redis", addr, "err", err)
+		return nil
+	}
+	if policy == "noeviction" {
+		return nil
+	}
+	if a.cfg.allowEviction {
+		a.log.Warn("Redis may evict queued tasks (maxmemory-policy is not noeviction); starting anyway as "+
+			"TIDINGS_REDIS_ALLOW_EVICTION=true: the reconciler re-enqueues what is lost, late",
+			"redis", addr, "maxmemory-policy", policy)
+		return nil
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	return fmt.Errorf("redis at %s has maxmemory-policy %s: it may evict queued tasks, leaving messages unsent until "+
+		"the reconciler notices; run `redis-cli -h %s -p %s CONFIG SET maxmemory-policy noeviction` (and set it in "+
+		"redis.conf, or your provider's settings, so it lasts), or set TIDINGS_REDIS_ALLOW_EVICTION=true to start anyway",
+		addr, policy, host, port)
 }
 
 // Location is the default time zone.

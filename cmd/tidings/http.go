@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -48,7 +49,7 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	mux.Handle("/v1/sms/inbound", unsub)
 	if a.cfg.WebhookSecret != "" {
 		wh, err := triggers.NewWebhook(triggers.WebhookOptions{Secrets: a.cfg.WebhookSecret, Store: rt.st,
-			Reactor: &worker.Enqueuer{Client: rt.client}, Logger: a.log, Metrics: triggers.NewWebhookMetrics(rt.metrics)})
+			Reactor: rt.queue, Logger: a.log, Metrics: triggers.NewWebhookMetrics(rt.metrics)})
 		if err != nil {
 			return nil, err
 		}
@@ -68,21 +69,46 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	}
 	mux.Handle("GET /metrics", a.adminOnly(promhttp.HandlerFor(rt.metrics, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := rt.st.Ping(ctx); err != nil {
-			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		if err := rt.rdb.Ping(ctx).Err(); err != nil {
-			http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
+	mux.HandleFunc("GET /readyz", readyz(rt))
 	return &http.Server{Addr: a.cfg.HTTPAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}, nil
+}
+
+// readiness is the /readyz answer. Broken campaign files make it
+// "degraded", still 200: the process is ready and runs every valid campaign
+// (a 503 would take a node out of service for one typo); the list says
+// which files to fix and which campaigns run their last valid version.
+type readiness struct {
+	Status      string              `json:"status"`            // ready, degraded or unavailable
+	Problem     string              `json:"problem,omitempty"` // why unavailable
+	Campaigns   int                 `json:"campaigns"`         // loaded and running
+	BrokenFiles []worker.BrokenFile `json:"broken_campaign_files"`
+}
+
+// readyz answers 200 with a readiness JSON while the database and Redis
+// answer, 503 with the unreachable one otherwise.
+func readyz(rt *runtime) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		res, code := readiness{Status: "ready", BrokenFiles: rt.engine.BrokenCampaignFiles()}, http.StatusOK
+		res.Campaigns = len(rt.engine.Campaigns())
+		if len(res.BrokenFiles) > 0 {
+			res.Status = "degraded"
+		}
+		if res.BrokenFiles == nil {
+			res.BrokenFiles = []worker.BrokenFile{}
+		}
+		if err := rt.st.Ping(ctx); err != nil {
+			res.Status, res.Problem, code = "unavailable", "database unreachable", http.StatusServiceUnavailable
+		} else if err := rt.rdb.Ping(ctx).Err(); err != nil {
+			res.Status, res.Problem, code = "unavailable", "redis unreachable", http.StatusServiceUnavailable
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(code)
+		json.NewEncoder(w).Encode(res)
+	}
 }
 
 // adminOnly requires "Authorization: Bearer <TIDINGS_ADMIN_TOKEN>" when an

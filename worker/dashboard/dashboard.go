@@ -33,9 +33,18 @@ type Source interface {
 	Report(ctx context.Context, id string) (worker.Report, error)
 }
 
+// CampaignFiles says which campaign files did not load; *worker.Engine
+// provides it. Every page shows them in a banner, since a typo in a file
+// otherwise only shows as a campaign that quietly stopped changing.
+type CampaignFiles interface {
+	BrokenCampaignFiles() []worker.BrokenFile
+}
+
 // Options configure the dashboard.
 type Options struct {
 	Source Source
+	// Files, when set, feeds the banner of broken campaign files.
+	Files CampaignFiles
 	// Token is the admin token (TIDINGS_ADMIN_TOKEN); required.
 	Token  string
 	Logger *slog.Logger
@@ -146,6 +155,7 @@ type page struct {
 	Title      string
 	LoggedIn   bool
 	Monitoring string
+	Broken     []worker.BrokenFile
 	Data       any
 }
 
@@ -154,6 +164,9 @@ type page struct {
 func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
 	var buf bytes.Buffer
 	p := page{LoggedIn: name != "login", Monitoring: h.opts.MonitoringPath, Data: data}
+	if p.LoggedIn && h.opts.Files != nil {
+		p.Broken = h.opts.Files.BrokenCampaignFiles()
+	}
 	if err := h.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		h.opts.Logger.Error("dashboard: render", "page", name, "err", err)
 		http.Error(w, "the page could not be rendered; see the server log", http.StatusInternalServerError)
