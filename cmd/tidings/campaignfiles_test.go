@@ -28,9 +28,20 @@ func worldWithBrokenFile(t *testing.T) (flags []string, spring, broken string) {
 	return flags, filepath.Join(dir, "spring.yaml"), broken
 }
 
+// getReadyz reads /readyz as the operator does, with the admin token.
 func getReadyz(t *testing.T, url string) readiness {
 	t.Helper()
-	resp, err := http.Get(url + "/readyz")
+	return getReadyzAs(t, url, "Bearer s3cret-admin")
+}
+
+// getReadyzAs reads /readyz with the Authorization header auth ("" for none).
+func getReadyzAs(t *testing.T, url, auth string) readiness {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url+"/readyz", nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +84,13 @@ func TestServeRunsValidCampaignsBesideABrokenFile(t *testing.T) {
 	if r.Status != "degraded" || r.Campaigns != 1 || len(r.BrokenFiles) != 1 || r.BrokenFiles[0].File != broken ||
 		!strings.HasPrefix(r.BrokenFiles[0].Problems[0], broken+":4:11: audience: unknown name") {
 		t.Fatalf("/readyz = %+v, want degraded with %s at 4:11", r, broken)
+	}
+	// Without the token (a load balancer, anyone): the file's name, not its
+	// folder nor its problem text.
+	anon := getReadyzAs(t, srv.URL, "")
+	if anon.Status != "degraded" || len(anon.BrokenFiles) != 1 || anon.BrokenFiles[0].File != filepath.Base(broken) ||
+		len(anon.BrokenFiles[0].Problems) != 0 || anon.BrokenFiles[0].More == 0 {
+		t.Fatalf("anonymous /readyz = %+v, want the base name %s and a problem count only", anon, filepath.Base(broken))
 	}
 
 	page := dashboardPage(t, srv.URL)

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -69,7 +70,7 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	}
 	mux.Handle("GET /metrics", a.adminOnly(promhttp.HandlerFor(rt.metrics, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", readyz(rt))
+	mux.HandleFunc("GET /readyz", readyz(rt, a.isAdmin))
 	return &http.Server{Addr: a.cfg.HTTPAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}, nil
 }
@@ -86,12 +87,19 @@ type readiness struct {
 }
 
 // readyz answers 200 with a readiness JSON while the database and Redis
-// answer, 503 with the unreachable one otherwise.
-func readyz(rt *runtime) http.HandlerFunc {
+// answer, 503 with the unreachable one otherwise. /readyz needs no login
+// (load balancers probe it), so a caller without the admin token sees the
+// broken files' names only: their folder and problem text stay with the
+// operator (the admin token, the dashboard, the log).
+func readyz(rt *runtime, isAdmin func(*http.Request) bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		res, code := readiness{Status: "ready", BrokenFiles: rt.engine.BrokenCampaignFiles()}, http.StatusOK
+		broken := rt.engine.BrokenCampaignFiles()
+		if !isAdmin(r) {
+			broken = namesOnly(broken)
+		}
+		res, code := readiness{Status: "ready", BrokenFiles: broken}, http.StatusOK
 		res.Campaigns = len(rt.engine.Campaigns())
 		if len(res.BrokenFiles) > 0 {
 			res.Status = "degraded"
@@ -111,6 +119,23 @@ func readyz(rt *runtime) http.HandlerFunc {
 	}
 }
 
+// namesOnly is broken with each file reduced to its base name and no
+// problem text.
+func namesOnly(broken []worker.BrokenFile) []worker.BrokenFile {
+	out := make([]worker.BrokenFile, len(broken))
+	for i, b := range broken {
+		out[i] = worker.BrokenFile{File: filepath.Base(b.File), More: len(b.Problems) + b.More, Kept: b.Kept}
+	}
+	return out
+}
+
+// isAdmin reports whether r carries the admin token; with no token
+// configured everyone is (the admin surface is then off or open by choice).
+func (a *app) isAdmin(r *http.Request) bool {
+	token := a.cfg.AdminToken
+	return token == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+token)) == 1
+}
+
 // adminOnly requires "Authorization: Bearer <TIDINGS_ADMIN_TOKEN>" when an
 // admin token is configured (compared in constant time).
 func (a *app) adminOnly(h http.Handler) http.Handler {
@@ -118,9 +143,8 @@ func (a *app) adminOnly(h http.Handler) http.Handler {
 	if token == "" {
 		return h
 	}
-	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+		if !a.isAdmin(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tidings"`)
 			http.Error(w, "admin token required", http.StatusUnauthorized)
 			return

@@ -16,6 +16,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// The IANA zone database is built in: customer and campaign zones, DST
+	// rules and the typo checks of time_zone must not depend on the host
+	// having tzdata installed (slim containers do not).
+	_ "time/tzdata"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
