@@ -68,22 +68,15 @@ func (s *Store) UpsertPurchases(ctx context.Context, in []PurchaseInput) (Upsert
 // the customer's metrics), so that only the refused rows are left out: they
 // are returned by index, and the others are stored.
 func (s *Store) UpsertPurchasesEach(ctx context.Context, in []PurchaseInput) (UpsertResult, []RowError, error) {
-	res, err := s.UpsertPurchases(ctx, in)
-	if err == nil || !RowFault(err) {
-		return res, nil, err
-	}
-	res, refused, err := s.eachRow(ctx, len(in), func(tx *sqlx.Tx, i int) (UpsertResult, error) {
-		one := in[i : i+1]
-		rows, err := purchaseRows(one)
-		if err != nil {
-			return UpsertResult{}, err
-		}
-		return s.upsertPurchasesTx(ctx, tx, one, rows, nil)
-	})
-	if err != nil {
-		return res, nil, fmt.Errorf("store: upsert purchases one by one: %w", err)
-	}
-	return res, refused, nil
+	return s.batchOrEach(ctx, "purchases", len(in), func() (UpsertResult, error) { return s.UpsertPurchases(ctx, in) },
+		func(tx *sqlx.Tx, i int) (UpsertResult, error) {
+			one := in[i : i+1]
+			rows, err := purchaseRows(one)
+			if err != nil {
+				return UpsertResult{}, err
+			}
+			return s.upsertPurchasesTx(ctx, tx, one, rows, nil)
+		})
 }
 
 // purchaseRows validates purchases and returns them in stored, comparable

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -55,6 +56,23 @@ func RowFault(err error) bool {
 		}
 	}
 	return false
+}
+
+// batchOrEach writes n input rows through batch, one statement for them all;
+// when the database refuses it for the data of some row (RowFault), it writes
+// them again one by one through one (eachRow), so that only the refused rows
+// are left out. what names the rows in errors ("customers").
+func (s *Store) batchOrEach(ctx context.Context, what string, n int, batch func() (UpsertResult, error),
+	one func(tx *sqlx.Tx, i int) (UpsertResult, error)) (UpsertResult, []RowError, error) {
+	res, err := batch()
+	if err == nil || !RowFault(err) {
+		return res, nil, err
+	}
+	res, refused, err := s.eachRow(ctx, n, one)
+	if err != nil {
+		return res, nil, fmt.Errorf("store: upsert %s one by one: %w", what, err)
+	}
+	return res, refused, nil
 }
 
 // eachRow writes n input rows one by one in one transaction, each under its

@@ -147,21 +147,14 @@ func (s *Store) UpsertCustomers(ctx context.Context, in []CustomerInput) (Upsert
 // one by one instead, each under a savepoint, so that only the refused rows
 // are left out: they are returned by index, and the others are stored.
 func (s *Store) UpsertCustomersEach(ctx context.Context, in []CustomerInput) (UpsertResult, []RowError, error) {
-	res, err := s.UpsertCustomers(ctx, in)
-	if err == nil || !RowFault(err) {
-		return res, nil, err
-	}
-	res, refused, err := s.eachRow(ctx, len(in), func(tx *sqlx.Tx, i int) (UpsertResult, error) {
-		one := in[i : i+1]
-		if err := checkCustomers(one); err != nil {
-			return UpsertResult{}, err
-		}
-		return s.upsertCustomersTx(ctx, tx, one)
-	})
-	if err != nil {
-		return res, nil, fmt.Errorf("store: upsert customers one by one: %w", err)
-	}
-	return res, refused, nil
+	return s.batchOrEach(ctx, "customers", len(in), func() (UpsertResult, error) { return s.UpsertCustomers(ctx, in) },
+		func(tx *sqlx.Tx, i int) (UpsertResult, error) {
+			one := in[i : i+1]
+			if err := checkCustomers(one); err != nil {
+				return UpsertResult{}, err
+			}
+			return s.upsertCustomersTx(ctx, tx, one)
+		})
 }
 
 // checkCustomers refuses inputs without the key they are upserted on.

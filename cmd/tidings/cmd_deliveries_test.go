@@ -32,18 +32,7 @@ messages: {sms: {text: "Happy birthday!"}}
 func deliveriesWorld(t *testing.T) []string {
 	t.Helper()
 	ctx := context.Background()
-	url, dir := storetest.URL(t, store.SQLite), t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "bday.yaml"), []byte(deliveriesCampaignYAML), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, flags := cliWorld(t, "bday.yaml", deliveriesCampaignYAML)
 	zones := []string{"Europe/Paris", "Asia/Tokyo", "", "America/Los_Angeles", "UTC", "UTC"}
 	now := time.Date(2026, 12, 3, 22, 0, 0, 0, time.UTC)
 	var rows []store.NewDelivery
@@ -77,7 +66,28 @@ func deliveriesWorld(t *testing.T) []string {
 	if ok, err := st.FinishDelivery(ctx, sent, "t", store.StatusSent, "p", "", now.Add(3*time.Second)); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	return []string{"--database-url", url, "--campaigns", dir, "--time-zone", "America/New_York"}
+	return append(flags, "--time-zone", "America/New_York")
+}
+
+// cliWorld writes a campaign file (name, content yaml) in a new campaigns
+// folder and opens a new, migrated SQLite database (closed when the test
+// ends), for tests to seed; flags point the CLI at both.
+func cliWorld(t *testing.T, name, yaml string) (st *store.Store, flags []string) {
+	t.Helper()
+	ctx := context.Background()
+	url, dir := storetest.URL(t, store.SQLite), t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st, []string{"--database-url", url, "--campaigns", dir}
 }
 
 func TestDeliveriesCommandShowsPlannedSendsLocalAndUTC(t *testing.T) {
@@ -117,17 +127,7 @@ func TestDeliveriesEndpointNeedsTheAdminTokenAndMatchesTheCLI(t *testing.T) {
 	base := deliveriesWorld(t)
 	srv := serveHTTP(t, base)
 	get := func(token string) (int, []byte) {
-		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/campaigns/bday/deliveries?status=deferred", nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, body
+		return bearerGet(t, srv.URL+"/v1/campaigns/bday/deliveries?status=deferred", token)
 	}
 	if code, _ := get(""); code != http.StatusUnauthorized {
 		t.Errorf("no token: %d, want 401", code)
@@ -149,4 +149,21 @@ func TestDeliveriesEndpointNeedsTheAdminTokenAndMatchesTheCLI(t *testing.T) {
 	if len(api.Deliveries) != 2 || string(a1) != string(a2) {
 		t.Errorf("API and CLI disagree:\n api %s\n cli %s", a1, a2)
 	}
+}
+
+// bearerGet GETs url with the admin token (none when token is "") and
+// returns the status and body.
+func bearerGet(t *testing.T, url, token string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
 }

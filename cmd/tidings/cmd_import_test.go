@@ -11,17 +11,11 @@ import (
 )
 
 func TestImportReportsBadBytesAtLineAndColumn(t *testing.T) {
-	url := storetest.URL(t, store.SQLite)
-	csv := "external_id,first_name,last_name\n" +
-		"a1,Ann,Lee\n" +
-		"a2,Bj\xf6rn,Berg\n" +
-		"a3,Cy,N\x00ll\n" +
-		"a4,Dee,Day\n"
-	path := filepath.Join(t.TempDir(), "customers.csv")
-	if err := os.WriteFile(path, []byte(csv), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, out, errOut := cli(t, "--database-url", url, "import", "customers", path)
+	path, code, out, errOut := importCustomersCLI(t, "external_id,first_name,last_name\n"+
+		"a1,Ann,Lee\n"+
+		"a2,Bj\xf6rn,Berg\n"+
+		"a3,Cy,N\x00ll\n"+
+		"a4,Dee,Day\n")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (rows rejected)\n%s%s", code, out, errOut)
 	}
@@ -32,4 +26,17 @@ func TestImportReportsBadBytesAtLineAndColumn(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// importCustomersCLI writes csv to a file and runs `tidings import
+// customers` on it into a new SQLite database.
+func importCustomersCLI(t *testing.T, csv string) (path string, code int, out, errOut string) {
+	t.Helper()
+	url := storetest.URL(t, store.SQLite)
+	path = filepath.Join(t.TempDir(), "customers.csv")
+	if err := os.WriteFile(path, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = cli(t, "--database-url", url, "import", "customers", path)
+	return path, code, out, errOut
 }
