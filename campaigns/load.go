@@ -8,6 +8,15 @@ import (
 	"strings"
 )
 
+// Settings are the deployment settings campaign files are checked against;
+// the zero value is the defaults.
+type Settings struct {
+	// Segments are the RFM segment names of the configured segment map
+	// (TIDINGS_SEGMENT_MAP), which rules may compare rfm.segment with; nil
+	// means insights' default map.
+	Segments []string
+}
+
 // LoadDir loads every *.yaml and *.yml file of dir (not recursive), sorted
 // by name. Duplicate ids are problems naming both files. Only campaigns
 // without errors are returned.
@@ -16,12 +25,15 @@ func LoadDir(dir string) ([]*Campaign, []Problem) {
 	if err != nil {
 		return nil, []Problem{{File: dir, Message: err.Error()}}
 	}
-	return loadFiles(files)
+	return Settings{}.loadFiles(files)
 }
 
 // Load loads campaign files and folders (each folder as LoadDir), checking
-// id uniqueness across all of them.
-func Load(paths ...string) ([]*Campaign, []Problem) {
+// id uniqueness across all of them, with the default Settings.
+func Load(paths ...string) ([]*Campaign, []Problem) { return Settings{}.Load(paths...) }
+
+// Load is the package Load with these settings.
+func (s Settings) Load(paths ...string) ([]*Campaign, []Problem) {
 	var files []string
 	var problems []Problem
 	for _, path := range paths {
@@ -40,7 +52,7 @@ func Load(paths ...string) ([]*Campaign, []Problem) {
 		}
 		files = append(files, more...)
 	}
-	list, more := loadFiles(files)
+	list, more := s.loadFiles(files)
 	return list, append(problems, more...)
 }
 
@@ -60,7 +72,7 @@ func campaignFiles(dir string) ([]string, error) {
 	return files, nil
 }
 
-func loadFiles(files []string) ([]*Campaign, []Problem) {
+func (s Settings) loadFiles(files []string) ([]*Campaign, []Problem) {
 	var (
 		list     []*Campaign
 		problems []Problem
@@ -72,7 +84,7 @@ func loadFiles(files []string) ([]*Campaign, []Problem) {
 			problems = append(problems, Problem{File: file, Message: fmt.Sprintf("cannot read: %v", err)})
 			continue
 		}
-		c, ps := Parse(file, data)
+		c, ps := s.Parse(file, data)
 		problems = append(problems, ps...)
 		if c == nil {
 			continue

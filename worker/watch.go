@@ -31,7 +31,7 @@ func (e *Engine) WatchCampaigns(ctx context.Context, dir string, every time.Dura
 			continue
 		}
 		last = sig
-		list, problems := campaigns.Load(dir)
+		list, problems := CampaignSettings(e.opts.Insights).Load(dir)
 		if campaigns.HasErrors(problems) {
 			for _, p := range problems {
 				e.opts.Logger.Error("campaign file problem; keeping the previous campaigns", "problem", p.String())
@@ -41,6 +41,16 @@ func (e *Engine) WatchCampaigns(ctx context.Context, dir string, every time.Dura
 		e.SetCampaigns(list)
 		e.opts.Logger.Info("campaigns reloaded", "dir", dir, "campaigns", len(list))
 	}
+}
+
+// CampaignSettings are the campaign Settings of a deployment whose insights
+// use opts: rules may compare rfm.segment with the configured segment map.
+func CampaignSettings(opts InsightsOptions) campaigns.Settings {
+	var s campaigns.Settings
+	if m := opts.Score.Segments; m != nil {
+		s.Segments = m.Names()
+	}
+	return s
 }
 
 // folderSignature hashes the names, sizes and modification times of the

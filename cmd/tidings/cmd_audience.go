@@ -57,7 +57,10 @@ func parseAt(s string) (time.Time, error) {
 // campaign loads the campaigns folder and returns the one with id; any error
 // in the folder is reported, since the scheduler would refuse it too.
 func (a *app) campaign(id string) (*campaigns.Campaign, error) {
-	list, problems := campaigns.Load(a.cfg.CampaignsDir)
+	list, problems, err := a.loadCampaigns(a.cfg.CampaignsDir)
+	if err != nil {
+		return nil, err
+	}
 	if campaigns.HasErrors(problems) {
 		for _, p := range problems {
 			fmt.Fprintln(a.stderr, p.String())

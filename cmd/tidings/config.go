@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tidings-crm/tidings/channels/email"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -75,9 +76,9 @@ func (c *Config) settings() []setting {
 		{flag: "smtp-url", env: "TIDINGS_SMTP_URL", yaml: "smtp_url", def: "",
 			help: "SMTP relay: smtp://user:pass@host:587?tls=starttls or smtps://...; empty writes to the outbox", str: &c.SMTPURL, secret: true},
 		{flag: "smtp-from", env: "TIDINGS_SMTP_FROM", yaml: "smtp_from", def: "Tidings <hello@tidings.localhost>",
-			help: "From address of emails", str: &c.SMTPFrom},
+			help: "From address of emails; a campaign's from_name replaces its name, not its address", str: &c.SMTPFrom},
 		{flag: "smtp-pool", env: "TIDINGS_SMTP_POOL", yaml: "smtp_pool", def: "4",
-			help: "SMTP connections kept open per worker process", num: &c.SMTPPool},
+			help: "SMTP connections kept open per worker process (at most TIDINGS_CONCURRENCY: one per send in flight)", num: &c.SMTPPool},
 		{flag: "sms-provider", env: "TIDINGS_SMS_PROVIDER", yaml: "sms_provider", def: "none",
 			help: "SMS provider: none (outbox), twilio (Twilio-compatible REST) or http (generic JSON)", str: &c.SMSProvider},
 		{flag: "sms-url", env: "TIDINGS_SMS_URL", yaml: "sms_url", def: "",
@@ -93,7 +94,7 @@ func (c *Config) settings() []setting {
 		{flag: "http-addr", env: "TIDINGS_HTTP_ADDR", yaml: "http_addr", def: "127.0.0.1:8080",
 			help: "address the HTTP server (webhook, unsubscribe, admin) listens on", str: &c.HTTPAddr},
 		{flag: "public-url", env: "TIDINGS_PUBLIC_URL", yaml: "public_url", def: "http://127.0.0.1:8080",
-			help: "public base URL used in links inside messages", str: &c.PublicURL},
+			help: "public base URL used in links inside messages; https:// for one-click unsubscribe (RFC 8058)", str: &c.PublicURL},
 		{flag: "admin-token", env: "TIDINGS_ADMIN_TOKEN", yaml: "admin_token", def: "",
 			help: "bearer token for the admin API, dashboard and monitoring", str: &c.AdminToken, secret: true},
 		{flag: "signing-key", env: "TIDINGS_SIGNING_KEY", yaml: "signing_key", def: "",
@@ -205,7 +206,7 @@ func (c *Config) validate() error {
 	}
 	if c.RedisURL != "embedded" {
 		if _, err := redis.ParseURL(c.RedisURL); err != nil {
-			bad("TIDINGS_REDIS_URL", "%v; write redis://host:6379/0 or \"embedded\"", err)
+			bad("TIDINGS_REDIS_URL", "%v; write redis://host:6379/0 or \"embedded\"", email.URLError(c.RedisURL, err))
 		}
 	}
 	loc, err := time.LoadLocation(c.TimeZone)
@@ -214,8 +215,8 @@ func (c *Config) validate() error {
 	}
 	c.location = loc
 	if c.SMTPURL != "" {
-		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
-			bad("TIDINGS_SMTP_URL", "must look like smtp://user:pass@host:587?tls=starttls or smtps://host:465, got %q", redactURL(c.SMTPURL))
+		if _, err := email.ParseURL(c.SMTPURL); err != nil {
+			bad("TIDINGS_SMTP_URL", "%v; it must look like smtp://user:pass@host:587?tls=starttls or smtps://host:465", err)
 		}
 	}
 	if _, err := mail.ParseAddress(c.SMTPFrom); err != nil {
@@ -258,17 +259,34 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
+// smtpPool is how many SMTP connections a process keeps: TIDINGS_SMTP_POOL,
+// but no more than TIDINGS_CONCURRENCY, since a send holds one connection
+// and a process runs at most that many tasks at once; more would never open.
+func (c *Config) smtpPool() int { return min(c.SMTPPool, c.Concurrency) }
+
+// startWarnings lists settings that are valid but do not do what they seem
+// to; the sending processes (serve, worker) log them at start.
+func (c *Config) startWarnings() []string {
+	var out []string
+	if c.SMTPURL != "" && c.SMTPPool > c.Concurrency {
+		out = append(out, fmt.Sprintf("TIDINGS_SMTP_POOL is %d but TIDINGS_CONCURRENCY is %d: a process sends on at most "+
+			"%d connections at once, so it keeps %d; raise TIDINGS_CONCURRENCY to use more",
+			c.SMTPPool, c.Concurrency, c.Concurrency, c.smtpPool()))
+	}
+	if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme != "https" {
+		out = append(out, fmt.Sprintf("TIDINGS_PUBLIC_URL %s is not https: emails list the unsubscribe link but carry no "+
+			"List-Unsubscribe-Post header, so mail clients cannot unsubscribe in one click (RFC 8058 needs https; "+
+			"Gmail and Yahoo require it of bulk senders). Fine for local testing", c.PublicURL))
+	}
+	return out
+}
+
 // Location is the default time zone.
 func (c *Config) Location() *time.Location { return c.location }
 
 // Lease is the claim lease (TIDINGS_CLAIM_LEASE).
 func (c *Config) Lease() time.Duration { return c.claimLease }
 
-// redactURL hides the password of a URL before it is printed.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
-}
+// redactURL hides the password of a URL before it is printed, also when the
+// URL does not parse (email.RedactURL).
+func redactURL(s string) string { return email.RedactURL(s) }

@@ -45,7 +45,10 @@ func (r *runtime) close() {
 // openRuntime opens the store (migrated), Redis (or an in-process one), the
 // channels and the engine with the campaigns folder loaded.
 func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
-	list, problems := campaigns.Load(a.cfg.CampaignsDir)
+	list, problems, err := a.loadCampaigns(a.cfg.CampaignsDir)
+	if err != nil {
+		return nil, err
+	}
 	if campaigns.HasErrors(problems) {
 		for _, p := range problems {
 			fmt.Fprintln(a.stderr, p.String())
@@ -141,7 +144,7 @@ func (a *app) openChannels(rt *runtime) (map[string]channels.Channel, error) {
 		if err != nil {
 			return nil, fmt.Errorf("TIDINGS_SMTP_URL: %w", err)
 		}
-		cfg.From, cfg.FromName, cfg.PoolSize, cfg.Logger = from.Address, from.Name, a.cfg.SMTPPool, a.log
+		cfg.From, cfg.FromName, cfg.PoolSize, cfg.Logger = from.Address, from.Name, a.cfg.smtpPool(), a.log
 		sender, err := email.New(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("email: %w", err)

@@ -61,7 +61,7 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 		mux.Handle("/v1/campaigns", admin)
 		mux.Handle("/v1/campaigns/", admin)
 	} else {
-		a.log.Warn("TIDINGS_ADMIN_TOKEN is not set: the admin API (/v1/campaigns) is disabled")
+		a.log.Warn("TIDINGS_ADMIN_TOKEN is not set: the admin API (/v1/campaigns) is disabled and /metrics answers anyone")
 	}
 	if err := a.mountDashboard(mux, rt); err != nil {
 		return nil, err

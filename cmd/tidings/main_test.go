@@ -243,3 +243,29 @@ func TestDemoOnceSendsIntoTheOutbox(t *testing.T) {
 		}
 	}
 }
+
+// A rule may compare rfm.segment only with a segment the deployment's
+// segment map names: the default map's, or TIDINGS_SEGMENT_MAP's.
+func TestValidateChecksSegmentsAgainstTheConfiguredMap(t *testing.T) {
+	src, err := os.ReadFile("../../examples/campaigns/weekly-newsletter.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	camp := filepath.Join(dir, "vip.yaml")
+	broken := strings.Replace(string(src), "email_consent &&", `rfm.segment == "vip" && email_consent &&`, 1)
+	segmap := filepath.Join(t.TempDir(), "segments.yaml")
+	for path, data := range map[string]string{camp: broken, segmap: "vip: [\"5*\"]\nothers: [\"**\"]\n"} {
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, _ := cli(t, "validate", dir)
+	if want := camp + `:9:18: audience: unknown RFM segment "vip"`; code != 1 || !strings.HasPrefix(out, want) {
+		t.Errorf("default map: exit %d, output %q; want 1 and %q", code, out, want)
+	}
+	code, out, errOut := cli(t, "--segment-map", segmap, "validate", dir)
+	if code != 0 {
+		t.Errorf("custom map: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -286,3 +286,22 @@ func TestLogoutClearsCookie(t *testing.T) {
 		t.Fatalf("logout: %d %v", resp.StatusCode, resp.Cookies())
 	}
 }
+
+// TestCampaignPageSaysNothingToJudgeYet: a campaign with a holdout but no
+// conversion yet has no lift to draw; the page says there is nothing to
+// judge yet, not that the campaign keeps no holdout, and prints the window
+// as the report gives it.
+func TestCampaignPageSaysNothingToJudgeYet(t *testing.T) {
+	t.Parallel()
+	verdict := "too early: no conversions yet in either arm (90 treated, 10 held out); lift can be judged once customers buy"
+	srv, _ := newServer(t, fixedSource{report: worker.Report{CampaignID: "spring", Name: "Spring sale",
+		AttributionWindow: "14d", Verdict: verdict,
+		Arms:    []worker.ArmReport{{Arm: "all", Audience: 90, Sent: 90}, {Arm: "holdout", Audience: 10}},
+		Treated: worker.ArmReport{Arm: "treated", Audience: 90, Sent: 90}}})
+	r := get(t, srv, "/dashboard/campaigns/spring", bearer(token))
+	if r.status != http.StatusOK || !strings.Contains(r.body, `id="no-lift">Nothing to judge yet`) ||
+		strings.Count(r.body, verdict) != 2 || strings.Contains(r.body, "keeps no holdout") ||
+		!strings.Contains(r.body, "window 14d.") || strings.Contains(r.body, `id="lift-chart"`) {
+		t.Fatalf("campaign page: %d\n%s", r.status, r.body)
+	}
+}
