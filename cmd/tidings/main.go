@@ -111,6 +111,7 @@ Settings come from flags, TIDINGS_* environment variables or a YAML file
 		a.insightsCommand(),
 		a.eventsCommand(),
 		a.reportCommand(),
+		a.deliveriesCommand(),
 	)
 	return root
 }

@@ -174,17 +174,11 @@ func TestAudienceMatchesIndependentSQL(t *testing.T) {
 }
 
 func TestImportCustomersReportsBadRows(t *testing.T) {
-	url := storetest.URL(t, store.SQLite)
-	csv := "external_id,email,time_zone,birthday\n" +
-		"a1,ann@example.com,Europe/Paris,1990-04-02\n" +
-		"a2,bob@,Europe/Paris,\n" +
-		"a3,cy@example.com,Mars/Olympus,\n" +
-		"a4,dee@example.com,,1985-02-29\n"
-	path := filepath.Join(t.TempDir(), "customers.csv")
-	if err := os.WriteFile(path, []byte(csv), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, out, errOut := cli(t, "--database-url", url, "import", "customers", path)
+	path, code, out, errOut := importCustomersCLI(t, "external_id,email,time_zone,birthday\n"+
+		"a1,ann@example.com,Europe/Paris,1990-04-02\n"+
+		"a2,bob@,Europe/Paris,\n"+
+		"a3,cy@example.com,Mars/Olympus,\n"+
+		"a4,dee@example.com,,1985-02-29\n")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (rows rejected)\n%s%s", code, out, errOut)
 	}

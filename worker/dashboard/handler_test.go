@@ -22,8 +22,9 @@ import (
 // side (auth, routing, errors) apart from the engine; the browser test in
 // cmd/tidings runs the dashboard on a real engine.
 type fixedSource struct {
-	report worker.Report
-	err    error
+	report   worker.Report
+	deferred worker.DeferredSummary
+	err      error
 }
 
 func (fixedSource) Campaigns() []*campaigns.Campaign {
@@ -43,6 +44,13 @@ func (s fixedSource) Report(_ context.Context, id string) (worker.Report, error)
 		return worker.Report{}, fmt.Errorf("report: %w", store.ErrNotFound)
 	}
 	return s.report, s.err
+}
+
+func (s fixedSource) Deferred(_ context.Context, id string) (worker.DeferredSummary, error) {
+	if id != "spring" {
+		return worker.DeferredSummary{}, fmt.Errorf("deferred: %w", store.ErrNotFound)
+	}
+	return s.deferred, s.err
 }
 
 type clock struct {
