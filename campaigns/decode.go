@@ -18,6 +18,7 @@ type parser struct {
 	// a misspelt required key is not also reported as missing.
 	suggested map[string]bool
 	root      *yaml.Node // the campaign mapping, for file-level problems
+	settings  Settings
 }
 
 func (p *parser) add(sev Severity, line, col int, format string, args ...any) {

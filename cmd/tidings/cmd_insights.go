@@ -283,3 +283,14 @@ func (a *app) insightsOptions() (worker.InsightsOptions, error) {
 	opts.Score.Segments = &m
 	return opts, nil
 }
+
+// loadCampaigns loads campaign files checked against this deployment's
+// settings: rules may name the segments of TIDINGS_SEGMENT_MAP.
+func (a *app) loadCampaigns(paths ...string) ([]*campaigns.Campaign, []campaigns.Problem, error) {
+	opts, err := a.insightsOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	list, problems := worker.CampaignSettings(opts).Load(paths...)
+	return list, problems, nil
+}
