@@ -191,7 +191,7 @@ func TestNamedOccurrenceSendsAgain(t *testing.T) {
 			if n := f.runs(t, "news"); n != 2 {
 				t.Fatalf("%d runs, want 2", n)
 			}
-			perRecipient(t, f.bundle, 2)
+			f.perRecipient(t, forcedCustomers, 2)
 		})
 	}
 }
@@ -225,24 +225,25 @@ func TestTwoNamedRunsInTheSameSecondBothRun(t *testing.T) {
 				t.Fatalf("%d runs, want 2 (promo-a once, promo-b)", n)
 			}
 			f.smtp.WaitMessages(t, 2*forcedCustomers, 10*time.Second)
-			perRecipient(t, f.bundle, 2)
+			f.perRecipient(t, forcedCustomers, 2)
 		})
 	}
 }
 
-// perRecipient fails unless every customer received exactly n messages.
-func perRecipient(t *testing.T, b *bundle, n int) {
+// perRecipient fails unless each of the customers received exactly n
+// messages at the SMTP server.
+func (b *bundle) perRecipient(t *testing.T, customers, n int) {
 	t.Helper()
 	per := map[string]int{}
 	for _, m := range b.smtp.Messages() {
 		per[strings.Join(m.To, ",")]++
 	}
-	if len(per) != forcedCustomers {
-		t.Fatalf("%d recipients, want %d", len(per), forcedCustomers)
+	if len(per) != customers {
+		t.Fatalf("%d recipients, want %d", len(per), customers)
 	}
 	for to, got := range per {
 		if got != n {
-			t.Fatalf("%s received %d messages, want %d", to, got, n)
+			t.Errorf("%s received %d messages, want %d", to, got, n)
 		}
 	}
 }
