@@ -32,7 +32,9 @@ type demoRow struct {
 	counts     []int // demoColumns, when it ran now
 }
 
-var demoRowRE = regexp.MustCompile(`^\s*(\S+)\s+(\S+)\s+(\S+)((?:\s+(?:\d+|-)){7})\s*$`)
+// demoRowRE reads a row: campaign, trigger, occurrence (a schedule's has a
+// space: "2026-11-30T10:00 Europe/Paris") and seven counts or dashes.
+var demoRowRE = regexp.MustCompile(`^\s*(\S+)\s+(\S+)\s+(.+?)((?:\s+(?:\d+|-)){7})\s*$`)
 
 // parseDemo reads the demo table and its "already sent" lines.
 func parseDemo(t *testing.T, out string) map[string]demoRow {
