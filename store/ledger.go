@@ -346,10 +346,19 @@ func (s *Store) SuppressedSet(ctx context.Context, channel string, addresses []s
 
 // CampaignCounts counts a campaign's ledger rows by status.
 func (s *Store) CampaignCounts(ctx context.Context, campaignID string) (map[string]int, error) {
-	rows, err := s.DB.QueryxContext(ctx, s.DB.Rebind(`SELECT status, count(*) FROM deliveries
-		WHERE campaign_id = ? GROUP BY status`), campaignID)
+	n, err := s.countByStatus(ctx, `SELECT status, count(*) FROM deliveries
+		WHERE campaign_id = ? GROUP BY status`, campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("store: campaign counts: %w", err)
+	}
+	return n, nil
+}
+
+// countByStatus runs a (status, count) query and returns it as a map.
+func (s *Store) countByStatus(ctx context.Context, query string, args ...any) (map[string]int, error) {
+	rows, err := s.DB.QueryxContext(ctx, s.DB.Rebind(query), args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]int{}

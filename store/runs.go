@@ -39,13 +39,35 @@ func (s *Store) StartRun(ctx context.Context, campaignID, occurrence string, sch
 	if err != nil {
 		return nil, fmt.Errorf("store: start run %s/%s: %w", campaignID, occurrence, err)
 	}
+	return s.RunByOccurrence(ctx, campaignID, occurrence)
+}
+
+// RunByOccurrence returns the run (campaign, occurrence), or ErrNotFound: a
+// forced run asks it first, so an occurrence that ran is not run again.
+func (s *Store) RunByOccurrence(ctx context.Context, campaignID, occurrence string) (*Run, error) {
 	var r Run
-	err = s.DB.GetContext(ctx, &r, s.DB.Rebind(`SELECT id, campaign_id, occurrence, status, scheduled_for, started_at,
+	err := s.DB.GetContext(ctx, &r, s.DB.Rebind(`SELECT id, campaign_id, occurrence, status, scheduled_for, started_at,
 		finished_at FROM campaign_runs WHERE campaign_id = ? AND occurrence = ?`), campaignID, occurrence)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
 	if err != nil {
-		return nil, fmt.Errorf("store: read run %s/%s: %w", campaignID, occurrence, err)
+		return nil, fmt.Errorf("store: run %s/%s: %w", campaignID, occurrence, err)
 	}
 	return &r, nil
+}
+
+// RunCounts counts the ledger rows one run wrote, by status: what that firing
+// planned and sent, apart from every other run of the campaign. (The campaign
+// id lets the query read the campaign's rows through the ledger's unique
+// index rather than the whole table.)
+func (s *Store) RunCounts(ctx context.Context, r *Run) (map[string]int, error) {
+	n, err := s.countByStatus(ctx, `SELECT status, count(*) FROM deliveries
+		WHERE campaign_id = ? AND run_id = ? GROUP BY status`, r.CampaignID, r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("store: run counts %s/%s: %w", r.CampaignID, r.Occurrence, err)
+	}
+	return n, nil
 }
 
 // RunByID returns one run.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -33,7 +34,7 @@ type RunStatus struct {
 // AdminHandler serves the admin API; mount it behind the admin token:
 //
 //	GET  /v1/campaigns               the loaded campaigns, their state, last run and ledger counts
-//	POST /v1/campaigns/{id}/run      fire the campaign now (a new run)
+//	POST /v1/campaigns/{id}/run      fire the current occurrence, or {"occurrence": NAME} (Fire)
 //	POST /v1/campaigns/{id}/pause    stop new runs and hold waiting messages
 //	POST /v1/campaigns/{id}/resume   undo pause
 //	GET  /v1/campaigns/{id}/report   did it work: arms, conversions, lift (Report)
@@ -84,26 +85,57 @@ func (e *Engine) Status(ctx context.Context, id string) (CampaignStatus, error) 
 	run, err := e.st.LastRun(ctx, id)
 	switch {
 	case err == nil:
-		cs.LastRun = &RunStatus{Occurrence: run.Occurrence, Status: run.Status, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt}
+		cs.LastRun = runStatus(run)
 	case !errors.Is(err, store.ErrNotFound):
 		return cs, err
 	}
 	return cs, nil
 }
 
+// runRequest is the optional body of POST /v1/campaigns/{id}/run.
+type runRequest struct {
+	Occurrence string `json:"occurrence"`
+}
+
+// runAnswer is the reply to POST /v1/campaigns/{id}/run: the Firing, and
+// when the occurrence had run, how to send again on purpose.
+type runAnswer struct {
+	Firing
+	Hint string `json:"hint,omitempty"`
+}
+
+// adminRun fires a campaign's current occurrence, or the one the body names:
+// 202 when it started, 200 when that occurrence had run (nothing is sent
+// again), 400 for a bad body or name, 404, 409 when paused.
 func (e *Engine) adminRun(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, ok := e.Campaign(id); !ok {
+	var req runRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body: ` + err.Error() +
+			`; send nothing (the current occurrence) or {"occurrence": "manual-2026-12-03-promo"}`})
+		return
+	}
+	f, err := e.Fire(r.Context(), id, req.Occurrence)
+	var oe *OccurrenceError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no campaign " + id + " is loaded"})
-		return
-	}
-	now := e.now()
-	key := "manual-" + now.Format("2006-01-02T15:04:05Z")
-	if err := e.Enqueue(r.Context(), id, key, now); err != nil {
+	case errors.As(err, &oe):
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": oe.Error()})
+	case errors.Is(err, ErrPaused):
 		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
-		return
+	case err != nil:
+		e.opts.Logger.Error("campaign run failed", "campaign", id, "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "database or queue unavailable"})
+	case f.Status == FiringStarted:
+		writeJSON(w, http.StatusAccepted, runAnswer{Firing: f})
+	default:
+		writeJSON(w, http.StatusOK, runAnswer{Firing: f, Hint: fmt.Sprintf("occurrence %s of %s has a run already; "+
+			`nothing was sent again. To send again on purpose, name a new occurrence: {"occurrence": "manual-%s"}`,
+			f.Occurrence, id, e.now().Format("2006-01-02"))})
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"campaign": id, "run": key})
 }
 
 func (e *Engine) adminPause(paused bool) http.HandlerFunc {

@@ -215,15 +215,15 @@ func (e *Engine) handleShard(ctx context.Context, t *asynq.Task) error {
 	return err
 }
 
-// Enqueue fires a campaign now with the given run key (the admin "run now",
-// the demo, and tests). The same key twice is one run.
+// Enqueue fires a campaign now with the given run key (Fire, and tests). The
+// same key twice is one run.
 func (e *Engine) Enqueue(ctx context.Context, campaignID, key string, scheduledFor time.Time) error {
 	if _, ok := e.Campaign(campaignID); !ok {
 		return fmt.Errorf("no campaign %q is loaded", campaignID)
 	}
 	if paused, err := e.Paused(ctx, campaignID); err != nil || paused {
 		if err == nil {
-			err = fmt.Errorf("campaign %q is paused; resume it first", campaignID)
+			err = fmt.Errorf("%s: %w", campaignID, ErrPaused)
 		}
 		return err
 	}

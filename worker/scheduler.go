@@ -2,9 +2,11 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/triggers"
 )
 
@@ -33,7 +35,7 @@ type Scheduler struct {
 func (s *Scheduler) Tick(ctx context.Context, now time.Time) (int, error) {
 	daily := s.DailyEvery
 	if daily <= 0 {
-		daily = 15 * time.Minute
+		daily = defaultDailyEvery
 	}
 	catchUp := s.CatchUp
 	if catchUp <= 0 {
@@ -53,16 +55,15 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (int, error) {
 			}
 			continue
 		}
-		key, fire, seen := s.firing(c, now, daily, catchUp)
+		key, fire, seen := firing(c, now, daily, catchUp)
 		if key == "" {
 			continue
 		}
-		ran, err := s.ran(ctx, c.ID, key, seen)
-		if err != nil {
-			return n, err
-		}
-		if ran {
-			continue
+		if _, err := s.Engine.existingRun(ctx, c.ID, key, seen); !errors.Is(err, store.ErrNotFound) {
+			if err != nil {
+				return n, err
+			}
+			continue // it ran
 		}
 		if err := s.Engine.q.Run(ctx, RunPayload{Campaign: c.ID, Occurrence: key, ScheduledFor: fire.UTC()}); err != nil {
 			return n, err
@@ -81,7 +82,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (int, error) {
 // at its first instant, whoever ticks and whenever. Daily triggers are keyed
 // by their UTC tick: the ledger's occurrence key, not the run, keeps those
 // once per customer.
-func (s *Scheduler) firing(c *campaigns.Campaign, now time.Time, daily, catchUp time.Duration) (key string, fire time.Time, legacy string) {
+func firing(c *campaigns.Campaign, now time.Time, daily, catchUp time.Duration) (key string, fire time.Time, legacy string) {
 	switch {
 	case c.Trigger.Kind == campaigns.TriggerSchedule:
 		f, ok := c.Trigger.Schedule.Latest(now, catchUp)
@@ -96,18 +97,20 @@ func (s *Scheduler) firing(c *campaigns.Campaign, now time.Time, daily, catchUp 
 	return "", time.Time{}, "" // event triggers fire from events
 }
 
-// ran reports whether the run key, or the legacy key the same firing was run
-// under before an upgrade, already has a run.
-func (s *Scheduler) ran(ctx context.Context, campaignID, key, legacy string) (bool, error) {
+// existingRun returns the run of the run key, or of the legacy key the same
+// firing was run under before an upgrade, or store.ErrNotFound. The scheduler
+// and forced runs (Fire) both ask it before firing.
+func (e *Engine) existingRun(ctx context.Context, campaignID, key, legacy string) (*store.Run, error) {
 	for _, k := range []string{key, legacy} {
 		if k == "" {
 			continue
 		}
-		if exists, err := s.Engine.st.RunExists(ctx, campaignID, k); err != nil || exists {
-			return exists, err
+		run, err := e.st.RunByOccurrence(ctx, campaignID, k)
+		if !errors.Is(err, store.ErrNotFound) {
+			return run, err
 		}
 	}
-	return false, nil
+	return nil, store.ErrNotFound
 }
 
 // Run ticks at the start of every minute (of its clock) until ctx ends.

@@ -49,18 +49,7 @@ func TestTwoSchedulersRunEachTickOnce(t *testing.T) {
 	if n, _ := b.st.CountRuns(ctx, "minutely"); n != 10 {
 		t.Fatalf("campaign_runs = %d, want 10", n)
 	}
-	per := map[string]int{}
-	for _, m := range b.smtp.Messages() {
-		per[strings.Join(m.To, ",")]++
-	}
-	if len(per) != customers {
-		t.Fatalf("%d recipients, want %d", len(per), customers)
-	}
-	for to, n := range per {
-		if n != 10 {
-			t.Errorf("%s got %d messages over 10 ticks, want 10", to, n)
-		}
-	}
+	b.perRecipient(t, customers, 10)
 }
 
 // TestSchedulerCatchesUpAMissedTickOnce: every scheduler was down at 10:00;

@@ -3,20 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/synth"
 	"github.com/tidings-crm/tidings/worker"
 )
 
 type demoOptions struct {
-	customers int
-	once      bool
+	customers  int
+	once       bool
+	occurrence string
 }
 
 func (a *app) demoCommand() *cobra.Command {
@@ -29,17 +28,27 @@ func (a *app) demoCommand() *cobra.Command {
 customers and purchases when empty, an in-process Redis for the job queue, the
 example campaigns, and the outbox (tidings-data/outbox: one .eml file per email,
 sms.log for SMS) unless TIDINGS_SMTP_URL is set. It fires every scheduled
-campaign now, waits for the sends that are due, and prints one row per
-campaign. Messages scheduled for later (a birthday greeting at 09:00 in the
+campaign's current occurrence (a schedule's latest firing, the scheduler's
+slot for daily triggers), waits for the sends that are due, and prints one row
+per campaign with this run's numbers. An occurrence that ran before (an
+earlier demo, the scheduler) is not sent again: the table says "already
+sent". --occurrence NAME fires a new, named occurrence instead: an extra send
+on purpose. Messages scheduled for later (a birthday greeting at 09:00 in the
 customer's zone, SMS outside quiet hours) show as deferred. Without --once it
 then keeps running the scheduler and workers until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.occurrence != "" {
+				if err := worker.ValidOccurrence(o.occurrence); err != nil {
+					return fmt.Errorf("--occurrence: %w", err)
+				}
+			}
 			return a.demo(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().IntVar(&o.customers, "customers", 5000, "synthetic customers to create when the database is empty")
 	cmd.Flags().BoolVar(&o.once, "once", false, "run one cycle, print the table and exit")
+	cmd.Flags().StringVar(&o.occurrence, "occurrence", "", "fire this named occurrence instead of each campaign's current one (an extra send on purpose, e.g. manual-2026-12-03-promo)")
 	return cmd
 }
 
@@ -70,19 +79,19 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 	}
 	defer srv.Shutdown()
 
-	key := "demo-" + now.Format("2006-01-02T15:04:05Z")
-	var fired []*campaigns.Campaign
-	for _, c := range rt.engine.Campaigns() {
-		if c.Trigger.Kind == campaigns.TriggerEvent || c.Status == campaigns.StatusPaused {
-			continue
-		}
-		if err := rt.engine.Enqueue(ctx, c.ID, key, now); err != nil {
-			return err
-		}
-		fired = append(fired, c)
+	fired, err := a.fireDemo(ctx, rt.engine, o.occurrence)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(a.stderr, "fired %d campaigns over %s; sending into %s\n", len(fired), a.cfg.DatabaseURL, a.sendTarget())
-	if err := waitSettled(ctx, rt.st, fired, key, 2*time.Minute); err != nil {
+	started := 0
+	for _, d := range fired {
+		if d.started() {
+			started++
+		}
+	}
+	fmt.Fprintf(a.stderr, "fired %d campaigns (%d had run before: not resent) over %s; sending into %s\n",
+		started, len(fired)-started, redactURL(a.cfg.DatabaseURL), a.sendTarget())
+	if err := waitSettled(ctx, rt.st, fired, 2*time.Minute); err != nil {
 		return err
 	}
 	if err := a.printDemoTable(ctx, rt.st, fired); err != nil {
@@ -106,58 +115,6 @@ func (a *app) sendTarget() string {
 		return redactURL(a.cfg.SMTPURL)
 	}
 	return a.cfg.OutboxDir
-}
-
-// waitSettled waits until every fired run is evaluated and no due message is
-// waiting or being sent.
-func waitSettled(ctx context.Context, st *store.Store, fired []*campaigns.Campaign, key string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		done := true
-		for _, c := range fired {
-			ok, err := st.RunDone(ctx, c.ID, key)
-			if err != nil {
-				return err
-			}
-			done = done && ok
-		}
-		if done {
-			n, err := st.CountDue(ctx, time.Now())
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("demo: runs did not settle within %s", limit)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func (a *app) printDemoTable(ctx context.Context, st *store.Store, fired []*campaigns.Campaign) error {
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "CAMPAIGN\tTRIGGER\tAUDIENCE\tSENT\tSUPPRESSED\tCAPPED\tDEFERRED\tHOLDOUT\tFAILED\t")
-	for _, c := range fired {
-		n, err := st.CampaignCounts(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		total := 0
-		for _, v := range n {
-			total += v
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", c.ID, c.Trigger.Kind, total, n[store.StatusSent],
-			n[store.StatusSuppressed], n[store.StatusCapped], n[store.StatusDeferred], n[store.StatusHoldout],
-			n[store.StatusFailed]+n[store.StatusUnknown])
-	}
-	return tw.Flush()
 }
 
 // seedDemo fills an empty database with n synthetic customers and their

@@ -228,7 +228,7 @@ func TestDemoOnceSendsIntoTheOutbox(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo: exit %d\n%s%s", code, out, errOut)
 	}
-	m := regexp.MustCompile(`weekly-newsletter\s+schedule\s+(\d+)\s+(\d+)`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`weekly-newsletter\s+schedule\s+\S+(?: \S+)?\s+(\d+)\s+(\d+)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no newsletter row in the table:\n%s", out)
 	}

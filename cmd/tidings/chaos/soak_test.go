@@ -84,7 +84,7 @@ func TestSoakMixedLoad(t *testing.T) {
 	go func() { // a newsletter run every 15 s
 		defer wg.Done()
 		for loadCtx.Err() == nil {
-			runNow(t, c, servers[runs%2])
+			runNow(t, c, servers[runs%2], fmt.Sprintf("soak-%d", runs))
 			runs++
 			select {
 			case <-loadCtx.Done():
@@ -156,9 +156,11 @@ func postPurchase(t *testing.T, c *cluster.Cluster, s *cluster.Process, secret s
 	}
 }
 
-// runNow fires the newsletter through the admin API.
-func runNow(t *testing.T, c *cluster.Cluster, s *cluster.Process) {
-	req, _ := http.NewRequest(http.MethodPost, "http://"+s.HTTPAddr+"/v1/campaigns/news/run", nil)
+// runNow fires the newsletter through the admin API, as the named
+// occurrence: an extra send on purpose, each time.
+func runNow(t *testing.T, c *cluster.Cluster, s *cluster.Process, occurrence string) {
+	body := strings.NewReader(fmt.Sprintf(`{"occurrence": %q}`, occurrence))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+s.HTTPAddr+"/v1/campaigns/news/run", body)
 	req.Header.Set("Authorization", "Bearer "+c.AdminToken)
 	resp, err := c.HTTPClient().Do(req)
 	if err != nil {
