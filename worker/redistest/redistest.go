@@ -24,7 +24,7 @@ const lockKey = "tidings:test:lock"
 
 // Client returns a client on a free logical database (1..15) of the test
 // Redis, empty, and its options. It fails the test, saying how to configure
-// Redis, when none is reachable or free within 30 s.
+// Redis, when none is reachable or free within 3 minutes.
 func Client(t testing.TB) (*redis.Client, *redis.Options) {
 	t.Helper()
 	url := os.Getenv("TIDINGS_TEST_REDIS_URL")
@@ -37,13 +37,15 @@ func Client(t testing.TB) (*redis.Client, *redis.Options) {
 	}
 	ctx := context.Background()
 	owner := fmt.Sprintf("%s-%d-%d", t.Name(), os.Getpid(), time.Now().UnixNano())
-	deadline := time.Now().Add(30 * time.Second)
+	// Tests wait for a database rather than fail: on a busy machine all
+	// fifteen may be taken by parallel tests for a while.
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		for db := 1; db <= 15; db++ {
 			opt := *base
 			opt.DB = db
 			rdb := redis.NewClient(&opt)
-			ok, err := rdb.SetNX(ctx, lockKey, owner, 10*time.Minute).Result()
+			ok, err := rdb.SetNX(ctx, lockKey, owner, lockTTL).Result()
 			if err != nil {
 				rdb.Close()
 				t.Fatalf("redis at %s is not reachable (%v); start it or set TIDINGS_TEST_REDIS_URL", base.Addr, err)
@@ -53,7 +55,9 @@ func Client(t testing.TB) (*redis.Client, *redis.Options) {
 				continue
 			}
 			flush(t, rdb)
+			stop := holdLock(rdb, owner)
 			t.Cleanup(func() {
+				stop()
 				// FLUSHDB also drops the lock key: the database is free again.
 				if err := rdb.FlushDB(context.Background()).Err(); err != nil {
 					t.Errorf("flush redis db: %v", err)
@@ -63,10 +67,38 @@ func Client(t testing.TB) (*redis.Client, *redis.Options) {
 			return rdb, &opt
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no free logical database on redis %s for 30 s", base.Addr)
+			t.Fatalf("no free logical database on redis %s for 3 minutes", base.Addr)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// lockTTL is how long a lock outlives a test process that died holding it.
+const lockTTL = 10 * time.Minute
+
+// holdLock renews the lock key while the test runs, so a test slower than
+// lockTTL on a loaded machine keeps its database (an expired lock let
+// another test flush it mid-run), and returns the function that stops it.
+func holdLock(rdb *redis.Client, owner string) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(lockTTL / 5)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				ctx := context.Background()
+				if cur, _ := rdb.Get(ctx, lockKey).Result(); cur == owner {
+					rdb.Expire(ctx, lockKey, lockTTL)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // flush empties the database but keeps the lock key.
@@ -77,7 +109,7 @@ func flush(t testing.TB, rdb *redis.Client) {
 		t.Errorf("flush redis db: %v", err)
 	}
 	if owner != "" {
-		rdb.Set(ctx, lockKey, owner, 10*time.Minute)
+		rdb.Set(ctx, lockKey, owner, lockTTL)
 	}
 }
 
