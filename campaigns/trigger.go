@@ -99,6 +99,7 @@ func (p *parser) at(f fields, where string) ClockTime {
 	if err != nil {
 		p.errorf(n, "%s.at: %v", where, err)
 	}
+	p.sendTime = n
 	return t
 }
 
@@ -133,6 +134,7 @@ func (p *parser) scheduleTrigger(n *yaml.Node, where string) *ScheduleTrigger {
 			p.errorf(cn, "%s.cron: invalid cron expression %q: %s (five fields: minute hour day-of-month month day-of-week, or @daily, @weekly...)", where, s, reason)
 		} else {
 			t.Cron, t.Schedule = s, sched
+			p.sendTime = cn
 		}
 	}
 	return t

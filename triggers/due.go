@@ -100,8 +100,8 @@ func QuietUntil(t time.Time, loc *time.Location) time.Time {
 
 // SMS quiet hours, in the customer's local time: never from 21:00 to 08:00.
 const (
-	QuietStartHour = 21
-	QuietEndHour   = 8
+	QuietStartHour = campaigns.QuietStartHour
+	QuietEndHour   = campaigns.QuietEndHour
 )
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
