@@ -109,16 +109,21 @@ func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 var zones sync.Map // name -> *time.Location
 
 // Location resolves an IANA zone name, falling back to def for an empty or
-// unknown name. Results are cached: time.LoadLocation reads the zone database.
+// unknown name. Results are cached, unknown names too: time.LoadLocation
+// reads the zone database, and a misspelt zone repeats across customers.
 func Location(name string, def *time.Location) *time.Location {
 	if name == "" {
 		return def
 	}
 	if l, ok := zones.Load(name); ok {
-		return l.(*time.Location)
+		if loc := l.(*time.Location); loc != nil {
+			return loc
+		}
+		return def
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
+		zones.Store(name, (*time.Location)(nil))
 		return def
 	}
 	zones.Store(name, loc)

@@ -1,0 +1,97 @@
+package triggers
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestCustomerZoneInferredFromPhone checks which zone a customer's local
+// times use: the stated zone when it names one, else the zone of the phone
+// number's country and area code, else the configured default. Numbers that
+// map to several zones get the westernmost one; a country-wide answer
+// spread over more than three hours is no inference.
+func TestCustomerZoneInferredFromPhone(t *testing.T) {
+	t.Parallel()
+	def, err := time.LoadLocation("Europe/Berlin") // not UTC, so a fallback is visible
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, zone, phone string
+		want              string
+		source            ZoneSource
+	}{
+		{"US New York area code", "", "+12125551234", "America/New_York", ZoneInferred},
+		{"US Los Angeles area code", "", "+13105550100", "America/Los_Angeles", ZoneInferred},
+		{"France mobile", "", "+33612345678", "Europe/Paris", ZoneInferred},
+		{"Australia mobile", "", "+61412345678", "Australia/Sydney", ZoneInferred},
+		{"Australia Perth landline: Adelaide or Perth, the westernmost", "", "+61893211234", "Australia/Perth", ZoneInferred},
+		{"India: the data's Asia/Calcutta under its current name", "", "+919876543210", "Asia/Kolkata", ZoneInferred},
+		{"Alaska: Adak or Anchorage, the westernmost", "", "+19075551234", "America/Adak", ZoneInferred},
+		{"Idaho exchange in Mountain time", "", "+12082015555", "America/Denver", ZoneInferred},
+		{"Idaho exchange in Pacific time", "", "+12082155555", "America/Los_Angeles", ZoneInferred},
+		{"Spain mobile", "", "+34612345678", "Europe/Madrid", ZoneInferred},
+		{"Gran Canaria landline", "", "+34928123456", "Atlantic/Canary", ZoneInferred},
+		{"Portugal mobile: Azores or Lisbon, the westernmost", "", "+351912345678", "Atlantic/Azores", ZoneInferred},
+		{"stated zone wins over the phone", "Asia/Tokyo", "+12125551234", "Asia/Tokyo", ZoneStated},
+		{"misspelt stated zone: inferred", "America/New_Yrok", "+12125551234", "America/New_York", ZoneInferred},
+		{"unassigned country code", "", "+99912345678", "Europe/Berlin", ZoneDefault},
+		{"+1 toll-free: all of North America and the Pacific", "", "+18005551234", "Europe/Berlin", ZoneDefault},
+		{"national form, no country", "", "0612345678", "Europe/Berlin", ZoneDefault},
+		{"not a number", "", "+33 6 12 34 56 78", "Europe/Berlin", ZoneDefault},
+		{"no phone", "", "", "Europe/Berlin", ZoneDefault},
+	}
+	for _, tc := range cases {
+		for range 2 { // the second call is answered by the cache
+			loc, src := CustomerLocation(tc.zone, tc.phone, def)
+			if loc.String() != tc.want || src != tc.source {
+				t.Errorf("%s (%q, %q): %s (%s), want %s (%s)", tc.name, tc.zone, tc.phone, loc, src, tc.want, tc.source)
+			}
+		}
+	}
+}
+
+// BenchmarkPhoneLocation measures zone inference as planning pays it: a
+// base of customers spread over a few hundred prefixes (cached after their
+// first lookup), and a first lookup of every prefix (uncached).
+func BenchmarkPhoneLocation(b *testing.B) {
+	phones := make([]string, 1000)
+	for i := range phones {
+		switch i % 4 {
+		case 0:
+			phones[i] = fmt.Sprintf("+1212555%04d", i)
+		case 1:
+			phones[i] = fmt.Sprintf("+336%08d", i*7919)
+		case 2:
+			phones[i] = fmt.Sprintf("+614%08d", i*104729)
+		default:
+			phones[i] = fmt.Sprintf("+9198%08d", i*15485863%100000000)
+		}
+	}
+	b.Run("cached", func(b *testing.B) {
+		for _, p := range phones {
+			PhoneLocation(p)
+		}
+		b.ResetTimer()
+		for i := range b.N {
+			if PhoneLocation(phones[i%len(phones)]) == nil {
+				b.Fatal("no zone")
+			}
+		}
+	})
+	b.Run("uncached", func(b *testing.B) {
+		for i := range b.N {
+			if pickZone(phones[i%len(phones)][1:]) == nil {
+				b.Fatal("no zone")
+			}
+		}
+	})
+	b.Run("stated", func(b *testing.B) {
+		for range b.N {
+			if _, src := CustomerLocation("America/New_York", "+12125551234", time.UTC); src != ZoneStated {
+				b.Fatal(src)
+			}
+		}
+	})
+}
