@@ -27,7 +27,7 @@ func Due(c *campaigns.Campaign, env *rules.Env, defaultLoc *time.Location) (bool
 	t := c.Trigger
 	switch t.Kind {
 	case campaigns.TriggerBirthday:
-		return BirthdayDue(env.Birthday, Location(env.TimeZone, defaultLoc), env.Now), nil
+		return BirthdayDue(env.Birthday, birthdayLocation(env, defaultLoc), env.Now), nil
 	case campaigns.TriggerInactivity:
 		return t.Inactivity.Matches(env), nil
 	case campaigns.TriggerChurnRisk:

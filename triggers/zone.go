@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/tidings-crm/tidings/rules"
 )
 
 // ZoneSource says where the zone a customer's local times are computed in
@@ -49,6 +51,34 @@ func CustomerLocation(timeZone, phone string, def *time.Location) (*time.Locatio
 		return loc, ZoneInferred
 	}
 	return def, ZoneDefault
+}
+
+// birthdayLocation is the zone whose date decides whether a birthday is
+// today: CustomerLocation's, but the phone number is looked at only when no
+// zone is stated and the birthday is today somewhere on Earth, since Due
+// runs for every customer of the stream.
+func birthdayLocation(env *rules.Env, def *time.Location) *time.Location {
+	if loc := Location(env.TimeZone, nil); loc != nil {
+		return loc
+	}
+	if env.Phone == "" || !birthdayNear(env.Birthday, env.Now) {
+		return def
+	}
+	loc, _ := CustomerLocation("", env.Phone, def)
+	return loc
+}
+
+// Zones of the extreme offsets (UTC-12 and UTC+14): every local date at an
+// instant is the date in one of them or in UTC (they are 12 and 14 hours
+// apart, less than a day).
+var (
+	farWest = time.FixedZone("UTC-12", -12*3600)
+	farEast = time.FixedZone("UTC+14", 14*3600)
+)
+
+// birthdayNear reports whether now falls on the birthday in some zone.
+func birthdayNear(birthday, now time.Time) bool {
+	return BirthdayDue(birthday, farWest, now) || BirthdayDue(birthday, time.UTC, now) || BirthdayDue(birthday, farEast, now)
 }
 
 // MaxInferredSpread bounds how far apart the zones a number may map to can
