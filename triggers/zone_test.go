@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/rules"
 )
 
 // TestCustomerZoneInferredFromPhone checks which zone a customer's local
@@ -94,4 +97,35 @@ func BenchmarkPhoneLocation(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestBirthdayDueInThePhonesZone checks that a customer without a zone has
+// their birthday on their own calendar: at 02:00 UTC on 11 June it is still
+// 10 June in New York, so a New York number born on 10 June is due and one
+// born on 11 June is not yet, while the default zone (UTC) would say the
+// opposite.
+func TestBirthdayDueInThePhonesZone(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2025, 6, 11, 2, 0, 0, 0, time.UTC)
+	bday := &campaigns.Campaign{Trigger: campaigns.Trigger{Kind: campaigns.TriggerBirthday, Birthday: &campaigns.BirthdayTrigger{}}}
+	for _, tc := range []struct {
+		zone, phone string
+		born        time.Month
+		day         int
+		want        bool
+	}{
+		{"", "+12125550101", time.June, 10, true},
+		{"", "+12125550101", time.June, 11, false},
+		{"", "", time.June, 10, false}, // no phone: UTC says 11 June
+		{"", "", time.June, 11, true},
+		{"UTC", "+12125550101", time.June, 11, true}, // a stated zone wins
+	} {
+		env := rules.NewEnv(time.UTC)
+		env.Now, env.TimeZone, env.Phone = now, tc.zone, tc.phone
+		env.Birthday = time.Date(1990, tc.born, tc.day, 0, 0, 0, 0, time.UTC)
+		due, err := Due(bday, env, time.UTC)
+		if err != nil || due != tc.want {
+			t.Errorf("zone %q phone %q born %s %d: due = %v, %v; want %v", tc.zone, tc.phone, tc.born, tc.day, due, err, tc.want)
+		}
+	}
 }

@@ -1,0 +1,144 @@
+package worker_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/store/storetest"
+	"github.com/tidings-crm/tidings/worker"
+)
+
+// lateCase is one message that may or may not go out in its window: its
+// campaign, when the run plans it, when the sending worker reaches it
+// (zero: the same worker plans and sends at once), and what must become of
+// it. Times are in New York, where the customer lives.
+type lateCase struct {
+	name     string
+	yaml     string
+	sms      bool
+	plan     time.Time
+	reach    time.Time
+	status   string
+	sent     int
+	deadline time.Time // the row's expires_at
+}
+
+const birthdaySMSAt = `id: late
+name: Birthday SMS
+trigger: {birthday: {at: "%AT%"}}
+audience: sms_consent
+channels: [sms]
+messages:
+  sms: {text: "Happy birthday {{ .external_id }}! Reply STOP to opt out"}
+`
+
+const birthdayEmailAt = `id: late
+name: Birthday email
+trigger: {birthday: {at: "%AT%"}}
+audience: email_consent
+channels: [email]
+messages:
+  email: {subject: "Happy birthday", text: "Happy birthday {{ .external_id }}!"}
+`
+
+const newsWithDeadline = `id: late
+name: News that may be 2h late
+trigger: {schedule: {cron: "0 10 * * TUE", time_zone: America/New_York}}
+audience: email_consent
+channels: [email]
+late: {policy: send, deadline: 2h}
+messages:
+  email: {subject: "News", text: "News for {{ .external_id }}"}
+`
+
+// TestLateMessagesFollowTheCampaignsLatePolicy drives the late policy end
+// to end, on both databases, through real Redis, asynq and the SMTP or SMS
+// server: a birthday greeting (default: expire at the end of the customer's
+// day) that quiet hours or an outage would deliver after local midnight is
+// settled as expired with its reason and never reaches the provider, one
+// reached before midnight is sent; a newsletter allowed 2 hours late is
+// expired when the worker reaches it 3 hours late and sent 1 hour late.
+func TestLateMessagesFollowTheCampaignsLatePolicy(t *testing.T) {
+	ny := mustZone(t, "America/New_York")
+	at := func(d, h, m int) time.Time { return time.Date(2025, 6, d, h, m, 0, 0, ny) }
+	midnight := at(11, 0, 0)
+	cases := []lateCase{
+		{name: "birthday SMS at 22:30: quiet hours push it past midnight, expired at planning",
+			yaml: strings.Replace(birthdaySMSAt, "%AT%", "22:30", 1), sms: true, plan: at(10, 22, 30),
+			status: store.StatusExpired, deadline: midnight},
+		{name: "birthday SMS planned at 20:50, reached at 21:05: quiet hours until past midnight",
+			yaml: strings.Replace(birthdaySMSAt, "%AT%", "20:50", 1), sms: true, plan: at(10, 20, 50), reach: at(10, 21, 5),
+			status: store.StatusExpired, deadline: midnight},
+		{name: "birthday email deferred to 20:00, worker back at 00:30",
+			yaml: strings.Replace(birthdayEmailAt, "%AT%", "20:00", 1), plan: at(10, 8, 0), reach: at(11, 0, 30),
+			status: store.StatusExpired, deadline: midnight},
+		{name: "birthday email deferred to 20:00, worker back at 23:30",
+			yaml: strings.Replace(birthdayEmailAt, "%AT%", "20:00", 1), plan: at(10, 8, 0), reach: at(10, 23, 30),
+			status: store.StatusSent, sent: 1, deadline: midnight},
+		{name: "newsletter allowed 2h late, reached 3h late", yaml: newsWithDeadline, plan: at(10, 10, 0), reach: at(10, 13, 0),
+			status: store.StatusExpired, deadline: at(10, 12, 0)},
+		{name: "newsletter allowed 2h late, reached 1h late", yaml: newsWithDeadline, plan: at(10, 10, 0), reach: at(10, 11, 0),
+			status: store.StatusSent, sent: 1, deadline: at(10, 12, 0)},
+	}
+	for _, dialect := range storetest.Dialects() {
+		for _, tc := range cases {
+			t.Run(string(dialect)+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				testLate(t, dialect, tc)
+			})
+		}
+	}
+}
+
+func testLate(t *testing.T, dialect store.Dialect, tc lateCase) {
+	b := setup(t, dialect)
+	provider := startSMS(t, b)
+	b.addCustomers(t, 1, func(_ int, c *store.CustomerInput) {
+		zone, phone, bday, yes := "America/New_York", "+12125550101", day(1990, 6, 10), true
+		c.TimeZone, c.Phone, c.Birthday, c.SMSConsent = &zone, &phone, &bday, &yes
+	})
+	clock := &fakeClock{t: tc.plan.UTC()}
+	c := b.campaign(t, tc.yaml)
+	e := b.engineWith(t, worker.Options{Now: clock.Now}, c)
+	ctx := context.Background()
+	if tc.reach.IsZero() {
+		b.acceptWorker(t, e, workerConfig{})
+	} else {
+		b.acceptWorker(t, e, planOnly)
+	}
+	if err := e.Enqueue(ctx, "late", "k1", tc.plan); err != nil {
+		t.Fatal(err)
+	}
+	b.waitPlanned(t, "late", "k1")
+	now := tc.plan.UTC()
+	if !tc.reach.IsZero() {
+		now = tc.reach.UTC()
+		clock.Set(now)
+		b.acceptWorker(t, e, sendOnly)
+		if _, err := e.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.waitSettled(t, "late", "k1", now, 30*time.Second)
+	row := b.deliveries(t, "late")["c1"]
+	d, err := b.st.Delivery(ctx, row.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != tc.status || d.ExpiresAt == nil || !d.ExpiresAt.Equal(tc.deadline) {
+		t.Fatalf("row: %s (%q) expiring %v; want %s expiring %s", d.Status, d.Error, d.ExpiresAt, tc.status, tc.deadline.UTC())
+	}
+	if tc.status == store.StatusExpired && (!strings.HasPrefix(d.Error, "late: ") || d.Attempts != 0) {
+		t.Errorf("expired row: reason %q, %d attempts; want a late: reason and no attempt", d.Error, d.Attempts)
+	}
+	got := len(b.smtp.Messages())
+	if tc.sms {
+		got = len(provider.Messages())
+	}
+	if got != tc.sent {
+		t.Errorf("the provider received %d messages, want %d", got, tc.sent)
+	}
+}
