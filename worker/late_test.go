@@ -59,7 +59,8 @@ messages:
 // server: a birthday greeting (default: expire at the end of the customer's
 // day) that quiet hours or an outage would deliver after local midnight is
 // settled as expired with its reason and never reaches the provider, one
-// reached before midnight is sent; a newsletter allowed 2 hours late is
+// reached before midnight is sent; the report counts expired messages in
+// their own column; a newsletter allowed 2 hours late is
 // expired when the worker reaches it 3 hours late and sent 1 hour late.
 func TestLateMessagesFollowTheCampaignsLatePolicy(t *testing.T) {
 	ny := mustZone(t, "America/New_York")
@@ -134,11 +135,61 @@ func testLate(t *testing.T, dialect store.Dialect, tc lateCase) {
 	if tc.status == store.StatusExpired && (!strings.HasPrefix(d.Error, "late: ") || d.Attempts != 0) {
 		t.Errorf("expired row: reason %q, %d attempts; want a late: reason and no attempt", d.Error, d.Attempts)
 	}
+	rep, err := e.Report(ctx, "late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantExpired := int64(1 - tc.sent); rep.Treated.Expired != wantExpired || rep.Treated.Sent != int64(tc.sent) {
+		t.Errorf("report: %d sent, %d expired; want %d, %d", rep.Treated.Sent, rep.Treated.Expired, tc.sent, wantExpired)
+	}
 	got := len(b.smtp.Messages())
 	if tc.sms {
 		got = len(provider.Messages())
 	}
 	if got != tc.sent {
 		t.Errorf("the provider received %d messages, want %d", got, tc.sent)
+	}
+}
+
+const teamNightAlertYAML = `id: alert
+name: Big spender alert
+trigger: {schedule: {cron: "0 7 * * *", time_zone: UTC}}
+audience: "true"
+channels: [sms]
+recipient: {team: {sms: "+15550002222"}}
+frequency: {class: alert}
+messages:
+  sms: {text: "Customer {{ .external_id }} needs a call"}
+`
+
+// TestTeamSMSAlertIsNotHeldByTheCustomersQuietHours fires an SMS alert to
+// the team at 03:00 in the customer's New York night: quiet hours protect
+// customers, so the alert is sent at once (planning and sending agree), on
+// both databases.
+func TestTeamSMSAlertIsNotHeldByTheCustomersQuietHours(t *testing.T) {
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			provider := startSMS(t, b)
+			b.addCustomers(t, 1, func(_ int, c *store.CustomerInput) {
+				zone := "America/New_York"
+				c.TimeZone = &zone
+			})
+			start := time.Date(2025, 6, 10, 7, 0, 0, 0, time.UTC) // 03:00 in New York
+			clock := &fakeClock{t: start}
+			e := b.engineWith(t, worker.Options{Now: clock.Now}, b.campaign(t, teamNightAlertYAML))
+			b.acceptWorker(t, e, workerConfig{})
+			if err := e.Enqueue(context.Background(), "alert", "k1", start); err != nil {
+				t.Fatal(err)
+			}
+			b.waitSettled(t, "alert", "k1", start, 30*time.Second)
+			if d := b.deliveries(t, "alert")["c1"]; d.Status != store.StatusSent || d.SentAt == nil || !d.SentAt.Equal(start) {
+				t.Fatalf("team alert: %s (%q) at %v, want sent at once", d.Status, d.Error, d.SentAt)
+			}
+			if msgs := provider.Messages(); len(msgs) != 1 || msgs[0].To != "+15550002222" {
+				t.Fatalf("provider received %v, want one message to the team", msgs)
+			}
+		})
 	}
 }

@@ -143,7 +143,7 @@ func waitSettled(ctx context.Context, st *store.Store, fired []*campaigns.Campai
 
 func (a *app) printDemoTable(ctx context.Context, st *store.Store, fired []*campaigns.Campaign) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "CAMPAIGN\tTRIGGER\tAUDIENCE\tSENT\tSUPPRESSED\tCAPPED\tDEFERRED\tHOLDOUT\tFAILED\t")
+	fmt.Fprintln(tw, "CAMPAIGN\tTRIGGER\tAUDIENCE\tSENT\tSUPPRESSED\tCAPPED\tDEFERRED\tHOLDOUT\tFAILED\tEXPIRED\t")
 	for _, c := range fired {
 		n, err := st.CampaignCounts(ctx, c.ID)
 		if err != nil {
@@ -153,9 +153,9 @@ func (a *app) printDemoTable(ctx context.Context, st *store.Store, fired []*camp
 		for _, v := range n {
 			total += v
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", c.ID, c.Trigger.Kind, total, n[store.StatusSent],
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", c.ID, c.Trigger.Kind, total, n[store.StatusSent],
 			n[store.StatusSuppressed], n[store.StatusCapped], n[store.StatusDeferred], n[store.StatusHoldout],
-			n[store.StatusFailed]+n[store.StatusUnknown])
+			n[store.StatusFailed]+n[store.StatusUnknown], n[store.StatusExpired])
 	}
 	return tw.Flush()
 }

@@ -176,7 +176,7 @@ func (h *Handler) problem(w http.ResponseWriter, status int, heading, text strin
 // ledgerOrder is the order ledger statuses are listed in.
 var ledgerOrder = []string{store.StatusSent, store.StatusFailed, store.StatusPending, store.StatusDeferred,
 	store.StatusSending, store.StatusUnknown, store.StatusHoldout, store.StatusSuppressed, store.StatusCapped,
-	store.StatusCancelled}
+	store.StatusCancelled, store.StatusExpired}
 
 type ledgerCount struct {
 	Status string
