@@ -129,3 +129,27 @@ func TestBirthdayDueInThePhonesZone(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBirthdayDue measures the birthday trigger per streamed customer:
+// a stated zone; no zone, a phone, and a birthday far from today (the
+// common case: no inference); and no zone with the birthday today
+// (inferred from the phone, cached by prefix).
+func BenchmarkBirthdayDue(b *testing.B) {
+	now := time.Date(2025, 6, 11, 2, 0, 0, 0, time.UTC)
+	c := &campaigns.Campaign{Trigger: campaigns.Trigger{Kind: campaigns.TriggerBirthday, Birthday: &campaigns.BirthdayTrigger{}}}
+	for _, bc := range []struct {
+		name, zone string
+		born       time.Month
+	}{{"stated", "America/New_York", time.June}, {"no-zone-far", "", time.March}, {"no-zone-today", "", time.June}} {
+		b.Run(bc.name, func(b *testing.B) {
+			env := rules.NewEnv(time.UTC)
+			env.Now, env.TimeZone, env.Phone = now, bc.zone, "+12125550101"
+			env.Birthday = time.Date(1990, bc.born, 10, 0, 0, 0, 0, time.UTC)
+			for b.Loop() {
+				if _, err := Due(c, env, time.UTC); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -26,23 +27,21 @@ type lateCase struct {
 	deadline time.Time // the row's expires_at
 }
 
-const birthdaySMSAt = `id: late
-name: Birthday SMS
-trigger: {birthday: {at: "%AT%"}}
-audience: sms_consent
-channels: [sms]
+// birthdayAt is a birthday campaign named late on one channel at a local time.
+func birthdayAt(channel, at string) string {
+	subject := ""
+	if channel == "email" {
+		subject = `subject: "Happy birthday", `
+	}
+	return fmt.Sprintf(`id: late
+name: Birthday %[1]s
+trigger: {birthday: {at: %[2]q}}
+audience: %[1]s_consent
+channels: [%[1]s]
 messages:
-  sms: {text: "Happy birthday {{ .external_id }}! Reply STOP to opt out"}
-`
-
-const birthdayEmailAt = `id: late
-name: Birthday email
-trigger: {birthday: {at: "%AT%"}}
-audience: email_consent
-channels: [email]
-messages:
-  email: {subject: "Happy birthday", text: "Happy birthday {{ .external_id }}!"}
-`
+  %[1]s: {%[3]stext: "Happy birthday {{ .external_id }}! Reply STOP to opt out"}
+`, channel, at, subject)
+}
 
 const newsWithDeadline = `id: late
 name: News that may be 2h late
@@ -68,16 +67,16 @@ func TestLateMessagesFollowTheCampaignsLatePolicy(t *testing.T) {
 	midnight := at(11, 0, 0)
 	cases := []lateCase{
 		{name: "birthday SMS at 22:30: quiet hours push it past midnight, expired at planning",
-			yaml: strings.Replace(birthdaySMSAt, "%AT%", "22:30", 1), sms: true, plan: at(10, 22, 30),
+			yaml: birthdayAt("sms", "22:30"), sms: true, plan: at(10, 22, 30),
 			status: store.StatusExpired, deadline: midnight},
 		{name: "birthday SMS planned at 20:50, reached at 21:05: quiet hours until past midnight",
-			yaml: strings.Replace(birthdaySMSAt, "%AT%", "20:50", 1), sms: true, plan: at(10, 20, 50), reach: at(10, 21, 5),
+			yaml: birthdayAt("sms", "20:50"), sms: true, plan: at(10, 20, 50), reach: at(10, 21, 5),
 			status: store.StatusExpired, deadline: midnight},
 		{name: "birthday email deferred to 20:00, worker back at 00:30",
-			yaml: strings.Replace(birthdayEmailAt, "%AT%", "20:00", 1), plan: at(10, 8, 0), reach: at(11, 0, 30),
+			yaml: birthdayAt("email", "20:00"), plan: at(10, 8, 0), reach: at(11, 0, 30),
 			status: store.StatusExpired, deadline: midnight},
 		{name: "birthday email deferred to 20:00, worker back at 23:30",
-			yaml: strings.Replace(birthdayEmailAt, "%AT%", "20:00", 1), plan: at(10, 8, 0), reach: at(10, 23, 30),
+			yaml: birthdayAt("email", "20:00"), plan: at(10, 8, 0), reach: at(10, 23, 30),
 			status: store.StatusSent, sent: 1, deadline: midnight},
 		{name: "newsletter allowed 2h late, reached 3h late", yaml: newsWithDeadline, plan: at(10, 10, 0), reach: at(10, 13, 0),
 			status: store.StatusExpired, deadline: at(10, 12, 0)},

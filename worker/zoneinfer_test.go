@@ -39,15 +39,8 @@ func TestCustomerWithoutZoneGetsSMSInTheirPhonesZone(t *testing.T) {
 func testZoneInference(t *testing.T, dialect store.Dialect) {
 	b := setup(t, dialect)
 	provider := startSMS(t, b)
-	type person struct{ zone, phone string }
-	people := []person{{"", "+12125550101"}, {"", "+33612345678"}, {"UTC", "+447700900123"}}
-	b.addCustomers(t, len(people), func(i int, c *store.CustomerInput) {
-		p, yes := people[i-1], true
-		c.Phone, c.SMSConsent = &p.phone, &yes
-		if p.zone != "" {
-			c.TimeZone = &p.zone
-		}
-	})
+	people := []smsPerson{{"", "+12125550101"}, {"", "+33612345678"}, {"UTC", "+447700900123"}}
+	b.addSMSCustomers(t, people)
 	start := time.Date(2025, 6, 10, 7, 0, 0, 0, time.UTC)
 	ny := mustZone(t, "America/New_York")
 	eightNY := time.Date(2025, 6, 10, 8, 0, 0, 0, ny).UTC()
@@ -88,4 +81,20 @@ func testZoneInference(t *testing.T, dialect store.Dialect) {
 	if byPhone[people[0].phone] != 1 || byPhone[people[1].phone] != 1 || byPhone[people[2].phone] != 1 || len(byPhone) != 3 {
 		t.Fatalf("provider received %v; want one message per customer", byPhone)
 	}
+}
+
+// smsPerson is a customer c1, c2... with SMS consent: a zone ("" for none)
+// and a phone number.
+type smsPerson struct{ zone, phone string }
+
+// addSMSCustomers creates one customer per person, in order.
+func (b *bundle) addSMSCustomers(t testing.TB, people []smsPerson) {
+	t.Helper()
+	b.addCustomers(t, len(people), func(i int, c *store.CustomerInput) {
+		p, yes := people[i-1], true
+		c.Phone, c.SMSConsent = &p.phone, &yes
+		if p.zone != "" {
+			c.TimeZone = &p.zone
+		}
+	})
 }
