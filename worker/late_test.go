@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/worker"
@@ -102,7 +105,8 @@ func testLate(t *testing.T, dialect store.Dialect, tc lateCase) {
 	})
 	clock := &fakeClock{t: tc.plan.UTC()}
 	c := b.campaign(t, tc.yaml)
-	e := b.engineWith(t, worker.Options{Now: clock.Now}, c)
+	m := worker.NewMetrics(prometheus.NewRegistry())
+	e := b.engineWith(t, worker.Options{Now: clock.Now, Metrics: m}, c)
 	ctx := context.Background()
 	if tc.reach.IsZero() {
 		b.acceptWorker(t, e, workerConfig{})
@@ -133,6 +137,11 @@ func testLate(t *testing.T, dialect store.Dialect, tc lateCase) {
 	}
 	if tc.status == store.StatusExpired && (!strings.HasPrefix(d.Error, "late: ") || d.Attempts != 0) {
 		t.Errorf("expired row: reason %q, %d attempts; want a late: reason and no attempt", d.Error, d.Attempts)
+	}
+	if tc.reach.IsZero() && tc.status == store.StatusExpired {
+		if got := testutil.ToFloat64(m.Planned.WithLabelValues("late", store.StatusExpired)); got != 1 {
+			t.Errorf("tidings_deliveries_planned_total{late,expired} = %v, want 1", got)
+		}
 	}
 	rep, err := e.Report(ctx, "late")
 	if err != nil {
