@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/tidings-crm/tidings/channels/smstest"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/worker"
@@ -197,6 +198,53 @@ func TestTeamSMSAlertIsNotHeldByTheCustomersQuietHours(t *testing.T) {
 			}
 			if msgs := provider.Messages(); len(msgs) != 1 || msgs[0].To != "+15550002222" {
 				t.Fatalf("provider received %v, want one message to the team", msgs)
+			}
+		})
+	}
+}
+
+const smsNewsWithDeadline = `id: late
+name: SMS news that may be 2h late
+trigger: {schedule: {cron: "0 10 * * TUE", time_zone: America/New_York}}
+audience: sms_consent
+channels: [sms]
+late: {policy: send, deadline: 2h}
+messages:
+  sms: {text: "News for {{ .external_id }}. Reply STOP to opt out"}
+`
+
+// TestRetryPastTheDeadlineExpires has the SMS provider answer 429 with
+// Retry-After: 600 to a newsletter reached 1h55m late, with 2 hours
+// allowed: the retry would fall past the deadline, so the row ends expired
+// after its one attempt instead of waiting to be sent late, on both
+// databases.
+func TestRetryPastTheDeadlineExpires(t *testing.T) {
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			provider := startSMS(t, b)
+			b.addSMSCustomers(t, []smsPerson{{"America/New_York", "+12125550101"}})
+			ny := mustZone(t, "America/New_York")
+			plan, reach := time.Date(2025, 6, 10, 10, 0, 0, 0, ny).UTC(), time.Date(2025, 6, 10, 11, 55, 0, 0, ny).UTC()
+			clock := &fakeClock{t: plan}
+			e := b.engineWith(t, worker.Options{Now: clock.Now}, b.campaign(t, smsNewsWithDeadline))
+			b.acceptWorker(t, e, planOnly)
+			ctx := context.Background()
+			if err := e.Enqueue(ctx, "late", "k1", plan); err != nil {
+				t.Fatal(err)
+			}
+			b.waitPlanned(t, "late", "k1")
+			provider.FailNext(smstest.TooManyRequests("600"), 1)
+			clock.Set(reach)
+			b.acceptWorker(t, e, workerConfig{concurrency: 2, queues: map[string]int{worker.QueueDeliver: 1}, retryDelay: worker.RetryDelay})
+			b.waitSettled(t, "late", "k1", reach, 30*time.Second)
+			d := b.deliveries(t, "late")["c1"]
+			if d.Status != store.StatusExpired || d.Attempts != 1 || !strings.Contains(d.Error, "past its deadline") {
+				t.Fatalf("row: %s (%q), %d attempts; want expired after 1 attempt", d.Status, d.Error, d.Attempts)
+			}
+			if reqs, msgs := len(provider.Requests()), len(provider.Messages()); reqs != 1 || msgs != 0 {
+				t.Fatalf("provider saw %d requests and accepted %d messages; want 1 refused", reqs, msgs)
 			}
 		})
 	}
