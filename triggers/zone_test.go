@@ -2,6 +2,8 @@ package triggers
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
@@ -151,5 +153,36 @@ func BenchmarkBirthdayDue(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestPhoneLocationCacheMatchesPlainLookup is the parity check of the
+// per-prefix cache: for numbers of every length in many country codes,
+// twice (the second from the cache), PhoneLocation answers as the plain
+// lookup of the whole number does. A library update that brings prefixes
+// longer than prefixDigits shows here when the sample hits one of them.
+func TestPhoneLocationCacheMatchesPlainLookup(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	codes := []string{"1", "7", "20", "27", "30", "31", "33", "34", "39", "44", "49", "52", "55", "61", "62", "81", "86",
+		"91", "351", "353", "380", "852", "971"}
+	inferred := 0
+	for i := range 20000 {
+		digits := codes[i%len(codes)]
+		for len(digits) < 8+rng.IntN(8) {
+			digits += strconv.Itoa(rng.IntN(10))
+		}
+		want := pickZone(digits)
+		for range 2 {
+			if got := PhoneLocation("+" + digits); got != want {
+				t.Fatalf("+%s: cached %v, plain %v", digits, got, want)
+			}
+		}
+		if want != nil {
+			inferred++
+		}
+	}
+	if inferred < 10000 {
+		t.Fatalf("only %d of 20000 numbers were placed; the sample does not exercise the cache", inferred)
 	}
 }
