@@ -89,18 +89,14 @@ type Trigger struct {
 	Event      *EventTrigger
 }
 
-// ScheduleTrigger fires on a cron schedule in a fixed time zone.
+// ScheduleTrigger fires on a cron schedule read on the wall clock of a fixed
+// time zone (cron.go: its firings, their instants and occurrence keys).
 type ScheduleTrigger struct {
 	Cron     string
 	TimeZone string
 	Location *time.Location
-	// Schedule is the parsed cron expression, evaluated in Location.
-	Schedule cron.Schedule
-}
-
-// Next returns the first firing strictly after t, in the trigger's zone.
-func (s *ScheduleTrigger) Next(t time.Time) time.Time {
-	return s.Schedule.Next(t.In(s.Location))
+	// spec is the parsed cron expression, matched on Location's wall clock.
+	spec *cron.SpecSchedule
 }
 
 // BirthdayTrigger fires on each customer's birthday at At in their own zone.

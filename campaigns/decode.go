@@ -18,6 +18,7 @@ type parser struct {
 	// a misspelt required key is not also reported as missing.
 	suggested map[string]bool
 	root      *yaml.Node // the campaign mapping, for file-level problems
+	settings  Settings
 	sendTime  *yaml.Node // the trigger's at or cron, for the quiet-hours warning
 }
 

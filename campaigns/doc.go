@@ -14,8 +14,9 @@
 //	status              active (default) | paused. Paused campaigns validate but never fire.
 //	trigger             required; exactly one of:
 //	  schedule:   {cron: "0 10 * * MON", time_zone: Europe/Paris}
-//	              five-field cron or a descriptor (@daily, @weekly); time_zone is an IANA name
-//	              (default UTC).
+//	              five-field cron or a descriptor (@daily, @weekly; not @every); time_zone is an
+//	              IANA name (default UTC). Matched on that zone's wall clock; DST gaps and
+//	              overlaps resolve by WallTime's rule, and a firing is keyed by its wall time.
 //	  birthday:   {at: "09:00"}  the customer's birthday at that local time in their own zone.
 //	  inactivity: {days: 90, gap_multiplier: 2.5, at: "10:00"}  days since the last purchase
 //	              >= days and, when gap_multiplier is set, >= gap_multiplier x the customer's

@@ -34,3 +34,27 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	return total + d, nil
 }
+
+// FormatDuration writes d as a campaign file would, the inverse of
+// ParseDuration: whole days, then hours, minutes and seconds, zero parts
+// left out ("14d", "1d12h", "1h30m", "0s"). Reports print windows this way
+// rather than Go's "336h0m0s".
+func FormatDuration(d time.Duration) string {
+	if d <= 0 {
+		return d.String()
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		size time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}} {
+		if n := d / u.size; n > 0 {
+			b.WriteString(strconv.FormatInt(int64(n), 10) + u.name)
+			d -= n * u.size
+		}
+	}
+	if d > 0 {
+		b.WriteString(d.String()) // seconds, or less
+	}
+	return b.String()
+}

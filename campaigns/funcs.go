@@ -37,6 +37,7 @@ func funcMap(locale string) map[string]any {
 			n, err := toFloat(v)
 			return f.formatMoney(n, currency), err
 		},
+		stepFunc: stepTemplateFunc,
 		emptyFunc: func(v any) any {
 			if v == nil {
 				return ""

@@ -44,6 +44,8 @@ func FuzzRender(f *testing.F) {
 	f.Add("{{ range .event.items }}{{ .name }}{{ end }}", "O'Brien & \"Sons\"", "", 1e308, "XXX")
 	f.Add("{{ title .first_name }} {{ .nope.deeper }}", "élodie", "zz-ZZ", 0.0, "")
 	f.Add("{{ template \"x\" }}", "a", "en", 1.0, "USD")
+	f.Add("{{ range 1000000000 }}x{{ end }}", "a", "en", 1.0, "USD")
+	f.Add("{{ range .tags }}{{ range $.tags }}{{ printf \"%0999999d\" 1 }}{{ end }}{{ end }}", "a", "en", 1.0, "USD")
 	f.Fuzz(func(t *testing.T, tmpl, name, locale string, amount float64, currency string) {
 		src := fmt.Sprintf("id: fuzz\nname: Fuzz\ntrigger: {event: {type: purchase}}\naudience: \"true\"\n"+
 			"channels: [email]\nmessages:\n  email:\n    subject: %s\n    text: %s\n    html: %s\n",

@@ -1,8 +1,6 @@
 package campaigns
 
 import (
-	"fmt"
-	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -77,25 +75,6 @@ func (l Late) String() string {
 		return "send up to " + FormatDuration(l.Deadline) + " late"
 	}
 	return "send late, without limit"
-}
-
-// FormatDuration writes d the way campaign files do: "1d", "6h", "1d12h",
-// "1h30m" (whole seconds; no unit is written when it is 0).
-func FormatDuration(d time.Duration) string {
-	if d <= 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	for _, u := range []struct {
-		unit time.Duration
-		name string
-	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
-		if n := d / u.unit; n > 0 {
-			fmt.Fprintf(&b, "%d%s", n, u.name)
-			d -= n * u.unit
-		}
-	}
-	return b.String()
 }
 
 var latePolicies = []string{string(LateSend), string(LateExpire)}

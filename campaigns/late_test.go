@@ -54,18 +54,3 @@ func TestLatePolicyDeadlines(t *testing.T) {
 		}
 	}
 }
-
-// TestFormatDurationReadsBackAsCampaignSyntax checks that durations shown in
-// warnings are written as a campaign file would write them.
-func TestFormatDurationReadsBackAsCampaignSyntax(t *testing.T) {
-	t.Parallel()
-	for _, s := range []string{"1d", "6h", "1d12h", "1h30m", "45s", "2d3h4m5s"} {
-		d, err := ParseDuration(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := FormatDuration(d); got != s {
-			t.Errorf("FormatDuration(%s) = %q", s, got)
-		}
-	}
-}

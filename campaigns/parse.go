@@ -27,7 +27,12 @@ const DefaultAttributionWindow = 7 * 24 * time.Hour
 // problem found (not only the first). The campaign is nil when any problem
 // is an error; warnings alone leave it usable.
 func Parse(filename string, data []byte) (*Campaign, []Problem) {
-	p := &parser{file: filename, lines: splitLines(data)}
+	return Settings{}.Parse(filename, data)
+}
+
+// Parse is the package Parse with these settings.
+func (s Settings) Parse(filename string, data []byte) (*Campaign, []Problem) {
+	p := &parser{file: filename, lines: splitLines(data), settings: s}
 	c := p.parse(data)
 	sortProblems(p.problems)
 	if HasErrors(p.problems) {
@@ -179,7 +184,7 @@ func (p *parser) rule(n *yaml.Node, what string) *rules.Program {
 		p.errorf(n, `%s is empty; write "true" to select everyone`, what)
 		return nil
 	}
-	prg, err := rules.Compile(src)
+	prg, err := rules.CompileWith(src, rules.Options{Segments: p.settings.Segments})
 	if err == nil {
 		return prg
 	}

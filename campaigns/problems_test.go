@@ -35,6 +35,14 @@ var brokenCases = []brokenCase{
 		`12:35: audience: unknown name "orders_cnt"; did you mean "orders_count"?`},
 	{"churn rule typo in plain scalar", "churn-alert.yaml", "rule: p_alive < 0.5", "rule: p_alive < 0.5 || pp_alive < 1",
 		`8:28: trigger.churn_risk.rule: unknown name "pp_alive"; did you mean "p_alive"?`},
+	{"lifecycle typo in folded list", "win-back-90d.yaml", `lifecycle in ["active"`, `lifecycle in ["activ"`,
+		`10:17: audience: unknown lifecycle stage "activ"; did you mean "active"?`},
+	{"segment typo in churn rule", "churn-alert.yaml", "rule: p_alive < 0.5", `rule: p_alive < 0.5 && rfm.segment == "champion"`,
+		`8:43: trigger.churn_risk.rule: unknown RFM segment "champion"; did you mean "champions"?`},
+	{"time zone typo in literal block", "weekly-newsletter.yaml", "email_consent && days_since", `email_consent && time_zone == "Europe/Pari" && days_since`,
+		`9:33: audience: unknown time zone "Europe/Pari"; did you mean "Europe/Paris"?`},
+	{"unknown locale in plain scalar", "purchase-thank-you.yaml", "event.amount > 100", `locale != "xx"`,
+		`7:42: audience: unknown locale "xx": the subtag "xx" is not a known language, script or region; write a tag such as "en", "fr-CA" or "pt-BR"`},
 	{"non-boolean rule", "weekly-newsletter.yaml", "audience: |\n  email_consent && days_since_last_purchase >= 0 && days_since_last_purchase <= 365",
 		"audience: |\n  total_spent * 2",
 		`9:3: audience: the rule must be true or false`},
@@ -56,6 +64,14 @@ var brokenCases = []brokenCase{
       customers, you get early access.{{ end }}</p>`, `{{ if eq .rfm.segment "champions" }} As one of our best
       customers, you get early access.{{ end }}</p>{{ env "HOME" }}`,
 		`27:55: messages.email.html: template: function "env" not defined`},
+	{"range over a billion", "birthday-greeting.yaml", "Happy birthday from all of us!", "Happy {{ range 1000000000 }}x{{ end }}",
+		`25:22: messages.email.text: template loops run about 1,000,000,000 times per message, more than the 10,000 allowed; loop fewer times and avoid nesting ranges (a list counts as 50 items here)`},
+	{"range over a variable holding a large number", "birthday-greeting.yaml", "Happy birthday from all of us!", "{{ $n := 20000 }}{{ range $i := $n }}x{{ end }}",
+		`25:39: messages.email.text: template loops run about 20,000 times per message`},
+	{"ranges nested three deep", "purchase-thank-you.yaml", "<ul>{{ range .event.items }}<li>", "<ul>{{ range .event.items }}{{ range $.tags }}{{ range $.tags }}{{ end }}{{ end }}<li>",
+		`26:62: messages.email.html: template loops run about 127,550 times per message`},
+	{"sub-template call", "birthday-greeting.yaml", "Happy birthday from all of us!", `{{ define "x" }}x{{ end }}{{ template "x" }}`,
+		`25:45: messages.email.text: {{ template "x" }} is not available in messages; write the text in place`},
 	{"bad cron", "weekly-newsletter.yaml", `cron: "0 10 * * MON"`, `cron: "0 25 * * MON"`,
 		`7:20: trigger.schedule.cron: invalid cron expression "0 25 * * MON": end of range (25) above maximum (23)`},
 	{"bad time zone", "weekly-newsletter.yaml", `"Europe/Paris"`, `"Europe/Pariss"`,
@@ -141,7 +157,10 @@ func TestAllProblemsOfAFileAreReported(t *testing.T) {
 	}
 }
 
-func TestDuplicateIDsNameBothFiles(t *testing.T) {
+// TestDuplicateIDsRejectBothFilesAndNameEachOther: two files with one id are
+// both reported, each naming the other, and neither is loaded (which one is
+// meant is not for the sort order of their names to decide).
+func TestDuplicateIDsRejectBothFilesAndNameEachOther(t *testing.T) {
 	dir := t.TempDir()
 	data, err := os.ReadFile(filepath.Join(examplesDir, "weekly-newsletter.yaml"))
 	if err != nil {
@@ -157,17 +176,28 @@ func TestDuplicateIDsNameBothFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	list, problems := LoadDir(dir)
-	if len(list) != 1 || list[0].File != a {
-		t.Fatalf("loaded %d campaigns, want only the first file's", len(list))
+	if len(list) != 0 {
+		t.Fatalf("loaded %d campaigns, want none while two files share an id", len(list))
 	}
-	want := b + `:2:5: duplicate campaign id "weekly-newsletter": also used by ` + a
-	if len(problems) != 1 || problems[0].String() != want {
-		t.Errorf("problems = %v, want [%s]", problems, want)
+	const msg = `:2:5: duplicate campaign id "weekly-newsletter": also used by `
+	want := []string{a + msg + b, b + msg + a}
+	if len(problems) != 2 {
+		t.Fatalf("problems = %v, want one per file", problems)
 	}
-	// Load accepts files and folders alike, and checks ids across them.
+	for i, p := range problems {
+		if !strings.HasPrefix(p.String(), want[i]) || p.Severity != SeverityError {
+			t.Errorf("problem %d = %s, want an error starting %s", i, p, want[i])
+		}
+	}
+	// Load accepts files and folders alike, checks ids across them, and
+	// loads a file named twice once (it does not duplicate itself).
 	_, problems = Load(a, dir)
 	if len(problems) != 2 {
-		t.Errorf("Load(file, dir) problems = %v, want the id twice duplicated", problems)
+		t.Errorf("Load(file, dir) problems = %v, want each file once", problems)
+	}
+	list, problems = Load(a, a)
+	if len(list) != 1 || len(problems) != 0 {
+		t.Errorf("Load(a, a) = %d campaigns, %v; want the file once", len(list), problems)
 	}
 }
 
@@ -188,5 +218,17 @@ func TestYAMLSyntaxErrorLines(t *testing.T) {
 		if c != nil || !found {
 			t.Errorf("Parse(%q) = %v, want %q", tc.src, problems, tc.want)
 		}
+	}
+}
+
+func TestRuleSegmentsComeFromTheConfiguredSegmentMap(t *testing.T) {
+	src := strings.Replace(mini, `audience: "true"`, `audience: rfm.segment == "vip"`, 1) + miniMessages
+	if _, problems := Parse("m.yaml", []byte(src)); !HasErrors(problems) ||
+		!strings.HasPrefix(problems[0].String(), `m.yaml:5:26: audience: unknown RFM segment "vip"; use one of: champions, loyal,`) {
+		t.Errorf("default map: problems = %v, want vip unknown", problems)
+	}
+	custom := Settings{Segments: []string{"vip", "others"}}
+	if c, problems := custom.Parse("m.yaml", []byte(src)); c == nil {
+		t.Errorf("custom map: problems = %v, want vip accepted", problems)
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/robfig/cron/v3"
 )
 
 // SMS quiet hours, in the customer's local time: no SMS from
@@ -34,7 +32,7 @@ func (p *parser) quietHours(c *Campaign) {
 	}
 	t := c.Trigger
 	switch {
-	case t.Schedule != nil && t.Schedule.Schedule != nil:
+	case t.Schedule != nil && t.Schedule.spec != nil:
 		p.quietCron(c, t.Schedule)
 	case t.Kind == TriggerBirthday || t.Kind == TriggerInactivity || t.Kind == TriggerChurnRisk:
 		at := sendClock(t)
@@ -53,10 +51,7 @@ func (p *parser) quietHours(c *Campaign) {
 // quietCron warns about the firing times of a cron schedule that fall in
 // quiet hours, in the schedule's zone.
 func (p *parser) quietCron(c *Campaign, s *ScheduleTrigger) {
-	spec, ok := s.Schedule.(*cron.SpecSchedule)
-	if !ok {
-		return // @every: no fixed time of day
-	}
+	spec := s.spec
 	minute := bits.TrailingZeros64(spec.Minute)
 	var quiet []ClockTime
 	for _, h := range quietOrder() {

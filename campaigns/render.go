@@ -2,6 +2,7 @@ package campaigns
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 )
 
@@ -17,7 +18,9 @@ type Rendered struct {
 // ("email", "sms"), the customer's locale ("fr-CA" falls back to "fr", then
 // the default messages), the variant id ("" for none) and data (from
 // TemplateData or Campaign.Data; .offer, .campaign and .variant are added
-// when absent). Execution errors are returned, never panics.
+// when absent). Execution errors are returned, never panics; a render that
+// goes over its budget (MaxTemplateOutput, MaxTemplateSteps,
+// MaxTemplateTime) fails with an error wrapping ErrTemplateBudget.
 func Render(c *Campaign, channel, locale, variant string, data map[string]any) (r Rendered, err error) {
 	ch := Channel(channel)
 	if err := ch.valid(); err != nil {
@@ -29,14 +32,18 @@ func Render(c *Campaign, channel, locale, variant string, data map[string]any) (
 	if c.messages == nil || (c.messages.channels[ch] == nil && c.messages.variants[variant][ch] == nil) {
 		return r, fmt.Errorf("render %s: no %s messages", c.ID, channel)
 	}
-	if _, ok := data["campaign"]; !ok {
-		full := make(map[string]any, len(data)+3)
-		for k, v := range data {
-			full[k] = v
-		}
-		c.addCampaignData(full, variant)
-		data = full
+	// A copy, so the caller's map is never written (it may be shared), with
+	// this render's budget for the template's loops.
+	full := maps.Clone(data)
+	if full == nil {
+		full = map[string]any{}
 	}
+	if _, ok := data["campaign"]; !ok {
+		c.addCampaignData(full, variant)
+	}
+	b := newBudget()
+	full[budgetKey] = b
+	data = full
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("render %s %s: %v", c.ID, channel, p)
@@ -48,7 +55,7 @@ func Render(c *Campaign, channel, locale, variant string, data map[string]any) (
 		if t == nil {
 			continue
 		}
-		out, err := t.execute(locale, data)
+		out, err := t.execute(locale, data, b)
 		if err != nil {
 			return Rendered{}, fmt.Errorf("render %s %s.%s: %w", c.ID, channel, field, err)
 		}
@@ -69,14 +76,19 @@ func (c *Campaign) hasVariant(id string) bool {
 	return false
 }
 
-func (m *msgTemplate) execute(locale string, data map[string]any) (string, error) {
+// execute renders the template into at most MaxTemplateOutput bytes,
+// spending b's steps and time.
+func (m *msgTemplate) execute(locale string, data map[string]any, b *budget) (string, error) {
 	e, err := m.forLocale(locale)
 	if err != nil {
 		return "", err
 	}
-	var b strings.Builder
-	if err := e.Execute(&b, data); err != nil {
+	w := &limitedWriter{b: b}
+	if err := e.Execute(w, data); err != nil {
+		if b.err != nil {
+			return "", b.err // not text/template's wrapping of it
+		}
 		return "", err
 	}
-	return b.String(), nil
+	return w.String(), nil
 }

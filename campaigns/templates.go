@@ -64,9 +64,11 @@ func (p *parser) compileTemplate(n *yaml.Node, html bool, root *schema, what str
 	}
 	c := &checker{p: p, n: n, src: n.Value, root: root, vars: map[string]*schema{"$": root}, what: what, tree: tree}
 	c.list(tree.Root, root)
+	c.checkLoops(tree.Root)
 	if c.failed {
 		return nil
 	}
+	instrument(tree)
 	if html {
 		p.checkEscaping(n, m, what)
 	}

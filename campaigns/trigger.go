@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -111,9 +112,8 @@ func (p *parser) scheduleTrigger(n *yaml.Node, where string) *ScheduleTrigger {
 	t := &ScheduleTrigger{TimeZone: "UTC", Location: time.UTC}
 	if tz := f.get("time_zone"); tz != nil {
 		if s, ok := p.str(tz, where+".time_zone"); ok {
-			loc, err := time.LoadLocation(s)
-			if err != nil || s == "" || s == "Local" {
-				p.errorf(tz, "%s.time_zone: unknown time zone %q; use an IANA name such as Europe/Paris", where, s)
+			if loc, err := loadZone(s); err != nil {
+				p.errorf(tz, "%s.time_zone: %v", where, err)
 			} else {
 				t.TimeZone, t.Location = s, loc
 			}
@@ -125,19 +125,58 @@ func (p *parser) scheduleTrigger(n *yaml.Node, where string) *ScheduleTrigger {
 		return t
 	}
 	if s, ok := p.str(cn, where+".cron"); ok {
-		sched, err := cronParser.Parse(s)
-		if err != nil || strings.HasPrefix(s, "TZ=") || strings.HasPrefix(s, "CRON_TZ=") {
-			reason := "use time_zone instead of a TZ= prefix"
-			if err != nil {
-				reason = err.Error()
-			}
-			p.errorf(cn, "%s.cron: invalid cron expression %q: %s (five fields: minute hour day-of-month month day-of-week, or @daily, @weekly...)", where, s, reason)
+		if spec, err := parseCron(s); err != nil {
+			p.errorf(cn, "%s.cron: invalid cron expression %q: %s (five fields: minute hour day-of-month month day-of-week, or @daily, @weekly...)", where, s, err)
 		} else {
-			t.Cron, t.Schedule = s, sched
+			t.Cron, t.spec = s, spec
 			p.sendTime = cn
 		}
 	}
 	return t
+}
+
+// ParseSchedule returns the trigger a campaign file's
+// `schedule: {cron: expr, time_zone: zone}` gives (tests, tools).
+func ParseSchedule(expr, zone string) (*ScheduleTrigger, error) {
+	loc, err := loadZone(zone)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := parseCron(expr)
+	if err != nil {
+		return nil, fmt.Errorf("invalid cron expression %q: %w", expr, err)
+	}
+	return &ScheduleTrigger{Cron: expr, TimeZone: zone, Location: loc, spec: spec}, nil
+}
+
+func loadZone(name string) (*time.Location, error) {
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "" || name == "Local" {
+		return nil, fmt.Errorf("unknown time zone %q; use an IANA name such as Europe/Paris", name)
+	}
+	return loc, nil
+}
+
+// parseCron reads a five-field expression or a descriptor; the schedule is
+// matched on wall-clock times, so it must name some (not @every) and must
+// come round (not 30 February).
+func parseCron(s string) (*cron.SpecSchedule, error) {
+	if strings.HasPrefix(s, "TZ=") || strings.HasPrefix(s, "CRON_TZ=") {
+		return nil, errors.New("use time_zone instead of a TZ= prefix")
+	}
+	sched, err := cronParser.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	spec, ok := sched.(*cron.SpecSchedule)
+	if !ok {
+		return nil, errors.New("@every counts elapsed time, not wall-clock times; write the times, e.g. */15 * * * *")
+	}
+	probe := &ScheduleTrigger{spec: spec}
+	if _, ok := probe.nextWall(time.Date(2000, 12, 31, 0, 0, 0, 0, time.UTC)); !ok {
+		return nil, errors.New("no date matches it (a day the month never has, such as 30 February)")
+	}
+	return spec, nil
 }
 
 func (p *parser) inactivityTrigger(n *yaml.Node, where string) *InactivityTrigger {

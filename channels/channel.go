@@ -32,6 +32,11 @@ type Message struct {
 	Text    string
 	HTML    string
 	Locale  string
+	// FromName is the sender's display name for email, rendered from the
+	// campaign's from_name (its locale and variant); empty keeps the name
+	// the channel is configured with. The sender address is always the
+	// channel's own: a campaign names itself, it does not pick a mailbox.
+	FromName string
 	// UnsubscribeURL is the https one-click unsubscribe link (RFC 8058).
 	UnsubscribeURL string
 	// UnsubscribeMailto is an optional mailto: unsubscribe address.

@@ -15,6 +15,12 @@ const (
 	StageChurned   = "churned"
 )
 
+// Stages lists every lifecycle stage Stage can return, in lifecycle order,
+// so that rules can reject a misspelt stage at load time.
+func Stages() []string {
+	return []string{StageProspect, StageNew, StageActive, StageLoyal, StageDeclining, StageChurned}
+}
+
 // LifecycleRules are the thresholds of the lifecycle stage rules. Gaps are
 // measured against the customer's own rhythm: their average days between
 // purchases, or DefaultGapDays for customers with a single order. See

@@ -2,6 +2,7 @@ package insights
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -49,6 +50,28 @@ func TestLifecycleStage(t *testing.T) {
 	for i, r := range bad {
 		if r.Validate() == nil {
 			t.Errorf("bad rules %d accepted: %+v", i, r)
+		}
+	}
+}
+
+// Rules reject a stage not in Stages, so Stages must hold every stage
+// Stage can return.
+func TestStagesListsEveryStageStageReturns(t *testing.T) {
+	l := DefaultLifecycleRules()
+	seen := map[string]bool{}
+	for orders := 0; orders <= 8; orders++ {
+		for days := 0.0; days <= 400; days += 10 {
+			for _, pAlive := range []float64{-1, 0.1, 0.3, 0.9} {
+				seen[l.Stage(orders, days, 30, pAlive)] = true
+			}
+		}
+	}
+	if len(seen) != len(Stages()) {
+		t.Errorf("Stage returned %d stages, Stages lists %d", len(seen), len(Stages()))
+	}
+	for stage := range seen {
+		if !slices.Contains(Stages(), stage) {
+			t.Errorf("Stage returned %q, missing from Stages()", stage)
 		}
 	}
 }

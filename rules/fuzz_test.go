@@ -19,7 +19,7 @@ func FuzzCompile(f *testing.F) {
 		"reduce(tags, #acc + 1, 0) > 1", "all(1..1000, all(1..1000, true))", "email matches '^a'",
 		"'é' == first_name && totl > 1", "let x = 1; x > 0", "attr('plan') == 'pro'",
 		strings.Repeat("(", 300) + "true" + strings.Repeat(")", 300), strings.Repeat("!", 600) + "true",
-		"age() >= 18 ? true : false", "tags | count(# == 'a') > 0", "1 / 0 > 1", "\"\\u00e9\" == email",
+		"age() >= 18 ? true : false", `lifecycle not in ["activ"]`, `"Europe/Pari" == time_zone`, `locale == "xx"`, "tags | count(# == 'a') > 0", "1 / 0 > 1", "\"\\u00e9\" == email",
 	} {
 		f.Add(seed)
 	}

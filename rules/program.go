@@ -40,6 +40,9 @@ type Options struct {
 	MaxLength    int // source bytes
 	MemoryBudget int // per evaluation, see DefaultMemoryBudget
 	MaxSteps     int // estimated loop steps per evaluation, see DefaultMaxSteps
+	// Segments are the RFM segment names rfm.segment can hold (those of
+	// the configured segment map); nil means insights' default map.
+	Segments []string
 }
 
 func (o Options) withDefaults() Options {
@@ -106,6 +109,9 @@ func CompileWith(src string, opt Options) (*Program, error) {
 	}
 	if err := check(src, tree, cfg); err != nil {
 		return nil, err
+	}
+	if e := checkValues(src, tree.Node, opt.Segments); e != nil {
+		return nil, e
 	}
 	if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
 		var fe *file.Error

@@ -62,20 +62,37 @@ func (s *Store) UpsertPurchases(ctx context.Context, in []PurchaseInput) (Upsert
 	return res, nil
 }
 
+// UpsertPurchasesEach writes purchases as UpsertPurchases does, and when
+// the batch is refused for the data of some row (RowFault), writes the rows
+// one by one instead, each under a savepoint (its customer, its order and
+// the customer's metrics), so that only the refused rows are left out: they
+// are returned by index, and the others are stored.
+func (s *Store) UpsertPurchasesEach(ctx context.Context, in []PurchaseInput) (UpsertResult, []RowError, error) {
+	return s.batchOrEach(ctx, "purchases", len(in), func() (UpsertResult, error) { return s.UpsertPurchases(ctx, in) },
+		func(tx *sqlx.Tx, i int) (UpsertResult, error) {
+			one := in[i : i+1]
+			rows, err := purchaseRows(one)
+			if err != nil {
+				return UpsertResult{}, err
+			}
+			return s.upsertPurchasesTx(ctx, tx, one, rows, nil)
+		})
+}
+
 // purchaseRows validates purchases and returns them in stored, comparable
 // form (rows[i] is in[i]), for upsertPurchasesTx.
 func purchaseRows(in []PurchaseInput) ([]purchaseRow, error) {
 	rows := make([]purchaseRow, len(in))
 	for i, p := range in {
 		if p.OrderID == "" || p.CustomerExternalID == "" {
-			return nil, fmt.Errorf("input %d needs an order id and a customer id", i)
+			return nil, fmt.Errorf("input %d needs an order id and a customer id: %w", i, ErrInvalidInput)
 		}
 		if p.OccurredAt.IsZero() {
-			return nil, fmt.Errorf("order %q has no time", p.OrderID)
+			return nil, fmt.Errorf("order %q has no time: %w", p.OrderID, ErrInvalidInput)
 		}
 		items, err := canonicalJSON(p.Items, "[]")
 		if err != nil {
-			return nil, fmt.Errorf("order %q: items are not valid JSON: %w", p.OrderID, err)
+			return nil, fmt.Errorf("order %q: items are not valid JSON: %w (%w)", p.OrderID, err, ErrInvalidInput)
 		}
 		cur := p.Currency
 		if cur == "" {

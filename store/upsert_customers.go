@@ -128,10 +128,8 @@ func (s *Store) UpsertCustomers(ctx context.Context, in []CustomerInput) (Upsert
 	if len(in) == 0 {
 		return res, nil
 	}
-	for i := range in {
-		if in[i].ExternalID == "" {
-			return res, fmt.Errorf("store: upsert customers: input %d has no external id", i)
-		}
+	if err := checkCustomers(in); err != nil {
+		return res, fmt.Errorf("store: upsert customers: %w", err)
 	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
@@ -142,6 +140,31 @@ func (s *Store) UpsertCustomers(ctx context.Context, in []CustomerInput) (Upsert
 		return UpsertResult{}, fmt.Errorf("store: upsert customers: %w", err)
 	}
 	return res, nil
+}
+
+// UpsertCustomersEach writes customers as UpsertCustomers does, and when
+// the batch is refused for the data of some row (RowFault), writes the rows
+// one by one instead, each under a savepoint, so that only the refused rows
+// are left out: they are returned by index, and the others are stored.
+func (s *Store) UpsertCustomersEach(ctx context.Context, in []CustomerInput) (UpsertResult, []RowError, error) {
+	return s.batchOrEach(ctx, "customers", len(in), func() (UpsertResult, error) { return s.UpsertCustomers(ctx, in) },
+		func(tx *sqlx.Tx, i int) (UpsertResult, error) {
+			one := in[i : i+1]
+			if err := checkCustomers(one); err != nil {
+				return UpsertResult{}, err
+			}
+			return s.upsertCustomersTx(ctx, tx, one)
+		})
+}
+
+// checkCustomers refuses inputs without the key they are upserted on.
+func checkCustomers(in []CustomerInput) error {
+	for i := range in {
+		if in[i].ExternalID == "" {
+			return fmt.Errorf("input %d has no external id: %w", i, ErrInvalidInput)
+		}
+	}
+	return nil
 }
 
 func (s *Store) upsertCustomersTx(ctx context.Context, tx *sqlx.Tx, in []CustomerInput) (UpsertResult, error) {
@@ -171,7 +194,7 @@ func (s *Store) upsertCustomersTx(ctx context.Context, tx *sqlx.Tx, in []Custome
 		p.apply(&in[i])
 		after, err := encode(p)
 		if err != nil {
-			return res, fmt.Errorf("customer %q: %w", k, err)
+			return res, fmt.Errorf("customer %q: %w (%w)", k, err, ErrInvalidInput)
 		}
 		switch {
 		case !exists:

@@ -52,7 +52,10 @@ func BirthdayDue(birthday time.Time, loc *time.Location, now time.Time) bool {
 
 // SendAt returns when a message due at now should go out for a customer in
 // zone loc: the trigger's local time of day (birthday, inactivity and churn
-// risk triggers have one) when that is still ahead today, else now.
+// risk triggers have one) when that is still ahead today, else now. On a DST
+// day `at` follows the same rule as cron schedules (campaigns.WallTime): a
+// time skipped by the gap is the first instant after it, a repeated time is
+// its first instant.
 func SendAt(c *campaigns.Campaign, now time.Time, loc *time.Location) time.Time {
 	var at *campaigns.ClockTime
 	switch t := c.Trigger; t.Kind {
@@ -66,7 +69,7 @@ func SendAt(c *campaigns.Campaign, now time.Time, loc *time.Location) time.Time 
 		return now
 	}
 	local := now.In(loc)
-	target := time.Date(local.Year(), local.Month(), local.Day(), at.Hour, at.Minute, 0, 0, loc)
+	target := campaigns.WallTime(local.Year(), local.Month(), local.Day(), at.Hour, at.Minute, loc)
 	if target.After(now) {
 		return target
 	}

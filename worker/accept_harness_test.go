@@ -91,7 +91,7 @@ func (b *bundle) engineWith(t testing.TB, opts worker.Options, list ...*campaign
 		opts.UnsubscribeURL = func(d *store.Delivery) string { return fmt.Sprintf("https://shop.test/u/%d", d.ID) }
 	}
 	client := asynq.NewClientFromRedisClient(b.rdb)
-	e := worker.NewEngine(b.st, &worker.Enqueuer{Client: client}, b.chans, opts)
+	e := worker.NewEngine(b.st, &worker.Enqueuer{Client: client, Redis: b.rdb, Logger: opts.Logger}, b.chans, opts)
 	e.SetCampaigns(list)
 	return e
 }

@@ -37,6 +37,8 @@ type RunStatus struct {
 //	POST /v1/campaigns/{id}/pause    stop new runs and hold waiting messages
 //	POST /v1/campaigns/{id}/resume   undo pause
 //	GET  /v1/campaigns/{id}/report   did it work: arms, conversions, lift (Report)
+//	GET  /v1/campaigns/{id}/deliveries?customer=&status=&limit=&cursor=
+//	                                 the ledger: status, reason, planned time (Deliveries)
 func (e *Engine) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/campaigns", e.adminList)
@@ -44,6 +46,7 @@ func (e *Engine) AdminHandler() http.Handler {
 	mux.HandleFunc("POST /v1/campaigns/{id}/pause", e.adminPause(true))
 	mux.HandleFunc("POST /v1/campaigns/{id}/resume", e.adminPause(false))
 	mux.HandleFunc("GET /v1/campaigns/{id}/report", e.adminReport)
+	mux.HandleFunc("GET /v1/campaigns/{id}/deliveries", e.adminDeliveries)
 	return mux
 }
 

@@ -272,7 +272,7 @@ func (e *Engine) message(ctx context.Context, c *campaigns.Campaign, d *store.De
 		return nil, err
 	}
 	return &channels.Message{DeliveryID: d.ID, Campaign: c.ID, Variant: d.Variant, To: to, Subject: r.Subject,
-		Text: r.Text, HTML: r.HTML, Locale: cust.Locale, UnsubscribeURL: unsub}, nil
+		Text: r.Text, HTML: r.HTML, Locale: cust.Locale, FromName: r.FromName, UnsubscribeURL: unsub}, nil
 }
 
 // classify maps a send error to the status to record.

@@ -51,6 +51,7 @@ type Engine struct {
 	channels map[string]channels.Channel
 	opts     Options
 	camps    atomic.Pointer[map[string]*campaigns.Campaign]
+	folder   atomic.Pointer[folderState] // the campaigns folder as LoadCampaigns last saw it
 	pauses   pauses
 }
 
@@ -136,6 +137,13 @@ func (e *Engine) handleRun(ctx context.Context, t *asynq.Task) error {
 	if !ok {
 		e.opts.Logger.Warn("run for a campaign that is not loaded; dropped", "campaign", p.Campaign)
 		return nil
+	}
+	if c.Trigger.Kind == campaigns.TriggerSchedule && !p.WallKeys {
+		// Enqueued by an earlier version's scheduler (before or during an
+		// upgrade), naming the firing by its UTC instant: run it under
+		// today's key, so it and the same firing enqueued by a new
+		// scheduler are one run.
+		p.Occurrence = c.Trigger.Schedule.UpgradeKey(p.Occurrence)
 	}
 	run, err := e.st.StartRun(ctx, c.ID, p.Occurrence, p.ScheduledFor, e.now())
 	if err != nil {

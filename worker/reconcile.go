@@ -18,7 +18,9 @@ type ReconcileReport struct {
 // staleAfter is how long a waiting row, shard or run may sit untouched before
 // the reconciler assumes its task is gone (Redis lost it) and enqueues it
 // again. A task that still exists is not duplicated: task ids are
-// deterministic and the claim is atomic.
+// deterministic and the claim is atomic. A task-id conflict is trusted only
+// once Redis shows the task will run (Enqueuer.Redis): the remains of a
+// half-evicted task are cleared and the task enqueued again.
 const staleAfter = time.Minute
 
 // reconcileLimit bounds the waiting rows re-enqueued per pass.

@@ -34,7 +34,7 @@ func (e *Engine) Report(ctx context.Context, campaignID string) (Report, error) 
 		CampaignID:        c.ID,
 		Name:              c.Name,
 		GeneratedAt:       e.now().UTC(),
-		AttributionWindow: c.AttributionWindow.String(),
+		AttributionWindow: campaigns.FormatDuration(c.AttributionWindow),
 		Attribution:       AttributionLastTouch,
 		Treated:           armReport("treated", out.Treated),
 		Daily:             dailySeries(out.Daily),
@@ -117,8 +117,13 @@ func armReport(name string, a store.ArmOutcome) ArmReport {
 	return r
 }
 
-// liftOver compares an arm with the holdout; nil when either is empty.
+// liftOver compares an arm with the holdout; nil when either is empty or
+// neither has a conversion yet: 0 of n against 0 of m has no variance, and
+// its "interval" of 0.0 to 0.0 would read as proof of no effect.
 func liftOver(a, holdout store.ArmOutcome) *Lift {
+	if a.Conversions == 0 && holdout.Conversions == 0 {
+		return nil
+	}
 	l, ok := insights.CompareProportions(a.Conversions, a.Audience, holdout.Conversions, holdout.Audience)
 	if !ok {
 		return nil
@@ -135,8 +140,18 @@ func verdict(c *campaigns.Campaign, treated store.ArmOutcome, holdout *store.Arm
 		return "no holdout members yet: lift can be measured once the campaign has run"
 	case treated.Audience == 0:
 		return "no treated customers yet: lift can be measured once the campaign has run"
+	case treated.Conversions == 0 && holdout.Conversions == 0:
+		return fmt.Sprintf("too early: no conversions yet in either arm (%d treated, %d held out); "+
+			"lift can be judged once customers buy", treated.Audience, holdout.Audience)
 	}
-	return insights.Verdict(l)
+	v := insights.Verdict(l)
+	switch {
+	case holdout.Conversions == 0:
+		v += "; rough: no held-out customer has converted yet"
+	case treated.Conversions == 0:
+		v += "; rough: no treated customer has converted yet"
+	}
+	return v
 }
 
 // dailySeries formats the days and fills the days between with zeros, so a

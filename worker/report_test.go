@@ -152,7 +152,7 @@ func TestReportAfterARealRun(t *testing.T) {
 	if rep.Lift == nil || *rep.Lift != lift {
 		t.Errorf("lift = %+v, want %+v", rep.Lift, lift)
 	}
-	if rep.Verdict != insights.Verdict(&lift) || rep.Attribution != "last-touch" || rep.AttributionWindow != "168h0m0s" {
+	if rep.Verdict != insights.Verdict(&lift) || rep.Attribution != "last-touch" || rep.AttributionWindow != "7d" {
 		t.Errorf("verdict %q, attribution %q, window %q", rep.Verdict, rep.Attribution, rep.AttributionWindow)
 	}
 	t.Logf("verdict: %s", rep.Verdict)

@@ -16,7 +16,8 @@ type Report struct {
 	Name        string    `json:"name"`
 	GeneratedAt time.Time `json:"generated_at"`
 	// AttributionWindow is how long after a send (or a would-be send, for the
-	// holdout) a purchase counts as a conversion, e.g. "168h0m0s".
+	// holdout) a purchase counts as a conversion, written as in campaign
+	// files: "7d", "1d12h" (campaigns.ParseDuration reads it).
 	AttributionWindow string `json:"attribution_window"`
 	// Attribution names the model: "last-touch" (a purchase is credited to
 	// the most recent campaign message before it, across campaigns).
@@ -25,11 +26,12 @@ type Report struct {
 	// as "all"), then "holdout" when the campaign keeps one.
 	Arms []ArmReport `json:"arms"`
 	// Treated pools every variant; Lift compares it with the holdout (nil
-	// without a holdout).
+	// without a holdout, or while neither side has a conversion).
 	Treated ArmReport `json:"treated"`
 	Lift    *Lift     `json:"lift,omitempty"`
 	// Verdict is the plain-language reading of Lift, e.g. "no evidence of
-	// effect yet: need about 4,200 more recipients".
+	// effect yet: need about 4,200 more recipients", or why there is
+	// nothing to judge yet ("too early: no conversions yet in either arm").
 	Verdict string `json:"verdict"`
 	// Daily is the time series the dashboard charts: sends and conversions
 	// per UTC day, oldest first.
@@ -53,8 +55,8 @@ type ArmReport struct {
 	Revenue        float64 `json:"revenue"`
 	// RevenuePerRecipient is Revenue / Audience.
 	RevenuePerRecipient float64 `json:"revenue_per_recipient"`
-	// Lift of this arm over the holdout (nil for the holdout itself or when
-	// there is none).
+	// Lift of this arm over the holdout (nil for the holdout itself, when
+	// there is none, or while neither has a conversion).
 	Lift *Lift `json:"lift,omitempty"`
 }
 

@@ -11,8 +11,9 @@ import (
 // Scheduler fires campaigns: cron schedules at their ticks (in the campaign's
 // zone), and per-customer daily triggers (birthday, inactivity, churn risk)
 // every DailyEvery, so each customer's local time of day is met wherever they
-// live. Several schedulers may run at once: a firing's run key is the tick,
-// its task id and its campaign_runs row are unique, so a tick runs once.
+// live. Several schedulers may run at once: a firing's run key names it (a
+// schedule's wall-clock time in its zone, a daily trigger's UTC tick), its
+// task id and its campaign_runs row are unique, so a firing runs once.
 //
 // Missed ticks (every scheduler down) are caught up once when a scheduler
 // comes back, if they are younger than CatchUp; older ones are skipped and
@@ -52,24 +53,15 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (int, error) {
 			}
 			continue
 		}
-		var fire time.Time
-		switch {
-		case c.Trigger.Kind == campaigns.TriggerSchedule:
-			fire = lastFiring(c.Trigger.Schedule, now, catchUp)
-		case triggers.Daily(c):
-			fire = now.Truncate(daily)
-		default:
-			continue // event triggers fire from events
-		}
-		if fire.IsZero() {
+		key, fire, seen := s.firing(c, now, daily, catchUp)
+		if key == "" {
 			continue
 		}
-		key := fire.UTC().Format("2006-01-02T15:04Z")
-		exists, err := s.Engine.st.RunExists(ctx, c.ID, key)
+		ran, err := s.ran(ctx, c.ID, key, seen)
 		if err != nil {
 			return n, err
 		}
-		if exists {
+		if ran {
 			continue
 		}
 		if err := s.Engine.q.Run(ctx, RunPayload{Campaign: c.ID, Occurrence: key, ScheduledFor: fire.UTC()}); err != nil {
@@ -80,14 +72,42 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (int, error) {
 	return n, nil
 }
 
-// lastFiring returns the latest firing of a cron schedule in (now-window, now],
-// or zero.
-func lastFiring(s *campaigns.ScheduleTrigger, now time.Time, window time.Duration) time.Time {
-	var last time.Time
-	for t := s.Next(now.Add(-window)); !t.After(now); t = s.Next(t) {
-		last = t
+// firing returns the run key and instant of campaign c's firing due at now
+// (key "" when none), and the key the same firing had before schedule keys
+// named the wall clock ("" when it has no other).
+//
+// A schedule's key is its wall-clock time in the campaign's zone
+// (campaigns.Firing.Key): a wall time repeated by a DST fall-back fires once,
+// at its first instant, whoever ticks and whenever. Daily triggers are keyed
+// by their UTC tick: the ledger's occurrence key, not the run, keeps those
+// once per customer.
+func (s *Scheduler) firing(c *campaigns.Campaign, now time.Time, daily, catchUp time.Duration) (key string, fire time.Time, legacy string) {
+	switch {
+	case c.Trigger.Kind == campaigns.TriggerSchedule:
+		f, ok := c.Trigger.Schedule.Latest(now, catchUp)
+		if !ok {
+			return "", time.Time{}, ""
+		}
+		return f.Key(), f.At, f.LegacyKey()
+	case triggers.Daily(c):
+		fire = now.Truncate(daily)
+		return fire.UTC().Format("2006-01-02T15:04Z"), fire, ""
 	}
-	return last
+	return "", time.Time{}, "" // event triggers fire from events
+}
+
+// ran reports whether the run key, or the legacy key the same firing was run
+// under before an upgrade, already has a run.
+func (s *Scheduler) ran(ctx context.Context, campaignID, key, legacy string) (bool, error) {
+	for _, k := range []string{key, legacy} {
+		if k == "" {
+			continue
+		}
+		if exists, err := s.Engine.st.RunExists(ctx, campaignID, k); err != nil || exists {
+			return exists, err
+		}
+	}
+	return false, nil
 }
 
 // Run ticks at the start of every minute (of its clock) until ctx ends.

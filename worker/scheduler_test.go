@@ -44,7 +44,7 @@ func TestTwoSchedulersRunEachTickOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		b.waitRun(t, "minutely", now.Format("2006-01-02T15:04Z"), 30*time.Second)
+		b.waitRun(t, "minutely", scheduleKey(now, "UTC"), 30*time.Second)
 	}
 	if n, _ := b.st.CountRuns(ctx, "minutely"); n != 10 {
 		t.Fatalf("campaign_runs = %d, want 10", n)
@@ -79,7 +79,7 @@ func TestSchedulerCatchesUpAMissedTickOnce(t *testing.T) {
 		}
 		if i == 0 {
 			// The run is created by its task; create it as the worker would.
-			if _, err := b.st.StartRun(ctx, "minutely", "2025-03-03T10:00Z", late, late); err != nil {
+			if _, err := b.st.StartRun(ctx, "minutely", "2025-03-03T10:00 UTC", late, late); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -1,13 +1,16 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
 
 // Task types. Payloads carry ids only, never personal data: Redis is
@@ -26,11 +29,16 @@ const (
 	QueuePlan    = "plan"
 )
 
-// RunPayload names a campaign firing. Occurrence is the run key (the tick).
+// RunPayload names a campaign firing. Occurrence is the run key (a
+// schedule's wall-clock time in its zone, a daily tick, a manual key).
 type RunPayload struct {
 	Campaign     string    `json:"campaign"`
 	Occurrence   string    `json:"occurrence"`
 	ScheduledFor time.Time `json:"scheduled_for"`
+	// WallKeys is set on every task this version enqueues: its Occurrence
+	// is used as given. A run task without it was enqueued by an earlier
+	// version, which keyed schedule firings by their UTC instant.
+	WallKeys bool `json:"wall_keys,omitempty"`
 }
 
 // ShardPayload names one id range of a run.
@@ -52,9 +60,17 @@ type DeliverBatchPayload struct {
 
 // Enqueuer puts tasks on the queue with deterministic task ids, so the same
 // work enqueued twice (two schedulers, a retried enqueue, the reconciler)
-// exists once. A conflict with an existing task id is success.
+// exists once. A conflict with an existing task id is success, once Redis
+// (when set) confirms the task will really run: remains of a half-evicted
+// task are cleared and the task enqueued again.
 type Enqueuer struct {
 	Client *asynq.Client
+	// Redis is the client's Redis, used to verify task-id conflicts; nil
+	// trusts every conflict.
+	Redis redis.Scripter
+	// Logger hears of cleared task remains (Redis evicting keys); nil: the
+	// default logger.
+	Logger *slog.Logger
 }
 
 func (q *Enqueuer) enqueue(ctx context.Context, typ, id, queue string, payload any, opts ...asynq.Option) error {
@@ -62,8 +78,20 @@ func (q *Enqueuer) enqueue(ctx context.Context, typ, id, queue string, payload a
 	if err != nil {
 		return err
 	}
+	task := asynq.NewTask(typ, b)
 	opts = append(opts, asynq.TaskID(id), asynq.Queue(queue))
-	_, err = q.Client.EnqueueContext(ctx, asynq.NewTask(typ, b), opts...)
+	_, err = q.Client.EnqueueContext(ctx, task, opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) && q.Redis != nil {
+		live, cerr := taskLive(ctx, q.Redis, queue, id)
+		if cerr != nil {
+			return fmt.Errorf("enqueue %s %s: %w", typ, id, cerr)
+		}
+		if !live { // remains cleared: enqueue again (a conflict now is a live task)
+			cmp.Or(q.Logger, slog.Default()).Warn("task id taken by remains of a lost task (is Redis evicting keys? "+
+				"it must run with maxmemory-policy noeviction); cleared and enqueued again", "task", id)
+			_, err = q.Client.EnqueueContext(ctx, task, opts...)
+		}
+	}
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
 		return nil
 	}
@@ -75,6 +103,7 @@ func (q *Enqueuer) enqueue(ctx context.Context, typ, id, queue string, payload a
 
 // Run enqueues a campaign firing.
 func (q *Enqueuer) Run(ctx context.Context, p RunPayload) error {
+	p.WallKeys = true
 	return q.enqueue(ctx, TypeRun, "run:"+p.Campaign+":"+p.Occurrence, QueuePlan, p, asynq.MaxRetry(10))
 }
 

@@ -2,6 +2,7 @@ package email
 
 import (
 	"fmt"
+	netmail "net/mail"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +30,8 @@ func MessageID(deliveryID int64, domain string) string {
 	return "tidings." + strconv.FormatInt(deliveryID, 10) + "@" + domain
 }
 
-// Compose builds the RFC 5322 message for m: From/To/Subject/Date, the
+// Compose builds the RFC 5322 message for m: From (m.FromName, else the
+// identity's name, at the identity's address), To, Subject, Date, the
 // deterministic Message-ID, text and HTML bodies (multipart/alternative when
 // both are present), List-Unsubscribe with the one-click https URL and the
 // optional mailto, List-Unsubscribe-Post (RFC 8058, only for an https URL)
@@ -37,9 +39,11 @@ func MessageID(deliveryID int64, domain string) string {
 // exactly what SMTP would carry.
 func Compose(m *channels.Message, id Identity, now time.Time) (*mail.Msg, error) {
 	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
-	if err := msg.FromFormat(id.FromName, id.From); err != nil {
-		return nil, channels.Permanent("invalid_sender", fmt.Errorf("email: compose: from: %w", err))
+	from, err := sender(m, id)
+	if err != nil {
+		return nil, err
 	}
+	msg.SetAddrHeaderFromMailAddress(mail.HeaderFrom, from)
 	if err := msg.To(m.To); err != nil {
 		// The address itself is not logged or echoed: go-mail's error holds it.
 		return nil, channels.Permanent("invalid_address", fmt.Errorf("email: compose: invalid recipient address %s",
@@ -67,6 +71,23 @@ func Compose(m *channels.Message, id Identity, now time.Time) (*mail.Msg, error)
 		msg.SetBodyString(mail.TypeTextPlain, m.Text)
 	}
 	return msg, nil
+}
+
+// sender is the From address: the identity's address under the message's
+// display name (the campaign's from_name) or, when it has none, the
+// identity's. net/mail writes the name quoted when it is printable ASCII and
+// as an RFC 2047 encoded word otherwise, so a name with quotes, accents or
+// line breaks from a template can neither break nor inject a header.
+func sender(m *channels.Message, id Identity) (*netmail.Address, error) {
+	addr, err := netmail.ParseAddress(id.From)
+	if err != nil {
+		return nil, channels.Permanent("invalid_sender", fmt.Errorf("email: compose: from: %w", err))
+	}
+	addr.Name = id.FromName
+	if name := strings.Join(strings.Fields(m.FromName), " "); name != "" {
+		addr.Name = name // a header is one line
+	}
+	return addr, nil
 }
 
 // setUnsubscribe writes the List-Unsubscribe headers. A non-https URL (a

@@ -6,6 +6,7 @@ package email
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/mail"
@@ -75,7 +76,7 @@ type Config struct {
 func ParseURL(raw string) (Config, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return Config{}, fmt.Errorf("email: parse smtp url: %w", err)
+		return Config{}, fmt.Errorf("email: parse smtp url: %w", URLError(raw, err))
 	}
 	var cfg Config
 	switch u.Scheme {
@@ -107,6 +108,43 @@ func ParseURL(raw string) (Config, error) {
 		cfg.Password, _ = u.User.Password()
 	}
 	return cfg, nil
+}
+
+// RedactURL returns raw fit for an error message or a log: the password of
+// a URL that parses is replaced by "xxxxx" (url.URL.Redacted), and in one that
+// does not (an unescaped "/" or "#" in the password is the usual reason)
+// everything between the scheme and the last "@" is hidden. A URL without
+// credentials is returned as is.
+func RedactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	at := strings.LastIndexByte(raw, '@')
+	if at < 0 {
+		return raw
+	}
+	start := 0
+	if i := strings.Index(raw, "://"); i >= 0 && i < at {
+		start = i + len("://")
+	}
+	return raw[:start] + "xxxxx" + raw[at:]
+}
+
+// URLError rewrites a url.Parse error for printing. url.Error quotes the
+// whole URL, password included, and its reason can quote part of it too (an
+// unescaped "/" in a password makes the rest of the password the "port"). So
+// when the URL carries credentials the reason becomes advice on escaping, and
+// the URL is shown redacted. Other errors are returned unchanged.
+func URLError(raw string, err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	if strings.Contains(raw, "@") {
+		return fmt.Errorf("%s does not parse: percent-encode the user name and password "+
+			"(/ as %%2F, # as %%23, ? as %%3F, @ as %%40, : as %%3A, %% as %%25)", RedactURL(raw))
+	}
+	return fmt.Errorf("%s: %w", raw, ue.Err)
 }
 
 // withDefaults validates cfg and fills in defaults.

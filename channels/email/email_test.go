@@ -428,3 +428,72 @@ func TestBreakerOverHangingRelay(t *testing.T) {
 		t.Errorf("delivered %q", got[len(got)-1].MessageID())
 	}
 }
+
+// TestFromNameOverridesTheConfiguredName sends messages with and without a
+// from_name to a real SMTP server and reads the From header as received: the
+// message's name wins over the configured one, at the configured address;
+// accents are RFC 2047-encoded, quotes survive, and a line break from a
+// template neither splits the header nor adds one.
+func TestFromNameOverridesTheConfiguredName(t *testing.T) {
+	srv := smtptest.Start(t)
+	s := newSender(t, srv, 1)
+	cases := []struct{ fromName, want string }{
+		{"", "Shop News"},
+		{"Café \"Chez Lou\"", "Café \"Chez Lou\""},
+		{"  Spring\r\nBcc: victim@example.com ", "Spring Bcc: victim@example.com"},
+		{"日本のお店", "日本のお店"},
+	}
+	for i, c := range cases {
+		m := testMessage(int64(i+1), fmt.Sprintf("to%d@example.com", i))
+		m.FromName = c.fromName
+		if _, err := s.Send(context.Background(), m); err != nil {
+			t.Fatalf("send %q: %v", c.fromName, err)
+		}
+	}
+	msgs := srv.WaitMessages(t, len(cases), 5*time.Second)
+	for i, c := range cases {
+		got := msgs[i]
+		h, err := got.Header()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := h.Get("From")
+		if strings.ContainsFunc(raw, func(r rune) bool { return r > 0x7e }) || h.Get("Bcc") != "" {
+			t.Errorf("from_name %q: raw From %q (Bcc %q): want ASCII, no added header", c.fromName, raw, h.Get("Bcc"))
+		}
+		from, err := h.AddressList("From")
+		if err != nil || len(from) != 1 || from[0].Name != c.want || from[0].Address != "news@shop.example" {
+			t.Errorf("from_name %q: From %q = %v, %v; want %q <news@shop.example>", c.fromName, raw, from, err, c.want)
+		}
+		if got.From != "news@shop.example" {
+			t.Errorf("from_name %q: envelope sender %q, want news@shop.example", c.fromName, got.From)
+		}
+	}
+}
+
+// TestParseURLErrorsHideThePassword: an SMTP URL that does not parse is
+// reported without its password (url.Parse's own error quotes the URL whole,
+// and an unescaped "/" makes part of the password its "port").
+func TestParseURLErrorsHideThePassword(t *testing.T) {
+	for _, raw := range []string{
+		"smtp://mailer:s3cr/et-pw@relay.example:587",
+		"smtp://mailer:s3cr#et-pw@relay.example",
+		"smtp://mailer:s3cret-pw@relay.example:5x7",
+		"mailer:s3cret-pw@relay.example:587",
+	} {
+		_, err := email.ParseURL(raw)
+		if err == nil {
+			t.Errorf("%s: no error", raw)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cr") || strings.Contains(err.Error(), "et-pw") {
+			t.Errorf("%s: error shows the password: %v", raw, err)
+		}
+	}
+	if got := email.RedactURL("smtp://mailer:s3cr/et-pw@relay.example:587"); got != "smtp://xxxxx@relay.example:587" {
+		t.Errorf("RedactURL of an unparsable URL = %q", got)
+	}
+	if got := email.RedactURL("smtp://mailer:pw@relay.example"); got != "smtp://mailer:xxxxx@relay.example" {
+		t.Errorf("RedactURL = %q", got)
+	}
+}

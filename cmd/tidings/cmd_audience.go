@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -56,24 +57,51 @@ func parseAt(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--at %q: write a time like 2026-03-01 or 2026-03-01T09:30:00Z", s)
 }
 
-// campaign loads the campaigns folder and returns the one with id; any error
-// in the folder is reported, since the scheduler would refuse it too.
+// campaign loads the campaigns folder and returns the one with id. Problems
+// in other files are printed as a warning but do not stop it: the engine
+// runs the valid campaigns of a folder too.
 func (a *app) campaign(id string) (*campaigns.Campaign, error) {
-	list, problems := campaigns.Load(a.cfg.CampaignsDir)
-	if campaigns.HasErrors(problems) {
-		for _, p := range problems {
-			fmt.Fprintln(a.stderr, p.String())
-		}
-		return nil, fmt.Errorf("campaigns in %s have errors; fix them (tidings validate) and retry", a.cfg.CampaignsDir)
+	list, problems, err := a.loadCampaigns(a.cfg.CampaignsDir)
+	if err != nil {
+		return nil, err
 	}
 	ids := make([]string, 0, len(list))
 	for _, c := range list {
 		if c.ID == id {
+			a.warnBrokenFiles(problems)
 			return c, nil
 		}
 		ids = append(ids, c.ID)
 	}
-	return nil, fmt.Errorf("no campaign %q in %s; campaigns there: %s", id, a.cfg.CampaignsDir, strings.Join(ids, ", "))
+	for _, p := range problems {
+		fmt.Fprintln(a.stderr, p.String())
+	}
+	msg := fmt.Sprintf("no campaign %q in %s; campaigns there: %s", id, a.cfg.CampaignsDir, strings.Join(ids, ", "))
+	if campaigns.HasErrors(problems) {
+		msg += " (files with errors, listed above, are not loaded: fix them and retry; tidings validate checks them)"
+	}
+	return nil, errors.New(msg)
+}
+
+// warnBrokenFiles tells on stderr which campaign files were skipped, with
+// their errors, so a command on one valid campaign still shows them.
+func (a *app) warnBrokenFiles(problems []campaigns.Problem) {
+	files := map[string]bool{}
+	for _, p := range problems {
+		if p.Severity == campaigns.SeverityError {
+			files[p.File] = true
+		}
+	}
+	if len(files) == 0 {
+		return
+	}
+	fmt.Fprintf(a.stderr, "warning: %d campaign file(s) in %s have errors and were skipped (tidings validate):\n",
+		len(files), a.cfg.CampaignsDir)
+	for _, p := range problems {
+		if p.Severity == campaigns.SeverityError {
+			fmt.Fprintln(a.stderr, "  "+p.String())
+		}
+	}
 }
 
 // campaignAndStore loads one campaign of the campaigns folder and opens the

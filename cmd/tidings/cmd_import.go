@@ -23,7 +23,10 @@ func (a *app) importCommand() *cobra.Command {
 		Short: "Import customers or purchases from files",
 		Long: `import streams a file into the database in batches. Re-importing the same file
 changes nothing. Bad rows are reported with their line number and reason and
-the good rows are imported; the exit status is 1 when any row was rejected.`,
+the good rows are imported; the exit status is 1 when any row was rejected.
+A bad cell is reported as FILE:LINE:COLUMN (a byte column) with its column
+name: a value that is not UTF-8, holds a NUL byte or is too long (255 bytes
+for ids, 4,096 for any other cell) rejects its row, never the file.`,
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "customers FILE.csv",
@@ -87,7 +90,11 @@ func printSummary(w io.Writer, path string, s imports.Summary, took time.Duratio
 	fmt.Fprintf(w, "%s: %d rows read in %s: %d inserted, %d updated, %d unchanged, %d rejected\n",
 		path, s.Read, took.Round(time.Millisecond), s.Inserted, s.Updated, s.Unchanged, s.RejectedCount)
 	for _, r := range s.Rejected {
-		fmt.Fprintf(w, "  %s:%d: %s\n", path, r.Line, r.Reason)
+		if r.Column > 0 {
+			fmt.Fprintf(w, "  %s:%d:%d: %s\n", path, r.Line, r.Column, r.Reason)
+		} else {
+			fmt.Fprintf(w, "  %s:%d: %s\n", path, r.Line, r.Reason)
+		}
 	}
 	if more := s.RejectedCount - len(s.Rejected); more > 0 {
 		fmt.Fprintf(w, "  ... and %d more rejected rows\n", more)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/insights"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/worker"
@@ -215,4 +216,15 @@ func (a *app) insightsOptions() (worker.InsightsOptions, error) {
 	}
 	opts.Score.Segments = &m
 	return opts, nil
+}
+
+// loadCampaigns loads campaign files checked against this deployment's
+// settings: rules may name the segments of TIDINGS_SEGMENT_MAP.
+func (a *app) loadCampaigns(paths ...string) ([]*campaigns.Campaign, []campaigns.Problem, error) {
+	opts, err := a.insightsOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	list, problems := worker.CampaignSettings(opts).Load(paths...)
+	return list, problems, nil
 }

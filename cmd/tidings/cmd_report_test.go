@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +15,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tidings-crm/tidings/store"
-	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/worker"
 )
@@ -37,18 +34,7 @@ messages: {email: {subject: Spring, text: hello}}
 func reportWorld(t *testing.T) []string {
 	t.Helper()
 	ctx := context.Background()
-	url, dir := storetest.URL(t, store.SQLite), t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "spring.yaml"), []byte(reportCampaignYAML), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, flags := cliWorld(t, "spring.yaml", reportCampaignYAML)
 	t0 := time.Date(2026, 4, 6, 10, 0, 0, 0, time.UTC)
 	for i := 1; i <= 40; i++ {
 		ext := fmt.Sprintf("c%d", i)
@@ -85,7 +71,7 @@ func reportWorld(t *testing.T) []string {
 			}
 		}
 	}
-	return []string{"--database-url", url, "--campaigns", dir}
+	return flags
 }
 
 // TestReportCommand: --json prints the report's numbers; the table shows the
@@ -127,6 +113,13 @@ func TestReportCommand(t *testing.T) {
 // flags plus an admin token, a webhook secret and an embedded Redis.
 func serveHTTP(t *testing.T, flags []string) *httptest.Server {
 	t.Helper()
+	_, srv := serveRuntime(t, flags)
+	return srv
+}
+
+// serveRuntime is serveHTTP that also returns the runtime behind it.
+func serveRuntime(t *testing.T, flags []string) (*runtime, *httptest.Server) {
+	t.Helper()
 	a := &app{stdout: io.Discard, stderr: io.Discard, log: slog.New(slog.DiscardHandler)}
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
 	a.cfg.bindFlags(fs)
@@ -149,7 +142,7 @@ func serveHTTP(t *testing.T, flags []string) *httptest.Server {
 	}
 	srv := httptest.NewServer(hs.Handler)
 	t.Cleanup(srv.Close)
-	return srv
+	return rt, srv
 }
 
 const testWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -199,19 +192,7 @@ func TestMetricsCountWebhookEvents(t *testing.T) {
 func TestReportEndpointNeedsTheAdminToken(t *testing.T) {
 	base := reportWorld(t)
 	srv := serveHTTP(t, base)
-	get := func(path, token string) (int, []byte) {
-		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, body
-	}
+	get := func(path, token string) (int, []byte) { return bearerGet(t, srv.URL+path, token) }
 	if code, _ := get("/v1/campaigns/spring/report", ""); code != http.StatusUnauthorized {
 		t.Errorf("no token: %d, want 401", code)
 	}

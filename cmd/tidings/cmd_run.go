@@ -72,6 +72,11 @@ func (a *app) runRoles(ctx context.Context, r roles) error {
 		return err
 	}
 	defer rt.close()
+	if r.worker || r.http {
+		for _, w := range a.cfg.startWarnings() {
+			a.log.Warn(w)
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

@@ -22,7 +22,10 @@ least one error.`,
 			if len(args) == 0 {
 				args = []string{a.cfg.CampaignsDir}
 			}
-			list, problems := campaigns.Load(args...)
+			list, problems, err := a.loadCampaigns(args...)
+			if err != nil {
+				return err
+			}
 			errorsFound := 0
 			for _, p := range problems {
 				fmt.Fprintln(a.stdout, p.String())

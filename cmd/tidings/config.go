@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"os"
@@ -16,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tidings-crm/tidings/channels/email"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -25,6 +28,7 @@ import (
 type Config struct {
 	DatabaseURL   string // postgres://... or sqlite:path
 	RedisURL      string // redis://host:port/db; "embedded" runs an in-process server
+	RedisEviction string // "true" starts on a Redis whose maxmemory-policy may evict tasks
 	CampaignsDir  string
 	TimeZone      string // default IANA zone for customers without one
 	SMTPURL       string // smtp://user:pass@host:port?tls=starttls; empty = outbox
@@ -49,8 +53,9 @@ type Config struct {
 	ClaimLease    string // how long a claimed send may stay unfinished before it is settled as unknown
 	SimClock      string // drills only: the scheduler's simulated clock (worker.ParseSimClock)
 
-	location   *time.Location
-	claimLease time.Duration
+	location      *time.Location
+	claimLease    time.Duration
+	allowEviction bool
 }
 
 // setting describes one configuration key: its flag, environment variable, YAML
@@ -68,6 +73,8 @@ func (c *Config) settings() []setting {
 			help: "database: postgres://user@host:5432/db or sqlite:path/to/file.db", str: &c.DatabaseURL},
 		{flag: "redis-url", env: "TIDINGS_REDIS_URL", yaml: "redis_url", def: "redis://127.0.0.1:6379/0",
 			help: "Redis for the job queue (run it with maxmemory-policy noeviction); \"embedded\" runs one in-process", str: &c.RedisURL},
+		{flag: "redis-allow-eviction", env: "TIDINGS_REDIS_ALLOW_EVICTION", yaml: "redis_allow_eviction", def: "false",
+			help: "true starts even when Redis's maxmemory-policy is not noeviction (evicted keys delay or lose queued tasks)", str: &c.RedisEviction},
 		{flag: "campaigns", env: "TIDINGS_CAMPAIGNS", yaml: "campaigns", def: "examples/campaigns",
 			help: "folder of campaign YAML files", str: &c.CampaignsDir},
 		{flag: "time-zone", env: "TIDINGS_TIME_ZONE", yaml: "time_zone", def: "UTC",
@@ -75,9 +82,9 @@ func (c *Config) settings() []setting {
 		{flag: "smtp-url", env: "TIDINGS_SMTP_URL", yaml: "smtp_url", def: "",
 			help: "SMTP relay: smtp://user:pass@host:587?tls=starttls or smtps://...; empty writes to the outbox", str: &c.SMTPURL, secret: true},
 		{flag: "smtp-from", env: "TIDINGS_SMTP_FROM", yaml: "smtp_from", def: "Tidings <hello@tidings.localhost>",
-			help: "From address of emails", str: &c.SMTPFrom},
+			help: "From address of emails; a campaign's from_name replaces its name, not its address", str: &c.SMTPFrom},
 		{flag: "smtp-pool", env: "TIDINGS_SMTP_POOL", yaml: "smtp_pool", def: "4",
-			help: "SMTP connections kept open per worker process", num: &c.SMTPPool},
+			help: "SMTP connections kept open per worker process (at most TIDINGS_CONCURRENCY: one per send in flight)", num: &c.SMTPPool},
 		{flag: "sms-provider", env: "TIDINGS_SMS_PROVIDER", yaml: "sms_provider", def: "none",
 			help: "SMS provider: none (outbox), twilio (Twilio-compatible REST) or http (generic JSON)", str: &c.SMSProvider},
 		{flag: "sms-url", env: "TIDINGS_SMS_URL", yaml: "sms_url", def: "",
@@ -93,7 +100,7 @@ func (c *Config) settings() []setting {
 		{flag: "http-addr", env: "TIDINGS_HTTP_ADDR", yaml: "http_addr", def: "127.0.0.1:8080",
 			help: "address the HTTP server (webhook, unsubscribe, admin) listens on", str: &c.HTTPAddr},
 		{flag: "public-url", env: "TIDINGS_PUBLIC_URL", yaml: "public_url", def: "http://127.0.0.1:8080",
-			help: "public base URL used in links inside messages", str: &c.PublicURL},
+			help: "public base URL used in links inside messages; https:// for one-click unsubscribe (RFC 8058)", str: &c.PublicURL},
 		{flag: "admin-token", env: "TIDINGS_ADMIN_TOKEN", yaml: "admin_token", def: "",
 			help: "bearer token for the admin API, dashboard and monitoring", str: &c.AdminToken, secret: true},
 		{flag: "signing-key", env: "TIDINGS_SIGNING_KEY", yaml: "signing_key", def: "",
@@ -205,8 +212,13 @@ func (c *Config) validate() error {
 	}
 	if c.RedisURL != "embedded" {
 		if _, err := redis.ParseURL(c.RedisURL); err != nil {
-			bad("TIDINGS_REDIS_URL", "%v; write redis://host:6379/0 or \"embedded\"", err)
+			bad("TIDINGS_REDIS_URL", "%v; write redis://host:6379/0 or \"embedded\"", email.URLError(c.RedisURL, err))
 		}
+	}
+	if allow, err := strconv.ParseBool(c.RedisEviction); err != nil {
+		bad("TIDINGS_REDIS_ALLOW_EVICTION", "must be true or false, got %q", c.RedisEviction)
+	} else {
+		c.allowEviction = allow
 	}
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil {
@@ -214,8 +226,8 @@ func (c *Config) validate() error {
 	}
 	c.location = loc
 	if c.SMTPURL != "" {
-		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
-			bad("TIDINGS_SMTP_URL", "must look like smtp://user:pass@host:587?tls=starttls or smtps://host:465, got %q", redactURL(c.SMTPURL))
+		if _, err := email.ParseURL(c.SMTPURL); err != nil {
+			bad("TIDINGS_SMTP_URL", "%v; it must look like smtp://user:pass@host:587?tls=starttls or smtps://host:465", err)
 		}
 	}
 	if _, err := mail.ParseAddress(c.SMTPFrom); err != nil {
@@ -258,17 +270,62 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
+// smtpPool is how many SMTP connections a process keeps: TIDINGS_SMTP_POOL,
+// but no more than TIDINGS_CONCURRENCY, since a send holds one connection
+// and a process runs at most that many tasks at once; more would never open.
+func (c *Config) smtpPool() int { return min(c.SMTPPool, c.Concurrency) }
+
+// startWarnings lists settings that are valid but do not do what they seem
+// to; the sending processes (serve, worker) log them at start.
+func (c *Config) startWarnings() []string {
+	var out []string
+	if c.SMTPURL != "" && c.SMTPPool > c.Concurrency {
+		out = append(out, fmt.Sprintf("TIDINGS_SMTP_POOL is %d but TIDINGS_CONCURRENCY is %d: a process sends on at most "+
+			"%d connections at once, so it keeps %d; raise TIDINGS_CONCURRENCY to use more",
+			c.SMTPPool, c.Concurrency, c.Concurrency, c.smtpPool()))
+	}
+	if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme != "https" {
+		out = append(out, fmt.Sprintf("TIDINGS_PUBLIC_URL %s is not https: emails list the unsubscribe link but carry no "+
+			"List-Unsubscribe-Post header, so mail clients cannot unsubscribe in one click (RFC 8058 needs https; "+
+			"Gmail and Yahoo require it of bulk senders). Fine for local testing", c.PublicURL))
+	}
+	return out
+}
+
+// checkEvictionPolicy refuses a Redis whose maxmemory-policy may evict keys
+// unless TIDINGS_REDIS_ALLOW_EVICTION is true: an evicted task key leaves a
+// delivery waiting until the reconciler finds it, or strands it. Where
+// CONFIG is disabled or renamed (managed Redis), it warns and goes on.
+func (a *app) checkEvictionPolicy(ctx context.Context, rdb redis.UniversalClient, addr string) error {
+	res, err := rdb.ConfigGet(ctx, "maxmemory-policy").Result()
+	policy := res["maxmemory-policy"]
+	if err != nil || policy == "" {
+		a.log.Warn("could not check Redis's maxmemory-policy (CONFIG GET is disabled or renamed, as on some managed Redis): "+
+			"make sure it is noeviction, or queued tasks can be evicted", "redis", addr, "err", err)
+		return nil
+	}
+	if policy == "noeviction" {
+		return nil
+	}
+	if a.cfg.allowEviction {
+		a.log.Warn("Redis may evict queued tasks (maxmemory-policy is not noeviction); starting anyway as "+
+			"TIDINGS_REDIS_ALLOW_EVICTION=true: the reconciler re-enqueues what is lost, late",
+			"redis", addr, "maxmemory-policy", policy)
+		return nil
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	return fmt.Errorf("redis at %s has maxmemory-policy %s: it may evict queued tasks, leaving messages unsent until "+
+		"the reconciler notices; run `redis-cli -h %s -p %s CONFIG SET maxmemory-policy noeviction` (and set it in "+
+		"redis.conf, or your provider's settings, so it lasts), or set TIDINGS_REDIS_ALLOW_EVICTION=true to start anyway",
+		addr, policy, host, port)
+}
+
 // Location is the default time zone.
 func (c *Config) Location() *time.Location { return c.location }
 
 // Lease is the claim lease (TIDINGS_CLAIM_LEASE).
 func (c *Config) Lease() time.Duration { return c.claimLease }
 
-// redactURL hides the password of a URL before it is printed.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
-}
+// redactURL hides the password of a URL before it is printed, also when the
+// URL does not parse (email.RedactURL).
+func redactURL(s string) string { return email.RedactURL(s) }

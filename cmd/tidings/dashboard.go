@@ -22,7 +22,7 @@ func (a *app) mountDashboard(mux *http.ServeMux, rt *runtime) error {
 		a.log.Warn("TIDINGS_ADMIN_TOKEN is not set: the dashboard (/dashboard) and queue monitor (/monitoring) are disabled")
 		return nil
 	}
-	dash, err := dashboard.New(dashboard.Options{Source: rt.engine, Token: a.cfg.AdminToken, Logger: a.log,
+	dash, err := dashboard.New(dashboard.Options{Source: rt.engine, Files: rt.engine, Token: a.cfg.AdminToken, Logger: a.log,
 		MonitoringPath: monitoringPath})
 	if err != nil {
 		return err

@@ -153,6 +153,9 @@ func TestDashboardInChromium(t *testing.T) {
 		[]string{"--screenshot=" + shot, "--window-size=1280,1000", page},
 		[]string{"--dump-dom", base + "/dashboard/campaigns/spring-sale"})
 	checkReportDOM(t, runs[0], rep)
+	if !strings.Contains(runs[0], `id="deferred-total"`) {
+		t.Errorf("the campaign page in Chromium lacks the deferred messages")
+	}
 	checkScreenshot(t, shot)
 	if denied := runs[2]; !strings.Contains(denied, "Admin token required") || strings.Contains(denied, "daily-chart") ||
 		strings.Contains(denied, rep.Verdict) {

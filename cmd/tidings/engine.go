@@ -14,7 +14,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
-	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/channels/email"
 	"github.com/tidings-crm/tidings/channels/outbox"
@@ -30,6 +29,7 @@ type runtime struct {
 	st      *store.Store
 	rdb     redis.UniversalClient
 	client  *asynq.Client
+	queue   *worker.Enqueuer // on client, verifying task-id conflicts against rdb
 	engine  *worker.Engine
 	signer  unsubscribe.Signer
 	metrics *prometheus.Registry
@@ -43,15 +43,10 @@ func (r *runtime) close() {
 }
 
 // openRuntime opens the store (migrated), Redis (or an in-process one), the
-// channels and the engine with the campaigns folder loaded.
+// channels and the engine with the campaigns folder loaded. A broken
+// campaign file does not stop it: the valid campaigns run, the broken files
+// are logged and shown by /readyz and the dashboard.
 func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
-	list, problems := campaigns.Load(a.cfg.CampaignsDir)
-	if campaigns.HasErrors(problems) {
-		for _, p := range problems {
-			fmt.Fprintln(a.stderr, p.String())
-		}
-		return nil, fmt.Errorf("campaigns in %s have errors; fix them (tidings validate) and retry", a.cfg.CampaignsDir)
-	}
 	rt := &runtime{}
 	ok := false
 	defer func() {
@@ -69,6 +64,7 @@ func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
 		return nil, err
 	}
 	rt.client = asynq.NewClientFromRedisClient(rt.rdb)
+	rt.queue = &worker.Enqueuer{Client: rt.client, Redis: rt.rdb, Logger: a.log}
 	chans, err := a.openChannels(rt)
 	if err != nil {
 		return nil, err
@@ -81,7 +77,7 @@ func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt.engine = worker.NewEngine(st, &worker.Enqueuer{Client: rt.client}, chans, worker.Options{
+	rt.engine = worker.NewEngine(st, rt.queue, chans, worker.Options{
 		DefaultLoc:     a.cfg.Location(),
 		Lease:          a.cfg.Lease(),
 		Logger:         a.log,
@@ -89,13 +85,14 @@ func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
 		Insights:       insightsOpts,
 		Metrics:        worker.NewMetrics(rt.metrics),
 	})
-	rt.engine.SetCampaigns(list)
+	rt.engine.LoadCampaigns(a.cfg.CampaignsDir)
 	ok = true
 	return rt, nil
 }
 
-// openRedis connects to TIDINGS_REDIS_URL, or starts an in-process Redis
-// (miniredis) for "embedded": the demo and small shops need no service.
+// openRedis connects to TIDINGS_REDIS_URL, refusing a Redis that may evict
+// queued tasks, or starts an in-process Redis (miniredis) for "embedded":
+// the demo and small shops need no service.
 func (a *app) openRedis(rt *runtime) (redis.UniversalClient, error) {
 	if a.cfg.RedisURL == "embedded" {
 		mr := miniredis.NewMiniRedis()
@@ -117,6 +114,9 @@ func (a *app) openRedis(rt *runtime) (redis.UniversalClient, error) {
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis at %s is not reachable: %w (start it, or set TIDINGS_REDIS_URL=embedded)", opt.Addr, err)
+	}
+	if err := a.checkEvictionPolicy(ctx, rdb, opt.Addr); err != nil {
+		return nil, err
 	}
 	return rdb, nil
 }
@@ -141,7 +141,7 @@ func (a *app) openChannels(rt *runtime) (map[string]channels.Channel, error) {
 		if err != nil {
 			return nil, fmt.Errorf("TIDINGS_SMTP_URL: %w", err)
 		}
-		cfg.From, cfg.FromName, cfg.PoolSize, cfg.Logger = from.Address, from.Name, a.cfg.SMTPPool, a.log
+		cfg.From, cfg.FromName, cfg.PoolSize, cfg.Logger = from.Address, from.Name, a.cfg.smtpPool(), a.log
 		sender, err := email.New(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("email: %w", err)

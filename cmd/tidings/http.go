@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -48,7 +50,7 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	mux.Handle("/v1/sms/inbound", unsub)
 	if a.cfg.WebhookSecret != "" {
 		wh, err := triggers.NewWebhook(triggers.WebhookOptions{Secrets: a.cfg.WebhookSecret, Store: rt.st,
-			Reactor: &worker.Enqueuer{Client: rt.client}, Logger: a.log, Metrics: triggers.NewWebhookMetrics(rt.metrics)})
+			Reactor: rt.queue, Logger: a.log, Metrics: triggers.NewWebhookMetrics(rt.metrics)})
 		if err != nil {
 			return nil, err
 		}
@@ -61,28 +63,77 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 		mux.Handle("/v1/campaigns", admin)
 		mux.Handle("/v1/campaigns/", admin)
 	} else {
-		a.log.Warn("TIDINGS_ADMIN_TOKEN is not set: the admin API (/v1/campaigns) is disabled")
+		a.log.Warn("TIDINGS_ADMIN_TOKEN is not set: the admin API (/v1/campaigns) is disabled and /metrics answers anyone")
 	}
 	if err := a.mountDashboard(mux, rt); err != nil {
 		return nil, err
 	}
 	mux.Handle("GET /metrics", a.adminOnly(promhttp.HandlerFor(rt.metrics, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := rt.st.Ping(ctx); err != nil {
-			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		if err := rt.rdb.Ping(ctx).Err(); err != nil {
-			http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
+	mux.HandleFunc("GET /readyz", readyz(rt, a.isAdmin))
 	return &http.Server{Addr: a.cfg.HTTPAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}, nil
+}
+
+// readiness is the /readyz answer. Broken campaign files make it
+// "degraded", still 200: the process is ready and runs every valid campaign
+// (a 503 would take a node out of service for one typo); the list says
+// which files to fix and which campaigns run their last valid version.
+type readiness struct {
+	Status      string              `json:"status"`            // ready, degraded or unavailable
+	Problem     string              `json:"problem,omitempty"` // why unavailable
+	Campaigns   int                 `json:"campaigns"`         // loaded and running
+	BrokenFiles []worker.BrokenFile `json:"broken_campaign_files"`
+}
+
+// readyz answers 200 with a readiness JSON while the database and Redis
+// answer, 503 with the unreachable one otherwise. /readyz needs no login
+// (load balancers probe it), so a caller without the admin token sees the
+// broken files' names only: their folder and problem text stay with the
+// operator (the admin token, the dashboard, the log).
+func readyz(rt *runtime, isAdmin func(*http.Request) bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		broken := rt.engine.BrokenCampaignFiles()
+		if !isAdmin(r) {
+			broken = namesOnly(broken)
+		}
+		res, code := readiness{Status: "ready", BrokenFiles: broken}, http.StatusOK
+		res.Campaigns = len(rt.engine.Campaigns())
+		if len(res.BrokenFiles) > 0 {
+			res.Status = "degraded"
+		}
+		if res.BrokenFiles == nil {
+			res.BrokenFiles = []worker.BrokenFile{}
+		}
+		if err := rt.st.Ping(ctx); err != nil {
+			res.Status, res.Problem, code = "unavailable", "database unreachable", http.StatusServiceUnavailable
+		} else if err := rt.rdb.Ping(ctx).Err(); err != nil {
+			res.Status, res.Problem, code = "unavailable", "redis unreachable", http.StatusServiceUnavailable
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(code)
+		json.NewEncoder(w).Encode(res)
+	}
+}
+
+// namesOnly is broken with each file reduced to its base name and no
+// problem text.
+func namesOnly(broken []worker.BrokenFile) []worker.BrokenFile {
+	out := make([]worker.BrokenFile, len(broken))
+	for i, b := range broken {
+		out[i] = worker.BrokenFile{File: filepath.Base(b.File), More: len(b.Problems) + b.More, Kept: b.Kept}
+	}
+	return out
+}
+
+// isAdmin reports whether r carries the admin token; with no token
+// configured everyone is (the admin surface is then off or open by choice).
+func (a *app) isAdmin(r *http.Request) bool {
+	token := a.cfg.AdminToken
+	return token == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+token)) == 1
 }
 
 // adminOnly requires "Authorization: Bearer <TIDINGS_ADMIN_TOKEN>" when an
@@ -92,9 +143,8 @@ func (a *app) adminOnly(h http.Handler) http.Handler {
 	if token == "" {
 		return h
 	}
-	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+		if !a.isAdmin(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tidings"`)
 			http.Error(w, "admin token required", http.StatusUnauthorized)
 			return

@@ -16,6 +16,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// The IANA zone database is built in: customer and campaign zones, DST
+	// rules and the typo checks of time_zone must not depend on the host
+	// having tzdata installed (slim containers do not).
+	_ "time/tzdata"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -107,6 +111,7 @@ Settings come from flags, TIDINGS_* environment variables or a YAML file
 		a.insightsCommand(),
 		a.eventsCommand(),
 		a.reportCommand(),
+		a.deliveriesCommand(),
 	)
 	return root
 }

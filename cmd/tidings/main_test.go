@@ -174,17 +174,11 @@ func TestAudienceMatchesIndependentSQL(t *testing.T) {
 }
 
 func TestImportCustomersReportsBadRows(t *testing.T) {
-	url := storetest.URL(t, store.SQLite)
-	csv := "external_id,email,time_zone,birthday\n" +
-		"a1,ann@example.com,Europe/Paris,1990-04-02\n" +
-		"a2,bob@,Europe/Paris,\n" +
-		"a3,cy@example.com,Mars/Olympus,\n" +
-		"a4,dee@example.com,,1985-02-29\n"
-	path := filepath.Join(t.TempDir(), "customers.csv")
-	if err := os.WriteFile(path, []byte(csv), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, out, errOut := cli(t, "--database-url", url, "import", "customers", path)
+	path, code, out, errOut := importCustomersCLI(t, "external_id,email,time_zone,birthday\n"+
+		"a1,ann@example.com,Europe/Paris,1990-04-02\n"+
+		"a2,bob@,Europe/Paris,\n"+
+		"a3,cy@example.com,Mars/Olympus,\n"+
+		"a4,dee@example.com,,1985-02-29\n")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (rows rejected)\n%s%s", code, out, errOut)
 	}
@@ -247,5 +241,31 @@ func TestDemoOnceSendsIntoTheOutbox(t *testing.T) {
 		if !strings.Contains(out, col) {
 			t.Errorf("table lacks column %s", col)
 		}
+	}
+}
+
+// A rule may compare rfm.segment only with a segment the deployment's
+// segment map names: the default map's, or TIDINGS_SEGMENT_MAP's.
+func TestValidateChecksSegmentsAgainstTheConfiguredMap(t *testing.T) {
+	src, err := os.ReadFile("../../examples/campaigns/weekly-newsletter.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	camp := filepath.Join(dir, "vip.yaml")
+	broken := strings.Replace(string(src), "email_consent &&", `rfm.segment == "vip" && email_consent &&`, 1)
+	segmap := filepath.Join(t.TempDir(), "segments.yaml")
+	for path, data := range map[string]string{camp: broken, segmap: "vip: [\"5*\"]\nothers: [\"**\"]\n"} {
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, _ := cli(t, "validate", dir)
+	if want := camp + `:9:18: audience: unknown RFM segment "vip"`; code != 1 || !strings.HasPrefix(out, want) {
+		t.Errorf("default map: exit %d, output %q; want 1 and %q", code, out, want)
+	}
+	code, out, errOut := cli(t, "--segment-map", segmap, "validate", dir)
+	if code != 0 {
+		t.Errorf("custom map: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -32,24 +32,29 @@ func Customers(ctx context.Context, st *store.Store, r io.Reader, opts Options) 
 	if err != nil {
 		return sum, fmt.Errorf("imports: read customers header: %w", err)
 	}
+	if err := checkHeader(header); err != nil {
+		return sum, fmt.Errorf("imports: customers header: %w", err)
+	}
 	cols := normaliseHeader(header)
 	if indexOf(cols, "external_id") < 0 {
 		return sum, fmt.Errorf("imports: customers header %q has no external_id column; "+
 			"the first row must name the columns, e.g. external_id,email,first_name", strings.Join(header, ","))
 	}
 	batch := make([]store.CustomerInput, 0, opts.batchSize())
+	lines := make([]int, 0, opts.batchSize()) // lines[i] is the line of batch[i]
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		res, err := st.UpsertCustomers(ctx, batch)
+		res, refused, err := st.UpsertCustomersEach(ctx, batch)
 		if err != nil {
 			return fmt.Errorf("imports: %w", err)
 		}
 		sum.Inserted += res.Inserted
 		sum.Updated += res.Updated
 		sum.Unchanged += res.Unchanged
-		batch = batch[:0]
+		sum.rejectRefused(refused, lines)
+		batch, lines = batch[:0], lines[:0]
 		opts.progress(cr)
 		return nil
 	}
@@ -71,10 +76,10 @@ func Customers(ctx context.Context, st *store.Store, r io.Reader, opts Options) 
 		sum.Read++
 		in, err := customerRow(cols, rec)
 		if err != nil {
-			sum.reject(line, "%v", err)
+			sum.rejectRecord(rd, err)
 			continue
 		}
-		batch = append(batch, in)
+		batch, lines = append(batch, in), append(lines, line)
 		if len(batch) >= opts.batchSize() {
 			if err := flush(); err != nil {
 				return sum, err
@@ -114,6 +119,9 @@ func customerRow(cols, rec []string) (store.CustomerInput, error) {
 		if v == "" || col == "" {
 			continue
 		}
+		if err := checkCell(i, col, v); err != nil {
+			return in, err
+		}
 		if !customerColumns[col] {
 			if in.Attributes == nil {
 				in.Attributes = map[string]any{}
@@ -122,7 +130,7 @@ func customerRow(cols, rec []string) (store.CustomerInput, error) {
 			continue
 		}
 		if err := setCustomerField(&in, col, v); err != nil {
-			return in, err
+			return in, &cellError{index: i, field: col, err: err}
 		}
 	}
 	if in.ExternalID == "" {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // parseEmail accepts a bare address (no display name) and lower-cases it, the
@@ -157,4 +158,78 @@ func parseItems(v string) (json.RawMessage, error) {
 		return nil, fmt.Errorf("items is not a JSON array of objects; write e.g. [{\"sku\":\"A1\",\"quantity\":1,\"price\":9.99}] or leave it empty")
 	}
 	return json.RawMessage(v), nil
+}
+
+// Cell sizes: an identifier is a key of a unique index (PostgreSQL refuses
+// index entries over ~2.7 kB), any other value a short text.
+const (
+	maxIDBytes   = 255
+	maxCellBytes = 4096
+)
+
+// checkText refuses a value the database must never see: bytes that are not
+// UTF-8 (a file saved in Latin-1 or Windows-1252), a NUL (a UTF-16 or binary
+// file; PostgreSQL refuses it in text and JSON), or more than max bytes. The
+// error says what to change in the file.
+func checkText(v string, max int) error {
+	if !utf8.ValidString(v) {
+		at := 0
+		for at < len(v) {
+			r, n := utf8.DecodeRuneInString(v[at:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			at += n
+		}
+		return fmt.Errorf("the value is not valid UTF-8 (byte 0x%02X at byte %d of %q); save the file as UTF-8", v[at], at+1, excerpt(v))
+	}
+	if i := strings.IndexByte(v, 0); i >= 0 {
+		return fmt.Errorf("the value contains a NUL byte (at byte %d of %q); remove it, or save the file as UTF-8 text if it is UTF-16", i+1, excerpt(v))
+	}
+	if len(v) > max {
+		return fmt.Errorf("the value is %d bytes long; the most is %d", len(v), max)
+	}
+	return nil
+}
+
+// excerpt shortens a value quoted in a message.
+func excerpt(v string) string {
+	if len(v) > 40 {
+		return v[:40] + "..."
+	}
+	return v
+}
+
+// checkHeader refuses a header row whose column names are not UTF-8 text:
+// every row would be read against it.
+func checkHeader(header []string) error {
+	for i, h := range header {
+		if err := checkText(h, maxIDBytes); err != nil {
+			return fmt.Errorf("the header's column %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// cellError is a row's rejection caused by one cell, so it can be reported
+// at that cell's line and column.
+type cellError struct {
+	index int    // the cell's index in the record
+	field string // its column name
+	err   error
+}
+
+func (e *cellError) Error() string { return e.err.Error() }
+
+// checkCell validates one cell's text, naming its column in the error.
+func checkCell(index int, field, v string) error {
+	max := maxCellBytes
+	switch field {
+	case "external_id", "order_id", "customer_id":
+		max = maxIDBytes
+	}
+	if err := checkText(v, max); err != nil {
+		return &cellError{index: index, field: field, err: fmt.Errorf("%s: %w", field, err)}
+	}
+	return nil
 }

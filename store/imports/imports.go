@@ -7,8 +7,12 @@
 package imports
 
 import (
+	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
+
+	"github.com/tidings-crm/tidings/store"
 )
 
 // DefaultBatchSize is the number of rows written per transaction when
@@ -36,17 +40,52 @@ type Summary struct {
 
 // Rejection is one row that was not imported, and why.
 type Rejection struct {
-	Line   int    // 1-based line in the file
+	Line   int    // 1-based line in the file (of the bad cell, when one is at fault)
+	Column int    // 1-based byte column of the bad cell in its line; 0 when the whole row is at fault
+	Field  string // the bad cell's column name (CSV) or field (CDNOW); "" when the whole row is at fault
 	Reason string // what is wrong and what to write instead
 }
 
-// String formats the rejection as "line 7: reason".
-func (r Rejection) String() string { return fmt.Sprintf("line %d: %s", r.Line, r.Reason) }
+// String formats the rejection as "line 7: reason", or "line 7:12: reason"
+// with the bad cell's column.
+func (r Rejection) String() string {
+	if r.Column > 0 {
+		return fmt.Sprintf("line %d:%d: %s", r.Line, r.Column, r.Reason)
+	}
+	return fmt.Sprintf("line %d: %s", r.Line, r.Reason)
+}
 
 func (s *Summary) reject(line int, format string, args ...any) {
+	s.add(Rejection{Line: line, Reason: fmt.Sprintf(format, args...)})
+}
+
+func (s *Summary) add(r Rejection) {
 	s.RejectedCount++
 	if len(s.Rejected) < MaxRejectionsKept {
-		s.Rejected = append(s.Rejected, Rejection{Line: line, Reason: fmt.Sprintf(format, args...)})
+		s.Rejected = append(s.Rejected, r)
+	}
+}
+
+// rejectRecord reports the CSV record rd read last, rejected for err: at the
+// record's first line, or at the bad cell's line and column when err is a
+// cellError.
+func (s *Summary) rejectRecord(rd *csv.Reader, err error) {
+	r := Rejection{Reason: err.Error()}
+	var ce *cellError
+	if errors.As(err, &ce) {
+		r.Line, r.Column = rd.FieldPos(ce.index)
+		r.Field = ce.field
+	} else {
+		r.Line, _ = rd.FieldPos(0)
+	}
+	s.add(r)
+}
+
+// rejectRefused reports the rows of a batch the database refused; lines[i]
+// is the line of the batch's row i.
+func (s *Summary) rejectRefused(refused []store.RowError, lines []int) {
+	for _, r := range refused {
+		s.reject(lines[r.Index], "the database refused the row: %v; the other rows are imported", r.Err)
 	}
 }
 

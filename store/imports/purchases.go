@@ -61,10 +61,11 @@ type purchaseWriter struct {
 	cr    *countingReader
 	sum   Summary
 	batch []store.PurchaseInput
+	lines []int // lines[i] is the line of batch[i]
 }
 
-func (w *purchaseWriter) add(p store.PurchaseInput) error {
-	w.batch = append(w.batch, p)
+func (w *purchaseWriter) add(p store.PurchaseInput, line int) error {
+	w.batch, w.lines = append(w.batch, p), append(w.lines, line)
 	if len(w.batch) >= w.opts.batchSize() {
 		return w.flush()
 	}
@@ -75,14 +76,15 @@ func (w *purchaseWriter) flush() error {
 	if len(w.batch) == 0 {
 		return nil
 	}
-	res, err := w.st.UpsertPurchases(w.ctx, w.batch)
+	res, refused, err := w.st.UpsertPurchasesEach(w.ctx, w.batch)
 	if err != nil {
 		return fmt.Errorf("imports: %w", err)
 	}
 	w.sum.Inserted += res.Inserted
 	w.sum.Updated += res.Updated
 	w.sum.Unchanged += res.Unchanged
-	w.batch = w.batch[:0]
+	w.sum.rejectRefused(refused, w.lines)
+	w.batch, w.lines = w.batch[:0], w.lines[:0]
 	w.opts.progress(w.cr)
 	return nil
 }
@@ -95,6 +97,9 @@ func (w *purchaseWriter) csv(r io.Reader) error {
 	header, err := rd.Read()
 	if err != nil {
 		return fmt.Errorf("imports: read purchases header: %w", err)
+	}
+	if err := checkHeader(header); err != nil {
+		return fmt.Errorf("imports: purchases header: %w", err)
 	}
 	cols := normaliseHeader(header)
 	for _, need := range []string{"order_id", "customer_id", "amount", "occurred_at"} {
@@ -121,10 +126,10 @@ func (w *purchaseWriter) csv(r io.Reader) error {
 		w.sum.Read++
 		p, err := purchaseRow(cols, rec)
 		if err != nil {
-			w.sum.reject(line, "%v", err)
+			w.sum.rejectRecord(rd, err)
 			continue
 		}
-		if err := w.add(p); err != nil {
+		if err := w.add(p, line); err != nil {
 			return err
 		}
 	}
@@ -135,32 +140,9 @@ func purchaseRow(cols, rec []string) (store.PurchaseInput, error) {
 	if len(rec) != len(cols) {
 		return p, fmt.Errorf("the row has %d cells but the header has %d; every row needs one cell per column", len(rec), len(cols))
 	}
-	var err error
 	for i, col := range cols {
 		v := strings.TrimSpace(rec[i])
-		switch col {
-		case "order_id":
-			p.OrderID = v
-		case "customer_id":
-			p.CustomerExternalID = v
-		case "amount":
-			p.AmountCents, err = parseCents(v)
-		case "currency":
-			if v != "" {
-				p.Currency, err = parseCurrency(v)
-			}
-		case "quantity":
-			if v != "" {
-				p.Quantity, err = parseQuantity(v)
-			}
-		case "occurred_at":
-			p.OccurredAt, err = parseOccurredAt(v)
-		case "items":
-			if v != "" {
-				p.Items, err = parseItems(v)
-			}
-		}
-		if err != nil {
+		if err := purchaseCell(&p, i, col, v); err != nil {
 			return p, err
 		}
 	}
@@ -171,4 +153,47 @@ func purchaseRow(cols, rec []string) (store.PurchaseInput, error) {
 		return p, errors.New("customer_id is empty; write the customer's external id")
 	}
 	return p, nil
+}
+
+// purchaseCell reads the cell at index i, of column col, into p.
+func purchaseCell(p *store.PurchaseInput, i int, col, v string) error {
+	if !purchaseColumns[col] {
+		return nil // another column: not imported
+	}
+	if err := checkCell(i, col, v); err != nil {
+		return err
+	}
+	var err error
+	switch col {
+	case "order_id":
+		p.OrderID = v
+	case "customer_id":
+		p.CustomerExternalID = v
+	case "amount":
+		p.AmountCents, err = parseCents(v)
+	case "currency":
+		if v != "" {
+			p.Currency, err = parseCurrency(v)
+		}
+	case "quantity":
+		if v != "" {
+			p.Quantity, err = parseQuantity(v)
+		}
+	case "occurred_at":
+		p.OccurredAt, err = parseOccurredAt(v)
+	case "items":
+		if v != "" {
+			p.Items, err = parseItems(v)
+		}
+	}
+	if err != nil {
+		return &cellError{index: i, field: col, err: err}
+	}
+	return nil
+}
+
+// purchaseColumns are the CSV columns a purchase is read from.
+var purchaseColumns = map[string]bool{
+	"order_id": true, "customer_id": true, "amount": true, "currency": true, "quantity": true,
+	"occurred_at": true, "items": true,
 }

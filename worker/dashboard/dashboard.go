@@ -31,11 +31,21 @@ type Source interface {
 	Campaigns() []*campaigns.Campaign
 	Status(ctx context.Context, id string) (worker.CampaignStatus, error)
 	Report(ctx context.Context, id string) (worker.Report, error)
+	Deferred(ctx context.Context, id string) (worker.DeferredSummary, error)
+}
+
+// CampaignFiles says which campaign files did not load; *worker.Engine
+// provides it. Every page shows them in a banner, since a typo in a file
+// otherwise only shows as a campaign that quietly stopped changing.
+type CampaignFiles interface {
+	BrokenCampaignFiles() []worker.BrokenFile
 }
 
 // Options configure the dashboard.
 type Options struct {
 	Source Source
+	// Files, when set, feeds the banner of broken campaign files.
+	Files CampaignFiles
 	// Token is the admin token (TIDINGS_ADMIN_TOKEN); required.
 	Token  string
 	Logger *slog.Logger
@@ -73,7 +83,8 @@ func New(opts Options) (*Handler, error) {
 	}
 	h := &Handler{opts: opts, guard: newGuard(opts.Token, opts.Now), pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{"count": Count, "percent": Percent, "points": Points, "money": Money,
-		"relative": Relative, "pvalue": PValue, "when": whenAny,
+		"relative": Relative, "pvalue": PValue, "when": whenAny, "window": Window,
+		"countInt": func(n int) string { return Count(int64(n)) },
 		// SVG geometry: coordinates with one decimal and a little arithmetic.
 		"f1":   func(v float64) string { return fmt.Sprintf("%.1f", v) },
 		"add":  func(a, b float64) float64 { return a + b },
@@ -146,6 +157,7 @@ type page struct {
 	Title      string
 	LoggedIn   bool
 	Monitoring string
+	Broken     []worker.BrokenFile
 	Data       any
 }
 
@@ -154,6 +166,9 @@ type page struct {
 func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
 	var buf bytes.Buffer
 	p := page{LoggedIn: name != "login", Monitoring: h.opts.MonitoringPath, Data: data}
+	if p.LoggedIn && h.opts.Files != nil {
+		p.Broken = h.opts.Files.BrokenCampaignFiles()
+	}
 	if err := h.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		h.opts.Logger.Error("dashboard: render", "page", name, "err", err)
 		http.Error(w, "the page could not be rendered; see the server log", http.StatusInternalServerError)
@@ -174,9 +189,7 @@ func (h *Handler) problem(w http.ResponseWriter, status int, heading, text strin
 }
 
 // ledgerOrder is the order ledger statuses are listed in.
-var ledgerOrder = []string{store.StatusSent, store.StatusFailed, store.StatusPending, store.StatusDeferred,
-	store.StatusSending, store.StatusUnknown, store.StatusHoldout, store.StatusSuppressed, store.StatusCapped,
-	store.StatusCancelled, store.StatusExpired}
+var ledgerOrder = store.Statuses
 
 type ledgerCount struct {
 	Status string
@@ -232,6 +245,9 @@ type reportPage struct {
 	Lift  *liftChart
 	// HasHoldout shows the pooled "treated" row, compared with the holdout.
 	HasHoldout bool
+	// Deferred is when the waiting messages go out; nil when it could not
+	// be read (the rest of the page still shows).
+	Deferred *worker.DeferredSummary
 }
 
 func (h *Handler) campaign(w http.ResponseWriter, r *http.Request) {
@@ -249,6 +265,11 @@ func (h *Handler) campaign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := reportPage{Report: rep, Daily: newDailyChart(rep.Daily), Lift: newLiftChart(lifts(rep))}
+	if d, err := h.opts.Source.Deferred(r.Context(), id); err != nil {
+		h.opts.Logger.Error("dashboard: deferred messages", "campaign", id, "err", err)
+	} else {
+		p.Deferred = &d
+	}
 	for _, a := range rep.Arms {
 		if a.Arm == "holdout" {
 			p.HasHoldout = true

@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/tidings-crm/tidings/worker"
 )
 
 // The dashboard prints every number through these functions, so a figure
@@ -59,6 +61,12 @@ func When(t time.Time) string {
 		return "—"
 	}
 	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// Window prints a deferred window as its UTC day and hours:
+// "Dec 4, 08:00–09:00 UTC".
+func Window(w worker.DeferredWindow) string {
+	return w.Start.UTC().Format("Jan 2, 15:04") + "–" + w.End.UTC().Format("15:04") + " UTC"
 }
 
 // whenAny is When for the templates, which hold times and optional times.

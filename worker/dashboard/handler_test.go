@@ -22,8 +22,9 @@ import (
 // side (auth, routing, errors) apart from the engine; the browser test in
 // cmd/tidings runs the dashboard on a real engine.
 type fixedSource struct {
-	report worker.Report
-	err    error
+	report   worker.Report
+	deferred worker.DeferredSummary
+	err      error
 }
 
 func (fixedSource) Campaigns() []*campaigns.Campaign {
@@ -43,6 +44,13 @@ func (s fixedSource) Report(_ context.Context, id string) (worker.Report, error)
 		return worker.Report{}, fmt.Errorf("report: %w", store.ErrNotFound)
 	}
 	return s.report, s.err
+}
+
+func (s fixedSource) Deferred(_ context.Context, id string) (worker.DeferredSummary, error) {
+	if id != "spring" {
+		return worker.DeferredSummary{}, fmt.Errorf("deferred: %w", store.ErrNotFound)
+	}
+	return s.deferred, s.err
 }
 
 type clock struct {
@@ -276,5 +284,24 @@ func TestLogoutClearsCookie(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 || resp.Cookies()[0].MaxAge >= 0 {
 		t.Fatalf("logout: %d %v", resp.StatusCode, resp.Cookies())
+	}
+}
+
+// TestCampaignPageSaysNothingToJudgeYet: a campaign with a holdout but no
+// conversion yet has no lift to draw; the page says there is nothing to
+// judge yet, not that the campaign keeps no holdout, and prints the window
+// as the report gives it.
+func TestCampaignPageSaysNothingToJudgeYet(t *testing.T) {
+	t.Parallel()
+	verdict := "too early: no conversions yet in either arm (90 treated, 10 held out); lift can be judged once customers buy"
+	srv, _ := newServer(t, fixedSource{report: worker.Report{CampaignID: "spring", Name: "Spring sale",
+		AttributionWindow: "14d", Verdict: verdict,
+		Arms:    []worker.ArmReport{{Arm: "all", Audience: 90, Sent: 90}, {Arm: "holdout", Audience: 10}},
+		Treated: worker.ArmReport{Arm: "treated", Audience: 90, Sent: 90}}})
+	r := get(t, srv, "/dashboard/campaigns/spring", bearer(token))
+	if r.status != http.StatusOK || !strings.Contains(r.body, `id="no-lift">Nothing to judge yet`) ||
+		strings.Count(r.body, verdict) != 2 || strings.Contains(r.body, "keeps no holdout") ||
+		!strings.Contains(r.body, "window 14d.") || strings.Contains(r.body, `id="lift-chart"`) {
+		t.Fatalf("campaign page: %d\n%s", r.status, r.body)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/cmd/tidings/internal/cluster"
 	"github.com/tidings-crm/tidings/worker"
 )
@@ -81,14 +82,14 @@ func TestTwoSchedulersThreeWorkers(t *testing.T) {
 	first, last := began.Truncate(every), stop.Truncate(every)
 	got := map[string]bool{}
 	for _, k := range keys {
-		at, err := time.Parse("2006-01-02T15:04Z", k)
-		if err != nil || at.Before(first) || at.After(last) || at.Sub(at.Truncate(every)) != 0 {
+		at, zone, err := campaigns.ParseScheduleKey(k) // the tick's wall clock in UTC: its instant
+		if err != nil || zone != "UTC" || at.Before(first) || at.After(last) || at.Sub(at.Truncate(every)) != 0 {
 			t.Errorf("run %q is not a tick between %s and %s", k, first.Format(time.DateTime), last.Format(time.DateTime))
 		}
 		got[k] = true
 	}
 	for m := clock.Start; m.Before(last); m = m.Add(every) {
-		if k := m.Format("2006-01-02T15:04Z"); !got[k] {
+		if k := m.Format(campaigns.ScheduleKeyLayout) + " UTC"; !got[k] {
 			t.Errorf("tick %s has no run: missed", k)
 		}
 	}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tidings-crm/tidings/cmd/tidings/internal/cluster"
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/store/storetest"
+)
+
+// openWith opens a runtime on a fresh SQLite database and an empty campaigns
+// folder with flags, and returns the log and its error.
+func openWith(t *testing.T, flags ...string) (string, error) {
+	t.Helper()
+	var log syncBuffer
+	a := &app{stdout: &log, stderr: &log, log: slog.New(slog.NewTextHandler(&log, nil))}
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	a.cfg.bindFlags(fs)
+	args := append([]string{"--database-url", storetest.URL(t, store.SQLite), "--campaigns", t.TempDir(),
+		"--outbox", t.TempDir(), "--signing-key", strings.Repeat("k", 32)}, flags...)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.cfg.load(fs, ""); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := a.openRuntime(context.Background())
+	if err == nil {
+		rt.close()
+	}
+	return log.String(), err
+}
+
+// TestRedisThatCanEvictTasksIsRefused: on a private redis-server (CONFIG SET
+// is server-wide: the shared test Redis is never changed), a
+// maxmemory-policy other than noeviction stops start-up with a message
+// naming the fix and the override; the override starts with a warning; a
+// Redis that hides CONFIG (managed Redis) starts with a warning that the
+// policy could not be checked; the embedded queue is not checked.
+func TestRedisThatCanEvictTasksIsRefused(t *testing.T) {
+	r := cluster.StartRedis(t)
+	ctx := context.Background()
+	admin := r.Client()
+
+	if log, err := openWith(t, "--redis-url", r.URL()); err != nil || strings.Contains(log, "maxmemory-policy") {
+		t.Fatalf("noeviction: %v\n%s; want a quiet start", err, log)
+	}
+
+	if err := admin.ConfigSet(ctx, "maxmemory-policy", "allkeys-lru").Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := openWith(t, "--redis-url", r.URL())
+	for _, want := range []string{"maxmemory-policy allkeys-lru", "CONFIG SET maxmemory-policy noeviction",
+		"TIDINGS_REDIS_ALLOW_EVICTION=true"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("allkeys-lru: start error %v; want it to say %q", err, want)
+		}
+	}
+	log, err := openWith(t, "--redis-url", r.URL(), "--redis-allow-eviction", "true")
+	if err != nil || !strings.Contains(log, "level=WARN") || !strings.Contains(log, "maxmemory-policy=allkeys-lru") {
+		t.Fatalf("allkeys-lru with the override: %v\n%s; want a start with a warning", err, log)
+	}
+
+	// A user without CONFIG, as managed Redis services hand out.
+	if err := admin.Do(ctx, "ACL", "SETUSER", "app", "on", ">app-pass", "~*", "&*", "+@all", "-config").Err(); err != nil {
+		t.Fatal(err)
+	}
+	log, err = openWith(t, "--redis-url", "redis://app:app-pass@"+r.Addr+"/0")
+	if err != nil || !strings.Contains(log, "could not check Redis's maxmemory-policy") {
+		t.Fatalf("CONFIG denied: %v\n%s; want a start with a warning", err, log)
+	}
+
+	if log, err := openWith(t, "--redis-url", "embedded"); err != nil || strings.Contains(log, "maxmemory-policy") {
+		t.Fatalf("embedded: %v\n%s; want no policy check", err, log)
+	}
+}
+
+// TestRedisAllowEvictionMustBeABoolean: a typo in the override is a config
+// error naming the variable, not a silent false.
+func TestRedisAllowEvictionMustBeABoolean(t *testing.T) {
+	t.Setenv("TIDINGS_REDIS_ALLOW_EVICTION", "yes please")
+	code, _, errOut := cli(t, "validate", "../../examples/campaigns")
+	if code == 0 || !strings.Contains(errOut, `TIDINGS_REDIS_ALLOW_EVICTION: must be true or false, got "yes please"`) {
+		t.Fatalf("exit %d, %q", code, errOut)
+	}
+}
