@@ -25,7 +25,8 @@ messages:
 // a zone is 03:00 local, so its SMS is deferred to 08:00 America/New_York
 // (12:00 UTC) and sent then, not at 03:00; a French number without a zone
 // is at 09:00 Paris and is texted at once; a customer who states UTC is at
-// 07:00 in quiet hours until 08:00 UTC. Both databases, real Redis and SMS
+// 07:00 in quiet hours until 08:00 UTC. The deliveries listing shows the
+// planned time in the inferred zone. Both databases, real Redis and SMS
 // server.
 func TestCustomerWithoutZoneGetsSMSInTheirPhonesZone(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
@@ -63,6 +64,18 @@ func testZoneInference(t *testing.T, dialect store.Dialect) {
 	eightUTC := time.Date(2025, 6, 10, 8, 0, 0, 0, time.UTC)
 	if d := rows["c3"]; d.Status != store.StatusDeferred || d.NotBefore == nil || !d.NotBefore.Equal(eightUTC) {
 		t.Fatalf("stated UTC at 07:00: %s not before %v; want deferred to 08:00 UTC", d.Status, d.NotBefore)
+	}
+
+	page, err := e.Deliveries(ctx, "dawn", store.LedgerQuery{})
+	if err != nil || len(page.Deliveries) != 3 {
+		t.Fatalf("deliveries listing: %+v, %v", page, err)
+	}
+	if d := page.Deliveries[0]; d.TimeZone != "America/New_York" || !d.ZoneInferred || d.ZoneDefault ||
+		d.PlannedLocal != "2025-06-10T08:00:00-04:00" {
+		t.Errorf("listing of the New York number: %+v; want planned 08:00 in its inferred zone", d)
+	}
+	if d := page.Deliveries[2]; d.TimeZone != "UTC" || d.ZoneInferred || d.ZoneDefault {
+		t.Errorf("listing of the customer who states UTC: %+v", d)
 	}
 
 	clock.Set(eightNY)
