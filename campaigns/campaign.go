@@ -38,6 +38,9 @@ type Campaign struct {
 	// ResendUnknown allows resending a delivery whose outcome is unknown
 	// after a crash (default false: a duplicate is worse than a miss).
 	ResendUnknown bool
+	// Late says what becomes of a message that cannot go out at its planned
+	// time: sent late up to a deadline, or expired with the planned day.
+	Late Late
 
 	messages *messageSet
 	idPos    pos

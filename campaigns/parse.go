@@ -18,7 +18,7 @@ import (
 
 // topKeys are the keys of a campaign file, in documentation order.
 var topKeys = []string{"id", "name", "description", "status", "trigger", "audience", "channels", "recipient",
-	"messages", "offer", "holdout", "variants", "frequency", "occurrence", "exit_on", "attribution_window", "resend_unknown"}
+	"messages", "offer", "holdout", "variants", "frequency", "occurrence", "exit_on", "attribution_window", "resend_unknown", "late"}
 
 // DefaultAttributionWindow is used when a campaign sets no attribution_window.
 const DefaultAttributionWindow = 7 * 24 * time.Hour
@@ -137,6 +137,8 @@ func (p *parser) parse(data []byte) *Campaign {
 	if n := f.get("resend_unknown"); n != nil {
 		c.ResendUnknown, _ = p.boolean(n, "resend_unknown")
 	}
+	p.late(f.get("late"), c)
+	p.quietHours(c)
 	p.campaignMessages(f, c)
 	return c
 }

@@ -100,6 +100,7 @@ func (p *parser) at(f fields, where string) ClockTime {
 	if err != nil {
 		p.errorf(n, "%s.at: %v", where, err)
 	}
+	p.sendTime = n
 	return t
 }
 
@@ -128,6 +129,7 @@ func (p *parser) scheduleTrigger(n *yaml.Node, where string) *ScheduleTrigger {
 			p.errorf(cn, "%s.cron: invalid cron expression %q: %s (five fields: minute hour day-of-month month day-of-week, or @daily, @weekly...)", where, s, err)
 		} else {
 			t.Cron, t.spec = s, spec
+			p.sendTime = cn
 		}
 	}
 	return t

@@ -11,7 +11,7 @@ import (
 )
 
 // ErrNotClaimable is returned by ClaimForSend when the row cannot be sent now:
-// already claimed or finished, not due, or (for a customer's own message) the
+// already claimed or finished, not due, past its late deadline, or (for a customer's own message) the
 // consent was withdrawn or the address suppressed since it was planned.
 var ErrNotClaimable = errors.New("store: delivery not claimable")
 
@@ -38,7 +38,8 @@ func (s *Store) ClaimForSend(ctx context.Context, id int64, token, address strin
 func claimSQL(checkConsent bool) string {
 	q := `UPDATE deliveries
 		SET status = 'sending', claim_token = ?, claimed_at = ?, updated_at = ?, attempts = attempts + 1
-		WHERE id = ? AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= ?)`
+		WHERE id = ? AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= ?)
+			AND (expires_at IS NULL OR expires_at >= ?)`
 	if checkConsent {
 		q += ` AND EXISTS (SELECT 1 FROM customers c WHERE c.id = deliveries.customer_id AND
 				CASE deliveries.channel WHEN 'email' THEN c.email_consent ELSE c.sms_consent END)
@@ -48,7 +49,7 @@ func claimSQL(checkConsent bool) string {
 }
 
 func claimArgs(id int64, token, address string, now time.Time) []any {
-	args := []any{token, now.UTC(), now.UTC(), id, now.UTC()}
+	args := []any{token, now.UTC(), now.UTC(), id, now.UTC(), now.UTC()}
 	if address != "" {
 		args = append(args, address)
 	}

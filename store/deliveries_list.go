@@ -12,7 +12,7 @@ import (
 
 // Statuses lists every delivery status, in the order a ledger is shown.
 var Statuses = []string{StatusSent, StatusFailed, StatusPending, StatusDeferred, StatusSending, StatusUnknown,
-	StatusHoldout, StatusSuppressed, StatusCapped, StatusCancelled}
+	StatusHoldout, StatusSuppressed, StatusCapped, StatusCancelled, StatusExpired}
 
 // LedgerQuery selects a campaign's ledger rows for ListDeliveries.
 type LedgerQuery struct {
@@ -35,12 +35,15 @@ type LedgerPosition struct {
 }
 
 // LedgerEntry is one ledger row as an operator sees it: the delivery and
-// the customer's external id and stated time zone (never an address).
+// the customer's external id and stated time zone (never an address; the
+// phone number is read only to infer the zone of a customer who states
+// none, and is not shown).
 type LedgerEntry struct {
 	ID         int64      `db:"id"`
 	CustomerID int64      `db:"customer_id"`
 	ExternalID string     `db:"external_id"`
 	TimeZone   string     `db:"time_zone"` // as stated by the customer; "" when none
+	Phone      string     `db:"phone"`     // only to infer a zone (triggers.CustomerLocation)
 	Occurrence string     `db:"occurrence"`
 	Channel    string     `db:"channel"`
 	Variant    string     `db:"variant"`
@@ -111,7 +114,7 @@ func (s *Store) ListDeliveries(ctx context.Context, q LedgerQuery) ([]LedgerEntr
 	// The page is cut before the join: joined first, PostgreSQL may walk
 	// the customers from the first id to reach a page deep in the ledger.
 	out := []LedgerEntry{}
-	err = s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT d.id, d.customer_id, c.external_id, c.time_zone,
+	err = s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT d.id, d.customer_id, c.external_id, c.time_zone, c.phone,
 		d.occurrence, d.channel, d.variant, d.status, d.error, d.attempts, d.not_before, d.created_at, d.sent_at
 		FROM (SELECT d.id, d.customer_id, d.occurrence, d.channel, d.variant, d.status, d.error, d.attempts,
 				d.not_before, d.created_at, d.sent_at

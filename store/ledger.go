@@ -25,6 +25,7 @@ const (
 	StatusSuppressed = "suppressed" // no consent, no address, or on a suppression list
 	StatusCapped     = "capped"     // frequency cap reached (or displaced by a higher priority)
 	StatusCancelled  = "cancelled"  // exit condition met, or campaign paused/removed
+	StatusExpired    = "expired"    // could not go out by ExpiresAt (the campaign's late policy): never sent
 )
 
 // Delivery is one row of the ledger.
@@ -45,6 +46,7 @@ type Delivery struct {
 	RunID       *int64     `db:"run_id"`
 	EventID     *string    `db:"event_id"` // the triggering webhook event, for event campaigns
 	NotBefore   *time.Time `db:"not_before"`
+	ExpiresAt   *time.Time `db:"expires_at"` // the last instant it may be sent (late policy); nil: no limit
 	CreatedAt   time.Time  `db:"created_at"`
 	UpdatedAt   time.Time  `db:"updated_at"`
 	ClaimedAt   *time.Time `db:"claimed_at"`
@@ -52,7 +54,8 @@ type Delivery struct {
 }
 
 const deliveryColumns = `id, campaign_id, customer_id, occurrence, channel, variant, status, attempts, claim_token,
-	provider_id, error, priority, capped_class, run_id, event_id, not_before, created_at, updated_at, claimed_at, sent_at`
+	provider_id, error, priority, capped_class, run_id, event_id, not_before, expires_at, created_at, updated_at,
+	claimed_at, sent_at`
 
 // NewDelivery is a ledger row to write for one customer of a run.
 type NewDelivery struct {
@@ -67,7 +70,8 @@ type NewDelivery struct {
 	RunID       int64
 	EventID     string    // the triggering webhook event ("" for scheduled runs)
 	NotBefore   time.Time // zero: none
-	Error       string    // why a row is suppressed/capped
+	ExpiresAt   time.Time // the last instant it may be sent; zero: no limit
+	Error       string    // why a row is suppressed/capped/expired
 }
 
 // Inserted is a ledger row InsertDeliveries created (rows that already
@@ -88,13 +92,13 @@ func (s *Store) InsertDeliveries(ctx context.Context, rows []NewDelivery, now ti
 	}
 	var b strings.Builder
 	b.WriteString(`INSERT INTO deliveries (campaign_id, customer_id, occurrence, channel, variant, status, priority,
-		capped_class, run_id, event_id, not_before, error, created_at, updated_at) VALUES `)
-	args := make([]any, 0, len(rows)*14)
+		capped_class, run_id, event_id, not_before, expires_at, error, created_at, updated_at) VALUES `)
+	args := make([]any, 0, len(rows)*15)
 	for i, r := range rows {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 		var runID, eventID any
 		if r.RunID != 0 {
 			runID = r.RunID
@@ -103,7 +107,7 @@ func (s *Store) InsertDeliveries(ctx context.Context, rows []NewDelivery, now ti
 			eventID = r.EventID
 		}
 		args = append(args, r.CampaignID, r.CustomerID, r.Occurrence, r.Channel, r.Variant, r.Status, r.Priority,
-			r.CappedClass, runID, eventID, timeArg(r.NotBefore), r.Error, now.UTC(), now.UTC())
+			r.CappedClass, runID, eventID, timeArg(r.NotBefore), timeArg(r.ExpiresAt), r.Error, now.UTC(), now.UTC())
 	}
 	b.WriteString(` ON CONFLICT (campaign_id, customer_id, occurrence) DO NOTHING
 		RETURNING id, customer_id, status, not_before`)

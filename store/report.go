@@ -29,8 +29,9 @@ type ArmOutcome struct {
 	// Sent messages were accepted by the provider; Delivered are the sent
 	// ones for which no hard bounce of that customer on that channel was
 	// recorded within BounceWindow after the send; Failed were refused or
-	// ran out of attempts.
-	Sent, Delivered, Failed int64
+	// ran out of attempts; Expired could not go out by their late deadline
+	// (the campaign's late policy) and were never sent.
+	Sent, Delivered, Failed, Expired int64
 	// Conversions counts customers with at least one purchase attributed to
 	// the arm; RevenueCents sums those purchases.
 	Conversions  int64
@@ -142,14 +143,15 @@ func (s *Store) armOutcomes(ctx context.Context, campaignID string, window time.
 			WHERE b.customer_id = d.customer_id AND b.channel = d.channel AND b.reason = 'hard_bounce'
 			AND {BOUNCED} >= {SENT} AND {BOUNCED} <= {SENT} + ?
 		) THEN 1 ELSE 0 END) AS delivered,
-		SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed
+		SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
+		SUM(CASE WHEN status = 'expired' THEN 1 ELSE 0 END) AS expired
 	FROM d GROUP BY held, variant
 ), cv AS (
 	SELECT held, variant, COUNT(DISTINCT customer_id) AS conversions, SUM(amount_cents) AS revenue
 	FROM conv GROUP BY held, variant
 )
 SELECT aud.held, aud.variant, aud.audience,
-	CAST(aud.sent AS BIGINT), CAST(aud.delivered AS BIGINT), CAST(aud.failed AS BIGINT),
+	CAST(aud.sent AS BIGINT), CAST(aud.delivered AS BIGINT), CAST(aud.failed AS BIGINT), CAST(aud.expired AS BIGINT),
 	CAST(COALESCE(cv.conversions, 0) AS BIGINT), CAST(COALESCE(cv.revenue, 0) AS BIGINT)
 FROM aud LEFT JOIN cv ON cv.held = aud.held AND cv.variant = aud.variant
 ORDER BY aud.held, aud.variant`)
@@ -162,7 +164,8 @@ ORDER BY aud.held, aud.variant`)
 	for rows.Next() {
 		var a ArmOutcome
 		var held int64
-		if err := rows.Scan(&held, &a.Variant, &a.Audience, &a.Sent, &a.Delivered, &a.Failed, &a.Conversions, &a.RevenueCents); err != nil {
+		if err := rows.Scan(&held, &a.Variant, &a.Audience, &a.Sent, &a.Delivered, &a.Failed, &a.Expired,
+			&a.Conversions, &a.RevenueCents); err != nil {
 			return nil, fmt.Errorf("arms: %w", err)
 		}
 		a.Holdout = held == 1

@@ -27,7 +27,7 @@ func Due(c *campaigns.Campaign, env *rules.Env, defaultLoc *time.Location) (bool
 	t := c.Trigger
 	switch t.Kind {
 	case campaigns.TriggerBirthday:
-		return BirthdayDue(env.Birthday, Location(env.TimeZone, defaultLoc), env.Now), nil
+		return BirthdayDue(env.Birthday, birthdayLocation(env, defaultLoc), env.Now), nil
 	case campaigns.TriggerInactivity:
 		return t.Inactivity.Matches(env), nil
 	case campaigns.TriggerChurnRisk:
@@ -103,8 +103,8 @@ func QuietUntil(t time.Time, loc *time.Location) time.Time {
 
 // SMS quiet hours, in the customer's local time: never from 21:00 to 08:00.
 const (
-	QuietStartHour = 21
-	QuietEndHour   = 8
+	QuietStartHour = campaigns.QuietStartHour
+	QuietEndHour   = campaigns.QuietEndHour
 )
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
@@ -112,16 +112,21 @@ func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 var zones sync.Map // name -> *time.Location
 
 // Location resolves an IANA zone name, falling back to def for an empty or
-// unknown name. Results are cached: time.LoadLocation reads the zone database.
+// unknown name. Results are cached, unknown names too: time.LoadLocation
+// reads the zone database, and a misspelt zone repeats across customers.
 func Location(name string, def *time.Location) *time.Location {
 	if name == "" {
 		return def
 	}
 	if l, ok := zones.Load(name); ok {
-		return l.(*time.Location)
+		if loc := l.(*time.Location); loc != nil {
+			return loc
+		}
+		return def
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
+		zones.Store(name, (*time.Location)(nil))
 		return def
 	}
 	zones.Store(name, loc)

@@ -344,7 +344,8 @@ func AudienceColumns(c *campaigns.Campaign) []string {
 	names := c.Audience.Fields()
 	switch c.Trigger.Kind {
 	case campaigns.TriggerBirthday:
-		names = append(names, "birthday", "time_zone")
+		// phone: the zone of a customer without one is inferred from it.
+		names = append(names, "birthday", "time_zone", "phone")
 	case campaigns.TriggerInactivity:
 		names = append(names, "days_since_last_purchase", "avg_days_between_purchases")
 	case campaigns.TriggerChurnRisk:

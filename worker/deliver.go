@@ -132,13 +132,8 @@ func (e *Engine) deliverRow(ctx context.Context, sr *sendRun, d *store.Delivery,
 	if to == "" {
 		return e.settle(ctx, d, store.StatusSuppressed, d.Channel+" address removed before the send", now)
 	}
-	if d.Channel == string(campaigns.SMS) && c.Recipient.IsCustomer() {
-		if q := triggers.QuietUntil(now, triggers.Location(cust.TimeZone, e.opts.DefaultLoc)); !q.IsZero() {
-			if err := e.st.Defer(ctx, d.ID, q, "quiet hours", now); err != nil {
-				return err
-			}
-			return e.q.Deliver(ctx, d.ID, q)
-		}
+	if held, err := e.holdForTime(ctx, c, d, cust, now); held || err != nil {
+		return err
 	}
 	token := newToken()
 	prev := sr.unrecorded
@@ -156,6 +151,31 @@ func (e *Engine) deliverRow(ctx context.Context, sr *sendRun, d *store.Delivery,
 	claimed := *d
 	claimed.Status, claimed.Attempts, claimed.ClaimToken, claimed.ClaimedAt = store.StatusSending, attempts, &token, &now
 	return e.record(ctx, sr, &claimed, token, e.send(ctx, c, &claimed, cust, to, now))
+}
+
+// holdForTime applies the clock to a due row before its claim: past its
+// late deadline it is expired, never sent; an SMS to a customer in their
+// quiet hours waits for the morning, or expires if the morning is past its
+// deadline. It reports whether the row was held (not to be sent now).
+func (e *Engine) holdForTime(ctx context.Context, c *campaigns.Campaign, d *store.Delivery, cust *store.Customer, now time.Time) (bool, error) {
+	loc, _ := triggers.CustomerLocation(cust.TimeZone, cust.Phone, e.opts.DefaultLoc)
+	if d.ExpiresAt != nil && now.After(*d.ExpiresAt) {
+		return true, e.settle(ctx, d, store.StatusExpired, lateReason(c.Late, now, *d.ExpiresAt, loc), now)
+	}
+	if d.Channel != string(campaigns.SMS) || !c.Recipient.IsCustomer() {
+		return false, nil
+	}
+	q := triggers.QuietUntil(now, loc)
+	switch {
+	case q.IsZero():
+		return false, nil
+	case d.ExpiresAt != nil && q.After(*d.ExpiresAt):
+		return true, e.settle(ctx, d, store.StatusExpired, lateReason(c.Late, q, *d.ExpiresAt, loc), now)
+	}
+	if err := e.st.Defer(ctx, d.ID, q, "quiet hours", now); err != nil {
+		return true, err
+	}
+	return true, e.q.Deliver(ctx, d.ID, q)
 }
 
 // address returns where the message goes and the address the claim must find
@@ -184,6 +204,14 @@ func (e *Engine) notClaimed(ctx context.Context, id int64, now time.Time) error 
 		return err
 	}
 	waiting := d.Status == store.StatusPending || d.Status == store.StatusDeferred
+	if waiting && d.ExpiresAt != nil && now.After(*d.ExpiresAt) {
+		c, _ := e.Campaign(d.CampaignID)
+		late := campaigns.Late{}
+		if c != nil {
+			late = c.Late
+		}
+		return e.settle(ctx, d, store.StatusExpired, lateReason(late, now, *d.ExpiresAt, time.UTC), now)
+	}
 	if waiting && (d.NotBefore == nil || !d.NotBefore.After(now)) {
 		return e.settle(ctx, d, store.StatusSuppressed, d.Channel+" consent withdrawn or address suppressed before the send", now)
 	}
@@ -308,6 +336,11 @@ func (e *Engine) retryLater(ctx, wctx context.Context, d *store.Delivery, token 
 		return err
 	}
 	at := now.Add(RetryDelay(d.Attempts, sendErr, nil))
+	if d.ExpiresAt != nil && at.After(*d.ExpiresAt) {
+		_, err := e.st.FinishDelivery(wctx, d.ID, token, store.StatusExpired, "",
+			"late: its retry would be past its deadline "+d.ExpiresAt.UTC().Format(time.RFC3339)+" after: "+errText, now)
+		return err
+	}
 	if _, err := e.st.ReleaseDelivery(wctx, d.ID, token, at, errText, now); err != nil {
 		return err
 	}

@@ -28,10 +28,12 @@ type PlannedDelivery struct {
 	Channel    string `json:"channel"`
 	Variant    string `json:"variant,omitempty"`
 	Attempts   int    `json:"attempts"`
-	// TimeZone is the zone the send is planned in: the customer's own, or
-	// the configured default when ZoneDefault (the customer states none).
-	TimeZone    string `json:"time_zone"`
-	ZoneDefault bool   `json:"zone_default,omitempty"`
+	// TimeZone is the zone the send is planned in: the customer's own, one
+	// inferred from their phone number when ZoneInferred, or the configured
+	// default when ZoneDefault (neither gives one).
+	TimeZone     string `json:"time_zone"`
+	ZoneInferred bool   `json:"zone_inferred,omitempty"`
+	ZoneDefault  bool   `json:"zone_default,omitempty"`
 	// PlannedAt is when the message is (or was) due: its not-before time
 	// (local send time, quiet hours), else when the row was written. Nil for
 	// rows never meant to be sent (holdout, suppressed, capped, cancelled).
@@ -77,10 +79,11 @@ var unsent = map[string]bool{store.StatusHoldout: true, store.StatusSuppressed: 
 	store.StatusCancelled: true}
 
 func (e *Engine) planned(r store.LedgerEntry) PlannedDelivery {
-	loc := triggers.Location(r.TimeZone, e.opts.DefaultLoc)
+	loc, src := triggers.CustomerLocation(r.TimeZone, r.Phone, e.opts.DefaultLoc)
 	p := PlannedDelivery{ID: r.ID, CustomerID: r.CustomerID, ExternalID: r.ExternalID, Status: r.Status,
 		Reason: r.Reason, Occurrence: r.Occurrence, Channel: r.Channel, Variant: r.Variant, Attempts: r.Attempts,
-		TimeZone: loc.String(), ZoneDefault: loc == e.opts.DefaultLoc, SentAt: utcPtr(r.SentAt)}
+		TimeZone: loc.String(), ZoneInferred: src == triggers.ZoneInferred, ZoneDefault: src == triggers.ZoneDefault,
+		SentAt: utcPtr(r.SentAt)}
 	switch {
 	case r.NotBefore != nil:
 		p.PlannedAt = utcPtr(r.NotBefore)

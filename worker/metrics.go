@@ -26,7 +26,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Audience: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "tidings", Name: "campaign_audience",
 			Help: "Customers matching the campaign in its last evaluated shard."}, []string{"campaign"}),
 		Planned: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tidings", Name: "deliveries_planned_total",
-			Help: "Ledger rows written by runs and events, by status (pending, deferred, holdout, suppressed, capped)."},
+			Help: "Ledger rows written by runs and events, by status (pending, deferred, holdout, suppressed, capped, expired)."},
 			[]string{"campaign", "status"}),
 		Sends: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tidings", Name: "sends_total",
 			Help: "Send attempts by channel and outcome (sent, failed, unknown, retry)."}, []string{"channel", "status"}),
@@ -45,7 +45,7 @@ func (m *Metrics) planned(campaign string, counts map[string]int) {
 	if m == nil {
 		return
 	}
-	for _, st := range []string{"pending", "deferred", "holdout", "suppressed", "capped"} {
+	for _, st := range []string{"pending", "deferred", "holdout", "suppressed", "capped", "expired"} {
 		if n := counts[st]; n > 0 {
 			m.Planned.WithLabelValues(campaign, st).Add(float64(n))
 		}

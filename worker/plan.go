@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/tidings-crm/tidings/campaigns"
@@ -42,7 +43,7 @@ func (e *Engine) planAudience(ctx context.Context, c *campaigns.Campaign, run *s
 	var matched []candidate
 	stats, err := Audience(ctx, e.st, c, AudienceOptions{Now: now, DefaultLoc: e.opts.DefaultLoc, AfterID: p.Lo, UpToID: p.Hi, Lean: true},
 		func(env *rules.Env, cust *store.Customer) error {
-			loc := triggers.Location(cust.TimeZone, e.opts.DefaultLoc)
+			loc, _ := triggers.CustomerLocation(cust.TimeZone, cust.Phone, e.opts.DefaultLoc)
 			cd := candidate{id: cust.ID, email: cust.Email, phone: cust.Phone,
 				emailOK: cust.EmailConsent, smsOK: cust.SMSConsent, loc: loc}
 			runKey := run.Occurrence
@@ -173,18 +174,44 @@ func (e *Engine) route(c *campaigns.Campaign, cd candidate, sup suppressions, ro
 }
 
 // schedule applies the send time (the trigger's local time of day, or the
-// event's time plus its delay) and, for SMS, quiet hours.
+// event's time plus its delay), SMS quiet hours for messages to customers,
+// and the campaign's late policy: a row that could only go out after its
+// deadline is expired now, and every other row carries its deadline for
+// the send to check.
 func (e *Engine) schedule(c *campaigns.Campaign, cd candidate, row *store.NewDelivery, now time.Time) {
-	at := cd.sendAt
-	if at.IsZero() {
-		at = triggers.SendAt(c, now, cd.loc)
+	planned := cd.sendAt
+	if planned.IsZero() {
+		planned = triggers.SendAt(c, now, cd.loc)
 	}
-	if row.Channel == string(campaigns.SMS) {
+	at := planned
+	if at.Before(now) {
+		at = now
+	}
+	if row.Channel == string(campaigns.SMS) && c.Recipient.IsCustomer() {
 		if q := triggers.QuietUntil(at, cd.loc); !q.IsZero() {
 			at = q
+		}
+	}
+	if exp := c.Late.ExpiresAt(planned, cd.loc); !exp.IsZero() {
+		row.ExpiresAt = exp.UTC()
+		if at.After(exp) {
+			row.Status, row.Error = store.StatusExpired, lateReason(c.Late, at, exp, cd.loc)
+			return
 		}
 	}
 	if at.After(now) {
 		row.Status, row.NotBefore = store.StatusDeferred, at.UTC()
 	}
+}
+
+// lateReason says why a row expires: when it could go out at the earliest,
+// its deadline (both in the customer's zone) and the policy that set it.
+func lateReason(l campaigns.Late, earliest, deadline time.Time, loc *time.Location) string {
+	const layout = "2006-01-02 15:04 MST"
+	policy := ""
+	if l.Policy != "" {
+		policy = ", late policy: " + l.String()
+	}
+	return fmt.Sprintf("late: it could go out at %s at the earliest, past its deadline %s (%s%s)",
+		earliest.In(loc).Format(layout), deadline.In(loc).Format(layout), loc, policy)
 }

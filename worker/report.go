@@ -109,7 +109,7 @@ func armName(a store.ArmOutcome) string {
 
 func armReport(name string, a store.ArmOutcome) ArmReport {
 	r := ArmReport{Arm: name, Audience: a.Audience, Sent: a.Sent, Delivered: a.Delivered, Failed: a.Failed,
-		Conversions: a.Conversions, Revenue: float64(a.RevenueCents) / 100}
+		Expired: a.Expired, Conversions: a.Conversions, Revenue: float64(a.RevenueCents) / 100}
 	if a.Audience > 0 {
 		r.ConversionRate = float64(a.Conversions) / float64(a.Audience)
 		r.RevenuePerRecipient = r.Revenue / float64(a.Audience)

@@ -46,6 +46,9 @@ type ArmReport struct {
 	Delivered   int64  `json:"delivered"`
 	Failed      int64  `json:"failed"`
 	Conversions int64  `json:"conversions"`
+	// Expired messages could not go out by their late deadline (the
+	// campaign's late policy) and were never sent.
+	Expired int64 `json:"expired"`
 	// ConversionRate is Conversions / Audience (recipients for variants,
 	// members for the holdout).
 	ConversionRate float64 `json:"conversion_rate"`

@@ -21,6 +21,9 @@ func scheduleKey(at time.Time, zone string) string {
 	return at.Format("2006-01-02T15:04") + " " + zone
 }
 
+// dstCampaignYAML sends late without limit: the test's clock moves on to
+// the next DST change (months later) while the last window's messages may
+// still be in flight, which the default late policy (a day) would expire.
 func dstCampaignYAML(id, cron, zone string) string {
 	return fmt.Sprintf(`id: %s
 name: %s
@@ -29,6 +32,7 @@ audience: email_consent
 channels: [email]
 frequency: {class: transactional}
 occurrence: every run
+late: {policy: send}
 messages: {email: {subject: "%s", text: "hello {{ .external_id }}"}}
 `, id, id, cron, zone, id)
 }

@@ -86,12 +86,8 @@ func TestSMSQuietHoursDeferThenDeliver(t *testing.T) {
 func testQuietHours(t *testing.T, dialect store.Dialect) {
 	b := setup(t, dialect)
 	provider := startSMS(t, b)
-	type person struct{ zone, phone string }
-	people := []person{{"America/New_York", "+12125550101"}, {"Asia/Tokyo", "+819012345678"}, {"America/New_York", "+12125550103"}}
-	b.addCustomers(t, len(people), func(i int, c *store.CustomerInput) {
-		p, yes := people[i-1], true
-		c.TimeZone, c.Phone, c.SMSConsent = &p.zone, &p.phone, &yes
-	})
+	people := []smsPerson{{"America/New_York", "+12125550101"}, {"Asia/Tokyo", "+819012345678"}, {"America/New_York", "+12125550103"}}
+	b.addSMSCustomers(t, people)
 	ny := mustZone(t, "America/New_York")
 	start := time.Date(2025, 6, 10, 23, 0, 0, 0, ny).UTC()
 	morning := time.Date(2025, 6, 11, 8, 0, 0, 0, ny).UTC()

@@ -13,6 +13,7 @@ import (
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/rules"
 	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -25,8 +26,9 @@ func (a *app) audienceCommand() *cobra.Command {
 		Long: `audience evaluates a campaign's trigger condition (birthday today in the
 customer's zone, inactivity, churn risk) and audience rule over every customer,
 and prints how many match, how many each channel can reach (consent and an
-address), a sample, and how long the evaluation took. Nothing is sent or
-written. CAMPAIGN is a campaign id from the campaigns folder.
+address), how many have a stated time zone, one inferred from their phone
+number, or the default, a sample, and how long the evaluation took. Nothing is
+sent or written. CAMPAIGN is a campaign id from the campaigns folder.
 
 With --at the evaluation is a backtest: every customer's purchase metrics
 (orders_count, total_spent, last purchase, average gap...) and scores
@@ -134,10 +136,13 @@ func (a *app) audience(ctx context.Context, id string, now time.Time, backtest b
 	}
 
 	reach := map[string]int{}
+	var zones [3]int // by triggers.ZoneSource
 	var rows []store.Customer
 	stats, err := worker.Audience(ctx, st, c, worker.AudienceOptions{Now: now, DefaultLoc: a.cfg.Location(), AsOf: asOf},
 		func(env *rules.Env, cust *store.Customer) error {
 			reach[worker.Reachable(c, env)]++
+			_, src := triggers.CustomerLocation(cust.TimeZone, cust.Phone, a.cfg.Location())
+			zones[src]++
 			if len(rows) < sample {
 				cp := *cust
 				rows = append(rows, cp)
@@ -151,6 +156,8 @@ func (a *app) audience(ctx context.Context, id string, now time.Time, backtest b
 	fmt.Fprintf(w, "%s (%s trigger) at %s: %d of %d customers match\n",
 		c.ID, c.Trigger.Kind, now.Format(time.RFC3339), stats.Matched, stats.Evaluated)
 	fmt.Fprintf(w, "reachable: %s\n", reachSummary(c, reach))
+	fmt.Fprintf(w, "time zones: %d stated, %d inferred from the phone number, %d default (%s)\n",
+		zones[triggers.ZoneStated], zones[triggers.ZoneInferred], zones[triggers.ZoneDefault], a.cfg.Location())
 	if stats.Errors > 0 {
 		fmt.Fprintf(w, "rule failed at run time for %d customers (skipped)\n", stats.Errors)
 	}

@@ -110,8 +110,11 @@ func printDeliveries(w io.Writer, page worker.DeliveryPage, more int) {
 			local, utc = t.Format("2006-01-02 15:04 -07:00"), d.PlannedAt.Format("2006-01-02 15:04")
 		}
 		zone := d.TimeZone
-		if d.ZoneDefault {
+		switch {
+		case d.ZoneDefault:
 			zone += " (default)"
+		case d.ZoneInferred:
+			zone += " (from phone)"
 		}
 		sent := "-"
 		if d.SentAt != nil {

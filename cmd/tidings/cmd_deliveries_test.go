@@ -96,11 +96,12 @@ func TestDeliveriesCommandShowsPlannedSendsLocalAndUTC(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
-	want := `CUSTOMER  STATUS      REASON           OCCURRENCE  CHANNEL  PLANNED (LOCAL)          ZONE                        PLANNED (UTC)     SENT (UTC)
-c1        deferred    local send time  2026        sms      2026-12-04 09:00 +01:00  Europe/Paris                2026-12-04 08:00  -
-c2        sent        -                2026        sms      2026-12-04 07:00 +09:00  Asia/Tokyo                  2026-12-03 22:00  2026-12-03 22:00:03
-c3        suppressed  no sms consent   2026        sms      -                        America/New_York (default)  -                 -
-c4        deferred    local send time  2026        sms      2026-12-04 09:00 -08:00  America/Los_Angeles         2026-12-04 17:00  -
+	// c3 states no zone: its French number gives Europe/Paris.
+	want := `CUSTOMER  STATUS      REASON           OCCURRENCE  CHANNEL  PLANNED (LOCAL)          ZONE                       PLANNED (UTC)     SENT (UTC)
+c1        deferred    local send time  2026        sms      2026-12-04 09:00 +01:00  Europe/Paris               2026-12-04 08:00  -
+c2        sent        -                2026        sms      2026-12-04 07:00 +09:00  Asia/Tokyo                 2026-12-03 22:00  2026-12-03 22:00:03
+c3        suppressed  no sms consent   2026        sms      -                        Europe/Paris (from phone)  -                 -
+c4        deferred    local send time  2026        sms      2026-12-04 09:00 -08:00  America/Los_Angeles        2026-12-04 17:00  -
 ... and 2 more rows (narrow with --status or --customer, or raise --limit)
 `
 	if out != want {

@@ -69,11 +69,11 @@ func (a *app) report(ctx context.Context, id string, asJSON bool) error {
 func printReport(w io.Writer, r worker.Report) {
 	fmt.Fprintf(w, "%s (%s): %s attribution, window %s\n\n", r.CampaignID, r.Name, r.Attribution, r.AttributionWindow)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "arm\taudience\tsent\tdelivered\tfailed\tconversions\trate\trevenue\tper recipient\tlift over holdout (95% CI)\t")
+	fmt.Fprintln(tw, "arm\taudience\tsent\tdelivered\tfailed\texpired\tconversions\trate\trevenue\tper recipient\tlift over holdout (95% CI)\t")
 	rows := append(append([]worker.ArmReport{}, r.Arms...), r.Treated)
 	for _, a := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%.2f\t%.2f\t%s\t\n", a.Arm, a.Audience, a.Sent, a.Delivered,
-			a.Failed, a.Conversions, 100*a.ConversionRate, a.Revenue, a.RevenuePerRecipient, liftCell(a.Lift))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%.2f\t%.2f\t%s\t\n", a.Arm, a.Audience, a.Sent, a.Delivered,
+			a.Failed, a.Expired, a.Conversions, 100*a.ConversionRate, a.Revenue, a.RevenuePerRecipient, liftCell(a.Lift))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nverdict: %s\n", r.Verdict)

@@ -78,7 +78,7 @@ func (c *Config) settings() []setting {
 		{flag: "campaigns", env: "TIDINGS_CAMPAIGNS", yaml: "campaigns", def: "examples/campaigns",
 			help: "folder of campaign YAML files", str: &c.CampaignsDir},
 		{flag: "time-zone", env: "TIDINGS_TIME_ZONE", yaml: "time_zone", def: "UTC",
-			help: "IANA time zone for customers who have none", str: &c.TimeZone},
+			help: "IANA time zone for customers who have none and whose phone number gives none", str: &c.TimeZone},
 		{flag: "smtp-url", env: "TIDINGS_SMTP_URL", yaml: "smtp_url", def: "",
 			help: "SMTP relay: smtp://user:pass@host:587?tls=starttls or smtps://...; empty writes to the outbox", str: &c.SMTPURL, secret: true},
 		{flag: "smtp-from", env: "TIDINGS_SMTP_FROM", yaml: "smtp_from", def: "Tidings <hello@tidings.localhost>",

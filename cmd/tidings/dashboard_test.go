@@ -400,10 +400,10 @@ func checkReportDOM(t *testing.T, dom string, rep worker.Report) {
 			got = append(got, strings.TrimSpace(regexp.MustCompile(`<[^>]+>`).ReplaceAllString(c[1], "")))
 		}
 		want := []string{a.Arm, p.Sprintf("%d", a.Audience), p.Sprintf("%d", a.Sent), p.Sprintf("%d", a.Delivered),
-			p.Sprintf("%d", a.Failed), p.Sprintf("%d", a.Conversions), fmt.Sprintf("%.2f%%", a.ConversionRate*100),
-			p.Sprintf("%.2f", a.Revenue), p.Sprintf("%.2f", a.RevenuePerRecipient), "—"}
+			p.Sprintf("%d", a.Failed), p.Sprintf("%d", a.Expired), p.Sprintf("%d", a.Conversions),
+			fmt.Sprintf("%.2f%%", a.ConversionRate*100), p.Sprintf("%.2f", a.Revenue), p.Sprintf("%.2f", a.RevenuePerRecipient), "—"}
 		if a.Lift != nil {
-			want[9] = fmt.Sprintf("%s [%s, %s]", pp(a.Lift.Diff), pp(a.Lift.Low), pp(a.Lift.High))
+			want[10] = fmt.Sprintf("%s [%s, %s]", pp(a.Lift.Diff), pp(a.Lift.Low), pp(a.Lift.High))
 		}
 		if strings.Join(got, " | ") != strings.Join(want, " | ") {
 			t.Errorf("arm %s row:\n got %q\nwant %q", a.Arm, got, want)

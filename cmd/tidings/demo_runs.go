@@ -86,11 +86,11 @@ func waitSettled(ctx context.Context, st *store.Store, fired []demoFiring, limit
 // occurrences that had run before and were not sent again.
 func (a *app) printDemoTable(ctx context.Context, st *store.Store, fired []demoFiring) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "CAMPAIGN\tTRIGGER\tOCCURRENCE\tAUDIENCE\tSENT\tSUPPRESSED\tCAPPED\tDEFERRED\tHOLDOUT\tFAILED\t")
+	fmt.Fprintln(tw, "CAMPAIGN\tTRIGGER\tOCCURRENCE\tAUDIENCE\tSENT\tSUPPRESSED\tCAPPED\tDEFERRED\tHOLDOUT\tFAILED\tEXPIRED\t")
 	var before []demoFiring
 	for _, d := range fired {
 		if !d.started() {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t-\t-\t-\t-\t-\t-\t\n", d.c.ID, d.c.Trigger.Kind, d.Occurrence)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t\n", d.c.ID, d.c.Trigger.Kind, d.Occurrence)
 			before = append(before, d)
 			continue
 		}
@@ -106,9 +106,9 @@ func (a *app) printDemoTable(ctx context.Context, st *store.Store, fired []demoF
 		for _, v := range n {
 			total += v
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", d.c.ID, d.c.Trigger.Kind, d.Occurrence, total,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", d.c.ID, d.c.Trigger.Kind, d.Occurrence, total,
 			n[store.StatusSent], n[store.StatusSuppressed], n[store.StatusCapped], n[store.StatusDeferred],
-			n[store.StatusHoldout], n[store.StatusFailed]+n[store.StatusUnknown])
+			n[store.StatusHoldout], n[store.StatusFailed]+n[store.StatusUnknown], n[store.StatusExpired])
 	}
 	if err := tw.Flush(); err != nil {
 		return err

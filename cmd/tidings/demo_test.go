@@ -23,6 +23,7 @@ var demoColumns = []struct {
 	{"AUDIENCE", nil}, {"SENT", []string{store.StatusSent}}, {"SUPPRESSED", []string{store.StatusSuppressed}},
 	{"CAPPED", []string{store.StatusCapped}}, {"DEFERRED", []string{store.StatusDeferred}},
 	{"HOLDOUT", []string{store.StatusHoldout}}, {"FAILED", []string{store.StatusFailed, store.StatusUnknown}},
+	{"EXPIRED", []string{store.StatusExpired}},
 }
 
 // demoRow is one campaign's row of the demo table.
@@ -33,8 +34,8 @@ type demoRow struct {
 }
 
 // demoRowRE reads a row: campaign, trigger, occurrence (a schedule's has a
-// space: "2026-11-30T10:00 Europe/Paris") and seven counts or dashes.
-var demoRowRE = regexp.MustCompile(`^\s*(\S+)\s+(\S+)\s+(.+?)((?:\s+(?:\d+|-)){7})\s*$`)
+// space: "2026-11-30T10:00 Europe/Paris") and eight counts or dashes.
+var demoRowRE = regexp.MustCompile(`^\s*(\S+)\s+(\S+)\s+(.+?)((?:\s+(?:\d+|-)){8})\s*$`)
 
 // parseDemo reads the demo table and its "already sent" lines.
 func parseDemo(t *testing.T, out string) map[string]demoRow {
