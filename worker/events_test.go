@@ -105,6 +105,9 @@ func TestFirstPurchaseOver100ThanksOnceAfterDelay(t *testing.T) {
 		rows[0].NotBefore == nil || !rows[0].NotBefore.Equal(start.Add(2*time.Hour)) {
 		t.Fatalf("rows = %+v, want one deferred row for ann due at %s", rows, start.Add(2*time.Hour))
 	}
+	if rows[0].Error != "send time" {
+		t.Errorf("a row waiting for its event's delay says %q, want \"send time\"", rows[0].Error)
+	}
 	ins := asynq.NewInspectorFromRedisClient(b.rdb)
 	taskID := fmt.Sprintf("deliver:%d@%d", rows[0].ID, rows[0].NotBefore.Unix())
 	info, err := ins.GetTaskInfo(worker.QueueDeliver, taskID)

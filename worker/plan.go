@@ -177,19 +177,20 @@ func (e *Engine) route(c *campaigns.Campaign, cd candidate, sup suppressions, ro
 // event's time plus its delay), SMS quiet hours for messages to customers,
 // and the campaign's late policy: a row that could only go out after its
 // deadline is expired now, and every other row carries its deadline for
-// the send to check.
+// the send to check. A deferred row says why it waits: "send time" (the
+// trigger's local time or the event's delay) or "quiet hours".
 func (e *Engine) schedule(c *campaigns.Campaign, cd candidate, row *store.NewDelivery, now time.Time) {
 	planned := cd.sendAt
 	if planned.IsZero() {
 		planned = triggers.SendAt(c, now, cd.loc)
 	}
-	at := planned
+	at, why := planned, "send time"
 	if at.Before(now) {
 		at = now
 	}
 	if row.Channel == string(campaigns.SMS) && c.Recipient.IsCustomer() {
 		if q := triggers.QuietUntil(at, cd.loc); !q.IsZero() {
-			at = q
+			at, why = q, "quiet hours"
 		}
 	}
 	if exp := c.Late.ExpiresAt(planned, cd.loc); !exp.IsZero() {
@@ -200,7 +201,7 @@ func (e *Engine) schedule(c *campaigns.Campaign, cd candidate, row *store.NewDel
 		}
 	}
 	if at.After(now) {
-		row.Status, row.NotBefore = store.StatusDeferred, at.UTC()
+		row.Status, row.NotBefore, row.Error = store.StatusDeferred, at.UTC(), why
 	}
 }
 

@@ -107,6 +107,9 @@ func testQuietHours(t *testing.T, dialect store.Dialect) {
 		if d.Status != store.StatusDeferred || d.NotBefore == nil || !d.NotBefore.Equal(morning) {
 			t.Fatalf("%s at 23:00 local: %s not before %v; want deferred to %s", ext, d.Status, d.NotBefore, morning)
 		}
+		if d.Error != "quiet hours" {
+			t.Errorf("%s deferred for quiet hours says %q, want \"quiet hours\"", ext, d.Error)
+		}
 	}
 	if d := rows["c2"]; d.Status != store.StatusSent || d.SentAt == nil || !d.SentAt.Equal(start) {
 		t.Fatalf("c2 at noon in Tokyo: %s at %v, want sent at once", d.Status, d.SentAt)
