@@ -56,8 +56,9 @@ func claimArgs(id int64, token, address string, now time.Time) []any {
 	return args
 }
 
-// Outcome is the result of a claimed send, to record with FinishAndClaim:
-// the row, the claim token that fences it, and what FinishDelivery records.
+// Outcome is the result of a claimed send, to record with FinishAndClaim
+// (parked in a PendingOutcome) or FinishDelivery: the row, the claim token
+// that fences it, and what FinishDelivery records.
 type Outcome struct {
 	ID         int64
 	Token      string
@@ -66,27 +67,27 @@ type Outcome struct {
 	Error      string
 }
 
-// FinishAndClaim records prev's outcome (when prev is not nil) and claims
-// row id, as FinishDelivery and then ClaimForSend would, but on PostgreSQL
-// in one statement: one round trip and one commit per message instead of
-// two. The claim is committed durably, so prev's outcome is too.
+// FinishAndClaim writes the outcome parked in pending (when there is one)
+// and claims row id, as FlushOutcome and then ClaimForSend would, but on
+// PostgreSQL in one statement: one round trip and one commit per message
+// instead of two. The claim is committed durably, so the outcome is too.
 //
-// It returns the claimed row's attempts (counting this one) and whether
-// prev was recorded (false: its claim was taken over). When id is not
-// claimable the error is ErrNotClaimable, and prev's outcome is recorded
-// all the same. On any other error neither happened.
-func (s *Store) FinishAndClaim(ctx context.Context, prev *Outcome, id int64, token, address string, now time.Time) (attempts int, recorded bool, err error) {
+// It returns the claimed row's attempts (counting this one) and what became
+// of the parked outcome; pending is empty once its outcome was written. When
+// id is not claimable the error is ErrNotClaimable, and the outcome is
+// written all the same. On any other error the claim did not happen, and the
+// outcome stays parked unless Written says it was written.
+func (s *Store) FinishAndClaim(ctx context.Context, pending *PendingOutcome, id int64, token, address string, now time.Time) (attempts int, w Written, err error) {
+	prev := pending.Held()
 	if s.Dialect != Postgres || prev == nil {
-		if prev != nil {
-			if recorded, err = s.FinishDelivery(ctx, prev.ID, prev.Token, prev.Status, prev.ProviderID, prev.Error, now); err != nil {
-				return 0, false, err
-			}
+		if w, err = s.FlushOutcome(ctx, pending, now); err != nil {
+			return 0, w, err
 		}
 		d, err := s.ClaimForSend(ctx, id, token, address, now)
 		if err != nil {
-			return 0, recorded, err
+			return 0, w, err
 		}
-		return d.Attempts, recorded, nil
+		return d.Attempts, w, nil
 	}
 	// A data-modifying WITH runs to completion whether or not its output is
 	// read, so the finish happens even when the claim matches no row.
@@ -104,12 +105,13 @@ func (s *Store) FinishAndClaim(ctx context.Context, prev *Outcome, id int64, tok
 	var n int
 	var claimedAttempts sql.NullInt64
 	if err := s.DB.QueryRowContext(ctx, s.DB.Rebind(q), args...).Scan(&n, &claimedAttempts); err != nil {
-		return 0, false, fmt.Errorf("store: finish delivery %d and claim %d: %w", prev.ID, id, err)
+		return 0, Written{}, fmt.Errorf("store: finish delivery %d and claim %d: %w", prev.ID, id, err)
 	}
+	w = pending.written(n == 1)
 	if !claimedAttempts.Valid {
-		return 0, n == 1, ErrNotClaimable
+		return 0, w, ErrNotClaimable
 	}
-	return int(claimedAttempts.Int64), n == 1, nil
+	return int(claimedAttempts.Int64), w, nil
 }
 
 // Deliveries returns the rows with the given ids, in id order (missing ids

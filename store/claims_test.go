@@ -37,15 +37,17 @@ func TestFinishAndClaim(t *testing.T) {
 			addr := func(i int) string { return addrs[in[i].CustomerID] }
 
 			// The first claim of a batch has nothing to record.
-			attempts, fenced, err := st.FinishAndClaim(ctx, nil, in[0].ID, "t0", addr(0), now)
-			if err != nil || attempts != 1 || fenced {
-				t.Fatalf("first claim = %d, %v, %v; want 1, false, nil", attempts, fenced, err)
+			var pending store.PendingOutcome
+			attempts, w, err := st.FinishAndClaim(ctx, &pending, in[0].ID, "t0", addr(0), now)
+			if err != nil || attempts != 1 || w.Outcome != nil {
+				t.Fatalf("first claim = %d, %+v, %v; want 1, nothing written, nil", attempts, w, err)
 			}
 			// Record row 0 as sent while claiming row 1.
-			sent := &store.Outcome{ID: in[0].ID, Token: "t0", Status: store.StatusSent, ProviderID: "m0@shop.test"}
-			attempts, fenced, err = st.FinishAndClaim(ctx, sent, in[1].ID, "t1", addr(1), now.Add(time.Second))
-			if err != nil || attempts != 1 || !fenced {
-				t.Fatalf("finish 0 + claim 1 = %d, %v, %v; want 1, true, nil", attempts, fenced, err)
+			pending.Park(store.Outcome{ID: in[0].ID, Token: "t0", Status: store.StatusSent, ProviderID: "m0@shop.test"})
+			attempts, w, err = st.FinishAndClaim(ctx, &pending, in[1].ID, "t1", addr(1), now.Add(time.Second))
+			if err != nil || attempts != 1 || !w.Recorded || w.Outcome.ID != in[0].ID || pending.Held() != nil {
+				t.Fatalf("finish 0 + claim 1 = %d, %+v, %v, still parked %v; want 1, row 0 recorded, nil, nothing parked",
+					attempts, w, err, pending.Held())
 			}
 			r0 := delivery(t, st, in[0].ID)
 			if r0.Status != store.StatusSent || r0.ProviderID != "m0@shop.test" || r0.SentAt == nil ||
@@ -56,9 +58,9 @@ func TestFinishAndClaim(t *testing.T) {
 				t.Fatalf("row 1 = %s token %v attempts %d; want sending under t1, 1 attempt", r1.Status, r1.ClaimToken, r1.Attempts)
 			}
 			// The same row cannot be claimed twice, and a wrong token records nothing.
-			stale := &store.Outcome{ID: in[1].ID, Token: "not-t1", Status: store.StatusSent}
-			if _, fenced, err = st.FinishAndClaim(ctx, stale, in[0].ID, "again", addr(0), now); !errors.Is(err, store.ErrNotClaimable) || fenced {
-				t.Fatalf("stale finish + claim of a sent row = %v, %v; want not fenced, ErrNotClaimable", fenced, err)
+			pending.Park(store.Outcome{ID: in[1].ID, Token: "not-t1", Status: store.StatusSent})
+			if _, w, err = st.FinishAndClaim(ctx, &pending, in[0].ID, "again", addr(0), now); !errors.Is(err, store.ErrNotClaimable) || !w.TakenOver() {
+				t.Fatalf("stale finish + claim of a sent row = %+v, %v; want taken over, ErrNotClaimable", w, err)
 			}
 			if r1 := delivery(t, st, in[1].ID); r1.Status != store.StatusSending {
 				t.Fatalf("row 1 after a stale token = %s, want still sending", r1.Status)
@@ -67,9 +69,9 @@ func TestFinishAndClaim(t *testing.T) {
 			if err := st.Suppress(ctx, "email", addr(2), store.SuppressUnsubscribe, in[2].CustomerID); err != nil {
 				t.Fatal(err)
 			}
-			failed := &store.Outcome{ID: in[1].ID, Token: "t1", Status: store.StatusFailed, Error: "550 5.1.1"}
-			if _, fenced, err = st.FinishAndClaim(ctx, failed, in[2].ID, "t2", addr(2), now); !errors.Is(err, store.ErrNotClaimable) || !fenced {
-				t.Fatalf("claim of a suppressed address = %v, %v; want fenced, ErrNotClaimable", fenced, err)
+			pending.Park(store.Outcome{ID: in[1].ID, Token: "t1", Status: store.StatusFailed, Error: "550 5.1.1"})
+			if _, w, err = st.FinishAndClaim(ctx, &pending, in[2].ID, "t2", addr(2), now); !errors.Is(err, store.ErrNotClaimable) || !w.Recorded {
+				t.Fatalf("claim of a suppressed address = %+v, %v; want recorded, ErrNotClaimable", w, err)
 			}
 			if r1 := delivery(t, st, in[1].ID); r1.Status != store.StatusFailed || r1.Error != "550 5.1.1" || r1.SentAt != nil {
 				t.Fatalf("row 1 = %s %q sent_at %v; want failed with the error, no sent_at", r1.Status, r1.Error, r1.SentAt)
@@ -81,16 +83,16 @@ func TestFinishAndClaim(t *testing.T) {
 			if err := st.SetConsent(ctx, in[3].CustomerID, "email", false); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err = st.FinishAndClaim(ctx, nil, in[3].ID, "t3", addr(3), now); !errors.Is(err, store.ErrNotClaimable) {
+			if _, _, err = st.FinishAndClaim(ctx, &pending, in[3].ID, "t3", addr(3), now); !errors.Is(err, store.ErrNotClaimable) {
 				t.Fatalf("claim without consent = %v, want ErrNotClaimable", err)
 			}
 			if err := st.Defer(ctx, in[4].ID, now.Add(time.Hour), "quiet hours", now); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err = st.FinishAndClaim(ctx, nil, in[4].ID, "t4", addr(4), now); !errors.Is(err, store.ErrNotClaimable) {
+			if _, _, err = st.FinishAndClaim(ctx, &pending, in[4].ID, "t4", addr(4), now); !errors.Is(err, store.ErrNotClaimable) {
 				t.Fatalf("claim before not_before = %v, want ErrNotClaimable", err)
 			}
-			if attempts, _, err = st.FinishAndClaim(ctx, nil, in[4].ID, "t4", addr(4), now.Add(time.Hour)); err != nil || attempts != 1 {
+			if attempts, _, err = st.FinishAndClaim(ctx, &pending, in[4].ID, "t4", addr(4), now.Add(time.Hour)); err != nil || attempts != 1 {
 				t.Fatalf("claim when due = %d, %v; want 1, nil", attempts, err)
 			}
 		})

@@ -131,21 +131,6 @@ func (s *Store) Delivery(ctx context.Context, id int64) (*Delivery, error) {
 	return &d, nil
 }
 
-// ClaimDelivery atomically moves a due pending or deferred row to sending
-// under token. It reports false when the row is not claimable (already
-// claimed, finished, or not due yet): the caller must then not send.
-func (s *Store) ClaimDelivery(ctx context.Context, id int64, token string, now time.Time) (bool, error) {
-	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE deliveries
-		SET status = 'sending', claim_token = ?, claimed_at = ?, updated_at = ?, attempts = attempts + 1
-		WHERE id = ? AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= ?)`),
-		token, now.UTC(), now.UTC(), id, now.UTC())
-	if err != nil {
-		return false, fmt.Errorf("store: claim delivery %d: %w", id, err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
 // FinishDelivery records the outcome of a claimed send: status sent, failed,
 // unknown, suppressed or cancelled. The claim token fences it: a worker whose
 // claim was taken over (lease expired) changes nothing and learns it (false).

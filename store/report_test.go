@@ -24,7 +24,8 @@ func (w *ledgerWorld) customer(ext string) int64 {
 		return id
 	}
 	email := ext + "@example.com"
-	if _, err := w.st.UpsertCustomers(context.Background(), []store.CustomerInput{{ExternalID: ext, Email: &email}}); err != nil {
+	yes := true
+	if _, err := w.st.UpsertCustomers(context.Background(), []store.CustomerInput{{ExternalID: ext, Email: &email, EmailConsent: &yes}}); err != nil {
 		w.t.Fatal(err)
 	}
 	c, err := w.st.CustomerByExternalID(context.Background(), ext)
@@ -49,9 +50,7 @@ func (w *ledgerWorld) row(campaign, ext, variant, status string, created time.Ti
 	if sentAt.IsZero() {
 		return
 	}
-	if ok, err := w.st.ClaimDelivery(ctx, in[0].ID, "tok", sentAt); err != nil || !ok {
-		w.t.Fatalf("claim: %v %v", ok, err)
-	}
+	storetest.Claim(w.t, w.st, in[0].ID, "tok", ext+"@example.com", sentAt)
 	if ok, err := w.st.FinishDelivery(ctx, in[0].ID, "tok", outcome, "", "", sentAt); err != nil || !ok {
 		w.t.Fatalf("finish: %v %v", ok, err)
 	}

@@ -39,11 +39,11 @@ func (e *Engine) handleDeliverBatch(ctx context.Context, t *asynq.Task) error {
 	return e.deliverIDs(ctx, p.IDs)
 }
 
-// sendRun is the state of one deliverIDs call: a message the provider
-// accepted whose "sent" is written by the next claim's statement (one round
-// trip per message), or at the end of the batch.
+// sendRun is the state of one deliverIDs call: the "sent" of the last
+// message the provider accepted, parked for the next claim's statement (one
+// round trip per message) or flushed at the end of the batch.
 type sendRun struct {
-	unrecorded *store.Outcome
+	pending store.PendingOutcome
 }
 
 // deliverIDs sends the waiting rows among ids. Transient failures do not fail
@@ -64,7 +64,7 @@ func (e *Engine) deliverIDs(ctx context.Context, ids []int64) (err error) {
 	}
 	var sr sendRun
 	defer func() {
-		if ferr := e.recordUnrecorded(ctx, &sr); err == nil {
+		if ferr := e.flushPending(ctx, &sr); err == nil {
 			err = ferr
 		}
 	}()
@@ -79,27 +79,25 @@ func (e *Engine) deliverIDs(ctx context.Context, ids []int64) (err error) {
 	return nil
 }
 
-// recordUnrecorded writes the outcome still waiting for a next claim.
-func (e *Engine) recordUnrecorded(ctx context.Context, sr *sendRun) error {
-	out := sr.unrecorded
-	if out == nil {
+// flushPending writes the parked outcome that no next claim will carry.
+func (e *Engine) flushPending(ctx context.Context, sr *sendRun) error {
+	if sr.pending.Held() == nil {
 		return nil
 	}
-	sr.unrecorded = nil
 	// The outcome must be recorded even when the task's context ended.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	fenced, err := e.st.FinishDelivery(wctx, out.ID, out.Token, out.Status, out.ProviderID, out.Error, e.now())
+	w, err := e.st.FlushOutcome(wctx, &sr.pending, e.now())
 	if err != nil {
 		return err
 	}
-	e.warnTakenOver(out, fenced)
+	e.warnTakenOver(w)
 	return nil
 }
 
-func (e *Engine) warnTakenOver(out *store.Outcome, fenced bool) {
-	if !fenced {
-		e.opts.Logger.Warn("delivery outcome not recorded: the claim was taken over", "delivery", out.ID, "status", out.Status)
+func (e *Engine) warnTakenOver(w store.Written) {
+	if w.TakenOver() {
+		e.opts.Logger.Warn("delivery outcome not recorded: the claim was taken over", "delivery", w.Outcome.ID, "status", w.Outcome.Status)
 	}
 }
 
@@ -136,14 +134,10 @@ func (e *Engine) deliverRow(ctx context.Context, sr *sendRun, d *store.Delivery,
 		return err
 	}
 	token := newToken()
-	prev := sr.unrecorded
-	attempts, fenced, err := e.st.FinishAndClaim(ctx, prev, d.ID, token, check, now)
+	attempts, written, err := e.st.FinishAndClaim(ctx, &sr.pending, d.ID, token, check, now)
+	e.warnTakenOver(written)
 	if err != nil && !errors.Is(err, store.ErrNotClaimable) {
-		return err // nothing was written: prev is recorded at the end of the batch
-	}
-	if prev != nil {
-		sr.unrecorded = nil
-		e.warnTakenOver(prev, fenced)
+		return err // an outcome not written stays parked and is flushed at the end of the batch
 	}
 	if err != nil {
 		return e.notClaimed(ctx, d.ID, now)
@@ -289,7 +283,7 @@ func classify(err error) string {
 }
 
 // record writes the outcome of a claimed row, fenced by the claim token. A
-// sent message's outcome is left to the next claim of the batch (sr).
+// sent message's outcome is parked in sr for the next claim of the batch.
 func (e *Engine) record(ctx context.Context, sr *sendRun, d *store.Delivery, token string, out outcome) error {
 	// The outcome must be recorded even when the task's context ended mid-send.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -303,16 +297,16 @@ func (e *Engine) record(ctx context.Context, sr *sendRun, d *store.Delivery, tok
 	if out.status == statusRetry {
 		return e.retryLater(ctx, wctx, d, token, out.err, now)
 	}
-	result := &store.Outcome{ID: d.ID, Token: token, Status: out.status, ProviderID: out.providerID, Error: errText}
+	result := store.Outcome{ID: d.ID, Token: token, Status: out.status, ProviderID: out.providerID, Error: errText}
 	if out.status == store.StatusSent {
-		sr.unrecorded = result
+		sr.pending.Park(result)
 		return nil
 	}
 	fenced, err := e.st.FinishDelivery(wctx, d.ID, token, out.status, out.providerID, errText, now)
 	if err != nil {
 		return err
 	}
-	e.warnTakenOver(result, fenced)
+	e.warnTakenOver(store.Written{Outcome: &result, Recorded: fenced})
 	if out.status == store.StatusFailed && (channels.IsHardBounce(out.err) || channels.IsUnsubscribed(out.err)) {
 		e.suppressAfterFailure(wctx, d, out.err)
 	}

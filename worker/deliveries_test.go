@@ -26,10 +26,11 @@ func ledgerEngine(t *testing.T, d store.Dialect, now time.Time) (*worker.Engine,
 	ctx := context.Background()
 	st := storetest.Open(t, d)
 	zones := map[string]string{"c1": "Europe/Paris", "c3": "Asia/Kathmandu", "c4": "UTC", "c5": "UTC"}
+	yes := true
 	var in []store.CustomerInput
 	for _, id := range []string{"c1", "c2", "c3", "c4", "c5"} {
 		email, zone := id+"@example.com", zones[id]
-		in = append(in, store.CustomerInput{ExternalID: id, Email: &email, TimeZone: &zone})
+		in = append(in, store.CustomerInput{ExternalID: id, Email: &email, TimeZone: &zone, EmailConsent: &yes})
 	}
 	if _, err := st.UpsertCustomers(ctx, in); err != nil {
 		t.Fatal(err)
@@ -56,9 +57,7 @@ func ledgerEngine(t *testing.T, d store.Dialect, now time.Time) (*worker.Engine,
 	}
 	for _, w := range written {
 		if w.CustomerID == ids["c3"] {
-			if ok, err := st.ClaimDelivery(ctx, w.ID, "tok", now); !ok || err != nil {
-				t.Fatalf("claim: %v %v", ok, err)
-			}
+			storetest.Claim(t, st, w.ID, "tok", "c3@example.com", now)
 			if ok, err := st.FinishDelivery(ctx, w.ID, "tok", store.StatusSent, "p1", "", now.Add(time.Second)); !ok || err != nil {
 				t.Fatalf("finish: %v %v", ok, err)
 			}

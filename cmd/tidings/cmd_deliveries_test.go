@@ -38,7 +38,9 @@ func deliveriesWorld(t *testing.T) []string {
 	var rows []store.NewDelivery
 	for i, zone := range zones {
 		ext, phone := fmt.Sprintf("c%d", i+1), fmt.Sprintf("+3361234567%d", i)
-		if _, err := st.UpsertCustomers(ctx, []store.CustomerInput{{ExternalID: ext, Phone: &phone, TimeZone: &zone}}); err != nil {
+		consent := i == 1 // c2, the one sent
+		in := store.CustomerInput{ExternalID: ext, Phone: &phone, TimeZone: &zone, SMSConsent: &consent}
+		if _, err := st.UpsertCustomers(ctx, []store.CustomerInput{in}); err != nil {
 			t.Fatal(err)
 		}
 		c, err := st.CustomerByExternalID(ctx, ext)
@@ -60,9 +62,7 @@ func deliveriesWorld(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	sent := written[1].ID // c2's
-	if ok, err := st.ClaimDelivery(ctx, sent, "t", now); !ok || err != nil {
-		t.Fatal(ok, err)
-	}
+	storetest.Claim(t, st, sent, "t", "+33612345671", now)
 	if ok, err := st.FinishDelivery(ctx, sent, "t", store.StatusSent, "p", "", now.Add(3*time.Second)); !ok || err != nil {
 		t.Fatal(ok, err)
 	}

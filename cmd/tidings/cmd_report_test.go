@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/worker"
 )
@@ -36,10 +37,11 @@ func reportWorld(t *testing.T) []string {
 	ctx := context.Background()
 	st, flags := cliWorld(t, "spring.yaml", reportCampaignYAML)
 	t0 := time.Date(2026, 4, 6, 10, 0, 0, 0, time.UTC)
+	yes := true // the audience is email_consent
 	for i := 1; i <= 40; i++ {
 		ext := fmt.Sprintf("c%d", i)
 		email := ext + "@example.com"
-		if _, err := st.UpsertCustomers(ctx, []store.CustomerInput{{ExternalID: ext, Email: &email}}); err != nil {
+		if _, err := st.UpsertCustomers(ctx, []store.CustomerInput{{ExternalID: ext, Email: &email, EmailConsent: &yes}}); err != nil {
 			t.Fatal(err)
 		}
 		c, err := st.CustomerByExternalID(ctx, ext)
@@ -56,9 +58,7 @@ func reportWorld(t *testing.T) []string {
 			t.Fatal(err)
 		}
 		if status == store.StatusPending {
-			if ok, err := st.ClaimDelivery(ctx, in[0].ID, "tok", t0); !ok || err != nil {
-				t.Fatal(ok, err)
-			}
+			storetest.Claim(t, st, in[0].ID, "tok", email, t0)
 			if ok, err := st.FinishDelivery(ctx, in[0].ID, "tok", store.StatusSent, "", "", t0); !ok || err != nil {
 				t.Fatal(ok, err)
 			}

@@ -221,9 +221,7 @@ func seedSpringSale(t *testing.T, ctx context.Context, dbURL, dir string) {
 			if i%25 == 0 {
 				outcome = store.StatusFailed
 			}
-			if ok, err := st.ClaimDelivery(ctx, rows[0].ID, "seed", at); err != nil || !ok {
-				t.Fatalf("claim: %v %v", ok, err)
-			}
+			storetest.Claim(t, st, rows[0].ID, "seed", ext+"@example.com", at)
 			if ok, err := st.FinishDelivery(ctx, rows[0].ID, "seed", outcome, "", "", at); err != nil || !ok {
 				t.Fatalf("finish: %v %v", ok, err)
 			}
