@@ -87,8 +87,7 @@ var envType = reflect.TypeFor[*Env]()
 // compiles as before. (A rule cannot redeclare an Env name with let, so
 // such a name always means the field.)
 func fastCalls() []expr.Option {
-	opts := []expr.Option{expr.AsBool(),
-		expr.Patch(callRewriter{}), expr.Patch(memberGetters{}), expr.Patch(identGetters{})}
+	opts := []expr.Option{expr.AsBool(), expr.Patch(fastCallPatcher{})}
 	for name, fn := range envCalls {
 		if f, ok := fn.(func(...any) (any, error)); ok {
 			opts = append(opts, expr.Function(functionName(name), f, reflect.Zero(withEnvArg(envFuncType(name))).Interface()))
@@ -120,6 +119,19 @@ func withEnvArg(t reflect.Type) reflect.Type {
 		in = append(in, t.In(i))
 	}
 	return reflect.FuncOf(append(in, envType), []reflect.Type{t.Out(0)}, false)
+}
+
+// fastCallPatcher applies the three rewrites in one walk (expr type-checks
+// the whole rule again before each patcher). They do not meet: a rewritten
+// call stays a call, a replaced member becomes a call, and identGetters
+// leaves alone the names of functions and of structs read through members.
+type fastCallPatcher struct{}
+
+// Visit implements ast.Visitor.
+func (fastCallPatcher) Visit(node *ast.Node) {
+	callRewriter{}.Visit(node)
+	memberGetters{}.Visit(node)
+	identGetters{}.Visit(node)
 }
 
 type callRewriter struct{}
