@@ -146,6 +146,20 @@ var parityRules = []string{
 	`first_purchase_at < now && birthday != now && in_local_hour(22, 6) == !in_local_hour(6, 22)`,
 }
 
+// compileBoth compiles src with fastCalls (the Program) and as written.
+func compileBoth(t *testing.T, src string) (*Program, *vm.Program) {
+	t.Helper()
+	p, err := Compile(src)
+	if err != nil {
+		t.Fatalf("%s: %v", src, err)
+	}
+	plain, err := compilePlain(src, DefaultMaxNodes)
+	if err != nil {
+		t.Fatalf("%s: plain: %v", src, err)
+	}
+	return p, plain
+}
+
 // TestFastCallsMatchPlain is the fast path's parity test: every rule gives
 // the same answer, or fails alike, compiled with fastCalls (Eval) and as
 // written (compilePlain, run by expr), for customers with and without data.
@@ -159,14 +173,7 @@ func TestFastCallsMatchPlain(t *testing.T) {
 	odd.Now = full.Now
 	odd.Attributes = map[string]any{"plan": 3, "missing": "text"}
 	for _, src := range parityRules {
-		p, err := Compile(src)
-		if err != nil {
-			t.Fatalf("%s: %v", src, err)
-		}
-		plain, err := compilePlain(src, DefaultMaxNodes)
-		if err != nil {
-			t.Fatalf("%s: plain: %v", src, err)
-		}
+		p, plain := compileBoth(t, src)
 		for i, env := range []*Env{full, NewEnv(time.UTC), odd} {
 			fast, fastErr := p.Eval(env)
 			want, wantErr := vm.Run(plain, env)
@@ -197,14 +204,7 @@ func TestFastCallsKeepTypedOperators(t *testing.T) {
 		return out
 	}
 	for _, src := range parityRules {
-		p, err := Compile(src)
-		if err != nil {
-			t.Fatalf("%s: %v", src, err)
-		}
-		plain, err := compilePlain(src, DefaultMaxNodes)
-		if err != nil {
-			t.Fatalf("%s: plain: %v", src, err)
-		}
+		p, plain := compileBoth(t, src)
 		if got, want := ops(p.prg), ops(plain); !slices.Equal(got, want) {
 			t.Errorf("%s: operators differ\nfast:\n%s\nplain:\n%s", src, p.prg.Disassemble(), plain.Disassemble())
 		}
