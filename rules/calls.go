@@ -5,20 +5,19 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/builtin"
-	"github.com/expr-lang/expr/conf"
 )
 
 // expr calls a function field of the environment through reflection
 // (reflect.Value.Call: a slice of reflect.Values, a boxed result; a quarter
 // of a microsecond, as much as the rest of a short rule) unless its
 // signature is one of the few expr generated fast paths for, and
-// days_since's func(time.Time) int is not. directCalls, run after type
-// checking, so the Env's function fields keep their types, checks and
-// error messages, turns each call of one into a call of a plain Go
-// function (envCalls) that gets the Env as a hidden last argument ($env)
-// and calls the same field directly.
+// days_since's func(time.Time) int is not. fastCalls, patchers applied to
+// a rule already type-checked as written, so the Env's function fields keep
+// their types, checks and error messages, turn each call of one into a
+// call of a plain Go function (envCalls) that gets the Env as a hidden last
+// argument ($env) and calls the same field directly.
 
 // envCalls calls each Env function field with the rule's arguments and the
 // *Env being evaluated last. The shapes func(any) any and func(any, any)
@@ -81,19 +80,64 @@ func friendlyValue(v any) string {
 
 var envType = reflect.TypeFor[*Env]()
 
-// directCalls rewrites the checked tree's calls of Env function fields into
-// calls of envCalls, and its reads of Env fields into calls of envGetters,
-// registered in cfg where needed. (A rule cannot redeclare an Env name with
-// let, so such a name always means the field.)
-func directCalls(tree *ast.Node, cfg *conf.Config) {
-	ast.Walk(tree, &callRewriter{cfg: cfg})
-	ast.Walk(tree, memberGetters{})
-	ast.Walk(tree, identGetters{})
+// fastCalls are the expr options that rewrite a valid rule's calls of Env
+// function fields into calls of envCalls, and its reads of Env fields into
+// calls of envGetters. Each rewritten node keeps the type expr gave the
+// original, so expr does not check it again and the rest of the rule
+// compiles as before. (A rule cannot redeclare an Env name with let, so
+// such a name always means the field.)
+func fastCalls() []expr.Option {
+	opts := []expr.Option{expr.AsBool(), expr.Patch(fastCallPatcher{})}
+	for name, fn := range envCalls {
+		if f, ok := fn.(func(...any) (any, error)); ok {
+			opts = append(opts, expr.Function(functionName(name), f, reflect.Zero(withEnvArg(envFuncType(name))).Interface()))
+		}
+	}
+	return opts
 }
 
-type callRewriter struct{ cfg *conf.Config }
+// functionName is the expr Function standing for the Env function name: a
+// name no rule can write (a dot is not part of an identifier), so only
+// callRewriter's calls reach it.
+func functionName(name string) string { return "rules." + name }
 
-func (r *callRewriter) Visit(node *ast.Node) {
+// envFuncType is the type of the Env function field a rule calls name.
+func envFuncType(name string) reflect.Type {
+	t := reflect.TypeFor[Env]()
+	for i := range t.NumField() {
+		if t.Field(i).Tag.Get("expr") == name {
+			return t.Field(i).Type
+		}
+	}
+	panic("rules: no Env function " + name)
+}
+
+// withEnvArg is the function type t with the hidden $env argument added.
+func withEnvArg(t reflect.Type) reflect.Type {
+	in := make([]reflect.Type, 0, t.NumIn()+1)
+	for i := range t.NumIn() {
+		in = append(in, t.In(i))
+	}
+	return reflect.FuncOf(append(in, envType), []reflect.Type{t.Out(0)}, false)
+}
+
+// fastCallPatcher applies the three rewrites in one walk (expr type-checks
+// the whole rule again before each patcher). They do not meet: a rewritten
+// call stays a call, a replaced member becomes a call, and identGetters
+// leaves alone the names of functions and of structs read through members.
+type fastCallPatcher struct{}
+
+// Visit implements ast.Visitor.
+func (fastCallPatcher) Visit(node *ast.Node) {
+	callRewriter{}.Visit(node)
+	memberGetters{}.Visit(node)
+	identGetters{}.Visit(node)
+}
+
+type callRewriter struct{}
+
+// Visit implements ast.Visitor.
+func (callRewriter) Visit(node *ast.Node) {
 	call, ok := (*node).(*ast.CallNode)
 	if !ok {
 		return
@@ -108,13 +152,11 @@ func (r *callRewriter) Visit(node *ast.Node) {
 		return
 	}
 	call.Arguments = append(call.Arguments, envNode(id))
-	if f, ok := fn.(func(...any) (any, error)); ok {
-		in := make([]reflect.Type, 0, t.NumIn()+1)
-		for i := range t.NumIn() {
-			in = append(in, t.In(i))
-		}
-		id.SetType(reflect.FuncOf(append(in, envType), []reflect.Type{t.Out(0)}, false))
-		r.cfg.Functions[id.Value] = &builtin.Function{Name: id.Value, Func: f}
+	if _, ok := fn.(func(...any) (any, error)); ok {
+		callee := &ast.IdentifierNode{Value: functionName(id.Value)}
+		callee.SetType(withEnvArg(t))
+		callee.SetLocation(id.Location())
+		call.Callee = callee
 		return
 	}
 	callee := &ast.ConstantNode{Value: fn}

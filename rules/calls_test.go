@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +124,89 @@ func TestFieldGettersMatchReflection(t *testing.T) {
 		}
 		if ok, err := p.Eval(env); !ok || err != nil {
 			t.Errorf("%s: %v, %v\n%s", src, ok, err, p.prg.Disassemble())
+		}
+	}
+}
+
+// parityRules read every kind of Env name and call every Env function, in
+// the shapes fastCalls rewrites (plain, member, optional member, inside
+// predicates and let, a nil argument). (has_tag(nil) is left out: expr's
+// own typed call of func(string) bool fails on it, the fast path reads it
+// as "", see TestFunctionCallEdges.)
+var parityRules = []string{
+	`total_spent > 100 && orders_count >= 2 && lifecycle in ["active", "loyal"] && rfm.r >= 4 && days_since_last_purchase < 90`,
+	`has_tag("vip") && in_local_hour(9, 18) && age() >= 18 && email_consent && days_since(last_purchase_at) > 30`,
+	`within_days(last_purchase_at, 45) || days_until(birthday) in 0..30 || attr("plan") == "gold"`,
+	`rfm.segment == "champions" || rfm?.score == "544" || rfm["f"] > 3 || rfm != nil`,
+	`any(tags, # == "vip" && first_name != "") && len(attributes) > 0 && (attributes.n ?? 0) > 1`,
+	`let x = total_spent; x > 12 && event.amount == 0 && clv >= 0 && p_alive <= 1 && now > last_purchase_at`,
+	`days_since(attr("missing")) == -1 && time_zone != "" && locale in ["", "fr"]`,
+	`id > 0 && external_id != email && phone == "" && last_name == "" && sms_consent == false`,
+	`average_order_value * orders_count >= total_spent - 1 && expected_purchases_90d >= 0 && avg_days_between_purchases >= 0`,
+	`first_purchase_at < now && birthday != now && in_local_hour(22, 6) == !in_local_hour(6, 22)`,
+}
+
+// compileBoth compiles src with fastCalls (the Program) and as written.
+func compileBoth(t *testing.T, src string) (*Program, *vm.Program) {
+	t.Helper()
+	p, err := Compile(src)
+	if err != nil {
+		t.Fatalf("%s: %v", src, err)
+	}
+	plain, err := compilePlain(src, DefaultMaxNodes)
+	if err != nil {
+		t.Fatalf("%s: plain: %v", src, err)
+	}
+	return p, plain
+}
+
+// TestFastCallsMatchPlain is the fast path's parity test: every rule gives
+// the same answer, or fails alike, compiled with fastCalls (Eval) and as
+// written (compilePlain, run by expr), for customers with and without data.
+func TestFastCallsMatchPlain(t *testing.T) {
+	t.Parallel()
+	full := benchEnv()
+	full.ID, full.ExternalID, full.Email, full.FirstName = 7, "x7", "a@example.com", "Ana"
+	full.Attributes, full.CLV, full.PAlive = map[string]any{"plan": "gold", "n": 3}, 12.5, 0.4
+	full.FirstPurchaseAt, full.AverageOrderValue = full.Now.AddDate(-1, 0, 0), 50
+	odd := NewEnv(nil)
+	odd.Now = full.Now
+	odd.Attributes = map[string]any{"plan": 3, "missing": "text"}
+	for _, src := range parityRules {
+		p, plain := compileBoth(t, src)
+		for i, env := range []*Env{full, NewEnv(time.UTC), odd} {
+			fast, fastErr := p.Eval(env)
+			want, wantErr := vm.Run(plain, env)
+			if fast != (want == true) || (fastErr == nil) != (wantErr == nil) {
+				t.Errorf("%s, env %d: fast %v, %v; plain %v, %v", src, i, fast, fastErr, want, wantErr)
+			}
+		}
+	}
+}
+
+// TestFastCallsKeepTypedOperators: fastCalls change how a rule loads fields
+// and calls functions, nothing else; the comparisons keep the typed
+// operators expr chose for the rule as written. It fails if expr starts
+// checking patched nodes again and forgets the types they carry.
+func TestFastCallsKeepTypedOperators(t *testing.T) {
+	t.Parallel()
+	access := map[vm.Opcode]bool{
+		vm.OpLoadField: true, vm.OpLoadEnv: true, vm.OpPush: true, vm.OpCallTyped: true, vm.OpCall1: true,
+		vm.OpCall2: true, vm.OpCall3: true, vm.OpCall: true, vm.OpFetch: true, vm.OpFetchField: true, vm.OpDeref: true,
+	}
+	ops := func(prg *vm.Program) []vm.Opcode {
+		var out []vm.Opcode
+		for _, op := range prg.Bytecode {
+			if !access[op] {
+				out = append(out, op)
+			}
+		}
+		return out
+	}
+	for _, src := range parityRules {
+		p, plain := compileBoth(t, src)
+		if got, want := ops(p.prg), ops(plain); !slices.Equal(got, want) {
+			t.Errorf("%s: operators differ\nfast:\n%s\nplain:\n%s", src, p.prg.Disassemble(), plain.Disassemble())
 		}
 	}
 }

@@ -21,8 +21,8 @@ func (p *Program) Fields() []string {
 	return slices.Clone(p.fields)
 }
 
-// fieldsOf collects Fields from the checked tree, before directCalls
-// replaces the function names it calls.
+// fieldsOf collects Fields from the checked and optimised tree of the rule
+// as written (without fastCalls, which replace the names it reads).
 func fieldsOf(node ast.Node) []string {
 	seen := fieldCollector{known: envFieldNames(), names: map[string]bool{}, members: map[*ast.IdentifierNode]bool{}}
 	ast.Walk(&node, &memberCollector{&seen})

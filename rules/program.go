@@ -8,13 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/checker"
-	"github.com/expr-lang/expr/compiler"
-	"github.com/expr-lang/expr/conf"
-	"github.com/expr-lang/expr/file"
-	"github.com/expr-lang/expr/optimizer"
-	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -78,6 +73,15 @@ type Program struct {
 func Compile(src string) (*Program, error) { return CompileWith(src, Options{}) }
 
 // CompileWith is Compile with explicit limits.
+//
+// The rule goes through expr's public pipeline (expr.Compile with options
+// and patchers) three times. First as written, unoptimised, with the
+// validate patcher, which applies the rules' own checks around expr's type
+// check (see validate). Then optimised as written, which gives Fields and
+// the optimiser's errors. Last with the fastCalls patchers, which replace
+// Env reads and function calls by typed calls: they are only safe on a
+// rule known to be valid, since expr does not check a call again once a
+// patcher has typed it.
 func CompileWith(src string, opt Options) (*Program, error) {
 	opt = opt.withDefaults()
 	if len(src) > opt.MaxLength {
@@ -88,42 +92,25 @@ func CompileWith(src string, opt Options) (*Program, error) {
 	if strings.TrimSpace(src) == "" {
 		return p, nil
 	}
-	cfg := newConfig(opt.MaxNodes)
-	tree, err := parser.ParseWithConfig(src, cfg)
+	v := newValidator(src, opt)
+	_, err := expr.Compile(src, append(baseOptions(opt.MaxNodes), expr.Optimize(false), expr.Patch(v.mark), expr.Patch(v))...)
+	switch {
+	case v.pre != nil:
+		return nil, v.pre
+	case err != nil:
+		return nil, compileError(src, err, opt.MaxNodes)
+	case !v.ran:
+		return nil, &Error{Line: 1, Column: 1, Message: notValidated}
+	case v.post != nil:
+		return nil, v.post
+	}
+	p.usesFuncs = v.usesFuncs
+	plain, err := compilePlain(src, opt.MaxNodes)
 	if err != nil {
-		e := translate(src, err)
-		if strings.Contains(err.Error(), "exceeds maximum allowed nodes") {
-			e.Message = fmt.Sprintf("rule is too large: %d nodes, limit %d; split it or simplify",
-				countNodes(src, opt.MaxNodes), opt.MaxNodes)
-		}
-		return nil, e
-	}
-	pol := &policy{src: src}
-	ast.Walk(&tree.Node, pol)
-	if pol.first != nil {
-		return nil, pol.first
-	}
-	p.usesFuncs = pol.usesFuncs
-	if e := stepsError(src, tree.Node, opt.MaxSteps); e != nil {
-		return nil, e
-	}
-	if err := check(src, tree, cfg); err != nil {
-		return nil, err
-	}
-	if e := checkValues(src, tree.Node, opt.Segments); e != nil {
-		return nil, e
-	}
-	if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
-		var fe *file.Error
-		if errors.As(err, &fe) {
-			err = fe.Bind(tree.Source)
-		}
 		return nil, translate(src, err)
 	}
-	p.fields = fieldsOf(tree.Node)
-	directCalls(&tree.Node, cfg)
-	cfg.Expect = reflect.Bool
-	prg, err := compiler.Compile(tree, cfg)
+	p.fields = fieldsOf(plain.Node())
+	prg, err := expr.Compile(src, append(baseOptions(opt.MaxNodes), fastCalls()...)...)
 	if err != nil {
 		return nil, translate(src, err)
 	}
@@ -131,41 +118,44 @@ func CompileWith(src string, opt Options) (*Program, error) {
 	return p, nil
 }
 
-// newConfig is the expr configuration every rule compiles with: the Env
-// type, strict names, a node limit and only the allowlisted builtins.
-func newConfig(maxNodes int) *conf.Config {
-	cfg := conf.CreateNew()
-	cfg.WithEnv(Env{})
-	cfg.MaxNodes = uint(maxNodes)
-	cfg.ExpectAny = true
-	for name := range cfg.Builtins {
-		if !isAllowedBuiltin(name) {
-			cfg.Disabled[name] = true
-			delete(cfg.Builtins, name)
-		}
+// baseOptions are the expr options every rule compiles with: the Env type
+// (which makes names strict), a node limit and only the allowlisted
+// builtins.
+func baseOptions(maxNodes int) []expr.Option {
+	opts := []expr.Option{expr.Env(Env{}), expr.MaxNodes(uint(maxNodes)), expr.DisableAllBuiltins()}
+	for _, name := range allowedBuiltins {
+		opts = append(opts, expr.EnableBuiltin(name))
 	}
-	// Predicates (reduce, groupBy, ...) are parsed whatever Disabled says;
+	// Predicates (reduce, groupBy, ...) are parsed whatever is disabled;
 	// policy rejects the ones not allowlisted.
-	return cfg
+	return opts
 }
 
-// check type-checks the tree, rejects method use and requires a boolean.
-func check(src string, tree *parser.Tree, cfg *conf.Config) error {
-	t, err := checker.Check(tree, cfg)
-	if err != nil {
-		return translate(src, err)
+// compilePlain compiles a valid rule as written, without fastCalls: the
+// program Fields reads and the fast path's parity tests compare with.
+func compilePlain(src string, maxNodes int) (*vm.Program, error) {
+	return expr.Compile(src, append(baseOptions(maxNodes), expr.AsBool())...)
+}
+
+// compileError translates an error of expr.Compile, counting the nodes of
+// a rule over the node limit.
+func compileError(src string, err error, maxNodes int) *Error {
+	e := translate(src, err)
+	if strings.Contains(err.Error(), "exceeds maximum allowed nodes") {
+		e.Message = fmt.Sprintf("rule is too large: %d nodes, limit %d; split it or simplify",
+			countNodes(src, maxNodes), maxNodes)
 	}
-	mc := &methodCheck{policy{src: src}}
-	ast.Walk(&tree.Node, mc)
-	if mc.first != nil {
-		return mc.first
+	return e
+}
+
+// resultError rejects a rule whose result, of type t, is not a boolean.
+func resultError(src string, t reflect.Type) *Error {
+	if t.Kind() == reflect.Bool || t.Kind() == reflect.Interface {
+		return nil
 	}
-	if t != nil && t.Kind() != reflect.Bool && t.Kind() != reflect.Interface {
-		return &Error{Line: 1, Column: 1, Message: fmt.Sprintf(
-			"the rule must be true or false, but it gives %s; compare it, e.g. %s",
-			describeType(t), exampleFor(src, t))}
-	}
-	return nil
+	return &Error{Line: 1, Column: 1, Message: fmt.Sprintf(
+		"the rule must be true or false, but it gives %s; compare it, e.g. %s",
+		describeType(t), exampleFor(src, t))}
 }
 
 // describeType names a result type for the non-boolean rule error.
@@ -204,13 +194,8 @@ func exampleFor(src string, t reflect.Type) string {
 // countNodes counts the syntax tree of an over-limit rule for the error
 // message; the source length limit bounds this work.
 func countNodes(src string, limit int) int {
-	cfg := newConfig(0)
-	tree, err := parser.ParseWithConfig(src, cfg)
-	if err != nil || tree == nil || tree.Node == nil {
-		return limit + 1
-	}
 	var c nodeCounter
-	ast.Walk(&tree.Node, &c)
+	_, _ = expr.Compile(src, append(baseOptions(0), expr.Optimize(false), expr.Patch(&c))...)
 	return max(int(c), limit+1)
 }
 

@@ -1,0 +1,83 @@
+package rules
+
+import (
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/expr-lang/expr/ast"
+	exprparser "github.com/expr-lang/expr/parser"
+)
+
+// publicExpr are the expr packages rules may import: those expr's
+// documentation builds on. expr (Compile and its options: Env, Patch,
+// Function, AsBool, MaxNodes, DisableAllBuiltins...), ast (the nodes and
+// Visitor patchers work with), vm (the Program Compile returns and the VM
+// that runs it), file (the Error, with its position, that Compile and Run
+// return) and builtin (the names of the language's builtins, read only).
+// The pipeline's stages (parser, checker, optimizer, compiler, conf) are
+// expr's own business: calling them directly ties rules to how expr.Compile
+// happens to be put together, which an upgrade may change silently.
+var publicExpr = map[string]bool{
+	"github.com/expr-lang/expr":         true,
+	"github.com/expr-lang/expr/ast":     true,
+	"github.com/expr-lang/expr/vm":      true,
+	"github.com/expr-lang/expr/file":    true,
+	"github.com/expr-lang/expr/builtin": true,
+}
+
+// TestRulesUseOnlyExprPublicAPI fails when a file of the package imports
+// another expr package.
+func TestRulesUseOnlyExprPublicAPI(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if strings.HasPrefix(path, "github.com/expr-lang/expr") && !publicExpr[path] {
+				t.Errorf("%s imports %s: compile through expr.Compile with options and patchers instead",
+					fset.Position(imp.Pos()), path)
+			}
+		}
+	}
+}
+
+// TestValidateRunsOnlyOnTheWholeRule: the checks run at the root of the
+// tree expr walks, and not at all when the node rootMark took for the root
+// does not hold the whole rule (CompileWith then refuses the rule).
+func TestValidateRunsOnlyOnTheWholeRule(t *testing.T) {
+	t.Parallel()
+	src := `reduce(tags, #) > 0`
+	tree, err := exprparser.Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newValidator(src, Options{}.withDefaults())
+	ast.Walk(&tree.Node, v.mark)
+	ast.Walk(&tree.Node, v)
+	if !v.ran || v.pre == nil || !strings.Contains(v.pre.Message, `"reduce" is not available`) {
+		t.Fatalf("whole rule: ran %v, pre %v", v.ran, v.pre)
+	}
+	partial := newValidator(src, Options{}.withDefaults())
+	ast.Walk(&tree.Node, partial.mark)
+	left := &tree.Node.(*ast.BinaryNode).Left
+	partial.mark.root = left // as if expr walked the root first
+	ast.Walk(left, partial)
+	if partial.ran || partial.pre != nil {
+		t.Fatalf("part of the rule: ran %v, pre %v", partial.ran, partial.pre)
+	}
+}
