@@ -52,10 +52,12 @@ type Config struct {
 	SMSRate       int    // SMS per second per process
 	ClaimLease    string // how long a claimed send may stay unfinished before it is settled as unknown
 	SimClock      string // drills only: the scheduler's simulated clock (worker.ParseSimClock)
+	Migrate       string // "true": serve, worker and scheduler apply pending migrations at start
 
 	location      *time.Location
 	claimLease    time.Duration
 	allowEviction bool
+	migrate       bool
 }
 
 // setting describes one configuration key: its flag, environment variable, YAML
@@ -65,6 +67,7 @@ type setting struct {
 	str                        *string
 	num                        *int
 	secret                     bool
+	boolean                    bool // the bare flag (--migrate) means true
 }
 
 func (c *Config) settings() []setting {
@@ -121,6 +124,8 @@ func (c *Config) settings() []setting {
 			help: "a send claimed longer ago than this (its worker died) is settled as unknown by the reconciler; keep it above the slowest send (SMTP commands time out after 30 s)", str: &c.ClaimLease},
 		{flag: "simulated-clock", env: "TIDINGS_SIMULATED_CLOCK", yaml: "simulated_clock", def: "",
 			help: "drills and tests only: the scheduler's clock as START,ANCHOR,SPEED (e.g. a day of cron ticks in minutes); workers keep the wall clock", str: &c.SimClock},
+		{flag: "migrate", env: "TIDINGS_MIGRATE", yaml: "migrate", def: "false",
+			help: "serve, worker, scheduler: apply pending schema migrations at start; without it they refuse to start on a database that has some (run tidings migrate up)", str: &c.Migrate, boolean: true},
 	}
 }
 
@@ -132,6 +137,9 @@ func (c *Config) bindFlags(fs *pflag.FlagSet) *string {
 			help = fmt.Sprintf("%s (env %s, default %s)", s.help, s.env, s.def)
 		}
 		fs.String(s.flag, "", help)
+		if s.boolean {
+			fs.Lookup(s.flag).NoOptDefVal = "true"
+		}
 	}
 	return fs.String("config", "", "optional YAML file with the settings above (env TIDINGS_CONFIG)")
 }
@@ -258,6 +266,11 @@ func (c *Config) validate() error {
 		bad("TIDINGS_CLAIM_LEASE", "must be a duration of at least 10s such as 2m, got %q", c.ClaimLease)
 	} else {
 		c.claimLease = d
+	}
+	if m, err := strconv.ParseBool(c.Migrate); err != nil {
+		bad("TIDINGS_MIGRATE", "must be true or false, got %q", c.Migrate)
+	} else {
+		c.migrate = m
 	}
 	if c.SimClock != "" {
 		if _, err := worker.ParseSimClock(c.SimClock); err != nil {

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	// The IANA zone database is built in: customer and campaign zones, DST
 	// rules and the typo checks of time_zone must not depend on the host
@@ -130,4 +131,27 @@ func (a *app) openStore(ctx context.Context, migrate bool) (*store.Store, error)
 		}
 	}
 	return st, nil
+}
+
+// requireMigrated fails when st has pending migrations, naming them and the
+// two ways forward. The long-running processes do not change the schema
+// unasked: a new binary rolled out to one worker would otherwise migrate the
+// database under the old workers still running.
+func requireMigrated(ctx context.Context, st *store.Store) error {
+	list, err := st.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	var pending []string
+	for _, m := range list {
+		if m.AppliedAt == nil {
+			pending = append(pending, m.File())
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the database has %d pending migration(s): %s; apply them with `tidings migrate up` "+
+		"(then start), or start with --migrate (TIDINGS_MIGRATE=true) to apply them now",
+		len(pending), strings.Join(pending, ", "))
 }

@@ -29,7 +29,7 @@ func openWith(t *testing.T, flags ...string) (string, error) {
 	if err := a.cfg.load(fs, ""); err != nil {
 		t.Fatal(err)
 	}
-	rt, err := a.openRuntime(context.Background())
+	rt, err := a.openRuntime(context.Background(), true)
 	if err == nil {
 		rt.close()
 	}
