@@ -53,11 +53,15 @@ type Config struct {
 	ClaimLease    string // how long a claimed send may stay unfinished before it is settled as unknown
 	SimClock      string // drills only: the scheduler's simulated clock (worker.ParseSimClock)
 	Migrate       string // "true": serve, worker and scheduler apply pending migrations at start
+	DBPool        string // database connections per process; empty: the store's default
+	RedisPool     string // Redis connections per process; empty: go-redis's default
 
 	location      *time.Location
 	claimLease    time.Duration
 	allowEviction bool
 	migrate       bool
+	dbPool        int // 0: the store's default
+	redisPool     int // 0: go-redis's default
 }
 
 // setting describes one configuration key: its flag, environment variable, YAML
@@ -74,10 +78,14 @@ func (c *Config) settings() []setting {
 	return []setting{
 		{flag: "database-url", env: "TIDINGS_DATABASE_URL", yaml: "database_url", def: "sqlite:tidings-data/tidings.db",
 			help: "database: postgres://user@host:5432/db or sqlite:path/to/file.db", str: &c.DatabaseURL},
+		{flag: "db-pool", env: "TIDINGS_DB_POOL", yaml: "db_pool", def: "",
+			help: "database connections kept per process, open and idle; empty: 16 on PostgreSQL, 4 on SQLite", str: &c.DBPool},
 		{flag: "redis-url", env: "TIDINGS_REDIS_URL", yaml: "redis_url", def: "redis://127.0.0.1:6379/0",
 			help: "Redis for the job queue (run it with maxmemory-policy noeviction); \"embedded\" runs one in-process", str: &c.RedisURL},
 		{flag: "redis-allow-eviction", env: "TIDINGS_REDIS_ALLOW_EVICTION", yaml: "redis_allow_eviction", def: "false",
 			help: "true starts even when Redis's maxmemory-policy is not noeviction (evicted keys delay or lose queued tasks)", str: &c.RedisEviction},
+		{flag: "redis-pool", env: "TIDINGS_REDIS_POOL", yaml: "redis_pool", def: "",
+			help: "Redis connections kept per process; empty: go-redis's default, 10 per CPU", str: &c.RedisPool},
 		{flag: "campaigns", env: "TIDINGS_CAMPAIGNS", yaml: "campaigns", def: "examples/campaigns",
 			help: "folder of campaign YAML files", str: &c.CampaignsDir},
 		{flag: "time-zone", env: "TIDINGS_TIME_ZONE", yaml: "time_zone", def: "UTC",
@@ -266,6 +274,16 @@ func (c *Config) validate() error {
 		bad("TIDINGS_CLAIM_LEASE", "must be a duration of at least 10s such as 2m, got %q", c.ClaimLease)
 	} else {
 		c.claimLease = d
+	}
+	for _, p := range []struct {
+		env, val string
+		n        *int
+	}{{"TIDINGS_DB_POOL", c.DBPool, &c.dbPool}, {"TIDINGS_REDIS_POOL", c.RedisPool, &c.redisPool}} {
+		if n, err := strconv.Atoi(p.val); p.val != "" && (err != nil || n < 1) {
+			bad(p.env, "must be a whole number of connections of at least 1 (or empty for the default), got %q", p.val)
+		} else {
+			*p.n = n
+		}
 	}
 	if m, err := strconv.ParseBool(c.Migrate); err != nil {
 		bad("TIDINGS_MIGRATE", "must be true or false, got %q", c.Migrate)

@@ -106,13 +106,16 @@ func (a *app) openRedis(rt *runtime) (redis.UniversalClient, error) {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
 		rt.closers = append(rt.closers, mr.Close)
-		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: a.cfg.redisPool})
 		rt.closers = append(rt.closers, func() { rdb.Close() })
 		return rdb, nil
 	}
 	opt, err := redis.ParseURL(a.cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("TIDINGS_REDIS_URL: %w", err)
+	}
+	if a.cfg.redisPool > 0 {
+		opt.PoolSize = a.cfg.redisPool
 	}
 	rdb := redis.NewClient(opt)
 	rt.closers = append(rt.closers, func() { rdb.Close() })

@@ -117,12 +117,15 @@ Settings come from flags, TIDINGS_* environment variables or a YAML file
 	return root
 }
 
-// openStore opens the configured database and applies pending migrations when
-// migrate is true.
+// openStore opens the configured database with its pool size
+// (TIDINGS_DB_POOL) and applies pending migrations when migrate is true.
 func (a *app) openStore(ctx context.Context, migrate bool) (*store.Store, error) {
 	st, err := store.Open(ctx, a.cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
+	}
+	if a.cfg.dbPool > 0 {
+		st.SetPoolSize(a.cfg.dbPool)
 	}
 	if migrate {
 		if _, err := st.Migrate(ctx); err != nil {

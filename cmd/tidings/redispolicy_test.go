@@ -17,8 +17,20 @@ import (
 // folder with flags, and returns the log and its error.
 func openWith(t *testing.T, flags ...string) (string, error) {
 	t.Helper()
-	var log syncBuffer
-	a := &app{stdout: &log, stderr: &log, log: slog.New(slog.NewTextHandler(&log, nil))}
+	rt, log, err := runtimeWith(t, flags...)
+	if err == nil {
+		rt.close()
+	}
+	return log.String(), err
+}
+
+// runtimeWith opens a runtime (migrated) on a fresh SQLite database and an
+// empty campaigns folder with flags, which may name another database; the
+// caller closes it.
+func runtimeWith(t *testing.T, flags ...string) (*runtime, *syncBuffer, error) {
+	t.Helper()
+	log := &syncBuffer{}
+	a := &app{stdout: log, stderr: log, log: slog.New(slog.NewTextHandler(log, nil))}
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
 	a.cfg.bindFlags(fs)
 	args := append([]string{"--database-url", storetest.URL(t, store.SQLite), "--campaigns", t.TempDir(),
@@ -30,10 +42,7 @@ func openWith(t *testing.T, flags ...string) (string, error) {
 		t.Fatal(err)
 	}
 	rt, err := a.openRuntime(context.Background(), true)
-	if err == nil {
-		rt.close()
-	}
-	return log.String(), err
+	return rt, log, err
 }
 
 // TestRedisThatCanEvictTasksIsRefused: on a private redis-server (CONFIG SET
