@@ -332,7 +332,7 @@ func (a *app) checkEvictionPolicy(ctx context.Context, rdb redis.UniversalClient
 	policy := res["maxmemory-policy"]
 	if err != nil || policy == "" {
 		a.log.Warn("could not check Redis's maxmemory-policy (CONFIG GET is disabled or renamed, as on some managed Redis): "+
-			"make sure it is noeviction, or queued tasks can be evicted", "redis", addr, "err", err)
+			"make sure it is noeviction, or queued tasks can be evicted", "addr", addr, "err", err)
 		return nil
 	}
 	if policy == "noeviction" {
@@ -341,7 +341,7 @@ func (a *app) checkEvictionPolicy(ctx context.Context, rdb redis.UniversalClient
 	if a.cfg.allowEviction {
 		a.log.Warn("Redis may evict queued tasks (maxmemory-policy is not noeviction); starting anyway as "+
 			"TIDINGS_REDIS_ALLOW_EVICTION=true: the reconciler re-enqueues what is lost, late",
-			"redis", addr, "maxmemory-policy", policy)
+			"addr", addr, "policy", policy)
 		return nil
 	}
 	host, port, _ := net.SplitHostPort(addr)

@@ -71,7 +71,7 @@ func TestRedisThatCanEvictTasksIsRefused(t *testing.T) {
 		}
 	}
 	log, err := openWith(t, "--redis-url", r.URL(), "--redis-allow-eviction", "true")
-	if err != nil || !strings.Contains(log, "level=WARN") || !strings.Contains(log, "maxmemory-policy=allkeys-lru") {
+	if err != nil || !strings.Contains(log, "level=WARN") || !strings.Contains(log, "policy=allkeys-lru") {
 		t.Fatalf("allkeys-lru with the override: %v\n%s; want a start with a warning", err, log)
 	}
 
