@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
@@ -21,7 +22,10 @@ func TestServeRefusesPendingMigrationsUnlessAsked(t *testing.T) {
 		"--outbox", t.TempDir()}
 	for _, role := range []string{"serve", "worker", "scheduler"} {
 		var out bytes.Buffer
-		code := run(context.Background(), append(append([]string{}, common...), role), &out, &out)
+		// Bounded: a process that starts anyway stops here and exits 0.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		code := run(ctx, append(append([]string{}, common...), role), &out, &out)
+		cancel()
 		if code == 0 {
 			t.Fatalf("%s on an unmigrated database exited 0:\n%s", role, out.String())
 		}
