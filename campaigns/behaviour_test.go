@@ -167,12 +167,24 @@ func TestFormats(t *testing.T) {
 		{"en", "full", "March 2, 2026", 12.5, "GBP", "£12.50"},
 		{"fr", "long", "2 mars", 12.5, "EUR", "12,50 €"},
 		{"fr-CA", "full", "2 mars 2026", 1234.5, "EUR", "1 234,50 €"},
-		{"de-AT", "long", "2. März", 1234.5, "EUR", "1.234,50 €"},
+		{"de-DE", "long", "2. März", 1234.5, "EUR", "1.234,50 €"},
+		// Separators are the customer's locale's (CLDR via x/text): Austria
+		// groups digits with a (no-break, written plain) space, Mexico
+		// writes a decimal point; the symbol's side follows the language.
+		{"de-AT", "long", "2. März", 1234.5, "EUR", "1 234,50 €"},
+		{"es-MX", "long", "2 de marzo", 1234.5, "EUR", "1,234.50 EUR"}, // CLDR es-MX: the euro by its code
+		{"en_GB", "long", "2 March", 12.5, "USD", "US$12.50"},
+		{"en-CA", "long", "March 2", 12.5, "CAD", "$12.50"},
+		{"en", "long", "March 2", 12.5, "CAD", "CA$12.50"},
 		{"de", "short", "02.03.2026", -3, "CHF", "-3,00 CHF"},
 		{"es", "full", "2 de marzo de 2026", 12.5, "EUR", "12,50 €"},
 		{"nl", "long", "2 maart", 12.5, "EUR", "€ 12,50"},
-		{"it", "long", "2 marzo", 1000, "JPY", "1.000 ¥"},
-		{"pt-BR", "iso", "2026-03-02", 12.5, "SEK", "SEK 12.50"},
+		// CLDR's Italian symbol for the yen is its code; pt-BR writes a
+		// decimal comma; an unknown code prints itself with two digits.
+		{"it", "long", "2 marzo", 1000, "JPY", "1.000 JPY"},
+		{"pt-BR", "iso", "2026-03-02", 12.5, "SEK", "SEK 12,50"},
+		{"en", "iso", "2026-03-02", 12.5, "xyz", "XYZ 12.50"},
+		{"ja", "iso", "2026-03-02", 1234.5, "JPY", "￥1,234"},
 	} {
 		f := funcMap(tc.locale)
 		d, err := f["date"].(func(any, ...string) (string, error))(day, tc.style)

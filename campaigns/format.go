@@ -2,10 +2,15 @@ package campaigns
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/currency"
+	"golang.org/x/text/message"
+	"golang.org/x/text/number"
 )
 
 // localeFormat is how one locale writes dates and amounts. The table is small
@@ -15,10 +20,8 @@ type localeFormat struct {
 	long        func(day int, month string) string // "2 March"
 	yearSep     string                             // between long date and year
 	short       string                             // Go layout for "short"
-	decimal     string
-	group       string
-	symbolAfter bool   // "12,50 €" rather than "€12.50"
-	symbolSep   string // between a leading symbol and the number ("€ 12,50")
+	symbolAfter bool                               // "12,50 €" rather than "€12.50"
+	symbolSep   string                             // between a leading symbol and the number ("€ 12,50")
 }
 
 var (
@@ -29,18 +32,18 @@ var (
 // formats is keyed by language or language-REGION (lower case).
 var formats = map[string]*localeFormat{
 	"en": {months: enMonths, long: func(d int, m string) string { return fmt.Sprintf("%s %d", m, d) },
-		yearSep: ", ", short: "01/02/2006", decimal: ".", group: ","},
-	"en-gb": {months: enMonths, long: dayFirst, yearSep: " ", short: "02/01/2006", decimal: ".", group: ","},
+		yearSep: ", ", short: "01/02/2006"},
+	"en-gb": {months: enMonths, long: dayFirst, yearSep: " ", short: "02/01/2006"},
 	"fr": {months: [12]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
-		long: dayFirst, yearSep: " ", short: "02/01/2006", decimal: ",", group: " ", symbolAfter: true},
+		long: dayFirst, yearSep: " ", short: "02/01/2006", symbolAfter: true},
 	"de": {months: [12]string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"},
-		long: func(d int, m string) string { return fmt.Sprintf("%d. %s", d, m) }, yearSep: " ", short: "02.01.2006", decimal: ",", group: ".", symbolAfter: true},
+		long: func(d int, m string) string { return fmt.Sprintf("%d. %s", d, m) }, yearSep: " ", short: "02.01.2006", symbolAfter: true},
 	"es": {months: [12]string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"},
-		long: func(d int, m string) string { return fmt.Sprintf("%d de %s", d, m) }, yearSep: " de ", short: "02/01/2006", decimal: ",", group: ".", symbolAfter: true},
+		long: func(d int, m string) string { return fmt.Sprintf("%d de %s", d, m) }, yearSep: " de ", short: "02/01/2006", symbolAfter: true},
 	"nl": {months: [12]string{"januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"},
-		long: dayFirst, yearSep: " ", short: "02-01-2006", decimal: ",", group: ".", symbolSep: " "},
+		long: dayFirst, yearSep: " ", short: "02-01-2006", symbolSep: " "},
 	"it": {months: [12]string{"gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre"},
-		long: dayFirst, yearSep: " ", short: "02/01/2006", decimal: ",", group: ".", symbolAfter: true},
+		long: dayFirst, yearSep: " ", short: "02/01/2006", symbolAfter: true},
 }
 
 // dayFirstEnglish are English regions that write "2 March".
@@ -85,54 +88,30 @@ func (f *localeFormat) formatDate(t time.Time, style string) string {
 	return t.Format(style)
 }
 
-// currencies holds symbols and minor digits; other codes print as "SEK 12.50".
-var currencies = map[string]struct {
-	symbol string
-	digits int
-}{
-	"EUR": {"€", 2}, "USD": {"$", 2}, "GBP": {"£", 2}, "JPY": {"¥", 0},
-	"CHF": {"CHF ", 2}, "CAD": {"CA$", 2}, "AUD": {"A$", 2},
-}
-
-// formatMoney writes amount in currency the locale's way: "€1,234.50" (en),
-// "1 234,50 €" (fr), "1.234,50 €" (de). Plain spaces keep SMS in GSM-7.
-func (f *localeFormat) formatMoney(amount float64, currency string) string {
-	code := strings.ToUpper(strings.TrimSpace(currency))
-	cur, ok := currencies[code]
-	if !ok {
-		cur.symbol, cur.digits = code+" ", 2
+// formatMoney writes amount in currency the customer's way. golang.org/x/text
+// gives what CLDR knows per locale: the currency's symbol ("€", "US$" in
+// en-GB, "JPY" in Italian), its minor digits and the number's separators
+// ("1,234.50", "1 234,50", "1.234,50"). It has no currency patterns, so
+// where the symbol goes comes from the language's table: "€1,234.50" (en),
+// "1 234,50 €" (fr), "€ 12,50" (nl). An unknown code prints as "XYZ 12.50".
+// No-break spaces become plain ones: SMS stay in GSM-7.
+func (f *localeFormat) formatMoney(p *message.Printer, amount float64, code string) string {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	symbol, digits := code, 2
+	if unit, err := currency.ParseISO(code); err == nil {
+		symbol = strings.TrimSpace(p.Sprint(currency.Symbol(unit)))
+		digits, _ = currency.Standard.Rounding(unit)
 	}
-	neg := amount < 0
-	s := strconv.FormatFloat(math.Abs(amount), 'f', cur.digits, 64)
-	intPart, frac, _ := strings.Cut(s, ".")
-	num := groupThousands(intPart, f.group)
-	if frac != "" {
-		num += f.decimal + frac
-	}
-	if neg {
-		num = "-" + num
-	}
+	num := spaces.Replace(p.Sprint(number.Decimal(amount, number.Scale(digits))))
 	if f.symbolAfter {
-		return num + " " + strings.TrimSpace(cur.symbol)
+		return num + " " + symbol
 	}
-	return cur.symbol + f.symbolSep + num
+	sep := f.symbolSep
+	if r, _ := utf8.DecodeLastRuneInString(symbol); unicode.IsLetter(r) {
+		sep = " " // "CHF 12.50", as CLDR spaces a symbol that ends in a letter
+	}
+	return symbol + sep + num
 }
 
-// groupThousands inserts sep every three digits from the right.
-func groupThousands(digits, sep string) string {
-	if len(digits) <= 3 {
-		return digits
-	}
-	var b strings.Builder
-	head := len(digits) % 3
-	if head > 0 {
-		b.WriteString(digits[:head])
-	}
-	for i := head; i < len(digits); i += 3 {
-		if b.Len() > 0 {
-			b.WriteString(sep)
-		}
-		b.WriteString(digits[i : i+3])
-	}
-	return b.String()
-}
+// spaces turns CLDR's no-break spaces into plain ones.
+var spaces = strings.NewReplacer("\u00a0", " ", "\u202f", " ")

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 // emptyFunc is an internal template function (see guardDynamic); marketers
@@ -23,6 +24,7 @@ func funcMap(locale string) map[string]any {
 	if err != nil {
 		tag = language.Und
 	}
+	printer := message.NewPrinter(tag)
 	return map[string]any{
 		"default": defaultValue,
 		"title":   func(v any) string { return cases.Title(tag).String(toString(v)) },
@@ -35,7 +37,7 @@ func funcMap(locale string) map[string]any {
 		},
 		"money": func(v any, currency string) (string, error) {
 			n, err := toFloat(v)
-			return f.formatMoney(n, currency), err
+			return f.formatMoney(printer, n, currency), err
 		},
 		stepFunc: stepTemplateFunc,
 		emptyFunc: func(v any) any {

@@ -82,6 +82,15 @@ func openPostgres(dsn string) (*Store, error) {
 	return &Store{DB: db, Dialect: Postgres}, nil
 }
 
+// SetPoolSize sets how many connections the store keeps open at most, and
+// as many idle (TIDINGS_DB_POOL): more workers per process, or a PostgreSQL
+// whose max_connections is shared by many processes, want another figure
+// than Open's (16 for PostgreSQL, 4 for SQLite).
+func (s *Store) SetPoolSize(n int) {
+	s.DB.SetMaxOpenConns(n)
+	s.DB.SetMaxIdleConns(n)
+}
+
 // sqliteParams are the connection settings every SQLite connection gets:
 // WAL so readers never block the writer, a 5 s busy wait, enforced foreign
 // keys, BEGIN IMMEDIATE so read-then-write transactions cannot deadlock on

@@ -109,12 +109,12 @@ func (s *Sender) Send(ctx context.Context, m *channels.Message) (channels.Result
 	c, reply, err := s.deliver(ctx, c, msg)
 	s.pool.release(c)
 	if err != nil {
-		s.log.DebugContext(ctx, "send failed", "delivery_id", m.DeliveryID, "campaign", m.Campaign,
-			"to", channels.Redact(m.To), "error", err)
+		s.log.DebugContext(ctx, "send failed", "delivery", m.DeliveryID, "campaign", m.Campaign,
+			"address", channels.Redact(m.To), "err", err)
 		return channels.Result{}, err
 	}
-	s.log.DebugContext(ctx, "sent", "delivery_id", m.DeliveryID, "campaign", m.Campaign,
-		"to", channels.Redact(m.To), "response", reply)
+	s.log.DebugContext(ctx, "sent", "delivery", m.DeliveryID, "campaign", m.Campaign,
+		"address", channels.Redact(m.To), "response", reply)
 	return channels.Result{ProviderID: MessageID(m.DeliveryID, s.id.MessageIDDomain)}, nil
 }
 

@@ -111,7 +111,7 @@ func (g *Generic) Send(ctx context.Context, m *channels.Message) (channels.Resul
 			Err: fmt.Errorf("sms: generic: %d without an id", resp.status)}
 	}
 	id := string(bytes.Trim(ok.ID, `"`))
-	g.t.log.DebugContext(ctx, "sent", "delivery_id", m.DeliveryID, "campaign", m.Campaign,
-		"to", channels.Redact(m.To), "id", id, "segments", segments)
+	g.t.log.DebugContext(ctx, "sent", "delivery", m.DeliveryID, "campaign", m.Campaign,
+		"address", channels.Redact(m.To), "provider_id", id, "segments", segments)
 	return channels.Result{ProviderID: id, Segments: segments}, nil
 }

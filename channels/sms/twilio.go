@@ -123,8 +123,8 @@ func (tw *Twilio) Send(ctx context.Context, m *channels.Message) (channels.Resul
 			return channels.Result{}, &channels.SendError{Ambiguous: true, Code: "bad_response",
 				Err: fmt.Errorf("sms: twilio: %d without a message sid", resp.status)}
 		}
-		tw.t.log.DebugContext(ctx, "sent", "delivery_id", m.DeliveryID, "campaign", m.Campaign,
-			"to", channels.Redact(m.To), "sid", ok.SID, "segments", segments)
+		tw.t.log.DebugContext(ctx, "sent", "delivery", m.DeliveryID, "campaign", m.Campaign,
+			"address", channels.Redact(m.To), "provider_id", ok.SID, "segments", segments)
 		return channels.Result{ProviderID: ok.SID, Segments: segments}, nil
 	}
 	return channels.Result{}, tw.classify(resp)

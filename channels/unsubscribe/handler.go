@@ -118,14 +118,14 @@ func (h *handler) confirmPage(w http.ResponseWriter, r *http.Request) {
 func (h *handler) oneClick(w http.ResponseWriter, r *http.Request) {
 	sub, err := h.opts.Signer.Verify(r.PathValue("token"))
 	if err != nil || !knownChannel(sub.Channel) {
-		h.log.InfoContext(r.Context(), "unsubscribe: rejected link", "error", err)
+		h.log.InfoContext(r.Context(), "unsubscribe: rejected link", "err", err)
 		h.page(w, http.StatusBadRequest, pageInvalid, "")
 		return
 	}
 	drainForm(w, r)
 	if err := h.unsubscribe(r.Context(), sub); err != nil {
-		h.log.ErrorContext(r.Context(), "unsubscribe: failed", "customer_id", sub.CustomerID,
-			"delivery_id", sub.DeliveryID, "campaign", sub.Campaign, "channel", sub.Channel, "error", err)
+		h.log.ErrorContext(r.Context(), "unsubscribe: failed", "customer", sub.CustomerID,
+			"delivery", sub.DeliveryID, "campaign", sub.Campaign, "channel", sub.Channel, "err", err)
 		h.page(w, http.StatusInternalServerError, pageError, sub.Channel)
 		return
 	}
@@ -137,8 +137,8 @@ func (h *handler) oneClick(w http.ResponseWriter, r *http.Request) {
 func (h *handler) unsubscribe(ctx context.Context, sub Subject) error {
 	c, err := h.opts.Store.CustomerByID(ctx, sub.CustomerID)
 	if errors.Is(err, store.ErrNotFound) {
-		h.log.InfoContext(ctx, "unsubscribe: customer no longer exists", "customer_id", sub.CustomerID,
-			"delivery_id", sub.DeliveryID, "campaign", sub.Campaign)
+		h.log.InfoContext(ctx, "unsubscribe: customer no longer exists", "customer", sub.CustomerID,
+			"delivery", sub.DeliveryID, "campaign", sub.Campaign)
 		return nil
 	}
 	if err != nil {
@@ -156,7 +156,7 @@ func (h *handler) unsubscribe(ctx context.Context, sub Subject) error {
 	if err := h.opts.Store.SetConsent(ctx, c.ID, sub.Channel, false); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("clear consent: %w", err)
 	}
-	h.log.InfoContext(ctx, "unsubscribed", "customer_id", c.ID, "delivery_id", sub.DeliveryID,
+	h.log.InfoContext(ctx, "unsubscribed", "customer", c.ID, "delivery", sub.DeliveryID,
 		"campaign", sub.Campaign, "channel", sub.Channel, "address", channels.Redact(addr))
 	return nil
 }

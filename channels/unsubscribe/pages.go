@@ -67,7 +67,7 @@ func (h *handler) page(w http.ResponseWriter, status int, name, channel string) 
 	var buf bytes.Buffer
 	data := struct{ Title, Brand, Noun string }{pageTitles[name], h.opts.Brand, noun}
 	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
-		h.log.Error("unsubscribe: render page", "page", name, "error", err)
+		h.log.Error("unsubscribe: render page", "page", name, "err", err)
 		http.Error(w, pageTitles[name], status)
 		return
 	}

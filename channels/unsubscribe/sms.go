@@ -64,7 +64,7 @@ func (h *handler) smsInbound(w http.ResponseWriter, r *http.Request) {
 		got := r.Header.Get("X-Twilio-Signature")
 		want := TwilioSignature(h.opts.TwilioAuthToken, h.requestURL(r), r.PostForm)
 		if got == "" || !hmac.Equal([]byte(got), []byte(want)) {
-			h.log.WarnContext(r.Context(), "sms inbound: bad signature", "message_sid", r.PostForm.Get("MessageSid"))
+			h.log.WarnContext(r.Context(), "sms inbound: bad signature", "provider_id", r.PostForm.Get("MessageSid"))
 			http.Error(w, "unsubscribe: invalid X-Twilio-Signature", http.StatusForbidden)
 			return
 		}
@@ -78,7 +78,7 @@ func (h *handler) smsInbound(w http.ResponseWriter, r *http.Request) {
 	reply, err := h.applyKeyword(r.Context(), kw, from)
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "sms inbound: failed", "keyword", kw.String(),
-			"from", channels.Redact(from), "message_sid", r.PostForm.Get("MessageSid"), "error", err)
+			"address", channels.Redact(from), "provider_id", r.PostForm.Get("MessageSid"), "err", err)
 		http.Error(w, "unsubscribe: could not record the request", http.StatusInternalServerError)
 		return
 	}
@@ -122,7 +122,7 @@ func (h *handler) stop(ctx context.Context, from string) (string, error) {
 	if err := h.setConsent(ctx, custs, false); err != nil {
 		return "", err
 	}
-	h.log.InfoContext(ctx, "sms inbound: opted out", "from", channels.Redact(from),
+	h.log.InfoContext(ctx, "sms inbound: opted out", "address", channels.Redact(from),
 		"customers", len(custs), "repeat", already)
 	if already {
 		return "", nil
@@ -146,7 +146,7 @@ func (h *handler) start(ctx context.Context, from string) (string, error) {
 	if err := h.setConsent(ctx, custs, true); err != nil {
 		return "", err
 	}
-	h.log.InfoContext(ctx, "sms inbound: opted in", "from", channels.Redact(from),
+	h.log.InfoContext(ctx, "sms inbound: opted in", "address", channels.Redact(from),
 		"customers", len(custs), "was_suppressed", was)
 	if h.opts.StartReply != "" {
 		return h.opts.StartReply, nil

@@ -56,7 +56,7 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 	if !a.flagSet("redis-url") {
 		a.cfg.RedisURL = "embedded"
 	}
-	rt, err := a.openRuntime(ctx)
+	rt, err := a.openRuntime(ctx, true)
 	if err != nil {
 		return err
 	}

@@ -102,7 +102,7 @@ a minute after they were received (their task was lost). Processing an event
 twice is harmless: each message is written once to the ledger.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rt, err := a.openRuntime(cmd.Context())
+			rt, err := a.openRuntime(cmd.Context(), true)
 			if err != nil {
 				return err
 			}

@@ -12,8 +12,9 @@ func (a *app) migrateCommand() *cobra.Command {
 		Use:   "migrate",
 		Short: "Apply or inspect database schema migrations",
 		Long: `Schema migrations are numbered SQL files embedded in the binary, one set per
-database (PostgreSQL and SQLite). They only move forward. serve and demo apply
-them at start; run "tidings migrate up" yourself before rolling out workers.`,
+database (PostgreSQL and SQLite). They only move forward. demo applies them
+at start; serve, worker and scheduler refuse to start while some are pending:
+run "tidings migrate up" before rolling them out, or start them with --migrate.`,
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "up",

@@ -131,7 +131,7 @@ func serveRuntime(t *testing.T, flags []string) (*runtime, *httptest.Server) {
 	if err := a.cfg.load(fs, ""); err != nil {
 		t.Fatal(err)
 	}
-	rt, err := a.openRuntime(context.Background())
+	rt, err := a.openRuntime(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,8 +25,9 @@ func (a *app) serveCommand() *cobra.Command {
 		Long: `serve runs the whole engine in one process: the HTTP server (unsubscribe
 links, inbound SMS keywords, health), the scheduler that fires campaigns, the
 workers that evaluate audiences and send, and the reconciler that repairs what
-Redis loses. Migrations are applied at start. Stop it with SIGINT or SIGTERM:
-in-flight sends finish or are handed back.`,
+Redis loses. It refuses to start while migrations are pending: run
+"tidings migrate up" first, or pass --migrate to apply them at start. Stop it
+with SIGINT or SIGTERM: in-flight sends finish or are handed back.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runRoles(cmd.Context(), roles{worker: true, scheduler: true, http: true})
@@ -67,7 +68,7 @@ caught up once.`,
 
 // runRoles runs the chosen parts until ctx ends (SIGINT/SIGTERM).
 func (a *app) runRoles(ctx context.Context, r roles) error {
-	rt, err := a.openRuntime(ctx)
+	rt, err := a.openRuntime(ctx, a.cfg.migrate)
 	if err != nil {
 		return err
 	}

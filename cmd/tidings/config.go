@@ -52,10 +52,16 @@ type Config struct {
 	SMSRate       int    // SMS per second per process
 	ClaimLease    string // how long a claimed send may stay unfinished before it is settled as unknown
 	SimClock      string // drills only: the scheduler's simulated clock (worker.ParseSimClock)
+	Migrate       string // "true": serve, worker and scheduler apply pending migrations at start
+	DBPool        string // database connections per process; empty: the store's default
+	RedisPool     string // Redis connections per process; empty: go-redis's default
 
 	location      *time.Location
 	claimLease    time.Duration
 	allowEviction bool
+	migrate       bool
+	dbPool        int // 0: the store's default
+	redisPool     int // 0: go-redis's default
 }
 
 // setting describes one configuration key: its flag, environment variable, YAML
@@ -65,16 +71,21 @@ type setting struct {
 	str                        *string
 	num                        *int
 	secret                     bool
+	boolean                    bool // the bare flag (--migrate) means true
 }
 
 func (c *Config) settings() []setting {
 	return []setting{
 		{flag: "database-url", env: "TIDINGS_DATABASE_URL", yaml: "database_url", def: "sqlite:tidings-data/tidings.db",
 			help: "database: postgres://user@host:5432/db or sqlite:path/to/file.db", str: &c.DatabaseURL},
+		{flag: "db-pool", env: "TIDINGS_DB_POOL", yaml: "db_pool", def: "",
+			help: "database connections kept per process, open and idle; empty: 16 on PostgreSQL, 4 on SQLite", str: &c.DBPool},
 		{flag: "redis-url", env: "TIDINGS_REDIS_URL", yaml: "redis_url", def: "redis://127.0.0.1:6379/0",
 			help: "Redis for the job queue (run it with maxmemory-policy noeviction); \"embedded\" runs one in-process", str: &c.RedisURL},
 		{flag: "redis-allow-eviction", env: "TIDINGS_REDIS_ALLOW_EVICTION", yaml: "redis_allow_eviction", def: "false",
 			help: "true starts even when Redis's maxmemory-policy is not noeviction (evicted keys delay or lose queued tasks)", str: &c.RedisEviction},
+		{flag: "redis-pool", env: "TIDINGS_REDIS_POOL", yaml: "redis_pool", def: "",
+			help: "Redis connections kept per process; empty: go-redis's default, 10 per CPU", str: &c.RedisPool},
 		{flag: "campaigns", env: "TIDINGS_CAMPAIGNS", yaml: "campaigns", def: "examples/campaigns",
 			help: "folder of campaign YAML files", str: &c.CampaignsDir},
 		{flag: "time-zone", env: "TIDINGS_TIME_ZONE", yaml: "time_zone", def: "UTC",
@@ -121,6 +132,8 @@ func (c *Config) settings() []setting {
 			help: "a send claimed longer ago than this (its worker died) is settled as unknown by the reconciler; keep it above the slowest send (SMTP commands time out after 30 s)", str: &c.ClaimLease},
 		{flag: "simulated-clock", env: "TIDINGS_SIMULATED_CLOCK", yaml: "simulated_clock", def: "",
 			help: "drills and tests only: the scheduler's clock as START,ANCHOR,SPEED (e.g. a day of cron ticks in minutes); workers keep the wall clock", str: &c.SimClock},
+		{flag: "migrate", env: "TIDINGS_MIGRATE", yaml: "migrate", def: "false",
+			help: "serve, worker, scheduler: apply pending schema migrations at start; without it they refuse to start on a database that has some (run tidings migrate up)", str: &c.Migrate, boolean: true},
 	}
 }
 
@@ -132,6 +145,9 @@ func (c *Config) bindFlags(fs *pflag.FlagSet) *string {
 			help = fmt.Sprintf("%s (env %s, default %s)", s.help, s.env, s.def)
 		}
 		fs.String(s.flag, "", help)
+		if s.boolean {
+			fs.Lookup(s.flag).NoOptDefVal = "true"
+		}
 	}
 	return fs.String("config", "", "optional YAML file with the settings above (env TIDINGS_CONFIG)")
 }
@@ -259,6 +275,21 @@ func (c *Config) validate() error {
 	} else {
 		c.claimLease = d
 	}
+	for _, p := range []struct {
+		env, val string
+		n        *int
+	}{{"TIDINGS_DB_POOL", c.DBPool, &c.dbPool}, {"TIDINGS_REDIS_POOL", c.RedisPool, &c.redisPool}} {
+		if n, err := strconv.Atoi(p.val); p.val != "" && (err != nil || n < 1) {
+			bad(p.env, "must be a whole number of connections of at least 1 (or empty for the default), got %q", p.val)
+		} else {
+			*p.n = n
+		}
+	}
+	if m, err := strconv.ParseBool(c.Migrate); err != nil {
+		bad("TIDINGS_MIGRATE", "must be true or false, got %q", c.Migrate)
+	} else {
+		c.migrate = m
+	}
 	if c.SimClock != "" {
 		if _, err := worker.ParseSimClock(c.SimClock); err != nil {
 			bad("TIDINGS_SIMULATED_CLOCK", "%v", err)
@@ -301,7 +332,7 @@ func (a *app) checkEvictionPolicy(ctx context.Context, rdb redis.UniversalClient
 	policy := res["maxmemory-policy"]
 	if err != nil || policy == "" {
 		a.log.Warn("could not check Redis's maxmemory-policy (CONFIG GET is disabled or renamed, as on some managed Redis): "+
-			"make sure it is noeviction, or queued tasks can be evicted", "redis", addr, "err", err)
+			"make sure it is noeviction, or queued tasks can be evicted", "addr", addr, "err", err)
 		return nil
 	}
 	if policy == "noeviction" {
@@ -310,7 +341,7 @@ func (a *app) checkEvictionPolicy(ctx context.Context, rdb redis.UniversalClient
 	if a.cfg.allowEviction {
 		a.log.Warn("Redis may evict queued tasks (maxmemory-policy is not noeviction); starting anyway as "+
 			"TIDINGS_REDIS_ALLOW_EVICTION=true: the reconciler re-enqueues what is lost, late",
-			"redis", addr, "maxmemory-policy", policy)
+			"addr", addr, "policy", policy)
 		return nil
 	}
 	host, port, _ := net.SplitHostPort(addr)

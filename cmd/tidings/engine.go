@@ -42,11 +42,12 @@ func (r *runtime) close() {
 	}
 }
 
-// openRuntime opens the store (migrated), Redis (or an in-process one), the
-// channels and the engine with the campaigns folder loaded. A broken
-// campaign file does not stop it: the valid campaigns run, the broken files
-// are logged and shown by /readyz and the dashboard.
-func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
+// openRuntime opens the store, Redis (or an in-process one), the channels and
+// the engine with the campaigns folder loaded. With migrate it applies pending
+// migrations; without, it refuses a database that has some (requireMigrated).
+// A broken campaign file does not stop it: the valid campaigns run, the broken
+// files are logged and shown by /readyz and the dashboard.
+func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 	rt := &runtime{}
 	ok := false
 	defer func() {
@@ -54,12 +55,17 @@ func (a *app) openRuntime(ctx context.Context) (*runtime, error) {
 			rt.close()
 		}
 	}()
-	st, err := a.openStore(ctx, true)
+	st, err := a.openStore(ctx, migrate)
 	if err != nil {
 		return nil, err
 	}
 	rt.st = st
 	rt.closers = append(rt.closers, func() { st.Close() })
+	if !migrate {
+		if err := requireMigrated(ctx, st); err != nil {
+			return nil, err
+		}
+	}
 	if rt.rdb, err = a.openRedis(rt); err != nil {
 		return nil, err
 	}
@@ -100,13 +106,16 @@ func (a *app) openRedis(rt *runtime) (redis.UniversalClient, error) {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
 		rt.closers = append(rt.closers, mr.Close)
-		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: a.cfg.redisPool})
 		rt.closers = append(rt.closers, func() { rdb.Close() })
 		return rdb, nil
 	}
 	opt, err := redis.ParseURL(a.cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("TIDINGS_REDIS_URL: %w", err)
+	}
+	if a.cfg.redisPool > 0 {
+		opt.PoolSize = a.cfg.redisPool
 	}
 	rdb := redis.NewClient(opt)
 	rt.closers = append(rt.closers, func() { rdb.Close() })

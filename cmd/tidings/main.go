@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	// The IANA zone database is built in: customer and campaign zones, DST
 	// rules and the typo checks of time_zone must not depend on the host
@@ -116,12 +117,15 @@ Settings come from flags, TIDINGS_* environment variables or a YAML file
 	return root
 }
 
-// openStore opens the configured database and applies pending migrations when
-// migrate is true.
+// openStore opens the configured database with its pool size
+// (TIDINGS_DB_POOL) and applies pending migrations when migrate is true.
 func (a *app) openStore(ctx context.Context, migrate bool) (*store.Store, error) {
 	st, err := store.Open(ctx, a.cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
+	}
+	if a.cfg.dbPool > 0 {
+		st.SetPoolSize(a.cfg.dbPool)
 	}
 	if migrate {
 		if _, err := st.Migrate(ctx); err != nil {
@@ -130,4 +134,27 @@ func (a *app) openStore(ctx context.Context, migrate bool) (*store.Store, error)
 		}
 	}
 	return st, nil
+}
+
+// requireMigrated fails when st has pending migrations, naming them and the
+// two ways forward. The long-running processes do not change the schema
+// unasked: a new binary rolled out to one worker would otherwise migrate the
+// database under the old workers still running.
+func requireMigrated(ctx context.Context, st *store.Store) error {
+	list, err := st.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	var pending []string
+	for _, m := range list {
+		if m.AppliedAt == nil {
+			pending = append(pending, m.File())
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the database has %d pending migration(s): %s; apply them with `tidings migrate up` "+
+		"(then start), or start with --migrate (TIDINGS_MIGRATE=true) to apply them now",
+		len(pending), strings.Join(pending, ", "))
 }

@@ -17,8 +17,20 @@ import (
 // folder with flags, and returns the log and its error.
 func openWith(t *testing.T, flags ...string) (string, error) {
 	t.Helper()
-	var log syncBuffer
-	a := &app{stdout: &log, stderr: &log, log: slog.New(slog.NewTextHandler(&log, nil))}
+	rt, log, err := runtimeWith(t, flags...)
+	if err == nil {
+		rt.close()
+	}
+	return log.String(), err
+}
+
+// runtimeWith opens a runtime (migrated) on a fresh SQLite database and an
+// empty campaigns folder with flags, which may name another database; the
+// caller closes it.
+func runtimeWith(t *testing.T, flags ...string) (*runtime, *syncBuffer, error) {
+	t.Helper()
+	log := &syncBuffer{}
+	a := &app{stdout: log, stderr: log, log: slog.New(slog.NewTextHandler(log, nil))}
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
 	a.cfg.bindFlags(fs)
 	args := append([]string{"--database-url", storetest.URL(t, store.SQLite), "--campaigns", t.TempDir(),
@@ -29,11 +41,8 @@ func openWith(t *testing.T, flags ...string) (string, error) {
 	if err := a.cfg.load(fs, ""); err != nil {
 		t.Fatal(err)
 	}
-	rt, err := a.openRuntime(context.Background())
-	if err == nil {
-		rt.close()
-	}
-	return log.String(), err
+	rt, err := a.openRuntime(context.Background(), true)
+	return rt, log, err
 }
 
 // TestRedisThatCanEvictTasksIsRefused: on a private redis-server (CONFIG SET
@@ -62,7 +71,7 @@ func TestRedisThatCanEvictTasksIsRefused(t *testing.T) {
 		}
 	}
 	log, err := openWith(t, "--redis-url", r.URL(), "--redis-allow-eviction", "true")
-	if err != nil || !strings.Contains(log, "level=WARN") || !strings.Contains(log, "maxmemory-policy=allkeys-lru") {
+	if err != nil || !strings.Contains(log, "level=WARN") || !strings.Contains(log, "policy=allkeys-lru") {
 		t.Fatalf("allkeys-lru with the override: %v\n%s; want a start with a warning", err, log)
 	}
 

@@ -101,8 +101,9 @@ func New(t testing.TB, opts Options) *Cluster {
 	if err != nil {
 		t.Fatalf("cluster: open store: %v", err)
 	}
-	// Migrated here, once: processes starting together then find nothing
-	// to migrate.
+	// Migrated here, once: serve, worker and scheduler refuse a database
+	// with pending migrations (they migrate only with --migrate), and
+	// processes starting together then find nothing to migrate.
 	if _, err := st.Migrate(ctx); err != nil {
 		st.Close()
 		t.Fatalf("cluster: migrate: %v", err)
