@@ -120,33 +120,19 @@ func (b *bundle) addCustomers(t testing.TB, n int, edit func(i int, c *store.Cus
 	}
 }
 
-// waitRun waits until the run is evaluated and no due row is left.
+// waitRun waits until the run is evaluated and no row is due on the
+// bundle's clock (waitSettled at b.now()).
 func (b *bundle) waitRun(t testing.TB, campaignID, key string, timeout time.Duration) {
 	t.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(timeout)
-	for {
-		done, err := b.st.RunDone(ctx, campaignID, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		now := time.Now()
-		if b.clock != nil {
-			now = b.clock.Now()
-		}
-		due, err := b.st.CountDue(ctx, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if done && due == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			counts, _ := b.st.CampaignCounts(ctx, campaignID)
-			t.Fatalf("run %s/%s not settled after %s: done=%v due=%d counts=%v", campaignID, key, timeout, done, due, counts)
-		}
-		time.Sleep(50 * time.Millisecond)
+	b.waitSettled(t, campaignID, key, b.now(), timeout)
+}
+
+// now is the bundle's clock: the fake one when set, else the wall.
+func (b *bundle) now() time.Time {
+	if b.clock != nil {
+		return b.clock.Now()
 	}
+	return time.Now()
 }
 
 func (b *bundle) counts(t testing.TB, campaignID string) map[string]int {

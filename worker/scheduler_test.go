@@ -100,25 +100,20 @@ func TestWatchReloadsChangedCampaignsAndKeepsGoodOnesOnErrors(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go e.WatchCampaigns(ctx, dir, 20*time.Millisecond)
-	time.Sleep(60 * time.Millisecond)
 
 	write(strings.Replace(everyMinuteYAML, "name: Every minute", "name: Renamed", 1))
 	waitFor(t, func() bool { got, _ := e.Campaign("minutely"); return got.Name == "Renamed" })
 
 	write(strings.Replace(everyMinuteYAML, "audience: email_consent", "audience: totl_spent > 1", 1))
-	time.Sleep(200 * time.Millisecond)
+	// The watcher has reloaded once it reports the broken file.
+	waitFor(t, func() bool { return len(e.BrokenCampaignFiles()) == 1 })
 	if got, ok := e.Campaign("minutely"); !ok || got.Name != "Renamed" {
 		t.Fatalf("a broken file replaced the running campaigns: %v %v", got, ok)
 	}
 }
 
+// waitFor waits up to 5 s for cond (waitUntil with the usual bound).
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUntil(t, 5*time.Second, "condition", cond)
 }
