@@ -142,7 +142,7 @@ func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() boo
 }
 
 // waitSettled waits until the run is evaluated and nothing is due at now
-// (the fast-polling twin of bundle.waitRun, for tests that step a clock).
+// (bundle.waitRun is this at the bundle's clock).
 func (b *bundle) waitSettled(t testing.TB, campaignID, key string, now time.Time, timeout time.Duration) {
 	t.Helper()
 	ctx := context.Background()
@@ -223,3 +223,51 @@ func (c *skewClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // asynqInspector returns an inspector on the bundle's Redis database.
 func asynqInspector(b *bundle) *asynq.Inspector { return asynq.NewInspectorFromRedisClient(b.rdb) }
+
+// waitIdle waits until no task of any queue is pending, running, retrying
+// or scheduled to run within the next second: every task that could still
+// act (send, defer, hold) has been handled. Tests that prove something did
+// NOT happen wait on this instead of sleeping: the work that could have
+// done it is over. Tasks scheduled later (a row deferred hours ahead on
+// asynq's wall clock) do not count.
+func (b *bundle) waitIdle(t testing.TB) {
+	t.Helper()
+	insp := asynqInspector(b)
+	waitUntil(t, 30*time.Second, "the task queues to be idle", func() bool {
+		queues, err := insp.Queues()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range queues {
+			if !queueIdle(t, insp, q) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// queueIdle reports whether queue q holds no task that is due or running.
+func queueIdle(t testing.TB, insp *asynq.Inspector, q string) bool {
+	info, err := insp.GetQueueInfo(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Pending+info.Active+info.Retry > 0 {
+		return false
+	}
+	if info.Scheduled == 0 {
+		return true
+	}
+	soon := time.Now().Add(time.Second)
+	scheduled, err := insp.ListScheduledTasks(q, asynq.PageSize(info.Scheduled))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range scheduled {
+		if task.NextProcessAt.Before(soon) {
+			return false
+		}
+	}
+	return true
+}

@@ -41,10 +41,15 @@ func testKilledMidSend(t *testing.T, dialect store.Dialect) {
 	}
 	b.smtp.WaitMessages(t, 10, 30*time.Second)
 	b.smtp.HangData(true)
-	waitUntil(t, 10*time.Second, "sends to hang in DATA", func() bool {
-		return b.counts(t, "news")[store.StatusSending] > 0
+	insp := asynqInspector(b)
+	waitUntil(t, 10*time.Second, "every running send task to hang in DATA", func() bool {
+		info, err := insp.GetQueueInfo(worker.QueueDeliver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := b.smtp.HeldInData()
+		return held > 0 && held == info.Active
 	})
-	time.Sleep(100 * time.Millisecond) // let every in-flight send reach the hang
 	stop1()                            // asynq cancels the hung handlers after its 200 ms shutdown timeout
 	// The cancelled handlers record their outcome (unknown: the body was sent
 	// and no reply came). If one cannot, its claim expires: the reconciler,
@@ -82,7 +87,7 @@ func testKilledMidSend(t *testing.T, dialect store.Dialect) {
 	if rep.Unknown != 0 || rep.Resent != 0 {
 		t.Errorf("reconciler after the run: %+v", rep)
 	}
-	time.Sleep(200 * time.Millisecond) // anything it re-enqueued would send now
+	b.waitIdle(t) // anything it re-enqueued has run
 
 	rows := b.deliveries(t, "news")
 	got := b.receivedBy()
@@ -163,7 +168,7 @@ func testFlushDB(t *testing.T, dialect store.Dialect) {
 		t.Fatalf("reconciler after FLUSHDB: %+v; want work re-enqueued, nothing unknown", rep)
 	}
 	b.waitSettled(t, "news", key, clock.Now(), 60*time.Second)
-	time.Sleep(200 * time.Millisecond)
+	b.waitIdle(t)
 
 	if got := b.counts(t, "news"); got[store.StatusSent] != n || len(got) != 1 {
 		t.Fatalf("ledger = %v, want %d sent and nothing else", got, n)

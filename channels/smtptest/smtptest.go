@@ -88,6 +88,7 @@ type Server struct {
 	refused  int
 	hang     chan struct{} // non-nil while hanging; closed to release
 	hangData chan struct{} // like hang, only after a message body arrived
+	heldData int           // sessions blocked by hangData right now
 	closed   chan struct{}
 	notify   chan struct{} // closed and replaced on every accepted message
 }
@@ -246,8 +247,21 @@ func (s *Server) wait() error {
 func (s *Server) waitData() (bool, error) {
 	s.mu.Lock()
 	h := s.hangData
+	if h != nil {
+		s.heldData++
+		defer func() { s.mu.Lock(); s.heldData--; s.mu.Unlock() }()
+	}
 	s.mu.Unlock()
 	return h != nil, s.block(h)
+}
+
+// HeldInData returns how many sessions HangData holds right now (each has
+// sent a whole message body and waits for the reply): a test waits until
+// every in-flight send is held instead of sleeping.
+func (s *Server) HeldInData() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.heldData
 }
 
 func (s *Server) block(h chan struct{}) error {
