@@ -47,7 +47,17 @@ func TestAdminPauseHoldsMessagesAndResumeSendsThem(t *testing.T) {
 	post("/v1/campaigns/nope/pause", http.StatusNotFound)
 	b.startWorker(t, e, 4)
 	waitFor(t, func() bool { return b.counts(t, "news")[store.StatusDeferred] == n })
-	time.Sleep(time.Second) // held rows come back every 300 ms and are held again
+	// Held rows come back every 300 ms: wait until each was looked at again
+	// (held anew, a later not_before) while still paused.
+	first := b.deliveries(t, "news")
+	waitFor(t, func() bool {
+		for ext, d := range b.deliveries(t, "news") {
+			if d.Status != store.StatusDeferred || d.NotBefore == nil || !d.NotBefore.After(*first[ext].NotBefore) {
+				return false
+			}
+		}
+		return true
+	})
 	if got := len(b.smtp.Messages()); got != 0 {
 		t.Fatalf("a paused campaign sent %d messages", got)
 	}

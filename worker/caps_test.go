@@ -81,7 +81,7 @@ func testFrequencyCap(t *testing.T, dialect store.Dialect) {
 	// A sent message holds its slot, whatever the priority.
 	b.smtp.WaitMessages(t, n, 10*time.Second)
 	expect("high priority again", fire("promo-high", "k2"), store.StatusCapped, "frequency cap")
-	time.Sleep(100 * time.Millisecond)
+	b.waitIdle(t) // the capped run's tasks have run and sent nothing
 
 	msgs := b.smtp.Messages()
 	if len(msgs) != n {

@@ -133,7 +133,7 @@ func TestFirstPurchaseOver100ThanksOnceAfterDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	msgs := b.smtp.WaitMessages(t, 1, 10*time.Second)
-	time.Sleep(300 * time.Millisecond)
+	b.waitIdle(t) // the send task has finished: nothing else will arrive
 	if len(b.smtp.Messages()) != 1 || msgs[0].To[0] != "ann@example.com" {
 		t.Fatalf("emails = %d to %v, want one to ann", len(b.smtp.Messages()), msgs[0].To)
 	}

@@ -40,7 +40,7 @@ func TestOnceOnlyWithTwoWorkersAndTwoSchedulers(t *testing.T) {
 			if err := e2.Enqueue(ctx, "news", "2026-11-23T09:00Z", at); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(300 * time.Millisecond)
+			b.waitIdle(t) // the second firing's task has been handled
 			b.waitRun(t, "news", "2026-11-23T09:00Z", 30*time.Second)
 
 			if got := b.counts(t, "news"); got[store.StatusSent] != n || len(got) != 1 {

@@ -100,7 +100,7 @@ func testQuietHours(t *testing.T, dialect store.Dialect) {
 		t.Fatal(err)
 	}
 	b.waitSettled(t, "flash", "k1", start, 30*time.Second)
-	time.Sleep(100 * time.Millisecond) // the deferred rows' early tasks have run and done nothing
+	b.waitIdle(t) // the deferred rows' early tasks have run and done nothing
 	rows := b.deliveries(t, "flash")
 	for _, ext := range []string{"c1", "c3"} {
 		d := rows[ext]
@@ -124,7 +124,7 @@ func testQuietHours(t *testing.T, dialect store.Dialect) {
 			t.Fatal(err)
 		}
 		b.waitSettled(t, "flash", "k1", now, 30*time.Second)
-		time.Sleep(100 * time.Millisecond)
+		b.waitIdle(t) // the tasks the pass enqueued have run
 	}
 	step(morning.Add(-15 * time.Minute))
 	if msgs := provider.Messages(); len(msgs) != 1 {
