@@ -50,7 +50,7 @@ func testKilledMidSend(t *testing.T, dialect store.Dialect) {
 		held := b.smtp.HeldInData()
 		return held > 0 && held == info.Active
 	})
-	stop1()                            // asynq cancels the hung handlers after its 200 ms shutdown timeout
+	stop1() // asynq cancels the hung handlers after its 200 ms shutdown timeout
 	// The cancelled handlers record their outcome (unknown: the body was sent
 	// and no reply came). If one cannot, its claim expires: the reconciler,
 	// past the lease, marks it unknown.
