@@ -29,6 +29,7 @@ type workerConfig struct {
 	queues          map[string]int
 	retryDelay      asynq.RetryDelayFunc
 	shutdownTimeout time.Duration
+	running         *atomic.Int64 // non-nil: counts the handlers running now
 }
 
 // acceptWorker runs an asynq server for e until the test ends (or stop).
@@ -59,6 +60,9 @@ func (b *bundle) acceptWorker(t testing.TB, e *worker.Engine, cfg workerConfig) 
 		LogLevel:                 asynqLogLevel(),
 	})
 	mux := asynq.NewServeMux()
+	if cfg.running != nil {
+		mux.Use(countRunning(cfg.running))
+	}
 	e.Register(mux)
 	if err := srv.Start(mux); err != nil {
 		t.Fatal(err)
@@ -67,6 +71,19 @@ func (b *bundle) acceptWorker(t testing.TB, e *worker.Engine, cfg workerConfig) 
 	stop = func() { once.Do(srv.Shutdown) }
 	t.Cleanup(stop)
 	return stop
+}
+
+// countRunning is asynq middleware keeping n at the number of handlers in
+// progress: a test waits for it to reach zero, the signal that in-flight
+// work is over even when its tasks are gone from Redis.
+func countRunning(n *atomic.Int64) asynq.MiddlewareFunc {
+	return func(h asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			n.Add(1)
+			defer n.Add(-1)
+			return h.ProcessTask(ctx, t)
+		})
+	}
 }
 
 // asynqLogLevel shows asynq's warnings with TIDINGS_TEST_LOG set.

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,7 +143,8 @@ func testFlushDB(t *testing.T, dialect store.Dialect) {
 	// Small shards: planning is still going on when the flush comes, so
 	// shard tasks are lost as well as deliveries.
 	e := b.engineWith(t, worker.Options{Now: clock.Now, ShardSize: 10}, c)
-	b.acceptWorker(t, e, workerConfig{concurrency: 2})
+	var running atomic.Int64
+	b.acceptWorker(t, e, workerConfig{concurrency: 2, running: &running})
 	const key = "2026-11-23T09:00Z"
 	if err := e.Enqueue(ctx, "news", key, clock.Now()); err != nil {
 		t.Fatal(err)
@@ -150,12 +152,10 @@ func testFlushDB(t *testing.T, dialect store.Dialect) {
 	b.smtp.WaitMessages(t, 10, 30*time.Second)
 	flushRedisDB(t, b.rdb)
 	// In-flight sends finish; then nothing moves: the tasks are gone.
-	var stalled int
-	waitUntil(t, 10*time.Second, "in-flight sends to finish", func() bool {
-		stalled = len(b.smtp.Messages())
-		time.Sleep(300 * time.Millisecond)
-		return len(b.smtp.Messages()) == stalled && b.counts(t, "news")[store.StatusSending] == 0
+	waitUntil(t, 10*time.Second, "in-flight tasks to finish", func() bool {
+		return running.Load() == 0 && b.counts(t, "news")[store.StatusSending] == 0
 	})
+	stalled := len(b.smtp.Messages())
 	if stalled >= n {
 		t.Fatalf("the run finished before the flush (%d messages); nothing to reconcile", stalled)
 	}
