@@ -16,6 +16,7 @@ import (
 // paused campaign refuses a manual run and holds messages already planned;
 // resumed, it sends them; the list shows the state, last run and ledger.
 func TestAdminPauseHoldsMessagesAndResumeSendsThem(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.SQLite)
 	const n = 6
 	b.addCustomers(t, n, nil)

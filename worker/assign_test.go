@@ -14,6 +14,7 @@ import (
 // within 1 point of its target, and a second pass, on a campaign built anew
 // (as after a restart), assigns every customer the same way.
 func TestAssignmentStableAndWeighted(t *testing.T) {
+	t.Parallel()
 	const n = 100000
 	spring := func() *campaigns.Campaign {
 		return &campaigns.Campaign{ID: "spring-sale", Holdout: 0.10,

@@ -74,6 +74,7 @@ messages: {email: {subject: "Hello", text: "Hi"}}
 // customers as reading every column, and hands planning their addresses,
 // consents and time zones.
 func TestLeanAudienceMatchesFull(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
@@ -127,6 +128,7 @@ func head(s []string) string {
 // TestAudienceColumnsKnowEveryName keeps the lean stream lean: a rule
 // environment name without a column mapping would make it read everything.
 func TestAudienceColumnsKnowEveryName(t *testing.T) {
+	t.Parallel()
 	for _, name := range rules.EnvFields() {
 		src := name
 		switch name {
@@ -161,6 +163,7 @@ func TestAudienceColumnsKnowEveryName(t *testing.T) {
 // streams: only the columns its rule reads, rfm.segment as rfm_segment
 // alone, and none of planning's unless the rule reads them.
 func TestAudienceColumnsAreLean(t *testing.T) {
+	t.Parallel()
 	c, problems := campaigns.Parse("win-back.yaml", []byte(winBackYAML))
 	if campaigns.HasErrors(problems) {
 		t.Fatal(problems)

@@ -16,8 +16,10 @@ import (
 // order, completed with what planning reads. The reads run beside the
 // stream, so this window is real.
 func TestPlanReadsSkipDeletedCustomer(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			var in []store.CustomerInput

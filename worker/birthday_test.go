@@ -48,6 +48,7 @@ func nineLocal(t testing.TB, zone string, y int, m time.Month, d int) time.Time 
 // 1 March birthday in UTC+14 is greeted on its own day; firing the trigger 5
 // more times on the day sends nothing more.
 func TestBirthdayGreetsOnceAtNineLocalInEveryZone(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()

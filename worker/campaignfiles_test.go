@@ -41,8 +41,10 @@ func writeFile(t *testing.T, path, text string) {
 // server, and reports the broken file with its file:line:col in the log and
 // in BrokenCampaignFiles.
 func TestBrokenCampaignFileDoesNotStopTheOthers(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
 			b := setup(t, dialect)
 			b.addCustomers(t, 3, nil)
 			bad := filepath.Join(b.dir, "a-broken.yaml")

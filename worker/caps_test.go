@@ -35,6 +35,7 @@ messages:
 // messages are sent, even a high-priority run is capped. The SMTP server
 // receives exactly one message per customer, the high-priority one.
 func TestFrequencyCapHigherPriorityWins(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()

@@ -19,6 +19,7 @@ import (
 // SMTP server received exactly one message per sent row and none per unknown
 // row; and at least one row is unknown (the kill did land mid-send).
 func TestWorkerKilledMidSendSendsNoneTwice(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
@@ -125,6 +126,7 @@ func testKilledMidSend(t *testing.T, dialect store.Dialect) {
 // queue from the ledger and the run completes: every customer receives
 // exactly one message, none is lost or doubled.
 func TestFlushDBMidRunReconcilerCompletes(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()

@@ -103,6 +103,7 @@ func getBody(t *testing.T, srv *httptest.Server, path string, want int, into any
 }
 
 func TestAdminDeliveriesListsPlannedSendsInLocalAndUTC(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 3, 21, 15, 0, 0, time.UTC)
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
@@ -167,6 +168,7 @@ func TestAdminDeliveriesListsPlannedSendsInLocalAndUTC(t *testing.T) {
 }
 
 func TestDeferredSummaryGroupsByNextWindow(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 3, 21, 15, 0, 0, time.UTC)
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {

@@ -90,6 +90,7 @@ func evRows(t *testing.T, b *bundle, campaign string) []store.Delivery {
 // after the order, sends it only then, and never again for later orders,
 // duplicates or replays; a first order of 50 gets nothing.
 func TestFirstPurchaseOver100ThanksOnceAfterDelay(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.Postgres)
 	start := time.Now().UTC().Truncate(time.Second)
 	b.clock = &fakeClock{t: start}
@@ -151,6 +152,7 @@ func TestFirstPurchaseOver100ThanksOnceAfterDelay(t *testing.T) {
 // TestPurchaseCancelsPendingWinBack: a purchase cancels the buyer's waiting
 // win-back message (exit_on: [purchase]) and leaves other customers' alone.
 func TestPurchaseCancelsPendingWinBack(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.Postgres)
 	start := time.Now().UTC().Truncate(time.Second)
 	b.clock = &fakeClock{t: start}

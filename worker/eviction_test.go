@@ -20,6 +20,7 @@ import (
 // task, clears them, enqueues again, and both customers get their message
 // once.
 func TestReconcilerReenqueuesHalfEvictedTask(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()

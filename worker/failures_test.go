@@ -21,6 +21,7 @@ import (
 // attempt and its address goes on the suppression list as a hard bounce, so
 // the next run of the campaign skips that customer as suppressed.
 func TestSMTPTransientIsRetriedHardBounceSuppresses(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
@@ -152,6 +153,7 @@ func daytimeZone(t testing.TB) string {
 // the first (the default backoff would retry after 1-2 s), the message is
 // delivered once, and the ledger shows two attempts.
 func TestSMS429IsRetriedAfterRetryAfter(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()

@@ -67,6 +67,7 @@ func fromNameWant(locale, variant string) (name, level string) {
 // and variant (non-ASCII names RFC 2047-encoded, the quotes kept), always at
 // the configured sender address, never the configured default name.
 func TestFromNameReachesTheFromHeader(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		for _, sink := range []string{"smtp", "outbox"} {
 			t.Run(string(dialect)+"/"+sink, func(t *testing.T) {

@@ -112,8 +112,10 @@ func expectedScores(h handCustomer, now time.Time) (pAlive, expected, clv float6
 // champion, the declining customer, and P(alive) below 0.5 exactly for the
 // customers the model says (never the prospect).
 func TestRefreshStoresScoresRulesSee(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			ids := seedHandBase(t, st)
@@ -175,8 +177,10 @@ func TestRefreshStoresScoresRulesSee(t *testing.T) {
 // some customers have moved on: each move is one lifecycle_changed event
 // saying from and to, and repeating that refresh records nothing more.
 func TestRefreshRecordsStageChangesOnce(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			seedHandBase(t, st)
@@ -349,8 +353,10 @@ func events(t *testing.T, st *store.Store) map[int64]string {
 // base: the recorded model's parameters are the report's, and every stored
 // P(alive) is the fitted model's.
 func TestRefreshFitsAndRecordsTheModel(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			ids := seedHandBase(t, st)
@@ -410,8 +416,10 @@ func handRFT(now time.Time) []insights.RFT {
 // still refreshes: every customer is a prospect with p_alive 1, no model is
 // recorded, and the report says why.
 func TestRefreshWithoutPurchases(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			if _, err := st.UpsertCustomers(ctx, []store.CustomerInput{{ExternalID: "a"}, {ExternalID: "b"}}); err != nil {

@@ -66,6 +66,7 @@ messages:
 // their own column; a newsletter allowed 2 hours late is
 // expired when the worker reaches it 3 hours late and sent 1 hour late.
 func TestLateMessagesFollowTheCampaignsLatePolicy(t *testing.T) {
+	t.Parallel()
 	ny := mustZone(t, "America/New_York")
 	at := func(d, h, m int) time.Time { return time.Date(2025, 6, d, h, m, 0, 0, ny) }
 	midnight := at(11, 0, 0)
@@ -176,6 +177,7 @@ messages:
 // customers, so the alert is sent at once (planning and sending agree), on
 // both databases.
 func TestTeamSMSAlertIsNotHeldByTheCustomersQuietHours(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
@@ -219,6 +221,7 @@ messages:
 // after its one attempt instead of waiting to be sent late, on both
 // databases.
 func TestRetryPastTheDeadlineExpires(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()

@@ -15,6 +15,7 @@ import (
 // TestMetricsMoveWhenACampaignRuns: the Prometheus series count the run, the
 // planned rows and the sends, and the queue collector reports the queues.
 func TestMetricsMoveWhenACampaignRuns(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.SQLite)
 	const n = 12
 	b.addCustomers(t, n, nil)

@@ -17,8 +17,10 @@ import (
 // two workers: every customer gets exactly one message, and the SMTP server
 // receives well-formed MIME with the RFC 8058 headers.
 func TestOnceOnlyWithTwoWorkersAndTwoSchedulers(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
 			b := setup(t, dialect)
 			const n = 240
 			b.addCustomers(t, n, nil)

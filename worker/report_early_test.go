@@ -19,6 +19,7 @@ import (
 // treated purchase brings the lift back, flagged as rough while no held-out
 // customer has converted.
 func TestReportSaysTooEarlyBeforeAnyConversion(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.SQLite)
 	t0 := time.Now().UTC().Truncate(time.Second)
 	b.clock = &fakeClock{t: t0}

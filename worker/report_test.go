@@ -46,6 +46,7 @@ messages:
 // webhook (inside and outside the window), records a bounce, and checks the
 // report against counts worked out from the ledger.
 func TestReportAfterARealRun(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.Postgres)
 	t0 := time.Now().UTC().Truncate(time.Second)
 	b.clock = &fakeClock{t: t0}
@@ -187,6 +188,7 @@ func TestReportAfterARealRun(t *testing.T) {
 // cannot be measured; one with a holdout that has not run yet shows its
 // configured arms empty and says why there is no lift.
 func TestReportWithoutHoldoutOrRun(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.SQLite)
 	news := b.campaign(t, newsletterYAML)
 	promo := b.campaign(t, springYAML)

@@ -26,6 +26,7 @@ messages: {email: {subject: "tick", text: "tick {{ .external_id }}"}}
 // minutes of an every-minute campaign: ten runs, and each customer gets one
 // message per tick.
 func TestTwoSchedulersRunEachTickOnce(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.Postgres)
 	start := time.Date(2025, 3, 3, 12, 0, 0, 0, time.UTC)
 	b.clock = &fakeClock{t: start}
@@ -55,6 +56,7 @@ func TestTwoSchedulersRunEachTickOnce(t *testing.T) {
 // TestSchedulerCatchesUpAMissedTickOnce: every scheduler was down at 10:00;
 // the first tick after (within the hour) fires the 10:00 run once.
 func TestSchedulerCatchesUpAMissedTickOnce(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.SQLite)
 	c := b.campaign(t, strings.Replace(everyMinuteYAML, `"* * * * *"`, `"0 10 * * *"`, 1))
 	e := b.engine(t, c)
@@ -85,6 +87,7 @@ func TestSchedulerCatchesUpAMissedTickOnce(t *testing.T) {
 // TestWatchReloadsChangedCampaignsAndKeepsGoodOnesOnErrors edits the folder
 // under a running watcher.
 func TestWatchReloadsChangedCampaignsAndKeepsGoodOnesOnErrors(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.SQLite)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "minutely.yaml")

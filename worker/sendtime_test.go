@@ -24,6 +24,7 @@ var sendOnly = workerConfig{concurrency: 4, queues: map[string]int{worker.QueueD
 // suppressed and the SMTP server receives nothing for them; everyone else
 // gets their message.
 func TestUnsubscribeMidRunStopsWaitingMessages(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
@@ -75,6 +76,7 @@ func TestUnsubscribeMidRunStopsWaitingMessages(t *testing.T) {
 // message (sent_at 08:00 local on the fake clock) and the stopped number
 // gets nothing (suppressed).
 func TestSMSQuietHoursDeferThenDeliver(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()

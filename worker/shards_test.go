@@ -17,6 +17,7 @@ import (
 // transaction used to see the other's shard still pending, so no one marked
 // the run done and it stayed "running" for ever: the kill test caught it.)
 func TestLastShardsFinishingTogetherCompleteTheRun(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()

@@ -11,6 +11,7 @@ import (
 )
 
 func TestSimClockParsesItsOwnFormAndRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	c := worker.SimClock{Start: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
 		Anchor: time.Now().Add(-2 * time.Second), Speed: 720}
 	back, err := worker.ParseSimClock(c.String())
@@ -36,6 +37,7 @@ func TestSimClockParsesItsOwnFormAndRejectsBadInput(t *testing.T) {
 // clock 1,200 times faster than the wall: an hour of an every-ten-minutes
 // campaign passes in three seconds, and each simulated tick runs once.
 func TestSchedulerRunsOnASimulatedClock(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.Postgres)
 	b.addCustomers(t, 2, nil)
 	c := b.campaign(t, strings.Replace(everyMinuteYAML, `cron: "* * * * *"`, `cron: "*/10 * * * *"`, 1))

@@ -62,6 +62,7 @@ func waitState(t *testing.T, insp *asynq.Inspector, id string, state asynq.TaskS
 // scheduled, active, retry, archived, completed) is live to taskLive, which
 // leaves it untouched; this pins the key layout taskLive reads to asynq's.
 func TestTaskCheckParityWithAsynq(t *testing.T) {
+	t.Parallel()
 	checkBackends(t, testTaskCheckParity)
 }
 
@@ -124,6 +125,7 @@ func testTaskCheckParity(t *testing.T, rdb *redis.Client) {
 // set evicted) are not live, and taskLive clears their remains so the id can
 // be enqueued again.
 func TestTaskCheckClearsRemainsOfEvictedTasks(t *testing.T) {
+	t.Parallel()
 	checkBackends(t, testTaskCheckClears)
 }
 

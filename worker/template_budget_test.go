@@ -16,6 +16,7 @@ import (
 // past the template budget. That delivery fails with the reason, the worker
 // keeps going and the other customers get their message.
 func TestTemplateOverBudgetFailsOnlyThatCustomer(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()

@@ -29,6 +29,7 @@ messages:
 // planned time in the inferred zone. Both databases, real Redis and SMS
 // server.
 func TestCustomerWithoutZoneGetsSMSInTheirPhonesZone(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
