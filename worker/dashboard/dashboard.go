@@ -49,7 +49,8 @@ type Options struct {
 	// Token is the admin token (TIDINGS_ADMIN_TOKEN); required.
 	Token  string
 	Logger *slog.Logger
-	// Now is the clock for session expiry; time.Now when nil.
+	// Now is the clock for session expiry and the login throttle; time.Now
+	// when nil.
 	Now func() time.Time
 	// MonitoringPath, when set, is linked from the pages (asynqmon).
 	MonitoringPath string

@@ -24,14 +24,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostForm.Get("next"))
 	// Wrong tokens spend the limiter; while it is empty every attempt is
 	// refused, the right token too, so guessing gets about one try a second.
-	if h.guard.logins.Tokens() < 1 {
+	if h.guard.logins.TokensAt(h.guard.now()) < 1 {
 		w.Header().Set("Retry-After", "5")
 		h.render(w, http.StatusTooManyRequests, "login", loginPage{Next: next,
 			Error: "Too many wrong tokens: wait a few seconds and try again."})
 		return
 	}
 	if !h.guard.token(r.PostForm.Get("token")) {
-		h.guard.logins.Allow()
+		h.guard.logins.AllowN(h.guard.now(), 1)
 		h.opts.Logger.Warn("dashboard: login with a wrong token", "remote", r.RemoteAddr)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tidings"`)
 		h.render(w, http.StatusUnauthorized, "login", loginPage{Next: next,
