@@ -119,6 +119,7 @@ func testBirthday(t *testing.T, dialect store.Dialect) {
 		}
 		b.waitSettled(t, "bday", key, now, 20*time.Second)
 	}
+	b.waitIdle(t) // every task of the extra firings has run
 	if got := len(b.smtp.Messages()); got != before {
 		t.Fatalf("5 more firings sent %d more messages", got-before)
 	}
