@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -402,7 +403,9 @@ func TestBreakerOverHangingRelay(t *testing.T) {
 		c.IOTimeout = 150 * time.Millisecond
 		c.DialTimeout = 150 * time.Millisecond
 	})
-	ch := channels.Breaker(s, channels.BreakerConfig{Failures: 2, OpenFor: 300 * time.Millisecond})
+	var skew atomic.Int64 // the breaker's clock runs ahead of the wall by this
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	ch := channels.Breaker(s, channels.BreakerConfig{Failures: 2, OpenFor: 300 * time.Millisecond, Now: now})
 	srv.Hang(true)
 	for i := range 2 {
 		if _, err := ch.Send(context.Background(), testMessage(int64(i+1), "a@example.com")); err == nil ||
@@ -420,7 +423,7 @@ func TestBreakerOverHangingRelay(t *testing.T) {
 		t.Error("an open breaker reached the relay")
 	}
 	srv.Hang(false)
-	time.Sleep(350 * time.Millisecond)
+	skew.Add(int64(350 * time.Millisecond)) // past OpenFor: the next send is the probe
 	if _, err := ch.Send(context.Background(), testMessage(4, "a@example.com")); err != nil {
 		t.Fatalf("probe: %v", err)
 	}
