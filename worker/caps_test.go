@@ -59,7 +59,7 @@ func testFrequencyCap(t *testing.T, dialect store.Dialect) {
 		b.waitPlanned(t, campaign, key)
 		return b.deliveries(t, campaign, key)
 	}
-	expect := func(what string, rows map[string]store.Delivery, status, reason string) {
+	expect := func(what string, rows map[string]store.Delivery, status store.Status, reason string) {
 		t.Helper()
 		for i := 1; i <= n; i++ {
 			d := rows[fmt.Sprintf("c%d", i)]

@@ -212,7 +212,7 @@ func (e *Engine) notClaimed(ctx context.Context, id int64, now time.Time) error 
 	return nil
 }
 
-func (e *Engine) settle(ctx context.Context, d *store.Delivery, status, reason string, now time.Time) error {
+func (e *Engine) settle(ctx context.Context, d *store.Delivery, status store.Status, reason string, now time.Time) error {
 	_, err := e.st.SetWaitingStatus(ctx, d.ID, status, reason, now)
 	return err
 }
@@ -220,13 +220,13 @@ func (e *Engine) settle(ctx context.Context, d *store.Delivery, status, reason s
 // outcome is what one send attempt ended with: a ledger status, or
 // statusRetry for a transient failure.
 type outcome struct {
-	status     string
+	status     store.Status
 	providerID string
 	err        error
 	took       time.Duration // the provider's time
 }
 
-const statusRetry = "retry"
+const statusRetry store.Status = "retry"
 
 // send renders and sends a claimed row.
 func (e *Engine) send(ctx context.Context, c *campaigns.Campaign, d *store.Delivery, cust *store.Customer, to string, now time.Time) outcome {
@@ -270,7 +270,7 @@ func (e *Engine) message(ctx context.Context, c *campaigns.Campaign, d *store.De
 }
 
 // classify maps a send error to the status to record.
-func classify(err error) string {
+func classify(err error) store.Status {
 	switch {
 	case channels.IsCanceled(err) && !channels.IsAmbiguous(err): // stopped before the message left: retry
 		return statusRetry

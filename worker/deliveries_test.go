@@ -44,7 +44,7 @@ func ledgerEngine(t *testing.T, d store.Dialect, now time.Time) (*worker.Engine,
 		ids[c.ExternalID] = cust.ID
 	}
 	tomorrow8 := time.Date(now.Year(), now.Month(), now.Day()+1, 8, 0, 0, 0, time.UTC)
-	row := func(id, status, reason string, notBefore time.Time) store.NewDelivery {
+	row := func(id string, status store.Status, reason string, notBefore time.Time) store.NewDelivery {
 		return store.NewDelivery{CampaignID: "news", CustomerID: ids[id], Occurrence: "2026-W49", Channel: "email",
 			Status: status, Error: reason, NotBefore: notBefore}
 	}
@@ -118,7 +118,7 @@ func TestAdminDeliveriesListsPlannedSendsInLocalAndUTC(t *testing.T) {
 			all := append(p1.Deliveries, p2.Deliveries...)
 			var order []string
 			for _, r := range all {
-				order = append(order, r.ExternalID+":"+r.Status)
+				order = append(order, r.ExternalID+":"+string(r.Status))
 			}
 			if p1.NextCursor == "" || p2.NextCursor != "" || strings.Join(order, " ") != "c1:deferred c2:pending c3:sent c4:holdout c5:deferred" {
 				t.Fatalf("pages %v (cursors %q, %q)", order, p1.NextCursor, p2.NextCursor)

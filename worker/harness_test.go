@@ -149,7 +149,7 @@ func (b *bundle) waitRun(t testing.TB, campaignID, key string, timeout time.Dura
 	}
 }
 
-func (b *bundle) counts(t testing.TB, campaignID string) map[string]int {
+func (b *bundle) counts(t testing.TB, campaignID string) map[store.Status]int {
 	t.Helper()
 	n, err := b.st.CampaignCounts(context.Background(), campaignID)
 	if err != nil {

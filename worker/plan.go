@@ -109,7 +109,7 @@ func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64,
 	counts["existing"] += len(rows) - len(inserted)
 	var due []int64
 	for _, in := range inserted {
-		counts[in.Status]++
+		counts[string(in.Status)]++
 		switch {
 		case in.Status == store.StatusDeferred && in.NotBefore != nil:
 			e.enqueueOrWarn(e.q.Deliver(ctx, in.ID, *in.NotBefore), in.ID)
