@@ -33,6 +33,17 @@ const (
 	StatusExpired    Status = "expired"    // could not go out by ExpiresAt (the campaign's late policy): never sent
 )
 
+// Reasons written to a row's error column that code and tests match on, in
+// one place so a reworded reason cannot silently break a comparison. Other
+// reasons (a provider's error, a cap's figures, a late row's times) are free
+// text built where they happen.
+const (
+	ReasonSendTime     = "send time"      // deferred to the trigger's local time or the event's delay
+	ReasonQuietHours   = "quiet hours"    // deferred out of the customer's quiet hours (SMS)
+	ReasonExitPurchase = "exit: purchase" // cancelled: the customer purchased (the campaign's exit_on)
+	ReasonLatePrefix   = "late: "         // begins the reason of every expired row (the late policy)
+)
+
 // Delivery is one row of the ledger.
 type Delivery struct {
 	ID          int64      `db:"id"`

@@ -127,7 +127,7 @@ func TestAdminDeliveriesListsPlannedSendsInLocalAndUTC(t *testing.T) {
 				t.Fatalf("the listing shows an address: %s", body)
 			}
 			c1, c2, c3, c4 := all[0], all[1], all[2], all[3]
-			if c1.Reason != "quiet hours" || c1.TimeZone != "Europe/Paris" || c1.ZoneDefault ||
+			if c1.Reason != store.ReasonQuietHours || c1.TimeZone != "Europe/Paris" || c1.ZoneDefault ||
 				c1.PlannedAt.Format(time.RFC3339) != "2026-12-04T08:00:00Z" || c1.PlannedLocal != "2026-12-04T09:00:00+01:00" {
 				t.Errorf("c1 = %+v", c1)
 			}

@@ -136,7 +136,7 @@ func testLate(t *testing.T, dialect store.Dialect, tc lateCase) {
 	if d.Status != tc.status || d.ExpiresAt == nil || !d.ExpiresAt.Equal(tc.deadline) {
 		t.Fatalf("row: %s (%q) expiring %v; want %s expiring %s", d.Status, d.Error, d.ExpiresAt, tc.status, tc.deadline.UTC())
 	}
-	if tc.status == store.StatusExpired && (!strings.HasPrefix(d.Error, "late: ") || d.Attempts != 0) {
+	if tc.status == store.StatusExpired && (!strings.HasPrefix(d.Error, store.ReasonLatePrefix) || d.Attempts != 0) {
 		t.Errorf("expired row: reason %q, %d attempts; want a late: reason and no attempt", d.Error, d.Attempts)
 	}
 	if tc.reach.IsZero() && tc.status == store.StatusExpired {
