@@ -5,6 +5,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/rules"
 )
 
@@ -56,14 +57,16 @@ const (
 	StatusPaused Status = "paused"
 )
 
-// Channel names a delivery channel.
-type Channel string
+// Channel names a delivery channel. It is channels.Name, so a campaign's
+// channels and the worker's adapters are keyed by one type.
+type Channel = channels.Name
 
+// The channels a campaign may name (channels.Email, channels.SMS).
 const (
 	// Email is delivered over SMTP.
-	Email Channel = "email"
+	Email = channels.Email
 	// SMS is delivered through an SMS provider.
-	SMS Channel = "sms"
+	SMS = channels.SMS
 )
 
 // TriggerKind names the one trigger a campaign has.

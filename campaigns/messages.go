@@ -211,7 +211,8 @@ func localeChain(locale string) []string {
 	return out
 }
 
-func (c Channel) valid() error {
+// validChannel refuses a channel name no campaign can send through.
+func validChannel(c Channel) error {
 	if _, ok := channelKeys[c]; ok {
 		return nil
 	}

@@ -23,7 +23,7 @@ type Rendered struct {
 // MaxTemplateTime) fails with an error wrapping ErrTemplateBudget.
 func Render(c *Campaign, channel, locale, variant string, data map[string]any) (r Rendered, err error) {
 	ch := Channel(channel)
-	if err := ch.valid(); err != nil {
+	if err := validChannel(ch); err != nil {
 		return r, fmt.Errorf("render %s: %w", c.ID, err)
 	}
 	if variant != "" && !c.hasVariant(variant) {

@@ -15,6 +15,19 @@ import (
 	"strings"
 )
 
+// Name names a delivery channel, as campaign files, the ledger, consent and
+// suppressions spell it. It lives here, the lowest package that sends, so
+// campaigns, the worker and the adapters share one type instead of strings.
+type Name string
+
+// The channels Tidings delivers through.
+const (
+	// Email is delivered over SMTP.
+	Email Name = "email"
+	// SMS is delivered through an SMS provider.
+	SMS Name = "sms"
+)
+
 // Message is one rendered message for one recipient. The delivery worker
 // builds it from the ledger row and the campaign templates; an adapter sends it
 // as is and never changes it.

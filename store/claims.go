@@ -62,7 +62,7 @@ func claimArgs(id int64, token, address string, now time.Time) []any {
 type Outcome struct {
 	ID         int64
 	Token      string
-	Status     string
+	Status     Status
 	ProviderID string
 	Error      string
 }
@@ -134,7 +134,7 @@ func (s *Store) Deliveries(ctx context.Context, ids []int64) ([]Delivery, error)
 // SetWaitingStatus moves a waiting (pending or deferred) row to a final
 // status with a reason, e.g. suppressed or cancelled; it reports whether the
 // row was still waiting.
-func (s *Store) SetWaitingStatus(ctx context.Context, id int64, status, reason string, now time.Time) (bool, error) {
+func (s *Store) SetWaitingStatus(ctx context.Context, id int64, status Status, reason string, now time.Time) (bool, error) {
 	n, err := s.CancelDeliveries(ctx, []int64{id}, status, reason, now)
 	return n == 1, err
 }

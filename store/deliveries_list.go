@@ -11,7 +11,7 @@ import (
 )
 
 // Statuses lists every delivery status, in the order a ledger is shown.
-var Statuses = []string{StatusSent, StatusFailed, StatusPending, StatusDeferred, StatusSending, StatusUnknown,
+var Statuses = []Status{StatusSent, StatusFailed, StatusPending, StatusDeferred, StatusSending, StatusUnknown,
 	StatusHoldout, StatusSuppressed, StatusCapped, StatusCancelled, StatusExpired}
 
 // LedgerQuery selects a campaign's ledger rows for ListDeliveries.
@@ -20,7 +20,7 @@ type LedgerQuery struct {
 	// CustomerExternalID keeps one customer's rows; "" keeps every customer.
 	CustomerExternalID string
 	// Statuses keeps rows in these statuses; empty keeps every status.
-	Statuses []string
+	Statuses []Status
 	// After continues a listing after this position (keyset pagination);
 	// the zero value starts at the beginning.
 	After LedgerPosition
@@ -47,7 +47,7 @@ type LedgerEntry struct {
 	Occurrence string     `db:"occurrence"`
 	Channel    string     `db:"channel"`
 	Variant    string     `db:"variant"`
-	Status     string     `db:"status"`
+	Status     Status     `db:"status"`
 	Reason     string     `db:"error"` // why it is deferred, suppressed, capped, failed...
 	Attempts   int        `db:"attempts"`
 	NotBefore  *time.Time `db:"not_before"` // the planned send time of a deferred row
@@ -62,13 +62,23 @@ func (e LedgerEntry) Position() LedgerPosition {
 
 // UnknownStatus returns the first of statuses that is not a delivery status,
 // or "" when all are known.
-func UnknownStatus(statuses []string) string {
+func UnknownStatus(statuses []Status) Status {
 	for _, s := range statuses {
 		if !slices.Contains(Statuses, s) {
 			return s
 		}
 	}
 	return ""
+}
+
+// JoinStatuses lists statuses comma separated, for the error that names
+// the known ones.
+func JoinStatuses(statuses []Status) string {
+	names := make([]string, len(statuses))
+	for i, s := range statuses {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
 }
 
 // ledgerWhere is the WHERE clause of a ledger query, made of fixed fragments;
@@ -82,7 +92,7 @@ func ledgerWhere(q LedgerQuery) (string, []any, error) {
 	}
 	if len(q.Statuses) > 0 {
 		if s := UnknownStatus(q.Statuses); s != "" {
-			return "", nil, fmt.Errorf("unknown status %q; statuses are %s", s, strings.Join(Statuses, ", "))
+			return "", nil, fmt.Errorf("unknown status %q; statuses are %s", s, JoinStatuses(Statuses))
 		}
 		in, inArgs, err := sqlx.In("d.status IN (?)", q.Statuses)
 		if err != nil {

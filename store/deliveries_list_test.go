@@ -76,7 +76,7 @@ func TestListDeliveriesPagesFiltersAndCounts(t *testing.T) {
 				t.Fatalf("walked %d rows: %v", len(seen), seen)
 			}
 
-			deferred := store.LedgerQuery{CampaignID: "spring", Statuses: []string{store.StatusDeferred}, Limit: 100}
+			deferred := store.LedgerQuery{CampaignID: "spring", Statuses: []store.Status{store.StatusDeferred}, Limit: 100}
 			page, err := st.ListDeliveries(ctx, deferred)
 			if err != nil || len(page) != 20 {
 				t.Fatalf("deferred rows: %d, %v; want 20", len(page), err)
@@ -108,7 +108,7 @@ func TestListDeliveriesPagesFiltersAndCounts(t *testing.T) {
 					t.Errorf("count %+v up to %d = %d, %v; want %d", tc.q, tc.most, n, err, tc.want)
 				}
 			}
-			_, err = st.ListDeliveries(ctx, store.LedgerQuery{CampaignID: "spring", Statuses: []string{"defered"}})
+			_, err = st.ListDeliveries(ctx, store.LedgerQuery{CampaignID: "spring", Statuses: []store.Status{"defered"}})
 			if err == nil || !strings.Contains(err.Error(), `unknown status "defered"; statuses are sent, failed, pending, deferred`) {
 				t.Fatalf("misspelt status: err = %v", err)
 			}

@@ -12,20 +12,36 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
+// Status is a delivery row's place in its life, as stored in the ledger's
+// status column. Typed so a reason or a channel name cannot be passed where a
+// status is expected; it scans from and writes to SQL as the plain string.
+type Status string
+
 // Delivery statuses. A row is written before anything is enqueued; a send
 // claims it (pending/deferred -> sending) and records the outcome.
 const (
-	StatusPending    = "pending"    // to send
-	StatusDeferred   = "deferred"   // to send at NotBefore (quiet hours)
-	StatusSending    = "sending"    // claimed by a worker
-	StatusSent       = "sent"       // the provider accepted it
-	StatusFailed     = "failed"     // permanently refused, or out of attempts
-	StatusUnknown    = "unknown"    // the worker died mid-send: not resent by default
-	StatusHoldout    = "holdout"    // control group: no message on purpose
-	StatusSuppressed = "suppressed" // no consent, no address, or on a suppression list
-	StatusCapped     = "capped"     // frequency cap reached (or displaced by a higher priority)
-	StatusCancelled  = "cancelled"  // exit condition met, or campaign paused/removed
-	StatusExpired    = "expired"    // could not go out by ExpiresAt (the campaign's late policy): never sent
+	StatusPending    Status = "pending"    // to send
+	StatusDeferred   Status = "deferred"   // to send at NotBefore (quiet hours)
+	StatusSending    Status = "sending"    // claimed by a worker
+	StatusSent       Status = "sent"       // the provider accepted it
+	StatusFailed     Status = "failed"     // permanently refused, or out of attempts
+	StatusUnknown    Status = "unknown"    // the worker died mid-send: not resent by default
+	StatusHoldout    Status = "holdout"    // control group: no message on purpose
+	StatusSuppressed Status = "suppressed" // no consent, no address, or on a suppression list
+	StatusCapped     Status = "capped"     // frequency cap reached (or displaced by a higher priority)
+	StatusCancelled  Status = "cancelled"  // exit condition met, or campaign paused/removed
+	StatusExpired    Status = "expired"    // could not go out by ExpiresAt (the campaign's late policy): never sent
+)
+
+// Reasons written to a row's error column that code and tests match on, in
+// one place so a reworded reason cannot silently break a comparison. Other
+// reasons (a provider's error, a cap's figures, a late row's times) are free
+// text built where they happen.
+const (
+	ReasonSendTime     = "send time"      // deferred to the trigger's local time or the event's delay
+	ReasonQuietHours   = "quiet hours"    // deferred out of the customer's quiet hours (SMS)
+	ReasonExitPurchase = "exit: purchase" // cancelled: the customer purchased (the campaign's exit_on)
+	ReasonLatePrefix   = "late: "         // begins the reason of every expired row (the late policy)
 )
 
 // Delivery is one row of the ledger.
@@ -36,7 +52,7 @@ type Delivery struct {
 	Occurrence  string     `db:"occurrence"`
 	Channel     string     `db:"channel"`
 	Variant     string     `db:"variant"`
-	Status      string     `db:"status"`
+	Status      Status     `db:"status"`
 	Attempts    int        `db:"attempts"`
 	ClaimToken  *string    `db:"claim_token"`
 	ProviderID  string     `db:"provider_id"`
@@ -64,7 +80,7 @@ type NewDelivery struct {
 	Occurrence  string
 	Channel     string
 	Variant     string
-	Status      string
+	Status      Status
 	Priority    int
 	CappedClass bool
 	RunID       int64
@@ -79,7 +95,7 @@ type NewDelivery struct {
 type Inserted struct {
 	ID         int64      `db:"id"`
 	CustomerID int64      `db:"customer_id"`
-	Status     string     `db:"status"`
+	Status     Status     `db:"status"`
 	NotBefore  *time.Time `db:"not_before"`
 }
 
@@ -139,7 +155,7 @@ func (s *Store) Delivery(ctx context.Context, id int64) (*Delivery, error) {
 // crashes before the flush, the row is still "sending", and the reconciler
 // marks it unknown, never resent. The claim, which guards against double
 // sends, is always committed durably.
-func (s *Store) FinishDelivery(ctx context.Context, id int64, token, status, providerID, errText string, now time.Time) (bool, error) {
+func (s *Store) FinishDelivery(ctx context.Context, id int64, token string, status Status, providerID, errText string, now time.Time) (bool, error) {
 	var sentAt any
 	if status == StatusSent {
 		sentAt = now.UTC()
@@ -180,7 +196,7 @@ func (s *Store) ReleaseDelivery(ctx context.Context, id int64, token string, not
 
 // CancelDeliveries moves rows that are still waiting (pending or deferred) to
 // status with a reason; rows already claimed or finished are left alone.
-func (s *Store) CancelDeliveries(ctx context.Context, ids []int64, status, reason string, now time.Time) (int64, error) {
+func (s *Store) CancelDeliveries(ctx context.Context, ids []int64, status Status, reason string, now time.Time) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
@@ -287,7 +303,7 @@ type RecentDelivery struct {
 	CampaignID  string    `db:"campaign_id"`
 	Occurrence  string    `db:"occurrence"`
 	Channel     string    `db:"channel"`
-	Status      string    `db:"status"`
+	Status      Status    `db:"status"`
 	Priority    int       `db:"priority"`
 	CappedClass bool      `db:"capped_class"`
 	CreatedAt   time.Time `db:"created_at"`
@@ -334,7 +350,7 @@ func (s *Store) SuppressedSet(ctx context.Context, channel string, addresses []s
 }
 
 // CampaignCounts counts a campaign's ledger rows by status.
-func (s *Store) CampaignCounts(ctx context.Context, campaignID string) (map[string]int, error) {
+func (s *Store) CampaignCounts(ctx context.Context, campaignID string) (map[Status]int, error) {
 	n, err := s.countByStatus(ctx, `SELECT status, count(*) FROM deliveries
 		WHERE campaign_id = ? GROUP BY status`, campaignID)
 	if err != nil {
@@ -344,15 +360,15 @@ func (s *Store) CampaignCounts(ctx context.Context, campaignID string) (map[stri
 }
 
 // countByStatus runs a (status, count) query and returns it as a map.
-func (s *Store) countByStatus(ctx context.Context, query string, args ...any) (map[string]int, error) {
+func (s *Store) countByStatus(ctx context.Context, query string, args ...any) (map[Status]int, error) {
 	rows, err := s.DB.QueryxContext(ctx, s.DB.Rebind(query), args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]int{}
+	out := map[Status]int{}
 	for rows.Next() {
-		var st string
+		var st Status
 		var n int
 		if err := rows.Scan(&st, &n); err != nil {
 			return nil, err

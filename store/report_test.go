@@ -38,7 +38,7 @@ func (w *ledgerWorld) customer(ext string) int64 {
 
 // row writes a ledger row planned at created, and when sentAt is not zero
 // claims it and records outcome at sentAt, as the delivery pipeline does.
-func (w *ledgerWorld) row(campaign, ext, variant, status string, created time.Time, outcome string, sentAt time.Time) {
+func (w *ledgerWorld) row(campaign, ext, variant string, status store.Status, created time.Time, outcome store.Status, sentAt time.Time) {
 	w.t.Helper()
 	ctx := context.Background()
 	w.occ++

@@ -61,7 +61,7 @@ func (s *Store) RunByOccurrence(ctx context.Context, campaignID, occurrence stri
 // planned and sent, apart from every other run of the campaign. (The campaign
 // id lets the query read the campaign's rows through the ledger's unique
 // index rather than the whole table.)
-func (s *Store) RunCounts(ctx context.Context, r *Run) (map[string]int, error) {
+func (s *Store) RunCounts(ctx context.Context, r *Run) (map[Status]int, error) {
 	n, err := s.countByStatus(ctx, `SELECT status, count(*) FROM deliveries
 		WHERE campaign_id = ? AND run_id = ? GROUP BY status`, r.CampaignID, r.ID)
 	if err != nil {

@@ -14,13 +14,13 @@ import (
 
 // CampaignStatus is one campaign as the admin API lists it.
 type CampaignStatus struct {
-	ID      string         `json:"id"`
-	Name    string         `json:"name"`
-	Trigger string         `json:"trigger"`
-	Status  string         `json:"status"` // active, paused (file) or paused (operator)
-	Paused  bool           `json:"paused"` // paused by an operator
-	LastRun *RunStatus     `json:"last_run,omitempty"`
-	Ledger  map[string]int `json:"ledger"` // deliveries by status, all runs
+	ID      string               `json:"id"`
+	Name    string               `json:"name"`
+	Trigger string               `json:"trigger"`
+	Status  string               `json:"status"` // active, paused (file) or paused (operator)
+	Paused  bool                 `json:"paused"` // paused by an operator
+	LastRun *RunStatus           `json:"last_run,omitempty"`
+	Ledger  map[store.Status]int `json:"ledger"` // deliveries by status, all runs
 }
 
 // RunStatus is a campaign run as the admin API shows it.

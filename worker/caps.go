@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/store"
 )
 
@@ -94,7 +95,7 @@ func (r *recentSet) sentWithin(customerID int64, campaignID string) bool {
 // the cap, a waiting message of a lower-priority campaign is displaced (it is
 // cancelled as capped); otherwise this row is capped.
 func (e *Engine) applyCap(_ context.Context, c *campaigns.Campaign, cd candidate, r *recentSet, row *store.NewDelivery, now time.Time) {
-	cp, ok := e.opts.Caps[row.Channel]
+	cp, ok := e.opts.Caps[channels.Name(row.Channel)] // the ledger keeps the name as text
 	if !row.CappedClass || !ok || cp.Max <= 0 {
 		return
 	}

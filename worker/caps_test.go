@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/worker"
@@ -49,7 +50,7 @@ func testFrequencyCap(t *testing.T, dialect store.Dialect) {
 	const n = 4
 	b.addCustomers(t, n, nil)
 	low, high := b.campaign(t, promoYAML("promo-low", 1)), b.campaign(t, promoYAML("promo-high", 5))
-	e := b.engineWith(t, worker.Options{Caps: map[string]worker.Cap{"email": {Max: 1, Window: 7 * 24 * time.Hour}}}, low, high)
+	e := b.engineWith(t, worker.Options{Caps: map[channels.Name]worker.Cap{channels.Email: {Max: 1, Window: 7 * 24 * time.Hour}}}, low, high)
 	b.acceptWorker(t, e, planOnly)
 	ctx := context.Background()
 	fire := func(campaign, key string) map[string]store.Delivery {
@@ -60,7 +61,7 @@ func testFrequencyCap(t *testing.T, dialect store.Dialect) {
 		b.waitPlanned(t, campaign, key)
 		return b.deliveries(t, campaign, key)
 	}
-	expect := func(what string, rows map[string]store.Delivery, status, reason string) {
+	expect := func(what string, rows map[string]store.Delivery, status store.Status, reason string) {
 		t.Helper()
 		for i := 1; i <= n; i++ {
 			d := rows[fmt.Sprintf("c%d", i)]

@@ -93,7 +93,7 @@ func testKilledMidSend(t *testing.T, dialect store.Dialect) {
 
 	rows := b.deliveries(t, "news")
 	got := b.receivedBy()
-	counts := map[string]int{}
+	counts := map[store.Status]int{}
 	for i := 1; i <= n; i++ {
 		ext, addr := fmt.Sprintf("c%d", i), fmt.Sprintf("customer%d@example.com", i)
 		d, ok := rows[ext]
@@ -102,7 +102,7 @@ func testKilledMidSend(t *testing.T, dialect store.Dialect) {
 			continue
 		}
 		counts[d.Status]++
-		want := map[string]int{store.StatusSent: 1, store.StatusUnknown: 0}
+		want := map[store.Status]int{store.StatusSent: 1, store.StatusUnknown: 0}
 		w, known := want[d.Status]
 		if !known {
 			t.Errorf("%s: status %s, want sent or unknown", ext, d.Status)

@@ -166,7 +166,7 @@ func (e *Engine) holdForTime(ctx context.Context, c *campaigns.Campaign, d *stor
 	case d.ExpiresAt != nil && q.After(*d.ExpiresAt):
 		return true, e.settle(ctx, d, store.StatusExpired, lateReason(c.Late, q, *d.ExpiresAt, loc), now)
 	}
-	if err := e.st.Defer(ctx, d.ID, q, "quiet hours", now); err != nil {
+	if err := e.st.Defer(ctx, d.ID, q, store.ReasonQuietHours, now); err != nil {
 		return true, err
 	}
 	return true, e.q.Deliver(ctx, d.ID, q)
@@ -212,7 +212,7 @@ func (e *Engine) notClaimed(ctx context.Context, id int64, now time.Time) error 
 	return nil
 }
 
-func (e *Engine) settle(ctx context.Context, d *store.Delivery, status, reason string, now time.Time) error {
+func (e *Engine) settle(ctx context.Context, d *store.Delivery, status store.Status, reason string, now time.Time) error {
 	_, err := e.st.SetWaitingStatus(ctx, d.ID, status, reason, now)
 	return err
 }
@@ -220,17 +220,17 @@ func (e *Engine) settle(ctx context.Context, d *store.Delivery, status, reason s
 // outcome is what one send attempt ended with: a ledger status, or
 // statusRetry for a transient failure.
 type outcome struct {
-	status     string
+	status     store.Status
 	providerID string
 	err        error
 	took       time.Duration // the provider's time
 }
 
-const statusRetry = "retry"
+const statusRetry store.Status = "retry"
 
 // send renders and sends a claimed row.
 func (e *Engine) send(ctx context.Context, c *campaigns.Campaign, d *store.Delivery, cust *store.Customer, to string, now time.Time) outcome {
-	ch, ok := e.channels[d.Channel]
+	ch, ok := e.channels[channels.Name(d.Channel)]
 	if !ok {
 		return outcome{status: store.StatusFailed, err: fmt.Errorf("no %s channel is configured", d.Channel)}
 	}
@@ -270,7 +270,7 @@ func (e *Engine) message(ctx context.Context, c *campaigns.Campaign, d *store.De
 }
 
 // classify maps a send error to the status to record.
-func classify(err error) string {
+func classify(err error) store.Status {
 	switch {
 	case channels.IsCanceled(err) && !channels.IsAmbiguous(err): // stopped before the message left: retry
 		return statusRetry
@@ -332,7 +332,7 @@ func (e *Engine) retryLater(ctx, wctx context.Context, d *store.Delivery, token 
 	at := now.Add(RetryDelay(d.Attempts, sendErr, nil))
 	if d.ExpiresAt != nil && at.After(*d.ExpiresAt) {
 		_, err := e.st.FinishDelivery(wctx, d.ID, token, store.StatusExpired, "",
-			"late: its retry would be past its deadline "+d.ExpiresAt.UTC().Format(time.RFC3339)+" after: "+errText, now)
+			store.ReasonLatePrefix+"its retry would be past its deadline "+d.ExpiresAt.UTC().Format(time.RFC3339)+" after: "+errText, now)
 		return err
 	}
 	if _, err := e.st.ReleaseDelivery(wctx, d.ID, token, at, errText, now); err != nil {

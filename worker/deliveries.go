@@ -19,15 +19,15 @@ import (
 // deliveries` show it: who (ids only, never an address), what became of it
 // and why, and when it is or was planned, in the customer's zone and UTC.
 type PlannedDelivery struct {
-	ID         int64  `json:"id"`
-	CustomerID int64  `json:"customer_id"`
-	ExternalID string `json:"external_id"`
-	Status     string `json:"status"`
-	Reason     string `json:"reason,omitempty"` // why deferred, suppressed, capped, failed...
-	Occurrence string `json:"occurrence"`
-	Channel    string `json:"channel"`
-	Variant    string `json:"variant,omitempty"`
-	Attempts   int    `json:"attempts"`
+	ID         int64        `json:"id"`
+	CustomerID int64        `json:"customer_id"`
+	ExternalID string       `json:"external_id"`
+	Status     store.Status `json:"status"`
+	Reason     string       `json:"reason,omitempty"` // why deferred, suppressed, capped, failed...
+	Occurrence string       `json:"occurrence"`
+	Channel    string       `json:"channel"`
+	Variant    string       `json:"variant,omitempty"`
+	Attempts   int          `json:"attempts"`
 	// TimeZone is the zone the send is planned in: the customer's own, one
 	// inferred from their phone number when ZoneInferred, or the configured
 	// default when ZoneDefault (neither gives one).
@@ -75,7 +75,7 @@ func (e *Engine) Deliveries(ctx context.Context, campaignID string, q store.Ledg
 }
 
 // unsent are the statuses of rows never meant to be sent.
-var unsent = map[string]bool{store.StatusHoldout: true, store.StatusSuppressed: true, store.StatusCapped: true,
+var unsent = map[store.Status]bool{store.StatusHoldout: true, store.StatusSuppressed: true, store.StatusCapped: true,
 	store.StatusCancelled: true}
 
 func (e *Engine) planned(r store.LedgerEntry) PlannedDelivery {
@@ -137,15 +137,15 @@ const (
 
 // ParseStatuses reads a comma-separated status list ("pending,deferred"),
 // refusing unknown statuses with the list of known ones.
-func ParseStatuses(s string) ([]string, error) {
-	var out []string
+func ParseStatuses(s string) ([]store.Status, error) {
+	var out []store.Status
 	for _, part := range strings.Split(s, ",") {
 		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
+			out = append(out, store.Status(part))
 		}
 	}
 	if bad := store.UnknownStatus(out); bad != "" {
-		return nil, fmt.Errorf("unknown status %q; statuses are %s", bad, strings.Join(store.Statuses, ", "))
+		return nil, fmt.Errorf("unknown status %q; statuses are %s", bad, store.JoinStatuses(store.Statuses))
 	}
 	return out, nil
 }

@@ -44,7 +44,7 @@ func ledgerEngine(t *testing.T, d store.Dialect, now time.Time) (*worker.Engine,
 		ids[c.ExternalID] = cust.ID
 	}
 	tomorrow8 := time.Date(now.Year(), now.Month(), now.Day()+1, 8, 0, 0, 0, time.UTC)
-	row := func(id, status, reason string, notBefore time.Time) store.NewDelivery {
+	row := func(id string, status store.Status, reason string, notBefore time.Time) store.NewDelivery {
 		return store.NewDelivery{CampaignID: "news", CustomerID: ids[id], Occurrence: "2026-W49", Channel: "email",
 			Status: status, Error: reason, NotBefore: notBefore}
 	}
@@ -119,7 +119,7 @@ func TestAdminDeliveriesListsPlannedSendsInLocalAndUTC(t *testing.T) {
 			all := append(p1.Deliveries, p2.Deliveries...)
 			var order []string
 			for _, r := range all {
-				order = append(order, r.ExternalID+":"+r.Status)
+				order = append(order, r.ExternalID+":"+string(r.Status))
 			}
 			if p1.NextCursor == "" || p2.NextCursor != "" || strings.Join(order, " ") != "c1:deferred c2:pending c3:sent c4:holdout c5:deferred" {
 				t.Fatalf("pages %v (cursors %q, %q)", order, p1.NextCursor, p2.NextCursor)
@@ -128,7 +128,7 @@ func TestAdminDeliveriesListsPlannedSendsInLocalAndUTC(t *testing.T) {
 				t.Fatalf("the listing shows an address: %s", body)
 			}
 			c1, c2, c3, c4 := all[0], all[1], all[2], all[3]
-			if c1.Reason != "quiet hours" || c1.TimeZone != "Europe/Paris" || c1.ZoneDefault ||
+			if c1.Reason != store.ReasonQuietHours || c1.TimeZone != "Europe/Paris" || c1.ZoneDefault ||
 				c1.PlannedAt.Format(time.RFC3339) != "2026-12-04T08:00:00Z" || c1.PlannedLocal != "2026-12-04T09:00:00+01:00" {
 				t.Errorf("c1 = %+v", c1)
 			}

@@ -26,11 +26,11 @@ type Cap struct {
 
 // Options tune an Engine. Zero values take the documented defaults.
 type Options struct {
-	ShardSize  int64            // customer ids per shard task (default 20,000)
-	DefaultLoc *time.Location   // zone for customers without one (default UTC)
-	Caps       map[string]Cap   // per channel (default email 3/7d, sms 2/7d)
-	Lease      time.Duration    // a claim older than this is expired by the reconciler (default 2 min)
-	Now        func() time.Time // the clock (tests drive a fake one)
+	ShardSize  int64                 // customer ids per shard task (default 20,000)
+	DefaultLoc *time.Location        // zone for customers without one (default UTC)
+	Caps       map[channels.Name]Cap // per channel (default email 3/7d, sms 2/7d)
+	Lease      time.Duration         // a claim older than this is expired by the reconciler (default 2 min)
+	Now        func() time.Time      // the clock (tests drive a fake one)
 	Logger     *slog.Logger
 	// PauseRecheck is how long a paused campaign's due message is held
 	// before it is looked at again (default 1 min).
@@ -48,7 +48,7 @@ type Options struct {
 type Engine struct {
 	st       *store.Store
 	q        *Enqueuer
-	channels map[string]channels.Channel
+	channels map[channels.Name]channels.Channel
 	opts     Options
 	camps    atomic.Pointer[map[string]*campaigns.Campaign]
 	folder   atomic.Pointer[folderState] // the campaigns folder as LoadCampaigns last saw it
@@ -57,7 +57,7 @@ type Engine struct {
 
 // NewEngine returns an engine over st, sending through chans (keyed by
 // channel name: "email", "sms") and enqueuing with q.
-func NewEngine(st *store.Store, q *Enqueuer, chans map[string]channels.Channel, opts Options) *Engine {
+func NewEngine(st *store.Store, q *Enqueuer, chans map[channels.Name]channels.Channel, opts Options) *Engine {
 	if opts.ShardSize <= 0 {
 		opts.ShardSize = 20000
 	}
@@ -65,7 +65,8 @@ func NewEngine(st *store.Store, q *Enqueuer, chans map[string]channels.Channel, 
 		opts.DefaultLoc = time.UTC
 	}
 	if opts.Caps == nil {
-		opts.Caps = map[string]Cap{"email": {Max: 3, Window: 7 * 24 * time.Hour}, "sms": {Max: 2, Window: 7 * 24 * time.Hour}}
+		opts.Caps = map[channels.Name]Cap{channels.Email: {Max: 3, Window: 7 * 24 * time.Hour},
+			channels.SMS: {Max: 2, Window: 7 * 24 * time.Hour}}
 	}
 	if opts.Lease <= 0 {
 		opts.Lease = 2 * time.Minute

@@ -174,7 +174,7 @@ func (e *Engine) exitOnPurchase(ctx context.Context, customerID int64, received,
 	if err != nil {
 		return 0, err
 	}
-	return e.st.CancelDeliveries(ctx, waiting, store.StatusCancelled, "exit: purchase", now)
+	return e.st.CancelDeliveries(ctx, waiting, store.StatusCancelled, store.ReasonExitPurchase, now)
 }
 
 // planEvent writes the ledger row of one event-triggered campaign for one

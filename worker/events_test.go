@@ -106,7 +106,7 @@ func TestFirstPurchaseOver100ThanksOnceAfterDelay(t *testing.T) {
 		rows[0].NotBefore == nil || !rows[0].NotBefore.Equal(start.Add(2*time.Hour)) {
 		t.Fatalf("rows = %+v, want one deferred row for ann due at %s", rows, start.Add(2*time.Hour))
 	}
-	if rows[0].Error != "send time" {
+	if rows[0].Error != store.ReasonSendTime {
 		t.Errorf("a row waiting for its event's delay says %q, want \"send time\"", rows[0].Error)
 	}
 	ins := asynq.NewInspectorFromRedisClient(b.rdb)
@@ -181,7 +181,7 @@ func TestPurchaseCancelsPendingWinBack(t *testing.T) {
 	}
 	evPost(t, b, srv, "buy-1", "c1", "o-1", "20", start)
 	rows := evRows(t, b, winback.ID)
-	if len(rows) != 2 || rows[0].Status != store.StatusCancelled || rows[0].Error != "exit: purchase" ||
+	if len(rows) != 2 || rows[0].Status != store.StatusCancelled || rows[0].Error != store.ReasonExitPurchase ||
 		rows[1].Status != store.StatusDeferred {
 		t.Fatalf("rows = %+v, want c1's cancelled (exit: purchase) and c2's still deferred", rows)
 	}

@@ -31,14 +31,14 @@ type bundle struct {
 	smtp  *smtptest.Server
 	dir   string
 	clock *fakeClock // nil: the wall clock
-	chans map[string]channels.Channel
+	chans map[channels.Name]channels.Channel
 }
 
 func setup(t testing.TB, dialect store.Dialect, smtpOpts ...smtptest.Option) *bundle {
 	t.Helper()
 	b := &bundle{st: storetest.Open(t, dialect), smtp: smtptest.Start(t, smtpOpts...), dir: t.TempDir()}
 	b.rdb, _ = redistest.Client(t)
-	b.chans = map[string]channels.Channel{"email": b.emailSender(t, 4)}
+	b.chans = map[channels.Name]channels.Channel{channels.Email: b.emailSender(t, 4)}
 	return b
 }
 
@@ -135,7 +135,7 @@ func (b *bundle) now() time.Time {
 	return time.Now()
 }
 
-func (b *bundle) counts(t testing.TB, campaignID string) map[string]int {
+func (b *bundle) counts(t testing.TB, campaignID string) map[store.Status]int {
 	t.Helper()
 	n, err := b.st.CampaignCounts(context.Background(), campaignID)
 	if err != nil {

@@ -26,7 +26,7 @@ type lateCase struct {
 	sms      bool
 	plan     time.Time
 	reach    time.Time
-	status   string
+	status   store.Status
 	sent     int
 	deadline time.Time // the row's expires_at
 }
@@ -137,11 +137,11 @@ func testLate(t *testing.T, dialect store.Dialect, tc lateCase) {
 	if d.Status != tc.status || d.ExpiresAt == nil || !d.ExpiresAt.Equal(tc.deadline) {
 		t.Fatalf("row: %s (%q) expiring %v; want %s expiring %s", d.Status, d.Error, d.ExpiresAt, tc.status, tc.deadline.UTC())
 	}
-	if tc.status == store.StatusExpired && (!strings.HasPrefix(d.Error, "late: ") || d.Attempts != 0) {
+	if tc.status == store.StatusExpired && (!strings.HasPrefix(d.Error, store.ReasonLatePrefix) || d.Attempts != 0) {
 		t.Errorf("expired row: reason %q, %d attempts; want a late: reason and no attempt", d.Error, d.Attempts)
 	}
 	if tc.reach.IsZero() && tc.status == store.StatusExpired {
-		if got := testutil.ToFloat64(m.Planned.WithLabelValues("late", store.StatusExpired)); got != 1 {
+		if got := testutil.ToFloat64(m.Planned.WithLabelValues("late", string(store.StatusExpired))); got != 1 {
 			t.Errorf("tidings_deliveries_planned_total{late,expired} = %v, want 1", got)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tidings-crm/tidings/store"
 )
 
 // Metrics are the engine's Prometheus series. A nil *Metrics records nothing,
@@ -65,12 +67,12 @@ func (m *Metrics) runDone(campaign string) {
 	}
 }
 
-func (m *Metrics) sent(channel, status string, took time.Duration) {
+func (m *Metrics) sent(channel string, status store.Status, took time.Duration) {
 	if m == nil {
 		return
 	}
-	m.Sends.WithLabelValues(channel, status).Inc()
-	if status == "sent" {
+	m.Sends.WithLabelValues(channel, string(status)).Inc()
+	if status == store.StatusSent {
 		m.SendSeconds.WithLabelValues(channel).Observe(took.Seconds())
 	}
 }

@@ -109,7 +109,7 @@ func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64,
 	counts["existing"] += len(rows) - len(inserted)
 	var due []int64
 	for _, in := range inserted {
-		counts[in.Status]++
+		counts[string(in.Status)]++
 		switch {
 		case in.Status == store.StatusDeferred && in.NotBefore != nil:
 			e.enqueueOrWarn(e.q.Deliver(ctx, in.ID, *in.NotBefore), in.ID)
@@ -184,13 +184,13 @@ func (e *Engine) schedule(c *campaigns.Campaign, cd candidate, row *store.NewDel
 	if planned.IsZero() {
 		planned = triggers.SendAt(c, now, cd.loc)
 	}
-	at, why := planned, "send time"
+	at, why := planned, store.ReasonSendTime
 	if at.Before(now) {
 		at = now
 	}
 	if row.Channel == string(campaigns.SMS) && c.Recipient.IsCustomer() {
 		if q := triggers.QuietUntil(at, cd.loc); !q.IsZero() {
-			at, why = q, "quiet hours"
+			at, why = q, store.ReasonQuietHours
 		}
 	}
 	if exp := c.Late.ExpiresAt(planned, cd.loc); !exp.IsZero() {
@@ -213,6 +213,6 @@ func lateReason(l campaigns.Late, earliest, deadline time.Time, loc *time.Locati
 	if l.Policy != "" {
 		policy = ", late policy: " + l.String()
 	}
-	return fmt.Sprintf("late: it could go out at %s at the earliest, past its deadline %s (%s%s)",
+	return fmt.Sprintf(store.ReasonLatePrefix+"it could go out at %s at the earliest, past its deadline %s (%s%s)",
 		earliest.In(loc).Format(layout), deadline.In(loc).Format(layout), loc, policy)
 }

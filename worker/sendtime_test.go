@@ -109,7 +109,7 @@ func testQuietHours(t *testing.T, dialect store.Dialect) {
 		if d.Status != store.StatusDeferred || d.NotBefore == nil || !d.NotBefore.Equal(morning) {
 			t.Fatalf("%s at 23:00 local: %s not before %v; want deferred to %s", ext, d.Status, d.NotBefore, morning)
 		}
-		if d.Error != "quiet hours" {
+		if d.Error != store.ReasonQuietHours {
 			t.Errorf("%s deferred for quiet hours says %q, want \"quiet hours\"", ext, d.Error)
 		}
 	}

@@ -15,8 +15,8 @@ import (
 // The channels a token or an inbound message concerns, as the store names
 // them.
 const (
-	channelEmail = "email"
-	channelSMS   = "sms"
+	channelEmail = string(channels.Email)
+	channelSMS   = string(channels.SMS)
 )
 
 // maxBody bounds a request body the handler reads (forms are tiny).

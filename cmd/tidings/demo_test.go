@@ -18,12 +18,12 @@ import (
 // statuses each one sums ("" for AUDIENCE: every row).
 var demoColumns = []struct {
 	name     string
-	statuses []string
+	statuses []store.Status
 }{
-	{"AUDIENCE", nil}, {"SENT", []string{store.StatusSent}}, {"SUPPRESSED", []string{store.StatusSuppressed}},
-	{"CAPPED", []string{store.StatusCapped}}, {"DEFERRED", []string{store.StatusDeferred}},
-	{"HOLDOUT", []string{store.StatusHoldout}}, {"FAILED", []string{store.StatusFailed, store.StatusUnknown}},
-	{"EXPIRED", []string{store.StatusExpired}},
+	{"AUDIENCE", nil}, {"SENT", []store.Status{store.StatusSent}}, {"SUPPRESSED", []store.Status{store.StatusSuppressed}},
+	{"CAPPED", []store.Status{store.StatusCapped}}, {"DEFERRED", []store.Status{store.StatusDeferred}},
+	{"HOLDOUT", []store.Status{store.StatusHoldout}}, {"FAILED", []store.Status{store.StatusFailed, store.StatusUnknown}},
+	{"EXPIRED", []store.Status{store.StatusExpired}},
 }
 
 // demoRow is one campaign's row of the demo table.

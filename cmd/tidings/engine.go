@@ -133,7 +133,7 @@ func (a *app) openRedis(rt *runtime) (redis.UniversalClient, error) {
 // openChannels builds the email and SMS channels: real providers when
 // configured, the outbox folder otherwise; each behind a rate limit and a
 // circuit breaker.
-func (a *app) openChannels(rt *runtime) (map[string]channels.Channel, error) {
+func (a *app) openChannels(rt *runtime) (map[channels.Name]channels.Channel, error) {
 	from, err := mail.ParseAddress(a.cfg.SMTPFrom)
 	if err != nil {
 		return nil, fmt.Errorf("TIDINGS_SMTP_FROM %q: %w", a.cfg.SMTPFrom, err)
@@ -168,9 +168,9 @@ func (a *app) openChannels(rt *runtime) (map[string]channels.Channel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sms: %w", err)
 	}
-	return map[string]channels.Channel{
-		"email": channels.Breaker(channels.Limited(emailCh, rate.Limit(a.cfg.EmailRate), a.cfg.EmailRate), channels.BreakerConfig{}),
-		"sms":   channels.Breaker(channels.Limited(smsCh, rate.Limit(a.cfg.SMSRate), a.cfg.SMSRate), channels.BreakerConfig{}),
+	return map[channels.Name]channels.Channel{
+		channels.Email: channels.Breaker(channels.Limited(emailCh, rate.Limit(a.cfg.EmailRate), a.cfg.EmailRate), channels.BreakerConfig{}),
+		channels.SMS:   channels.Breaker(channels.Limited(smsCh, rate.Limit(a.cfg.SMSRate), a.cfg.SMSRate), channels.BreakerConfig{}),
 	}, nil
 }
 

@@ -193,7 +193,7 @@ func (h *Handler) problem(w http.ResponseWriter, status int, heading, text strin
 var ledgerOrder = store.Statuses
 
 type ledgerCount struct {
-	Status string
+	Status store.Status
 	N      int64
 }
 
@@ -223,9 +223,9 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
 
 // ledgerCounts lists the non-zero counts in a fixed order, unknown statuses
 // last.
-func ledgerCounts(m map[string]int) []ledgerCount {
+func ledgerCounts(m map[store.Status]int) []ledgerCount {
 	var out []ledgerCount
-	seen := map[string]bool{}
+	seen := map[store.Status]bool{}
 	for _, s := range ledgerOrder {
 		seen[s] = true
 		if m[s] > 0 {

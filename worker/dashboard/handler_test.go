@@ -36,7 +36,7 @@ func (s fixedSource) Status(_ context.Context, id string) (worker.CampaignStatus
 		return worker.CampaignStatus{}, s.err
 	}
 	return worker.CampaignStatus{ID: id, Name: "Spring sale", Trigger: "schedule", Status: "active",
-		Ledger: map[string]int{"sent": 1200, "holdout": 300}}, nil
+		Ledger: map[store.Status]int{"sent": 1200, "holdout": 300}}, nil
 }
 
 func (s fixedSource) Report(_ context.Context, id string) (worker.Report, error) {

@@ -38,7 +38,7 @@ func sending(t *testing.T, c *cluster.Cluster) int {
 	t.Helper()
 	var n int
 	if err := c.Store.DB.GetContext(context.Background(), &n,
-		`SELECT count(*) FROM deliveries WHERE status = '`+store.StatusSending+`'`); err != nil {
+		`SELECT count(*) FROM deliveries WHERE status = '`+string(store.StatusSending)+`'`); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -206,7 +206,7 @@ func (c *Cluster) Counts(ctx context.Context, campaignID, key string) (map[strin
 }
 
 // Unfinished are the statuses of a row whose fate is not decided yet.
-var Unfinished = []string{store.StatusPending, store.StatusDeferred, store.StatusSending}
+var Unfinished = []string{string(store.StatusPending), string(store.StatusDeferred), string(store.StatusSending)}
 
 // WaitRun waits until the run is evaluated and none of its rows is pending,
 // deferred or sending, and returns the ledger counts. Database errors are

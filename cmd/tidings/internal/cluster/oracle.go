@@ -53,9 +53,9 @@ func (r Report) String() string {
 func (c *Cluster) Check(ctx context.Context, campaignID string, wantRows int) Report {
 	c.t.Helper()
 	var rows []struct {
-		ID     int64  `db:"id"`
-		Status string `db:"status"`
-		Email  string `db:"email"`
+		ID     int64        `db:"id"`
+		Status store.Status `db:"status"`
+		Email  string       `db:"email"`
 	}
 	err := c.Store.DB.SelectContext(ctx, &rows, c.Store.DB.Rebind(`SELECT d.id, d.status, coalesce(c.email, '') AS email
 		FROM deliveries d JOIN customers c ON c.id = d.customer_id
@@ -88,7 +88,7 @@ func (c *Cluster) Check(ctx context.Context, campaignID string, wantRows int) Re
 	for _, row := range rows {
 		seen[row.ID] = true
 		r.Rows++
-		r.Counts[row.Status]++
+		r.Counts[string(row.Status)]++
 		g := received[row.ID]
 		n := 0
 		if g != nil {
