@@ -15,7 +15,7 @@ targets=(
   "./campaigns FuzzRender"
   "./rules FuzzCompile"
   "./triggers FuzzPurchaseHandler"
-  "./channels/unsubscribe FuzzVerify"
+  "./web/unsubscribe FuzzVerify"
 )
 for t in "${targets[@]}"; do
   read -r pkg name <<<"$t"

@@ -43,7 +43,7 @@ type LedgerEntry struct {
 	CustomerID int64      `db:"customer_id"`
 	ExternalID string     `db:"external_id"`
 	TimeZone   string     `db:"time_zone"` // as stated by the customer; "" when none
-	Phone      string     `db:"phone"`     // only to infer a zone (triggers.CustomerLocation)
+	Phone      string     `db:"phone"`     // only to infer a zone (campaigns.CustomerLocation)
 	Occurrence string     `db:"occurrence"`
 	Channel    string     `db:"channel"`
 	Variant    string     `db:"variant"`

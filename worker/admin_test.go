@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/web/admin"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -22,7 +23,7 @@ func TestAdminPauseHoldsMessagesAndResumeSendsThem(t *testing.T) {
 	b.addCustomers(t, n, nil)
 	c := b.campaign(t, newsletterYAML)
 	e := b.engineWith(t, worker.Options{PauseRecheck: 300 * time.Millisecond}, c)
-	srv := httptest.NewServer(e.AdminHandler())
+	srv := httptest.NewServer(admin.Handler(e, quietLogger()))
 	defer srv.Close()
 	post := func(path string, want int) map[string]any {
 		t.Helper()

@@ -16,7 +16,6 @@ import (
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/rules"
 	"github.com/tidings-crm/tidings/store"
-	"github.com/tidings-crm/tidings/triggers"
 )
 
 // FillEnv copies a customer row into a rule environment, keeping env's
@@ -113,7 +112,7 @@ func Audience(ctx context.Context, st *store.Store, c *campaigns.Campaign, opts 
 			opts.AsOf.Apply(cust)
 		}
 		FillEnv(env, cust)
-		due, err := triggers.Due(c, env, opts.DefaultLoc)
+		due, err := campaigns.Due(c, env, opts.DefaultLoc)
 		if err == nil && due {
 			due, err = c.Audience.Eval(env)
 		}

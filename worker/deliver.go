@@ -16,7 +16,6 @@ import (
 	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/rules"
 	"github.com/tidings-crm/tidings/store"
-	"github.com/tidings-crm/tidings/triggers"
 )
 
 // handleDeliver sends one ledger row; handleDeliverBatch sends several rows
@@ -152,14 +151,14 @@ func (e *Engine) deliverRow(ctx context.Context, sr *sendRun, d *store.Delivery,
 // quiet hours waits for the morning, or expires if the morning is past its
 // deadline. It reports whether the row was held (not to be sent now).
 func (e *Engine) holdForTime(ctx context.Context, c *campaigns.Campaign, d *store.Delivery, cust *store.Customer, now time.Time) (bool, error) {
-	loc, _ := triggers.CustomerLocation(cust.TimeZone, cust.Phone, e.opts.DefaultLoc)
+	loc, _ := campaigns.CustomerLocation(cust.TimeZone, cust.Phone, e.opts.DefaultLoc)
 	if d.ExpiresAt != nil && now.After(*d.ExpiresAt) {
 		return true, e.settle(ctx, d, store.StatusExpired, lateReason(c.Late, now, *d.ExpiresAt, loc), now)
 	}
 	if d.Channel != string(campaigns.SMS) || !c.Recipient.IsCustomer() {
 		return false, nil
 	}
-	q := triggers.QuietUntil(now, loc)
+	q := campaigns.QuietUntil(now, loc)
 	switch {
 	case q.IsZero():
 		return false, nil

@@ -6,13 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/store"
-	"github.com/tidings-crm/tidings/triggers"
 )
 
 // PlannedDelivery is one ledger row as the admin API and `tidings
@@ -58,7 +56,7 @@ func (e *Engine) Deliveries(ctx context.Context, campaignID string, q store.Ledg
 	}
 	q.CampaignID = campaignID
 	if q.Limit <= 0 {
-		q.Limit = defaultDeliveriesLimit
+		q.Limit = DefaultDeliveriesLimit
 	}
 	rows, err := e.st.ListDeliveries(ctx, q)
 	if err != nil {
@@ -79,10 +77,10 @@ var unsent = map[store.Status]bool{store.StatusHoldout: true, store.StatusSuppre
 	store.StatusCancelled: true}
 
 func (e *Engine) planned(r store.LedgerEntry) PlannedDelivery {
-	loc, src := triggers.CustomerLocation(r.TimeZone, r.Phone, e.opts.DefaultLoc)
+	loc, src := campaigns.CustomerLocation(r.TimeZone, r.Phone, e.opts.DefaultLoc)
 	p := PlannedDelivery{ID: r.ID, CustomerID: r.CustomerID, ExternalID: r.ExternalID, Status: r.Status,
 		Reason: r.Reason, Occurrence: r.Occurrence, Channel: r.Channel, Variant: r.Variant, Attempts: r.Attempts,
-		TimeZone: loc.String(), ZoneInferred: src == triggers.ZoneInferred, ZoneDefault: src == triggers.ZoneDefault,
+		TimeZone: loc.String(), ZoneInferred: src == campaigns.ZoneInferred, ZoneDefault: src == campaigns.ZoneDefault,
 		SentAt: utcPtr(r.SentAt)}
 	switch {
 	case r.NotBefore != nil:
@@ -131,8 +129,8 @@ func DecodeCursor(s string) (store.LedgerPosition, error) {
 
 // Listing sizes of the admin API.
 const (
-	defaultDeliveriesLimit = 100
-	maxDeliveriesLimit     = 1000
+	DefaultDeliveriesLimit = 100
+	MaxDeliveriesLimit     = 1000
 )
 
 // ParseStatuses reads a comma-separated status list ("pending,deferred"),
@@ -148,45 +146,6 @@ func ParseStatuses(s string) ([]store.Status, error) {
 		return nil, fmt.Errorf("unknown status %q; statuses are %s", bad, store.JoinStatuses(store.Statuses))
 	}
 	return out, nil
-}
-
-// ledgerQuery reads GET /v1/campaigns/{id}/deliveries's parameters.
-func ledgerQuery(r *http.Request) (store.LedgerQuery, error) {
-	v := r.URL.Query()
-	q := store.LedgerQuery{CustomerExternalID: v.Get("customer"), Limit: defaultDeliveriesLimit}
-	var err error
-	if q.Statuses, err = ParseStatuses(strings.Join(v["status"], ",")); err != nil {
-		return q, err
-	}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxDeliveriesLimit {
-			return q, fmt.Errorf("limit %q: write a whole number from 1 to %d", s, maxDeliveriesLimit)
-		}
-		q.Limit = n
-	}
-	q.After, err = DecodeCursor(v.Get("cursor"))
-	return q, err
-}
-
-// adminDeliveries serves GET /v1/campaigns/{id}/deliveries.
-func (e *Engine) adminDeliveries(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	q, err := ledgerQuery(r)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-		return
-	}
-	page, err := e.Deliveries(r.Context(), id, q)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no campaign " + id + " is loaded"})
-	case err != nil:
-		e.opts.Logger.Error("campaign deliveries failed", "campaign", id, "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "database unavailable"})
-	default:
-		writeJSON(w, http.StatusOK, page)
-	}
 }
 
 // DeferredWindow is the deferred messages of a campaign planned within one

@@ -13,6 +13,7 @@ import (
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
+	"github.com/tidings-crm/tidings/web/admin"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -109,7 +110,7 @@ func TestAdminDeliveriesListsPlannedSendsInLocalAndUTC(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
 			e, _ := ledgerEngine(t, d, now)
-			srv := httptest.NewServer(e.AdminHandler())
+			srv := httptest.NewServer(admin.Handler(e, quietLogger()))
 			defer srv.Close()
 
 			// Two pages by cursor hold the five rows once each, in customer order.

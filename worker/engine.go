@@ -126,6 +126,15 @@ func (e *Engine) Register(mux *asynq.ServeMux) {
 
 func (e *Engine) now() time.Time { return e.opts.Now().UTC() }
 
+// log is the engine's logger.
+func (e *Engine) log() *slog.Logger { return e.opts.Logger }
+
+// enqueueInsights enqueues the insights refresh of one UTC day (once a day:
+// the task id is the day).
+func (e *Engine) enqueueInsights(ctx context.Context, day string) error {
+	return e.q.Insights(ctx, day)
+}
+
 // handleRun plans a firing: it creates the run (once, whoever fires it), splits
 // the customer id space into shards, records them, and enqueues one task per
 // shard so every worker shares the audience.

@@ -131,7 +131,7 @@ func (e *Engine) reactToPurchase(ctx context.Context, row *store.InboxRow) (Even
 	FillEnv(env, cust)
 	env.Event = ev.RulesEvent()
 	env.Event.FirstOrder = first
-	loc, _ := triggers.CustomerLocation(cust.TimeZone, cust.Phone, e.opts.DefaultLoc)
+	loc, _ := campaigns.CustomerLocation(cust.TimeZone, cust.Phone, e.opts.DefaultLoc)
 	cd := candidate{id: cust.ID, email: cust.Email, phone: cust.Phone, emailOK: cust.EmailConsent,
 		smsOK: cust.SMSConsent, loc: loc}
 	for _, c := range e.Campaigns() {

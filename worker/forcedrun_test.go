@@ -13,6 +13,7 @@ import (
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
+	"github.com/tidings-crm/tidings/web/admin"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -39,7 +40,7 @@ func setupForced(t *testing.T, dialect store.Dialect, now time.Time, yamls ...st
 	}
 	f.e = f.engine(t, list...)
 	f.startWorker(t, f.e, 4)
-	f.srv = httptest.NewServer(f.e.AdminHandler())
+	f.srv = httptest.NewServer(admin.Handler(f.e, quietLogger()))
 	t.Cleanup(f.srv.Close)
 	return f
 }

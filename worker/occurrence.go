@@ -111,21 +111,18 @@ func (e *Engine) Fire(ctx context.Context, campaignID, occurrence string) (Firin
 	} else if err := ValidOccurrence(occurrence); err != nil {
 		return f, err
 	}
-	run, err := e.existingRun(ctx, c.ID, f.Occurrence, legacy)
+	run, started, err := e.fireOnce(ctx, c.ID, f.Occurrence, legacy, f.ScheduledFor)
 	switch {
-	case err == nil:
+	case err != nil:
+		return f, err
+	case started:
+		f.Status = FiringStarted
+	default:
 		f.Run, f.Status = runStatus(run), FiringAlreadyRan
 		if run.Status != "done" {
 			f.Status = FiringAlreadyRunning
 		}
-		return f, nil
-	case !errors.Is(err, store.ErrNotFound):
-		return f, err
 	}
-	if err := e.Enqueue(ctx, c.ID, f.Occurrence, f.ScheduledFor); err != nil {
-		return f, err
-	}
-	f.Status = FiringStarted
 	return f, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/rules"
 	"github.com/tidings-crm/tidings/store"
-	"github.com/tidings-crm/tidings/triggers"
 )
 
 // candidate is what planning keeps of a matching customer: the stream reuses
@@ -43,11 +42,11 @@ func (e *Engine) planAudience(ctx context.Context, c *campaigns.Campaign, run *s
 	var matched []candidate
 	stats, err := Audience(ctx, e.st, c, AudienceOptions{Now: now, DefaultLoc: e.opts.DefaultLoc, AfterID: p.Lo, UpToID: p.Hi, Lean: true},
 		func(env *rules.Env, cust *store.Customer) error {
-			loc, _ := triggers.CustomerLocation(cust.TimeZone, cust.Phone, e.opts.DefaultLoc)
+			loc, _ := campaigns.CustomerLocation(cust.TimeZone, cust.Phone, e.opts.DefaultLoc)
 			cd := candidate{id: cust.ID, email: cust.Email, phone: cust.Phone,
 				emailOK: cust.EmailConsent, smsOK: cust.SMSConsent, loc: loc}
 			runKey := run.Occurrence
-			if triggers.Daily(c) {
+			if campaigns.Daily(c) {
 				runKey = now.In(loc).Format("2006-01-02") // at most once per customer per local day
 			}
 			cd.occurrence = c.Occurrence.Key(now, loc, runKey)
@@ -182,14 +181,14 @@ func (e *Engine) route(c *campaigns.Campaign, cd candidate, sup suppressions, ro
 func (e *Engine) schedule(c *campaigns.Campaign, cd candidate, row *store.NewDelivery, now time.Time) {
 	planned := cd.sendAt
 	if planned.IsZero() {
-		planned = triggers.SendAt(c, now, cd.loc)
+		planned = campaigns.SendAt(c, now, cd.loc)
 	}
 	at, why := planned, store.ReasonSendTime
 	if at.Before(now) {
 		at = now
 	}
 	if row.Channel == string(campaigns.SMS) && c.Recipient.IsCustomer() {
-		if q := triggers.QuietUntil(at, cd.loc); !q.IsZero() {
+		if q := campaigns.QuietUntil(at, cd.loc); !q.IsZero() {
 			at, why = q, store.ReasonQuietHours
 		}
 	}

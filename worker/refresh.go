@@ -44,5 +44,5 @@ func (s *Scheduler) tickInsights(ctx context.Context, now time.Time) error {
 	if now.UTC().Hour() < refreshHour {
 		return nil
 	}
-	return s.Engine.q.Insights(ctx, now.UTC().Format("2006-01-02"))
+	return s.Engine.enqueueInsights(ctx, now.UTC().Format("2006-01-02"))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/web/admin"
 )
 
 // TestReportSaysTooEarlyBeforeAnyConversion runs a campaign with a holdout
@@ -52,7 +53,7 @@ func TestReportSaysTooEarlyBeforeAnyConversion(t *testing.T) {
 			t.Errorf("arm %s has a lift %+v before any conversion", a.Arm, a.Lift)
 		}
 	}
-	srv := httptest.NewServer(e.AdminHandler())
+	srv := httptest.NewServer(admin.Handler(e, quietLogger()))
 	defer srv.Close()
 	var api map[string]any
 	if code := getJSON(t, srv.URL+"/v1/campaigns/"+c.ID+"/report", &api); code != http.StatusOK {

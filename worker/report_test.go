@@ -16,6 +16,7 @@ import (
 
 	"github.com/tidings-crm/tidings/insights"
 	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/web/admin"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -168,7 +169,7 @@ func TestReportAfterARealRun(t *testing.T) {
 	}
 
 	// The admin API serves the same report; an unknown campaign is a 404.
-	srv := httptest.NewServer(e.AdminHandler())
+	srv := httptest.NewServer(admin.Handler(e, quietLogger()))
 	defer srv.Close()
 	var api worker.Report
 	if code := getJSON(t, srv.URL+"/v1/campaigns/promo/report", &api); code != http.StatusOK {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/store"
-	"github.com/tidings-crm/tidings/triggers"
 )
 
 // Scheduler fires campaigns: cron schedules at their ticks (in the campaign's
@@ -18,8 +17,8 @@ import (
 // task id and its campaign_runs row are unique, so a firing runs once.
 //
 // Missed ticks (every scheduler down) are caught up once when a scheduler
-// comes back, if they are younger than CatchUp; older ones are skipped and
-// logged. Daily triggers need no catch-up: the next evaluation finds the
+// comes back, if they are younger than CatchUp; older ones are skipped (the
+// latest firing within CatchUp is the one caught up). Daily triggers need no catch-up: the next evaluation finds the
 // customers still due (the occurrence key, not the tick, prevents repeats).
 type Scheduler struct {
 	Engine     *Engine
@@ -49,26 +48,19 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (int, error) {
 		if c.Status == campaigns.StatusPaused {
 			continue
 		}
-		if paused, err := s.Engine.Paused(ctx, c.ID); err != nil || paused {
-			if err != nil {
-				return n, err
-			}
-			continue
-		}
 		key, fire, seen := firing(c, now, daily, catchUp)
 		if key == "" {
 			continue
 		}
-		if _, err := s.Engine.existingRun(ctx, c.ID, key, seen); !errors.Is(err, store.ErrNotFound) {
-			if err != nil {
-				return n, err
-			}
-			continue // it ran
-		}
-		if err := s.Engine.q.Run(ctx, RunPayload{Campaign: c.ID, Occurrence: key, ScheduledFor: fire.UTC()}); err != nil {
+		_, started, err := s.Engine.fireOnce(ctx, c.ID, key, seen, fire)
+		switch {
+		case errors.Is(err, ErrPaused):
+			continue
+		case err != nil:
 			return n, err
+		case started:
+			n++
 		}
-		n++
 	}
 	return n, nil
 }
@@ -90,7 +82,7 @@ func firing(c *campaigns.Campaign, now time.Time, daily, catchUp time.Duration) 
 			return "", time.Time{}, ""
 		}
 		return f.Key(), f.At, f.LegacyKey()
-	case triggers.Daily(c):
+	case campaigns.Daily(c):
 		fire = now.Truncate(daily)
 		return fire.UTC().Format("2006-01-02T15:04Z"), fire, ""
 	}
@@ -113,6 +105,21 @@ func (e *Engine) existingRun(ctx context.Context, campaignID, key, legacy string
 	return nil, store.ErrNotFound
 }
 
+// fireOnce enqueues the run of one firing unless the firing has a run
+// (under its key, or the legacy key it had before an upgrade): then it returns
+// that run and started false. A paused campaign is ErrPaused. The scheduler
+// and forced runs (Fire) both fire through it.
+func (e *Engine) fireOnce(ctx context.Context, campaignID, key, legacy string, at time.Time) (run *store.Run, started bool, err error) {
+	run, err = e.existingRun(ctx, campaignID, key, legacy)
+	if !errors.Is(err, store.ErrNotFound) {
+		return run, false, err
+	}
+	if err := e.Enqueue(ctx, campaignID, key, at); err != nil {
+		return nil, false, err
+	}
+	return nil, true, nil
+}
+
 // Run ticks at the start of every minute (of its clock) until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) {
 	now, speed := s.Engine.now, 1.0
@@ -121,7 +128,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 	for {
 		if _, err := s.Tick(ctx, now()); err != nil && ctx.Err() == nil {
-			s.Engine.opts.Logger.Error("scheduler tick", "err", err)
+			s.Engine.log().Error("scheduler tick", "err", err)
 		}
 		at := now()
 		wait := time.Duration(float64(at.Truncate(time.Minute).Add(time.Minute).Sub(at)) / speed)

@@ -13,7 +13,6 @@ import (
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/rules"
 	"github.com/tidings-crm/tidings/store"
-	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -136,12 +135,12 @@ func (a *app) audience(ctx context.Context, id string, now time.Time, backtest b
 	}
 
 	reach := map[string]int{}
-	var zones [3]int // by triggers.ZoneSource
+	var zones [3]int // by campaigns.ZoneSource
 	var rows []store.Customer
 	stats, err := worker.Audience(ctx, st, c, worker.AudienceOptions{Now: now, DefaultLoc: a.cfg.Location(), AsOf: asOf},
 		func(env *rules.Env, cust *store.Customer) error {
 			reach[worker.Reachable(c, env)]++
-			_, src := triggers.CustomerLocation(cust.TimeZone, cust.Phone, a.cfg.Location())
+			_, src := campaigns.CustomerLocation(cust.TimeZone, cust.Phone, a.cfg.Location())
 			zones[src]++
 			if len(rows) < sample {
 				cp := *cust
@@ -157,7 +156,7 @@ func (a *app) audience(ctx context.Context, id string, now time.Time, backtest b
 		c.ID, c.Trigger.Kind, now.Format(time.RFC3339), stats.Matched, stats.Evaluated)
 	fmt.Fprintf(w, "reachable: %s\n", reachSummary(c, reach))
 	fmt.Fprintf(w, "time zones: %d stated, %d inferred from the phone number, %d default (%s)\n",
-		zones[triggers.ZoneStated], zones[triggers.ZoneInferred], zones[triggers.ZoneDefault], a.cfg.Location())
+		zones[campaigns.ZoneStated], zones[campaigns.ZoneInferred], zones[campaigns.ZoneDefault], a.cfg.Location())
 	if stats.Errors > 0 {
 		fmt.Fprintf(w, "rule failed at run time for %d customers (skipped)\n", stats.Errors)
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/rules"
 	"github.com/tidings-crm/tidings/store"
-	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -76,7 +75,7 @@ func (a *app) preview(ctx context.Context, id string, o previewOptions) error {
 	env.Now = now
 	worker.FillEnv(env, cust)
 
-	due, err := triggers.Due(c, env, a.cfg.Location())
+	due, err := campaigns.Due(c, env, a.cfg.Location())
 	if err == nil && due {
 		due, err = c.Audience.Eval(env)
 	}

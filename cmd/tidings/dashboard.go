@@ -8,7 +8,7 @@ import (
 	"github.com/hibiken/asynqmon"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/tidings-crm/tidings/worker/dashboard"
+	"github.com/tidings-crm/tidings/web/dashboard"
 )
 
 // monitoringPath is where the asynqmon UI is served.

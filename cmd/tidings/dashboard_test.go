@@ -31,8 +31,8 @@ import (
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
+	"github.com/tidings-crm/tidings/web/dashboard"
 	"github.com/tidings-crm/tidings/worker"
-	"github.com/tidings-crm/tidings/worker/dashboard"
 	"github.com/tidings-crm/tidings/worker/redistest"
 )
 

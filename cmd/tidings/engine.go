@@ -18,8 +18,8 @@ import (
 	"github.com/tidings-crm/tidings/channels/email"
 	"github.com/tidings-crm/tidings/channels/outbox"
 	"github.com/tidings-crm/tidings/channels/sms"
-	"github.com/tidings-crm/tidings/channels/unsubscribe"
 	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/web/unsubscribe"
 	"github.com/tidings-crm/tidings/worker"
 )
 

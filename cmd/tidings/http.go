@@ -11,9 +11,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/tidings-crm/tidings/channels/unsubscribe"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/triggers"
+	"github.com/tidings-crm/tidings/web/admin"
+	"github.com/tidings-crm/tidings/web/unsubscribe"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -59,9 +60,9 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 		a.log.Warn("TIDINGS_WEBHOOK_SECRET is not set: the purchase webhook /v1/events/purchase is disabled")
 	}
 	if a.cfg.AdminToken != "" {
-		admin := a.adminOnly(rt.engine.AdminHandler())
-		mux.Handle("/v1/campaigns", admin)
-		mux.Handle("/v1/campaigns/", admin)
+		api := a.adminOnly(admin.Handler(rt.engine, a.log))
+		mux.Handle("/v1/campaigns", api)
+		mux.Handle("/v1/campaigns/", api)
 	} else {
 		a.log.Warn("TIDINGS_ADMIN_TOKEN is not set: the admin API (/v1/campaigns) is disabled and /metrics answers anyone")
 	}

@@ -1,4 +1,4 @@
-package triggers_test
+package campaigns_test
 
 import (
 	"fmt"
@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tidings-crm/tidings/campaigns"
-	"github.com/tidings-crm/tidings/triggers"
 )
 
 // dailyCampaign returns a loaded campaign of a daily trigger kind with `at`.
@@ -57,13 +56,13 @@ func TestSendAtOnDSTDaysFollowsTheCronRule(t *testing.T) {
 			// The scheduler evaluates shortly after the customer's midnight.
 			day, _ := time.ParseInLocation(time.DateOnly, c.day, loc)
 			now := day.Add(5 * time.Minute)
-			got := triggers.SendAt(dailyCampaign(t, kind, c.at), now, loc)
+			got := campaigns.SendAt(dailyCampaign(t, kind, c.at), now, loc)
 			if got.Format(time.RFC3339) != c.want {
 				t.Errorf("%s at %s on %s in %s: sent at %s, want %s", kind, c.at, c.day, c.zone, got.Format(time.RFC3339), c.want)
 			}
 			// Evaluated after the time has passed: now, not tomorrow.
 			late := got.Add(time.Minute)
-			if again := triggers.SendAt(dailyCampaign(t, kind, c.at), late, loc); !again.Equal(late) {
+			if again := campaigns.SendAt(dailyCampaign(t, kind, c.at), late, loc); !again.Equal(late) {
 				t.Errorf("%s at %s on %s in %s, evaluated at %s: %s, want now", kind, c.at, c.day, c.zone, late, again)
 			}
 		}

@@ -1,14 +1,13 @@
-// Package triggers decides when a campaign fires and, within a firing, which
-// customers it is due for: cron schedules in the campaign's zone, birthdays at a
-// local time in each customer's own zone, inactivity relative to the customer's
-// own rhythm, churn risk, and purchase events.
-package triggers
+package campaigns
+
+// Timing rules: within a firing, which customers a campaign is due for and
+// when: birthdays at a local time in each customer's own zone, inactivity
+// relative to the customer's own rhythm, churn risk; and SMS quiet hours.
 
 import (
 	"sync"
 	"time"
 
-	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/rules"
 )
 
@@ -23,14 +22,14 @@ import (
 //   - inactivity: the trigger's own condition (days, and the customer's gap).
 //   - churn_risk: the trigger's rule.
 //   - schedule and event: always (the firing itself is the condition).
-func Due(c *campaigns.Campaign, env *rules.Env, defaultLoc *time.Location) (bool, error) {
+func Due(c *Campaign, env *rules.Env, defaultLoc *time.Location) (bool, error) {
 	t := c.Trigger
 	switch t.Kind {
-	case campaigns.TriggerBirthday:
+	case TriggerBirthday:
 		return BirthdayDue(env.Birthday, birthdayLocation(env, defaultLoc), env.Now), nil
-	case campaigns.TriggerInactivity:
+	case TriggerInactivity:
 		return t.Inactivity.Matches(env), nil
-	case campaigns.TriggerChurnRisk:
+	case TriggerChurnRisk:
 		return t.ChurnRisk.Rule.Eval(env)
 	}
 	return true, nil
@@ -53,23 +52,23 @@ func BirthdayDue(birthday time.Time, loc *time.Location, now time.Time) bool {
 // SendAt returns when a message due at now should go out for a customer in
 // zone loc: the trigger's local time of day (birthday, inactivity and churn
 // risk triggers have one) when that is still ahead today, else now. On a DST
-// day `at` follows the same rule as cron schedules (campaigns.WallTime): a
+// day `at` follows the same rule as cron schedules (WallTime): a
 // time skipped by the gap is the first instant after it, a repeated time is
 // its first instant.
-func SendAt(c *campaigns.Campaign, now time.Time, loc *time.Location) time.Time {
-	var at *campaigns.ClockTime
+func SendAt(c *Campaign, now time.Time, loc *time.Location) time.Time {
+	var at *ClockTime
 	switch t := c.Trigger; t.Kind {
-	case campaigns.TriggerBirthday:
+	case TriggerBirthday:
 		at = &t.Birthday.At
-	case campaigns.TriggerInactivity:
+	case TriggerInactivity:
 		at = &t.Inactivity.At
-	case campaigns.TriggerChurnRisk:
+	case TriggerChurnRisk:
 		at = &t.ChurnRisk.At
 	default:
 		return now
 	}
 	local := now.In(loc)
-	target := campaigns.WallTime(local.Year(), local.Month(), local.Day(), at.Hour, at.Minute, loc)
+	target := WallTime(local.Year(), local.Month(), local.Day(), at.Hour, at.Minute, loc)
 	if target.After(now) {
 		return target
 	}
@@ -78,9 +77,9 @@ func SendAt(c *campaigns.Campaign, now time.Time, loc *time.Location) time.Time 
 
 // Daily reports whether the campaign's trigger is evaluated per customer per
 // local day (birthday, inactivity, churn risk) rather than per firing.
-func Daily(c *campaigns.Campaign) bool {
+func Daily(c *Campaign) bool {
 	switch c.Trigger.Kind {
-	case campaigns.TriggerBirthday, campaigns.TriggerInactivity, campaigns.TriggerChurnRisk:
+	case TriggerBirthday, TriggerInactivity, TriggerChurnRisk:
 		return true
 	}
 	return false
@@ -100,12 +99,6 @@ func QuietUntil(t time.Time, loc *time.Location) time.Time {
 	}
 	return time.Time{}
 }
-
-// SMS quiet hours, in the customer's local time: never from 21:00 to 08:00.
-const (
-	QuietStartHour = campaigns.QuietStartHour
-	QuietEndHour   = campaigns.QuietEndHour
-)
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 

@@ -1,4 +1,4 @@
-package triggers
+package campaigns
 
 import (
 	"fmt"
@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/rules"
 )
 
@@ -109,7 +108,7 @@ func BenchmarkPhoneLocation(b *testing.B) {
 func TestBirthdayDueInThePhonesZone(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2025, 6, 11, 2, 0, 0, 0, time.UTC)
-	bday := &campaigns.Campaign{Trigger: campaigns.Trigger{Kind: campaigns.TriggerBirthday, Birthday: &campaigns.BirthdayTrigger{}}}
+	bday := &Campaign{Trigger: Trigger{Kind: TriggerBirthday, Birthday: &BirthdayTrigger{}}}
 	for _, tc := range []struct {
 		zone, phone string
 		born        time.Month
@@ -138,7 +137,7 @@ func TestBirthdayDueInThePhonesZone(t *testing.T) {
 // (inferred from the phone, cached by prefix).
 func BenchmarkBirthdayDue(b *testing.B) {
 	now := time.Date(2025, 6, 11, 2, 0, 0, 0, time.UTC)
-	c := &campaigns.Campaign{Trigger: campaigns.Trigger{Kind: campaigns.TriggerBirthday, Birthday: &campaigns.BirthdayTrigger{}}}
+	c := &Campaign{Trigger: Trigger{Kind: TriggerBirthday, Birthday: &BirthdayTrigger{}}}
 	for _, bc := range []struct {
 		name, zone string
 		born       time.Month

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tidings-crm/tidings/channels/unsubscribe"
+	"github.com/tidings-crm/tidings/web/unsubscribe"
 )
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")

@@ -1,10 +1,10 @@
-package triggers_test
+package campaigns_test
 
 import (
 	"testing"
 	"time"
 
-	"github.com/tidings-crm/tidings/triggers"
+	"github.com/tidings-crm/tidings/campaigns"
 )
 
 // TestBirthdayOn29FebruaryIsGreetedOn28FebruaryOnlyInCommonYears pins the
@@ -32,7 +32,7 @@ func TestBirthdayOn29FebruaryIsGreetedOn28FebruaryOnlyInCommonYears(t *testing.T
 	} {
 		day, _ := time.ParseInLocation(time.DateOnly, c.date, c.loc)
 		for _, h := range []time.Duration{0, 12 * time.Hour, 23*time.Hour + 59*time.Minute} {
-			if got := triggers.BirthdayDue(born, c.loc, day.Add(h)); got != c.want {
+			if got := campaigns.BirthdayDue(born, c.loc, day.Add(h)); got != c.want {
 				t.Errorf("born 29 Feb, on %s %s in %s: due %v, want %v", c.date, day.Add(h).Format("15:04"), c.loc, got, c.want)
 			}
 		}

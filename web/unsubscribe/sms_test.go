@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tidings-crm/tidings/channels/unsubscribe"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
+	"github.com/tidings-crm/tidings/web/unsubscribe"
 )
 
 // twiml is the part of a TwiML answer the tests read.

@@ -14,9 +14,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tidings-crm/tidings/channels/unsubscribe"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
+	"github.com/tidings-crm/tidings/web/unsubscribe"
 )
 
 // bundle is one test's isolated store and running handler.
