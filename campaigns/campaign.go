@@ -190,19 +190,9 @@ const (
 // ChooseVariant maps u, a stable uniform number in [0, 1) for the customer,
 // to a variant id by weight; "" when the campaign has no variants.
 func (c *Campaign) ChooseVariant(u float64) string {
-	total := 0.0
-	for _, v := range c.Variants {
-		total += v.Weight
+	i := pickWeighted(u, len(c.Variants), func(i int) float64 { return c.Variants[i].Weight })
+	if i < 0 {
+		return ""
 	}
-	acc := 0.0
-	for _, v := range c.Variants {
-		acc += v.Weight / total
-		if u < acc {
-			return v.ID
-		}
-	}
-	if n := len(c.Variants); n > 0 {
-		return c.Variants[n-1].ID
-	}
-	return ""
+	return c.Variants[i].ID
 }
