@@ -42,6 +42,10 @@ type Campaign struct {
 	// Late says what becomes of a message that cannot go out at its planned
 	// time: sent late up to a deadline, or expired with the planned day.
 	Late Late
+	// Journey is set when the file has `steps:` instead of `messages:`; its
+	// send steps carry the messages (Channels, Variants and Offer are then
+	// empty here).
+	Journey *Journey
 
 	messages *messageSet
 	idPos    pos
