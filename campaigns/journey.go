@@ -56,7 +56,8 @@ type Step struct {
 	// Next is the successor of a send, wait or update step: the step its
 	// `next:` names, else the step after it in the file; "" after the last
 	// step, where the customer exits with ExitCompleted. Branch, split and
-	// wait_for steps name their successors per outcome; exit has none.
+	// wait_for steps name their successors per outcome (a wait_for's next:
+	// is where an outcome without its own step goes); exit has none.
 	Next string
 
 	Send    *SendStep

@@ -29,7 +29,9 @@ type stepDraft struct {
 	node  *yaml.Node // the step's mapping
 	body  *yaml.Node // the kind's value
 	next  *yaml.Node // the value of next:, nil without it
-	after string     // the id of the step written after it ("" for the last)
+	// after is where the step goes by default: its next:, else the step
+	// written after it ("" for the last).
+	after string
 }
 
 // journeyParser parses one campaign's steps.
@@ -160,6 +162,13 @@ func mappingValue(n *yaml.Node, key string) *yaml.Node {
 // body is the second pass for one step: its kind's body and successors.
 func (jp *journeyParser) body(d *stepDraft) {
 	s, what := d.step, d.where+"."+string(d.step.Kind)
+	switch {
+	case d.next == nil:
+	case noNext[s.Kind] != "":
+		jp.errorf(d.next, "%s.next: %s", d.where, noNext[s.Kind])
+	default: // next: replaces the step written after as the default successor
+		d.after = jp.stepRef(d.next, d.where+".next")
+	}
 	switch s.Kind {
 	case StepSend:
 		s.Send = jp.send(d.body, what)
@@ -176,30 +185,26 @@ func (jp *journeyParser) body(d *stepDraft) {
 	case StepExit:
 		s.Exit = &ExitStep{Reason: jp.exitReason(d.body, what)}
 	}
-	switch s.Kind {
-	case StepSend, StepWait, StepUpdate:
-		s.Next = jp.successor(d, d.next, d.where+".next")
-	case "":
-	default:
-		if d.next != nil {
-			jp.errorf(d.next, "%s.next: %s", d.where, noNext[s.Kind])
-		}
+	if s.Kind == StepSend || s.Kind == StepWait || s.Kind == StepUpdate {
+		s.Next = jp.successor(d, nil, "")
 	}
 }
 
 // noNext says why a step kind takes no next:.
 var noNext = map[StepKind]string{
-	StepWaitFor: "a wait_for names the step after each outcome (on_event, on_timeout); remove next",
-	StepBranch:  "a branch names the step after each case (next, else); remove next",
-	StepSplit:   "a split names the step after each arm (next); remove next",
-	StepExit:    "an exit step ends the journey; remove next",
+	StepBranch: "a branch names the step after each case (next, else); remove next",
+	StepSplit:  "a split names the step after each arm (next); remove next",
+	StepExit:   "an exit step ends the journey; remove next",
 }
 
-// successor reads a step reference n, or without one takes the step written
-// after d ("" after the last: the journey is completed).
+// successor reads a step reference n; without one the step goes on to
+// its next:, else to the step written after it ("" after the last: the
+// journey is completed).
 func (jp *journeyParser) successor(d *stepDraft, n *yaml.Node, what string) string {
 	if n == nil {
-		jp.refs[d.step] = append(jp.refs[d.step], ref{to: d.after})
+		if d.after != "" {
+			jp.refs[d.step] = append(jp.refs[d.step], ref{to: d.after, node: d.next})
+		}
 		return d.after
 	}
 	id := jp.stepRef(n, what)
@@ -332,7 +337,7 @@ func weekday(s string) (time.Weekday, bool) {
 }
 
 // waitFor parses {event, where, timeout, on_event, on_timeout}; an outcome
-// without a step goes to the step written after.
+// without a step goes to the step's next:, else to the step written after.
 func (jp *journeyParser) waitFor(d *stepDraft, what string) *WaitForStep {
 	w := &WaitForStep{}
 	f, ok := jp.mapping(d.body, what, []string{"event", "where", "timeout", "on_event", "on_timeout"})

@@ -304,3 +304,23 @@ func TestJourneyPath(t *testing.T) {
 		t.Errorf("never sent: %+v", path)
 	}
 }
+
+// TestWaitForNext: a wait_for's next: is where an outcome without its own
+// step goes, instead of the step written after.
+func TestWaitForNext(t *testing.T) {
+	j := parseJourney(t, eventJourney+`  - id: buy
+    wait_for: {event: purchase, timeout: 1h, on_event: thanks}
+    next: bye
+  - id: thanks
+    send: {channels: [email], messages: {email: {subject: thanks, text: thanks}}}
+  - id: bye
+    exit: no-purchase
+`)
+	buy := j.Step("buy")
+	if got := strings.Join(j.Successors(buy), " "); got != "thanks bye" {
+		t.Errorf("buy leads to %q, want thanks bye", got)
+	}
+	if tr, err := j.Next(buy, campaigns.Outcome{}); err != nil || tr.To != "bye" {
+		t.Errorf("on timeout: %+v, %v; want bye", tr, err)
+	}
+}

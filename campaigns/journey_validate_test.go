@@ -128,6 +128,10 @@ func TestJourneyProblems(t *testing.T) {
   - id: bye
     exit: done
 `, []string{`11:11: steps.check.next: a branch names the step after each case (next, else); remove next`}},
+		{"next on an exit", hello + `  - id: bye
+    exit: done
+    next: hello
+`, []string{`11:11: steps.bye.next: an exit step ends the journey; remove next`}},
 		{"split arms", hello + `  - id: ab
     split:
       - {arm: holdout, next: bye}
