@@ -49,6 +49,9 @@ type Campaign struct {
 
 	messages *messageSet
 	idPos    pos
+	// journeyStep marks a journey's send step (SendStep.Message), whose
+	// templates read .journey.
+	journeyStep bool
 }
 
 // Status says whether the scheduler fires a campaign.

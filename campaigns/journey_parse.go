@@ -234,6 +234,7 @@ func (jp *journeyParser) stepRef(n *yaml.Node, what string) string {
 func (jp *journeyParser) send(n *yaml.Node, what string) *SendStep {
 	msg := *jp.c
 	msg.Journey, msg.Channels, msg.Recipient, msg.Offer, msg.Variants, msg.messages = nil, nil, Recipient{}, nil, nil, nil
+	msg.journeyStep = true
 	f, ok := jp.mapping(n, what, sendKeys)
 	if !ok {
 		return &SendStep{Message: &msg}

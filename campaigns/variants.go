@@ -21,8 +21,8 @@ func (p *parser) campaignMessages(f fields, c *Campaign, journey bool) {
 	}
 	sort.Strings(keys)
 	root := rootSchema(keys)
-	if !journey {
-		delete(root.fields, "journey") // .journey is a journey's send steps' only
+	if journey {
+		root.fields[journeyData] = schemaOf(journeyType, journeyData)
 	}
 	c.messages = &messageSet{channels: map[Channel]*channelMessages{}, variants: map[string]map[Channel]*channelMessages{}}
 	if n := f.get("messages"); n != nil {
