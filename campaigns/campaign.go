@@ -42,9 +42,16 @@ type Campaign struct {
 	// Late says what becomes of a message that cannot go out at its planned
 	// time: sent late up to a deadline, or expired with the planned day.
 	Late Late
+	// Journey is set when the file has `steps:` instead of `messages:`; its
+	// send steps carry the messages (Channels, Variants and Offer are then
+	// empty here).
+	Journey *Journey
 
 	messages *messageSet
 	idPos    pos
+	// journeyStep marks a journey's send step (SendStep.Message), whose
+	// templates read .journey.
+	journeyStep bool
 }
 
 // Status says whether the scheduler fires a campaign.
@@ -190,19 +197,9 @@ const (
 // ChooseVariant maps u, a stable uniform number in [0, 1) for the customer,
 // to a variant id by weight; "" when the campaign has no variants.
 func (c *Campaign) ChooseVariant(u float64) string {
-	total := 0.0
-	for _, v := range c.Variants {
-		total += v.Weight
+	i := pickWeighted(u, len(c.Variants), func(i int) float64 { return c.Variants[i].Weight })
+	if i < 0 {
+		return ""
 	}
-	acc := 0.0
-	for _, v := range c.Variants {
-		acc += v.Weight / total
-		if u < acc {
-			return v.ID
-		}
-	}
-	if n := len(c.Variants); n > 0 {
-		return c.Variants[n-1].ID
-	}
-	return ""
+	return c.Variants[i].ID
 }

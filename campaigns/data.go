@@ -11,20 +11,33 @@ import (
 
 // TemplateData builds the data a message template sees from a customer
 // environment: the same snake_case names as audience rules (.first_name,
-// .rfm.segment, .event.amount, ...). Function fields are left out. Render
-// adds .offer, .campaign and .variant; the caller adds .unsubscribe_url.
+// .rfm.segment, .event.amount, ...). Function fields are left out, and so
+// is journey, which only a journey's send steps read (Campaign.Data adds
+// it). Render adds .offer, .campaign and .variant; the caller adds
+// .unsubscribe_url.
 func TemplateData(env *rules.Env) map[string]any {
 	return structMap(reflect.ValueOf(env).Elem())
 }
 
 // Data is TemplateData plus everything Render and the templates expect for
-// this campaign: .offer, .campaign {id, name}, .variant, .unsubscribe_url.
+// this campaign: .offer, .campaign {id, name}, .variant, .unsubscribe_url,
+// and for a journey's send step .journey.
 func (c *Campaign) Data(env *rules.Env, variant, unsubscribeURL string) map[string]any {
 	m := TemplateData(env)
 	c.addCampaignData(m, variant)
 	m["unsubscribe_url"] = unsubscribeURL
+	if c.journeyStep {
+		m[journeyData] = structMap(reflect.ValueOf(&env.Journey).Elem())
+	}
 	return m
 }
+
+// journeyData is the name of the journey's data in a send step's
+// templates, as in its branch rules.
+const journeyData = "journey"
+
+// journeyType is left out of TemplateData and of a campaign's schema.
+var journeyType = reflect.TypeFor[rules.Journey]()
 
 func (c *Campaign) addCampaignData(m map[string]any, variant string) {
 	offer := make(map[string]any, len(c.Offer))
@@ -56,7 +69,7 @@ func fieldsOf(t reflect.Type) []envField {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := f.Tag.Get("expr")
-		if !f.IsExported() || name == "" || name == "-" || f.Type.Kind() == reflect.Func {
+		if !f.IsExported() || name == "" || name == "-" || f.Type.Kind() == reflect.Func || f.Type == journeyType {
 			continue
 		}
 		out = append(out, envField{index: i, name: name})

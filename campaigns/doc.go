@@ -48,7 +48,11 @@
 //	                    such as once_per_year and once_per_30_days too). Defaults: once per
 //	                    year for birthday, every run for schedule and event; required for
 //	                    inactivity and churn_risk, which fire daily.
-//	exit_on             list of events ending participation; currently purchase.
+//	exit_on             list of events ending participation; currently purchase. A journey's
+//	                    entries may filter: {event: purchase, where: "event.amount >= 20"}.
+//	steps               instead of messages (and channels, offer, variants, recipient): a
+//	                    journey, a list of steps {id, next, and one of send, wait, wait_for,
+//	                    branch, split, update, exit}; see Journey and docs/journeys.md.
 //	attribution_window  duration (default 7d) for counting conversions.
 //	resend_unknown      bool (default false): resend a delivery whose outcome is unknown.
 //

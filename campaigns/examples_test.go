@@ -17,12 +17,16 @@ func TestExamplesLoadClean(t *testing.T) {
 		"purchase-thank-you": TriggerEvent,
 		"weekly-newsletter":  TriggerSchedule,
 		"win-back-90d":       TriggerInactivity,
+		"win-back-sequence":  TriggerInactivity,
 	}
 	got := map[string]TriggerKind{}
 	for _, c := range list {
 		got[c.ID] = c.Trigger.Kind
 		if c.Audience == nil {
 			t.Errorf("%s: audience not compiled", c.ID)
+		}
+		if (c.Journey != nil) != (c.ID == "win-back-sequence") {
+			t.Errorf("%s: journey %v", c.ID, c.Journey != nil)
 		}
 	}
 	for id, kind := range want {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Settings are the deployment settings campaign files are checked against;
@@ -16,6 +17,10 @@ type Settings struct {
 	// (TIDINGS_SEGMENT_MAP), which rules may compare rfm.segment with; nil
 	// means insights' default map.
 	Segments []string
+	// LedgerRetention is how long the deliveries ledger keeps its rows,
+	// which no journey may wait longer than; zero means
+	// DefaultLedgerRetention.
+	LedgerRetention time.Duration
 }
 
 // MaxFileSize is the largest campaign file Tidings reads (1 MiB). A campaign

@@ -158,10 +158,47 @@ func (p *parser) occurrence(n *yaml.Node, c *Campaign) {
 	c.Occurrence = o
 }
 
-func (p *parser) exitOn(n *yaml.Node, c *Campaign) {
+// exitOn reads exit_on: event types, or {event: TYPE, where: RULE} whose
+// rule filters the event (journeys only: the one-message engine cancels on
+// every event of the type). It sets c.ExitOn and returns the filters.
+func (p *parser) exitOn(n *yaml.Node, c *Campaign, journey bool) []EventFilter {
+	var out []EventFilter
 	for _, item := range p.list(n, "exit_on") {
-		if s, ok := p.oneOf(item, "exit_on", ExitEvents...); ok && !slices.Contains(c.ExitOn, s) {
-			c.ExitOn = append(c.ExitOn, s)
+		f, ok := p.exitFilter(item, journey)
+		if !ok {
+			continue
+		}
+		out = append(out, f)
+		if !slices.Contains(c.ExitOn, f.Event) {
+			c.ExitOn = append(c.ExitOn, f.Event)
 		}
 	}
+	return out
+}
+
+func (p *parser) exitFilter(item *yaml.Node, journey bool) (EventFilter, bool) {
+	if item.Kind != yaml.MappingNode {
+		s, ok := p.oneOf(item, "exit_on", ExitEvents...)
+		return EventFilter{Event: s}, ok
+	}
+	f, ok := p.mapping(item, "exit_on", []string{"event", "where"})
+	if !ok {
+		return EventFilter{}, false
+	}
+	en := f.get("event")
+	if en == nil {
+		p.errorf(item, "exit_on needs event, e.g. {event: purchase, where: \"event.amount > 20\"}")
+		return EventFilter{}, false
+	}
+	s, ok := p.oneOf(en, "exit_on.event", ExitEvents...)
+	out := EventFilter{Event: s}
+	if wn := f.get("where"); wn != nil {
+		if !journey {
+			p.errorf(f.key["where"], "exit_on.where filters the exit events of journeys (steps:) only; a one-message campaign exits on every %s: remove where", s)
+			return out, false
+		}
+		out.Where = p.rule(wn, "exit_on.where")
+		ok = ok && out.Where != nil
+	}
+	return out, ok
 }

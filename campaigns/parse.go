@@ -18,7 +18,8 @@ import (
 
 // topKeys are the keys of a campaign file, in documentation order.
 var topKeys = []string{"id", "name", "description", "status", "trigger", "audience", "channels", "recipient",
-	"messages", "offer", "holdout", "variants", "frequency", "occurrence", "exit_on", "attribution_window", "resend_unknown", "late"}
+	"messages", "offer", "holdout", "variants", "frequency", "occurrence", "exit_on", "attribution_window", "resend_unknown", "late",
+	"steps"}
 
 // DefaultAttributionWindow is used when a campaign sets no attribution_window.
 const DefaultAttributionWindow = 7 * 24 * time.Hour
@@ -114,7 +115,12 @@ func (p *parser) parse(data []byte) *Campaign {
 	p.root = root
 	c := &Campaign{File: p.file, Status: StatusActive, AttributionWindow: DefaultAttributionWindow,
 		Frequency: Frequency{Class: ClassPromotional}}
-	for _, k := range []string{"id", "name", "trigger", "audience", "channels", "messages"} {
+	steps := f.get("steps")
+	required := []string{"id", "name", "trigger", "audience", "channels", "messages"}
+	if steps != nil {
+		required = required[:4] // a journey's channels and messages are in its send steps
+	}
+	for _, k := range required {
 		if f.get(k) == nil && !p.suggested[k] {
 			p.errorf(root, "missing required key %q%s", k, requiredHint[k])
 		}
@@ -124,13 +130,15 @@ func (p *parser) parse(data []byte) *Campaign {
 	if n := f.get("audience"); n != nil {
 		c.Audience = p.rule(n, "audience")
 	}
-	p.channels(f.get("channels"), c)
-	p.recipient(f.get("recipient"), c)
-	p.offer(f.get("offer"), c)
+	if steps == nil {
+		p.channels(f.get("channels"), c)
+		p.recipient(f.get("recipient"), c)
+		p.offer(f.get("offer"), c)
+	}
 	p.holdout(f.get("holdout"), c)
 	p.frequency(f.get("frequency"), c)
 	p.occurrence(f.get("occurrence"), c)
-	p.exitOn(f.get("exit_on"), c)
+	exits := p.exitOn(f.get("exit_on"), c, steps != nil)
 	if n := f.get("attribution_window"); n != nil {
 		c.AttributionWindow = p.duration(n, "attribution_window")
 	}
@@ -138,8 +146,12 @@ func (p *parser) parse(data []byte) *Campaign {
 		c.ResendUnknown, _ = p.boolean(n, "resend_unknown")
 	}
 	p.late(f.get("late"), c)
+	if steps != nil {
+		p.journey(f, c, exits)
+		return c
+	}
 	p.quietHours(c)
-	p.campaignMessages(f, c)
+	p.campaignMessages(f, c, false)
 	return c
 }
 
@@ -147,6 +159,7 @@ var requiredHint = map[string]string{
 	"audience": ` (a rule; write audience: "true" for everyone)`,
 	"trigger":  " (one of schedule, birthday, inactivity, churn_risk, event)",
 	"channels": " (e.g. channels: [email, sms])",
+	"messages": " (the messages per channel; a journey has steps: instead)",
 }
 
 func (p *parser) identity(f fields, c *Campaign) {
@@ -176,6 +189,12 @@ func (p *parser) identity(f fields, c *Campaign) {
 // rule compiles an audience-style rule, mapping the rule's own line and
 // column to the file.
 func (p *parser) rule(n *yaml.Node, what string) *rules.Program {
+	return p.ruleWith(n, what, rules.Options{})
+}
+
+// ruleWith is rule with options (a journey's rules); the deployment's
+// segments are added.
+func (p *parser) ruleWith(n *yaml.Node, what string, opt rules.Options) *rules.Program {
 	src, ok := p.str(n, what)
 	if !ok {
 		return nil
@@ -184,7 +203,8 @@ func (p *parser) rule(n *yaml.Node, what string) *rules.Program {
 		p.errorf(n, `%s is empty; write "true" to select everyone`, what)
 		return nil
 	}
-	prg, err := rules.CompileWith(src, rules.Options{Segments: p.settings.Segments})
+	opt.Segments = p.settings.Segments
+	prg, err := rules.CompileWith(src, opt)
 	if err == nil {
 		return prg
 	}
@@ -222,6 +242,15 @@ func quoteList(ss []string) string {
 		q[i] = strconv.Quote(s)
 	}
 	return strings.Join(q, " or ")
+}
+
+// positive reads a number that must be above 0 (a weight, a multiplier).
+func (p *parser) positive(n *yaml.Node, what string) (float64, bool) {
+	x, ok := p.number(n, what)
+	if ok && x <= 0 {
+		p.errorf(n, "%s must be above 0, not %v", what, x)
+	}
+	return x, ok
 }
 
 func (p *parser) duration(n *yaml.Node, what string) time.Duration {

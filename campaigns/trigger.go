@@ -196,10 +196,7 @@ func (p *parser) inactivityTrigger(n *yaml.Node, where string) *InactivityTrigge
 		p.errorf(n, "%s needs days, e.g. days: 90", where)
 	}
 	if g := f.get("gap_multiplier"); g != nil {
-		if v, ok := p.number(g, where+".gap_multiplier"); ok {
-			if v <= 0 {
-				p.errorf(g, "%s.gap_multiplier must be above 0, not %v", where, v)
-			}
+		if v, ok := p.positive(g, where+".gap_multiplier"); ok {
 			t.GapMultiplier = v
 		}
 	}

@@ -7,19 +7,23 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// campaignMessages parses `messages` and `variants` (whose messages are
-// partial overrides) against the template data of this campaign.
 // reservedArms are the names the campaign report gives its own rows (the
 // control group, the campaign without variants, all variants pooled).
 var reservedArms = []string{"holdout", "all", "treated"}
 
-func (p *parser) campaignMessages(f fields, c *Campaign) {
+// campaignMessages parses `messages` and `variants` (whose messages are
+// partial overrides) against the template data of this campaign (or of a
+// journey's send step, whose templates may read .journey).
+func (p *parser) campaignMessages(f fields, c *Campaign, journey bool) {
 	keys := make([]string, 0, len(c.Offer))
 	for k := range c.Offer {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	root := rootSchema(keys)
+	if journey {
+		root.fields[journeyData] = schemaOf(journeyType, journeyData)
+	}
 	c.messages = &messageSet{channels: map[Channel]*channelMessages{}, variants: map[string]map[Channel]*channelMessages{}}
 	if n := f.get("messages"); n != nil {
 		c.messages.channels = p.messages(n, "messages", root)

@@ -45,6 +45,10 @@ type Env struct {
 	// The triggering event, for event-triggered campaigns (zero otherwise).
 	Event Event `expr:"event"`
 
+	// The customer's way through a journey, for a journey's branch rules
+	// only (see Journey and Options.Journey; zero otherwise).
+	Journey Journey `expr:"journey"`
+
 	// Now is the evaluation clock (a fake clock in tests).
 	Now time.Time `expr:"now"`
 

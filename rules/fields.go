@@ -36,12 +36,15 @@ func fieldsOf(node ast.Node) []string {
 }
 
 // EnvFields lists every name an audience rule can read from Env (the expr
-// tags of its fields), sorted.
+// tags of its fields), sorted; journey, which only a journey's branch rules
+// read, is not one.
 func EnvFields() []string {
 	known := envFieldNames()
 	out := make([]string, 0, len(known))
 	for name := range known {
-		out = append(out, name)
+		if name != journeyName {
+			out = append(out, name)
+		}
 	}
 	slices.Sort(out)
 	return out

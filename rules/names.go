@@ -39,21 +39,25 @@ type nameInfo struct {
 // catalog is every Env name, built once by reflection so it never drifts
 // from env.go.
 type catalog struct {
-	names     []nameInfo
-	funcs     map[string]bool     // top-level function fields
-	fields    map[string]string   // top-level non-function fields -> type
-	structs   map[string][]string // Go type name (e.g. "rules.RFM") -> field tags
-	structPfx map[string]string   // Go type name -> path prefix for suggestions ("rfm.")
+	names []nameInfo
+	funcs map[string]bool // top-level function fields
+	// nestedFuncs are the function fields of Env's structs, by path
+	// ("journey.sent"): a rule calls them like the top-level ones.
+	nestedFuncs map[string]bool
+	fields      map[string]string   // top-level non-function fields -> type
+	structs     map[string][]string // Go type name (e.g. "rules.RFM") -> field tags
+	structPfx   map[string]string   // Go type name -> path prefix for suggestions ("rfm.")
 }
 
 var envCatalog = sync.OnceValue(buildCatalog)
 
 func buildCatalog() *catalog {
 	c := &catalog{
-		funcs:     map[string]bool{},
-		fields:    map[string]string{},
-		structs:   map[string][]string{},
-		structPfx: map[string]string{},
+		funcs:       map[string]bool{},
+		nestedFuncs: map[string]bool{},
+		fields:      map[string]string{},
+		structs:     map[string][]string{},
+		structPfx:   map[string]string{},
 	}
 	c.addStruct(reflect.TypeFor[Env](), "", true)
 	return c
@@ -78,6 +82,9 @@ func (c *catalog) addStruct(t reflect.Type, prefix string, top bool) {
 		path := prefix + tag
 		info := nameInfo{path: path, typ: typeName(f.Type), fn: f.Type.Kind() == reflect.Func}
 		c.names = append(c.names, info)
+		if info.fn && !top {
+			c.nestedFuncs[path] = true
+		}
 		if top {
 			if info.fn {
 				c.funcs[tag] = true
@@ -153,7 +160,7 @@ func suggestionPool(funcsOnly bool) []string {
 	c := envCatalog()
 	var pool []string
 	for _, n := range c.names {
-		if strings.Contains(n.path, "[]") || (funcsOnly && !n.fn) {
+		if strings.Contains(n.path, "[]") || (funcsOnly && (!n.fn || c.nestedFuncs[n.path])) {
 			continue
 		}
 		pool = append(pool, n.path)

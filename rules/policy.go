@@ -16,10 +16,12 @@ import (
 // After type checking, checkMethods rejects method calls and method values
 // (time.Time has many methods; rules get days_since & co. instead).
 type policy struct {
-	src       string
-	first     *Error
-	from      int  // rune offset of first
-	usesFuncs bool // the rule calls an Env function
+	src         string
+	opt         Options
+	first       *Error
+	from        int  // rune offset of first
+	usesFuncs   bool // the rule calls an Env function
+	usesJourney bool // the rule calls journey.sent
 }
 
 // Visit implements ast.Visitor; it records the leftmost violation.
@@ -29,6 +31,7 @@ func (p *policy) Visit(node *ast.Node) {
 		if n.Value == "$env" {
 			p.fail(n, "$env is not available in rules; write the name directly, e.g. total_spent")
 		}
+		p.journeyIdent(n)
 	case *ast.BuiltinNode:
 		if !isAllowedBuiltin(n.Name) {
 			p.fail(n, "function %q is not available in rules; allowed: %s", n.Name, allowedList())
@@ -46,6 +49,12 @@ func (p *policy) Visit(node *ast.Node) {
 
 // call checks that a call targets an Env function by name.
 func (p *policy) call(n *ast.CallNode) {
+	if m, ok := n.Callee.(*ast.MemberNode); ok {
+		if path, ok := nestedFunc(m); ok {
+			p.journeyCall(n, path)
+			return
+		}
+	}
 	id, ok := n.Callee.(*ast.IdentifierNode)
 	if !ok {
 		p.fail(n.Callee, "only rule functions can be called (methods are not available): %s", funcList())
@@ -95,6 +104,9 @@ func (m *methodCheck) Visit(node *ast.Node) {
 	if !ok {
 		return
 	}
+	if _, ok := nestedFunc(n); ok {
+		return // a function field (journey.sent), checked where it is called
+	}
 	if t := n.Type(); t != nil && t.Kind() == reflect.Func {
 		name := "this"
 		if s, ok := n.Property.(*ast.StringNode); ok {
@@ -109,7 +121,7 @@ func allowedList() string { return strings.Join(allowedBuiltins, ", ") }
 func funcList() string {
 	var out []string
 	for _, n := range envCatalog().names {
-		if n.fn {
+		if n.fn && !strings.Contains(n.path, ".") { // journey.sent is for journeys only
 			out = append(out, n.path)
 		}
 	}

@@ -38,6 +38,12 @@ type Options struct {
 	// Segments are the RFM segment names rfm.segment can hold (those of
 	// the configured segment map); nil means insights' default map.
 	Segments []string
+	// Journey compiles a journey's branch rule, which may read journey
+	// (Env.Journey); any other rule naming it is an error.
+	Journey bool
+	// SendSteps are the ids of the journey's send steps: the only names
+	// journey.sent("...") accepts.
+	SendSteps []string
 }
 
 func (o Options) withDefaults() Options {
@@ -62,8 +68,10 @@ type Program struct {
 	src       string
 	prg       *vm.Program // nil for the empty rule
 	budget    uint
-	usesFuncs bool     // calls days_since & co., so the Env must come from NewEnv
-	fields    []string // see Fields
+	usesFuncs bool // calls days_since & co., so the Env must come from NewEnv
+	// usesJourney: calls journey.sent, so the Env's Journey must be filled.
+	usesJourney bool
+	fields      []string // see Fields
 }
 
 // Compile type-checks src against Env and compiles it to a boolean program
@@ -104,7 +112,7 @@ func CompileWith(src string, opt Options) (*Program, error) {
 	case v.post != nil:
 		return nil, v.post
 	}
-	p.usesFuncs = v.usesFuncs
+	p.usesFuncs, p.usesJourney = v.usesFuncs, v.usesJourney
 	plain, err := compilePlain(src, opt.MaxNodes)
 	if err != nil {
 		return nil, translate(src, err)
@@ -230,6 +238,9 @@ func (p *Program) Eval(env *Env) (bool, error) {
 	}
 	if p.usesFuncs && env.DaysSince == nil {
 		return false, errNoFuncs
+	}
+	if p.usesJourney && env.Journey.Sent == nil {
+		return false, errNoJourney
 	}
 	m := vms.Get().(*vm.VM)
 	m.MemoryBudget = p.budget

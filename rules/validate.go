@@ -18,7 +18,9 @@ type validate struct {
 	mark      *rootMark
 	pre, post *Error
 	usesFuncs bool // the rule calls an Env function
-	ran       bool // the checks ran, on the whole rule
+	// usesJourney: the rule calls journey.sent, so Env.Journey must be filled.
+	usesJourney bool
+	ran         bool // the checks ran, on the whole rule
 }
 
 // notValidated reports an expr that compiled a rule without letting
@@ -52,9 +54,9 @@ func (v *validate) Visit(node *ast.Node) {
 	if v.ran = n == v.mark.nodes; !v.ran {
 		return
 	}
-	pol := &policy{src: v.src}
+	pol := &policy{src: v.src, opt: v.opt}
 	ast.Walk(node, pol)
-	v.usesFuncs = pol.usesFuncs
+	v.usesFuncs, v.usesJourney = pol.usesFuncs, pol.usesJourney
 	if v.pre = pol.first; v.pre != nil {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,6 +54,8 @@ type Engine struct {
 	camps    atomic.Pointer[map[string]*campaigns.Campaign]
 	folder   atomic.Pointer[folderState] // the campaigns folder as LoadCampaigns last saw it
 	pauses   pauses
+	// journeysSaid holds the ids of the journeys already logged as not run.
+	journeysSaid sync.Map
 }
 
 // NewEngine returns an engine over st, sending through chans (keyed by

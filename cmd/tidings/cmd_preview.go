@@ -21,14 +21,20 @@ func (a *app) previewCommand() *cobra.Command {
 	var o previewOptions
 	cmd := &cobra.Command{
 		Use:   "preview CAMPAIGN --customer ID",
-		Short: "Render a campaign's messages for one customer",
+		Short: "Render a campaign's messages, or a journey's path, for one customer",
 		Long: `preview renders the messages of CAMPAIGN for the customer with the given
 external id, in the customer's locale, for every channel of the campaign (or
 --channel), and says whether the customer is in the audience now and which
 channel would carry the message. Nothing is sent. With --at the customer's
 purchase metrics and scores are computed as of that time (a backtest, in
-memory: nothing stored is changed).`,
-		Example: "  tidings preview birthday-greeting --customer 1042\n  tidings preview win-back-90d --customer 7 --variant b --locale fr",
+memory: nothing stored is changed).
+
+For a journey (a campaign with steps:) it prints the path the customer
+would take from now: each step, the branch taken and why, the waits with
+their wake times in the customer's zone, and the message of each send step
+on the channel that would carry it. It stops at a wait_for, showing where
+each outcome leads.`,
+		Example: "  tidings preview birthday-greeting --customer 1042\n  tidings preview win-back-90d --customer 7 --variant b --locale fr\n  tidings preview win-back-sequence --customer 7",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.customer == "" {
@@ -82,12 +88,31 @@ func (a *app) preview(ctx context.Context, id string, o previewOptions) error {
 	switch {
 	case err != nil:
 		fmt.Fprintf(a.stdout, "audience: the rule failed for this customer: %v\n", err)
+	case due && c.Journey != nil:
+		fmt.Fprintf(a.stdout, "audience: customer %s is in the audience now: they would enter the journey\n", cust.ExternalID)
 	case due:
 		fmt.Fprintf(a.stdout, "audience: customer %s is in the audience now; channel: %s\n", cust.ExternalID, orDash(worker.Reachable(c, env)))
+	case c.Journey != nil:
+		fmt.Fprintf(a.stdout, "audience: customer %s is NOT in the audience now (trigger or rule): they would not enter; the path anyway:\n", cust.ExternalID)
 	default:
 		fmt.Fprintf(a.stdout, "audience: customer %s is NOT in the audience now (trigger or rule); rendering anyway\n", cust.ExternalID)
 	}
+	if c.Journey != nil {
+		return a.previewJourney(c, cust, env, o)
+	}
 
+	var chans []campaigns.Channel
+	for _, ch := range c.Channels {
+		if o.channel == "" || string(ch) == o.channel {
+			chans = append(chans, ch)
+		}
+	}
+	return a.render(c, cust, env, o, chans)
+}
+
+// render prints the messages of c for the customer on the channels chans:
+// in --locale or the customer's, in --variant or the customer's own.
+func (a *app) render(c *campaigns.Campaign, cust *store.Customer, env *rules.Env, o previewOptions, chans []campaigns.Channel) error {
 	variant := o.variant
 	if variant == "" {
 		variant = worker.AssignVariant(c, cust.ID)
@@ -98,10 +123,7 @@ func (a *app) preview(ctx context.Context, id string, o previewOptions) error {
 	}
 	unsub := a.cfg.PublicURL + "/u/preview-token"
 	data := c.Data(env, variant, unsub)
-	for _, ch := range c.Channels {
-		if o.channel != "" && string(ch) != o.channel {
-			continue
-		}
+	for _, ch := range chans {
 		r, err := campaigns.Render(c, string(ch), locale, variant, data)
 		if err != nil {
 			return err
