@@ -11,7 +11,6 @@ import (
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/rules"
 	"github.com/tidings-crm/tidings/store"
-	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -20,7 +19,7 @@ import (
 // wake times in the customer's zone and the send steps' messages.
 func (a *app) previewJourney(c *campaigns.Campaign, cust *store.Customer, env *rules.Env, o previewOptions) error {
 	w := a.stdout
-	loc, src := triggers.CustomerLocation(cust.TimeZone, cust.Phone, a.cfg.Location())
+	loc, src := campaigns.CustomerLocation(cust.TimeZone, cust.Phone, a.cfg.Location())
 	if worker.InHoldout(c, cust.ID) {
 		fmt.Fprintf(w, "holdout: customer %s is in the control group: they never enter; the path is the one they would take\n", cust.ExternalID)
 	}
