@@ -41,14 +41,19 @@ func unsubscribeURL(s unsubscribe.Signer, base string) func(d *store.Delivery) s
 // httpServer serves the public endpoints (unsubscribe, inbound SMS) and the
 // health checks.
 func (a *app) httpServer(rt *runtime) (*http.Server, error) {
+	twilioToken, inboundSecret, noInbound := a.cfg.inboundSMS()
 	unsub, err := unsubscribe.Handler(unsubscribe.Options{Store: rt.st, Signer: rt.signer, Logger: a.log,
-		PublicURL: a.cfg.PublicURL, TwilioAuthToken: a.cfg.SMSToken})
+		PublicURL: a.cfg.PublicURL, TwilioAuthToken: twilioToken, InboundSecret: inboundSecret})
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/u/", unsub)
-	mux.Handle("/v1/sms/inbound", unsub)
+	if noInbound == "" {
+		mux.Handle("/v1/sms/inbound", unsub)
+	} else {
+		a.log.Warn(noInbound)
+	}
 	if a.cfg.WebhookSecret != "" {
 		wh, err := triggers.NewWebhook(triggers.WebhookOptions{Secrets: a.cfg.WebhookSecret, Store: rt.st,
 			Reactor: rt.queue, Logger: a.log, Metrics: triggers.NewWebhookMetrics(rt.metrics)})
