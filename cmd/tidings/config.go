@@ -31,6 +31,7 @@ type Config struct {
 	RedisURL      string // redis://host:port/db; "embedded" runs an in-process server
 	RedisEviction string // "true" starts on a Redis whose maxmemory-policy may evict tasks
 	CampaignsDir  string
+	Policy        string // the contact policy file; empty: the built-in default
 	TimeZone      string // default IANA zone for customers without one
 	SMTPURL       string // smtp://user:pass@host:port?tls=starttls; empty = outbox
 	SMTPFrom      string
@@ -90,6 +91,8 @@ func (c *Config) settings() []setting {
 			help: "Redis connections kept per process; empty: go-redis's default, 10 per CPU", str: &c.RedisPool},
 		{flag: "campaigns", env: "TIDINGS_CAMPAIGNS", yaml: "campaigns", def: "examples/campaigns",
 			help: "folder of campaign YAML files", str: &c.CampaignsDir},
+		{flag: "policy", env: "TIDINGS_POLICY", yaml: "policy", def: "",
+			help: "contact policy file: frequency caps, quiet hours and blackout dates per channel, class, country and US state (docs/policy.md); empty: the built-in default, examples/policy.yaml", str: &c.Policy},
 		{flag: "time-zone", env: "TIDINGS_TIME_ZONE", yaml: "time_zone", def: "UTC",
 			help: "IANA time zone for customers who have none and whose phone number gives none", str: &c.TimeZone},
 		{flag: "smtp-url", env: "TIDINGS_SMTP_URL", yaml: "smtp_url", def: "",

@@ -81,8 +81,8 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}, nil
 }
 
-// readiness is the /readyz answer. Broken campaign files make it
-// "degraded", still 200: the process is ready and runs every valid campaign
+// readiness is the /readyz answer. Broken campaign files (or a broken edit
+// of the policy file) make it "degraded", still 200: the process is ready and runs every valid campaign
 // (a 503 would take a node out of service for one typo); the list says
 // which files to fix and which campaigns run their last valid version.
 type readiness struct {
@@ -90,6 +90,9 @@ type readiness struct {
 	Problem     string              `json:"problem,omitempty"` // why unavailable
 	Campaigns   int                 `json:"campaigns"`         // loaded and running
 	BrokenFiles []worker.BrokenFile `json:"broken_campaign_files"`
+	// BrokenPolicy is the policy file when its last edit did not load (the
+	// policy in force is its last valid version).
+	BrokenPolicy *worker.BrokenFile `json:"broken_policy,omitempty"`
 }
 
 // readyz answers 200 with a readiness JSON while the database and Redis
@@ -101,13 +104,16 @@ func readyz(rt *runtime, isAdmin func(*http.Request) bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		broken := rt.engine.BrokenCampaignFiles()
+		broken, policy := rt.engine.BrokenCampaignFiles(), rt.engine.BrokenPolicy()
 		if !isAdmin(r) {
 			broken = namesOnly(broken)
+			if policy != nil {
+				policy = &namesOnly([]worker.BrokenFile{*policy})[0]
+			}
 		}
-		res, code := readiness{Status: "ready", BrokenFiles: broken}, http.StatusOK
+		res, code := readiness{Status: "ready", BrokenFiles: broken, BrokenPolicy: policy}, http.StatusOK
 		res.Campaigns = len(rt.engine.Campaigns())
-		if len(res.BrokenFiles) > 0 {
+		if len(res.BrokenFiles) > 0 || res.BrokenPolicy != nil {
 			res.Status = "degraded"
 		}
 		if res.BrokenFiles == nil {
