@@ -235,7 +235,7 @@ func (p *Policy) Hold(t time.Time, ch Channel, cl Class, to Contact) (time.Time,
 		next, why := at, HoldNone
 		for _, bs := range blackouts {
 			for _, b := range bs {
-				if until := b.until(next, ch, cl, to.Loc); !until.IsZero() {
+				if until := b.until(localDay(next, to.Loc), ch, cl, to.Loc); !until.IsZero() {
 					next, why = until, HoldBlackout
 				}
 			}
@@ -336,12 +336,25 @@ func (s quietSet) until(t time.Time, loc *time.Location) time.Time {
 	if !s.has(m) {
 		return time.Time{}
 	}
-	k := 1
-	for k < minutesPerDay && s.has((m+k)%minutesPerDay) {
-		k++
-	}
-	end := m + k
+	end := m + s.quietRun(m)
 	return WallTime(local.Year(), local.Month(), local.Day()+end/minutesPerDay, (end%minutesPerDay)/60, end%60, loc)
+}
+
+// quietRun counts the quiet minutes from m (quiet itself) to the next free
+// one, through midnight: minutesPerDay when the whole day is quiet. It
+// scans a word (64 minutes) at a time.
+func (s quietSet) quietRun(m int) int {
+	for k := 0; k < minutesPerDay; {
+		pos := (m + k) % minutesPerDay
+		i, off := pos/64, pos%64
+		width := min(64, minutesPerDay-i*64) // the last word holds 32 minutes
+		free := ^s[i] & (1<<width - 1) >> off
+		if free != 0 {
+			return min(k+bits.TrailingZeros64(free), minutesPerDay)
+		}
+		k += width - off
+	}
+	return minutesPerDay
 }
 
 // windows lists the set as windows, for messages ("20:00-08:00").
@@ -387,14 +400,19 @@ type Blackout struct {
 	Classes  []Class   // default: promotional
 }
 
-// until returns the local midnight ending the blackout t (in loc) falls in,
-// for a message of channel ch and class cl, or the zero time.
-func (b Blackout) until(t time.Time, ch Channel, cl Class, loc *time.Location) time.Time {
+// localDay is t's date in loc, as a UTC midnight (how blackouts hold dates).
+func localDay(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// until returns the local midnight (in loc) ending the blackout that the
+// local date day falls in, for a message of channel ch and class cl, or
+// the zero time.
+func (b Blackout) until(day time.Time, ch Channel, cl Class, loc *time.Location) time.Time {
 	if (b.Channels != nil && !slices.Contains(b.Channels, ch)) || !slices.Contains(b.Classes, cl) {
 		return time.Time{}
 	}
-	local := t.In(loc)
-	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
 	from, to := b.From, b.To
 	if b.Yearly {
 		from = time.Date(day.Year(), b.From.Month(), b.From.Day(), 0, 0, 0, 0, time.UTC)

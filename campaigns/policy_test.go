@@ -8,7 +8,7 @@ import (
 )
 
 // mustPolicy parses a policy that must be valid.
-func mustPolicy(t *testing.T, file string) *Policy {
+func mustPolicy(t testing.TB, file string) *Policy {
 	t.Helper()
 	p, problems := LoadPolicy(file)
 	if HasErrors(problems) || len(problems) > 0 {
@@ -220,5 +220,24 @@ func TestUnknownZoneWindows(t *testing.T) {
 		if got.IsZero() == want {
 			t.Errorf("unknown zone at %02d:30: held until %v, want held %v", at, got, want)
 		}
+	}
+}
+
+// BenchmarkPolicyPerMessage is what planning pays the policy per message:
+// the number's place (cached per prefix), the caps and the hold of an SMS
+// under examples/policy-us.yaml, for a Florida number at 20:30 (held until
+// 08:00) and a New York one (not held).
+func BenchmarkPolicyPerMessage(b *testing.B) {
+	p := mustPolicy(b, "../examples/policy-us.yaml")
+	ny, _ := time.LoadLocation("America/New_York")
+	at := time.Date(2026, 6, 10, 20, 30, 0, 0, ny)
+	phones := []string{"+13055550101", "+12125550102"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		to := Contact{Loc: ny, ZoneKnown: true, Place: PhonePlace(phones[i%2])}
+		if len(p.Caps(SMS, ClassPromotional, to.Place)) == 0 {
+			b.Fatal("no caps")
+		}
+		p.Hold(at, SMS, ClassPromotional, to)
 	}
 }
