@@ -40,6 +40,7 @@ const areaCodesFile = "us-area-codes.txt"
 // code: the same state, and no US area code with a state missing. With
 // -update it regenerates the file from every exchange (about a minute).
 func TestUSAreaCodesMatchLibphonenumber(t *testing.T) {
+	t.Parallel() // loading libphonenumber's geocoding data takes most of a second
 	version := phonenumbersVersion(t)
 	if *update {
 		writeAreaCodes(t, version)
