@@ -180,8 +180,9 @@ type Frequency struct {
 	Priority int
 }
 
-// Capped reports whether the campaign counts against frequency caps
-// (promotional messages do; transactional messages and alerts do not).
+// Capped reports whether the campaign is promotional: the ledger records it
+// (capped_class), so a message of a campaign no longer loaded still counts
+// against the promotional caps. Every class has caps of its own (Policy).
 func (f Frequency) Capped() bool { return f.Class == ClassPromotional }
 
 // Class is the frequency class of a campaign.

@@ -85,19 +85,13 @@ func Daily(c *Campaign) bool {
 	return false
 }
 
-// QuietUntil returns the end of SMS quiet hours (21:00 to 08:00 in the
-// customer's zone) when t falls inside them, and the zero time otherwise.
+// QuietUntil returns the end of the default policy's SMS quiet hours
+// (21:00 to 08:00 in the customer's zone) when t falls inside them, and
+// the zero time otherwise. The engine applies the policy in force instead
+// (Policy.Hold).
 func QuietUntil(t time.Time, loc *time.Location) time.Time {
-	local := t.In(loc)
-	h := local.Hour()
-	switch {
-	case h >= QuietStartHour:
-		next := local.AddDate(0, 0, 1)
-		return time.Date(next.Year(), next.Month(), next.Day(), QuietEndHour, 0, 0, 0, loc)
-	case h < QuietEndHour:
-		return time.Date(local.Year(), local.Month(), local.Day(), QuietEndHour, 0, 0, 0, loc)
-	}
-	return time.Time{}
+	until, _ := defaultPolicy().Hold(t, SMS, ClassPromotional, Contact{Loc: loc, ZoneKnown: true})
+	return until
 }
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }

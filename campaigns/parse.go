@@ -44,13 +44,20 @@ func (s Settings) Parse(filename string, data []byte) (*Campaign, []Problem) {
 
 var yamlErrRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// document decodes the single YAML document of a file into a node tree.
+// document decodes the single YAML document of a campaign file into a node
+// tree.
 func (p *parser) document(data []byte) *yaml.Node {
+	return p.documentOf(data, "empty campaign file", "a campaign file holds one campaign; put the next one in its own file")
+}
+
+// documentOf decodes the single YAML document of a file, reporting an empty
+// file and a second document with the given messages.
+func (p *parser) documentOf(data []byte, empty, second string) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			p.add(SeverityError, 1, 1, "empty campaign file")
+			p.add(SeverityError, 1, 1, "%s", empty)
 			return nil
 		}
 		p.yamlError(err)
@@ -62,10 +69,10 @@ func (p *parser) document(data []byte) *yaml.Node {
 		if len(extra.Content) > 0 {
 			at = extra.Content[0]
 		}
-		p.add(SeverityError, at.Line, at.Column, "a campaign file holds one campaign; put the next one in its own file")
+		p.add(SeverityError, at.Line, at.Column, "%s", second)
 	}
 	if len(doc.Content) == 0 {
-		p.add(SeverityError, 1, 1, "empty campaign file")
+		p.add(SeverityError, 1, 1, "%s", empty)
 		return nil
 	}
 	return doc.Content[0]

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/tidings-crm/tidings/campaigns"
-	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/store"
 )
 
@@ -51,14 +50,11 @@ type recentSet struct {
 	byCustomer    map[int64][]store.RecentDelivery
 	lookbackSince time.Time // zero: the campaign has no look-back
 	displaced     map[int64]bool
-	taken         map[int64]map[string]int // slots this batch already used
+	taken         map[int64]map[string]int // slots this batch already used, per channel
 }
 
-func (e *Engine) recent(ctx context.Context, c *campaigns.Campaign, batch []candidate, now time.Time) (*recentSet, error) {
-	window := c.Occurrence.Lookback()
-	for _, cp := range e.opts.Caps {
-		window = max(window, cp.Window)
-	}
+func (e *Engine) recent(ctx context.Context, c *campaigns.Campaign, batch []candidate, now time.Time, pol *campaigns.Policy) (*recentSet, error) {
+	window := max(c.Occurrence.Lookback(), pol.MaxPer())
 	ids := make([]int64, len(batch))
 	for i, cd := range batch {
 		ids[i] = cd.id
@@ -91,34 +87,65 @@ func (r *recentSet) sentWithin(customerID int64, campaignID string) bool {
 	return false
 }
 
-// applyCap enforces the channel's frequency cap for promotional messages. At
-// the cap, a waiting message of a lower-priority campaign is displaced (it is
-// cancelled as capped); otherwise this row is capped.
-func (e *Engine) applyCap(_ context.Context, c *campaigns.Campaign, cd candidate, r *recentSet, row *store.NewDelivery, now time.Time) {
-	cp, ok := e.opts.Caps[channels.Name(row.Channel)] // the ledger keeps the name as text
-	if !row.CappedClass || !ok || cp.Max <= 0 {
+// classOf is the frequency class a ledger row counts in: its campaign's
+// class. A campaign no longer loaded counts as promotional when the ledger
+// says it was (capped_class) and not at all otherwise; a team alert never
+// counts (it went to the team, not the customer).
+func (e *Engine) classOf(d store.RecentDelivery) (campaigns.Class, bool) {
+	if c, ok := e.Campaign(d.CampaignID); ok {
+		return c.Frequency.Class, c.Recipient.IsCustomer()
+	}
+	return campaigns.ClassPromotional, d.CappedClass
+}
+
+// applyCap enforces the policy's caps for the row's channel and class (the
+// top level's and those of the customer's country and state). A row that
+// would exceed one displaces a waiting message of a lower-priority campaign
+// counted by every cap it exceeds (that message is cancelled as capped), or
+// is capped itself. Team alerts are outside the policy.
+func (e *Engine) applyCap(c *campaigns.Campaign, cd candidate, r *recentSet, row *store.NewDelivery, now time.Time,
+	pol *campaigns.Policy, place campaigns.Place) {
+	if !c.Recipient.IsCustomer() {
 		return
 	}
-	since := now.Add(-cp.Window)
-	used := r.taken[cd.id][row.Channel]
-	var victim *store.RecentDelivery
-	for i, d := range r.byCustomer[cd.id] {
-		if !d.CappedClass || d.Channel != row.Channel || d.CreatedAt.Before(since) || r.displaced[d.ID] {
+	class := c.Frequency.Class
+	caps := pol.Caps(campaigns.Channel(row.Channel), class, place)
+	if len(caps) == 0 {
+		return
+	}
+	var counted []store.RecentDelivery // this customer's rows in the channel and class, not displaced
+	for _, d := range r.byCustomer[cd.id] {
+		if d.Channel != row.Channel || r.displaced[d.ID] {
+			continue
+		}
+		if cl, ok := e.classOf(d); !ok || cl != class {
 			continue
 		}
 		if d.CampaignID == c.ID && d.Occurrence == row.Occurrence {
 			return // this very row exists already; the insert will skip it
 		}
-		used++
-		waiting := d.Status == store.StatusPending || d.Status == store.StatusDeferred
-		if waiting && d.CampaignID != c.ID && d.Priority < row.Priority && (victim == nil || d.Priority < victim.Priority) {
-			victim = &r.byCustomer[cd.id][i]
+		counted = append(counted, d)
+	}
+	var full []campaigns.Cap // caps this row would exceed
+	for _, cp := range caps {
+		used := r.taken[cd.id][row.Channel]
+		for _, d := range counted {
+			if !d.CreatedAt.Before(now.Add(-cp.Per)) {
+				used++
+			}
+		}
+		switch {
+		case used > cp.Max: // already over (the cap was lowered): one displacement would not do
+			capRow(row, cp, class)
+			return
+		case used == cp.Max:
+			full = append(full, cp)
 		}
 	}
-	if used >= cp.Max {
+	if len(full) > 0 {
+		victim := displaceable(c, row, counted, full, now)
 		if victim == nil {
-			row.Status = store.StatusCapped
-			row.Error = fmt.Sprintf("frequency cap: %d %s per %s across campaigns", cp.Max, row.Channel, cp.Window)
+			capRow(row, full[0], class)
 			return
 		}
 		r.displaced[victim.ID] = true
@@ -127,6 +154,34 @@ func (e *Engine) applyCap(_ context.Context, c *campaigns.Campaign, cd candidate
 		r.taken[cd.id] = map[string]int{}
 	}
 	r.taken[cd.id][row.Channel]++
+}
+
+// displaceable returns the lowest-priority waiting message of another
+// campaign, of lower priority than row, that every full cap counts, or nil.
+func displaceable(c *campaigns.Campaign, row *store.NewDelivery, counted []store.RecentDelivery, full []campaigns.Cap, now time.Time) *store.RecentDelivery {
+	shortest := full[0].Per // a row in the shortest window is in every window
+	for _, cp := range full[1:] {
+		shortest = min(shortest, cp.Per)
+	}
+	since := now.Add(-shortest)
+	var victim *store.RecentDelivery
+	for i, d := range counted {
+		waiting := d.Status == store.StatusPending || d.Status == store.StatusDeferred
+		if waiting && d.CampaignID != c.ID && d.Priority < row.Priority && !d.CreatedAt.Before(since) &&
+			(victim == nil || d.Priority < victim.Priority) {
+			victim = &counted[i]
+		}
+	}
+	return victim
+}
+
+// capRow marks row capped by cp.
+func capRow(row *store.NewDelivery, cp campaigns.Cap, class campaigns.Class) {
+	row.Status = store.StatusCapped
+	row.Error = fmt.Sprintf("frequency cap: %d %s %s per %s across campaigns", cp.Max, row.Channel, class, campaigns.FormatDuration(cp.Per))
+	if cp.Scope != "" {
+		row.Error += " (" + cp.Scope + " rule)"
+	}
 }
 
 // cancelDisplaced cancels the lower-priority messages this batch displaced.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tidings-crm/tidings/channels"
+	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/worker"
@@ -26,6 +26,16 @@ messages:
     subject: "Offer from %[1]s"
     text: "Our offer. Unsubscribe: {{ .unsubscribe_url }}"
 `, id, priority)
+}
+
+// policyOf parses a contact policy that must be valid.
+func policyOf(t testing.TB, yaml string) *campaigns.Policy {
+	t.Helper()
+	p, problems := campaigns.ParsePolicy("policy.yaml", []byte(yaml))
+	if len(problems) > 0 {
+		t.Fatalf("policy: %v", problems)
+	}
+	return p
 }
 
 // TestFrequencyCapHigherPriorityWins caps promotional email at 1 per 7 days
@@ -50,7 +60,7 @@ func testFrequencyCap(t *testing.T, dialect store.Dialect) {
 	const n = 4
 	b.addCustomers(t, n, nil)
 	low, high := b.campaign(t, promoYAML("promo-low", 1)), b.campaign(t, promoYAML("promo-high", 5))
-	e := b.engineWith(t, worker.Options{Caps: map[channels.Name]worker.Cap{channels.Email: {Max: 1, Window: 7 * 24 * time.Hour}}}, low, high)
+	e := b.engineWith(t, worker.Options{Policy: policyOf(t, "caps: {email: {promotional: 1 per 7d}}")}, low, high)
 	b.acceptWorker(t, e, planOnly)
 	ctx := context.Background()
 	fire := func(campaign, key string) map[string]store.Delivery {

@@ -147,25 +147,27 @@ func (e *Engine) deliverRow(ctx context.Context, sr *sendRun, d *store.Delivery,
 }
 
 // holdForTime applies the clock to a due row before its claim: past its
-// late deadline it is expired, never sent; an SMS to a customer in their
-// quiet hours waits for the morning, or expires if the morning is past its
-// deadline. It reports whether the row was held (not to be sent now).
+// late deadline it is expired, never sent; a message to a customer that the
+// contact policy holds now (quiet hours, a blackout date) waits for the end
+// of the hold, or expires if that is past its deadline. It reports whether
+// the row was held (not to be sent now).
 func (e *Engine) holdForTime(ctx context.Context, c *campaigns.Campaign, d *store.Delivery, cust *store.Customer, now time.Time) (bool, error) {
-	loc, _ := campaigns.CustomerLocation(cust.TimeZone, cust.Phone, e.opts.DefaultLoc)
+	loc, zone := campaigns.CustomerLocation(cust.TimeZone, cust.Phone, e.opts.DefaultLoc)
 	if d.ExpiresAt != nil && now.After(*d.ExpiresAt) {
 		return true, e.settle(ctx, d, store.StatusExpired, lateReason(c.Late, now, *d.ExpiresAt, loc), now)
 	}
-	if d.Channel != string(campaigns.SMS) || !c.Recipient.IsCustomer() {
+	if !c.Recipient.IsCustomer() {
 		return false, nil
 	}
-	q := campaigns.QuietUntil(now, loc)
+	pol := e.Policy()
+	q, hold := pol.Hold(now, campaigns.Channel(d.Channel), c.Frequency.Class, contact(pol, loc, zone, cust.Phone))
 	switch {
-	case q.IsZero():
+	case hold == campaigns.HoldNone:
 		return false, nil
 	case d.ExpiresAt != nil && q.After(*d.ExpiresAt):
 		return true, e.settle(ctx, d, store.StatusExpired, lateReason(c.Late, q, *d.ExpiresAt, loc), now)
 	}
-	if err := e.st.Defer(ctx, d.ID, q, store.ReasonQuietHours, now); err != nil {
+	if err := e.st.Defer(ctx, d.ID, q, holdReason(hold), now); err != nil {
 		return true, err
 	}
 	return true, e.q.Deliver(ctx, d.ID, q)

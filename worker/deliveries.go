@@ -33,8 +33,9 @@ type PlannedDelivery struct {
 	ZoneInferred bool   `json:"zone_inferred,omitempty"`
 	ZoneDefault  bool   `json:"zone_default,omitempty"`
 	// PlannedAt is when the message is (or was) due: its not-before time
-	// (local send time, quiet hours), else when the row was written. Nil for
-	// rows never meant to be sent (holdout, suppressed, capped, cancelled).
+	// (local send time, quiet hours, a blackout date), else when the row was
+	// written. Nil for rows never meant to be sent (holdout, suppressed,
+	// capped, cancelled).
 	PlannedAt    *time.Time `json:"planned_at,omitempty"`
 	PlannedLocal string     `json:"planned_local,omitempty"` // PlannedAt in TimeZone, RFC 3339
 	SentAt       *time.Time `json:"sent_at,omitempty"`

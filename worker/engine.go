@@ -18,21 +18,16 @@ import (
 	"github.com/tidings-crm/tidings/store"
 )
 
-// Cap is a frequency cap: at most Max promotional messages on a channel per
-// rolling Window, across all campaigns.
-type Cap struct {
-	Max    int
-	Window time.Duration
-}
-
 // Options tune an Engine. Zero values take the documented defaults.
 type Options struct {
-	ShardSize  int64                 // customer ids per shard task (default 20,000)
-	DefaultLoc *time.Location        // zone for customers without one (default UTC)
-	Caps       map[channels.Name]Cap // per channel (default email 3/7d, sms 2/7d)
-	Lease      time.Duration         // a claim older than this is expired by the reconciler (default 2 min)
-	Now        func() time.Time      // the clock (tests drive a fake one)
-	Logger     *slog.Logger
+	ShardSize  int64          // customer ids per shard task (default 20,000)
+	DefaultLoc *time.Location // zone for customers without one (default UTC)
+	// Policy is the contact policy in force at start (default
+	// campaigns.DefaultPolicy); LoadPolicy and WatchPolicy replace it.
+	Policy *campaigns.Policy
+	Lease  time.Duration    // a claim older than this is expired by the reconciler (default 2 min)
+	Now    func() time.Time // the clock (tests drive a fake one)
+	Logger *slog.Logger
 	// PauseRecheck is how long a paused campaign's due message is held
 	// before it is looked at again (default 1 min).
 	PauseRecheck time.Duration
@@ -53,6 +48,8 @@ type Engine struct {
 	opts     Options
 	camps    atomic.Pointer[map[string]*campaigns.Campaign]
 	folder   atomic.Pointer[folderState] // the campaigns folder as LoadCampaigns last saw it
+	policy   atomic.Pointer[campaigns.Policy]
+	polFile  atomic.Pointer[policyFile] // the policy file as LoadPolicy last saw it
 	pauses   pauses
 	// journeysSaid holds the ids of the journeys already logged as not run.
 	journeysSaid sync.Map
@@ -66,10 +63,6 @@ func NewEngine(st *store.Store, q *Enqueuer, chans map[channels.Name]channels.Ch
 	}
 	if opts.DefaultLoc == nil {
 		opts.DefaultLoc = time.UTC
-	}
-	if opts.Caps == nil {
-		opts.Caps = map[channels.Name]Cap{channels.Email: {Max: 3, Window: 7 * 24 * time.Hour},
-			channels.SMS: {Max: 2, Window: 7 * 24 * time.Hour}}
 	}
 	if opts.Lease <= 0 {
 		opts.Lease = 2 * time.Minute
@@ -88,6 +81,7 @@ func NewEngine(st *store.Store, q *Enqueuer, chans map[channels.Name]channels.Ch
 	}
 	e := &Engine{st: st, q: q, channels: chans, opts: opts}
 	e.SetCampaigns(nil)
+	e.SetPolicy(opts.Policy)
 	return e
 }
 

@@ -131,9 +131,7 @@ func (e *Engine) reactToPurchase(ctx context.Context, row *store.InboxRow) (Even
 	FillEnv(env, cust)
 	env.Event = ev.RulesEvent()
 	env.Event.FirstOrder = first
-	loc, _ := campaigns.CustomerLocation(cust.TimeZone, cust.Phone, e.opts.DefaultLoc)
-	cd := candidate{id: cust.ID, email: cust.Email, phone: cust.Phone, emailOK: cust.EmailConsent,
-		smsOK: cust.SMSConsent, loc: loc}
+	cd := e.candidateOf(cust)
 	for _, c := range e.Campaigns() {
 		t := c.Trigger
 		if c.Status == campaigns.StatusPaused || t.Kind != campaigns.TriggerEvent || t.Event == nil || t.Event.Type != "purchase" {
@@ -152,7 +150,7 @@ func (e *Engine) reactToPurchase(ctx context.Context, row *store.InboxRow) (Even
 			rep.Stale = true
 			continue
 		}
-		cd.occurrence = c.Occurrence.Key(ev.OccurredAt, loc, ev.OrderID)
+		cd.occurrence = c.Occurrence.Key(ev.OccurredAt, cd.loc, ev.OrderID)
 		if err := e.planEvent(ctx, c, cd, row.EventID, at, now); err != nil {
 			return rep, fmt.Errorf("campaign %s: %w", c.ID, err)
 		}

@@ -17,6 +17,7 @@ type candidate struct {
 	email, phone   string
 	emailOK, smsOK bool
 	loc            *time.Location
+	zone           campaigns.ZoneSource // where loc came from (ZoneDefault: the zone is unknown)
 	occurrence     string
 	sendAt         time.Time // when to send; zero: the trigger's local time (or now)
 	eventID        string    // the triggering event, for event campaigns
@@ -42,14 +43,12 @@ func (e *Engine) planAudience(ctx context.Context, c *campaigns.Campaign, run *s
 	var matched []candidate
 	stats, err := Audience(ctx, e.st, c, AudienceOptions{Now: now, DefaultLoc: e.opts.DefaultLoc, AfterID: p.Lo, UpToID: p.Hi, Lean: true},
 		func(env *rules.Env, cust *store.Customer) error {
-			loc, _ := campaigns.CustomerLocation(cust.TimeZone, cust.Phone, e.opts.DefaultLoc)
-			cd := candidate{id: cust.ID, email: cust.Email, phone: cust.Phone,
-				emailOK: cust.EmailConsent, smsOK: cust.SMSConsent, loc: loc}
+			cd := e.candidateOf(cust)
 			runKey := run.Occurrence
 			if campaigns.Daily(c) {
-				runKey = now.In(loc).Format("2006-01-02") // at most once per customer per local day
+				runKey = now.In(cd.loc).Format("2006-01-02") // at most once per customer per local day
 			}
-			cd.occurrence = c.Occurrence.Key(now, loc, runKey)
+			cd.occurrence = c.Occurrence.Key(now, cd.loc, runKey)
 			matched = append(matched, cd)
 			return nil
 		})
@@ -69,15 +68,35 @@ func (e *Engine) planAudience(ctx context.Context, c *campaigns.Campaign, run *s
 	return counts, nil
 }
 
+// candidateOf copies what planning needs of a customer, with the zone their
+// local times are computed in.
+func (e *Engine) candidateOf(cust *store.Customer) candidate {
+	loc, zone := campaigns.CustomerLocation(cust.TimeZone, cust.Phone, e.opts.DefaultLoc)
+	return candidate{id: cust.ID, email: cust.Email, phone: cust.Phone,
+		emailOK: cust.EmailConsent, smsOK: cust.SMSConsent, loc: loc, zone: zone}
+}
+
+// contact is what the policy needs of a customer: zone, whether it is known,
+// and (when a rule depends on it) where their number is registered.
+func contact(pol *campaigns.Policy, loc *time.Location, zone campaigns.ZoneSource, phone string) campaigns.Contact {
+	to := campaigns.Contact{Loc: loc, ZoneKnown: zone != campaigns.ZoneDefault}
+	if pol.ByPlace() {
+		to.Place = campaigns.PhonePlace(phone)
+	}
+	return to
+}
+
 // decide turns a batch of matching customers into ledger rows: holdout,
-// channel by consent, address and suppressions, frequency caps with priority,
-// the trigger's local time and SMS quiet hours.
+// channel by consent, address and suppressions, the contact policy's
+// frequency caps with priority, the trigger's local time, and the policy's
+// quiet hours and blackout dates.
 func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64, batch []candidate, now time.Time, counts map[string]int) error {
+	pol := e.Policy() // one policy for the whole batch, even if it is reloaded meanwhile
 	sup, err := e.suppressed(ctx, batch)
 	if err != nil {
 		return err
 	}
-	recent, err := e.recent(ctx, c, batch, now)
+	recent, err := e.recent(ctx, c, batch, now, pol)
 	if err != nil {
 		return err
 	}
@@ -90,11 +109,12 @@ func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64,
 		row := store.NewDelivery{CampaignID: c.ID, CustomerID: cd.id, Occurrence: cd.occurrence, RunID: runID,
 			EventID: cd.eventID, Priority: c.Frequency.Priority, CappedClass: c.Frequency.Capped()}
 		e.route(c, cd, sup, &row)
+		to := contact(pol, cd.loc, cd.zone, cd.phone)
 		if row.Status == store.StatusPending {
-			e.applyCap(ctx, c, cd, recent, &row, now)
+			e.applyCap(c, cd, recent, &row, now, pol, to.Place)
 		}
 		if row.Status == store.StatusPending {
-			e.schedule(c, cd, &row, now)
+			e.schedule(c, cd, &row, now, pol, to)
 		}
 		rows = append(rows, row)
 	}
@@ -173,12 +193,13 @@ func (e *Engine) route(c *campaigns.Campaign, cd candidate, sup suppressions, ro
 }
 
 // schedule applies the send time (the trigger's local time of day, or the
-// event's time plus its delay), SMS quiet hours for messages to customers,
-// and the campaign's late policy: a row that could only go out after its
-// deadline is expired now, and every other row carries its deadline for
-// the send to check. A deferred row says why it waits: "send time" (the
-// trigger's local time or the event's delay) or "quiet hours".
-func (e *Engine) schedule(c *campaigns.Campaign, cd candidate, row *store.NewDelivery, now time.Time) {
+// event's time plus its delay), the contact policy's quiet hours and
+// blackout dates for messages to customers, and the campaign's late
+// policy: a row that could only go out after its deadline is expired now,
+// and every other row carries its deadline for the send to check. A
+// deferred row says why it waits: "send time" (the trigger's local time or
+// the event's delay), "quiet hours" or "blackout date".
+func (e *Engine) schedule(c *campaigns.Campaign, cd candidate, row *store.NewDelivery, now time.Time, pol *campaigns.Policy, to campaigns.Contact) {
 	planned := cd.sendAt
 	if planned.IsZero() {
 		planned = campaigns.SendAt(c, now, cd.loc)
@@ -187,9 +208,9 @@ func (e *Engine) schedule(c *campaigns.Campaign, cd candidate, row *store.NewDel
 	if at.Before(now) {
 		at = now
 	}
-	if row.Channel == string(campaigns.SMS) && c.Recipient.IsCustomer() {
-		if q := campaigns.QuietUntil(at, cd.loc); !q.IsZero() {
-			at, why = q, store.ReasonQuietHours
+	if c.Recipient.IsCustomer() {
+		if q, hold := pol.Hold(at, campaigns.Channel(row.Channel), c.Frequency.Class, to); hold != campaigns.HoldNone {
+			at, why = q, holdReason(hold)
 		}
 	}
 	if exp := c.Late.ExpiresAt(planned, cd.loc); !exp.IsZero() {
@@ -202,6 +223,14 @@ func (e *Engine) schedule(c *campaigns.Campaign, cd candidate, row *store.NewDel
 	if at.After(now) {
 		row.Status, row.NotBefore, row.Error = store.StatusDeferred, at.UTC(), why
 	}
+}
+
+// holdReason is the ledger's reason for a row the policy holds.
+func holdReason(h campaigns.Hold) string {
+	if h == campaigns.HoldBlackout {
+		return store.ReasonBlackout
+	}
+	return store.ReasonQuietHours
 }
 
 // lateReason says why a row expires: when it could go out at the earliest,

@@ -109,6 +109,19 @@ func (e *Engine) BrokenCampaignFiles() []BrokenFile {
 // file never stops the campaigns that are running. Changes made since the
 // last LoadCampaigns count, even those made before the watch started.
 func (e *Engine) WatchCampaigns(ctx context.Context, dir string, every time.Duration) {
+	reloadOnChange(ctx, every, func() bool {
+		f := e.folder.Load()
+		return f == nil || f.sig != folderSignature(dir)
+	}, func() {
+		e.LoadCampaigns(dir)
+		e.opts.Logger.Info("campaigns reloaded", "dir", dir, "campaigns", len(e.Campaigns()),
+			"broken_files", len(e.BrokenCampaignFiles()))
+	})
+}
+
+// reloadOnChange calls reload whenever changed says so, checked every
+// interval, until ctx ends.
+func reloadOnChange(ctx context.Context, every time.Duration, changed func() bool, reload func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -117,12 +130,9 @@ func (e *Engine) WatchCampaigns(ctx context.Context, dir string, every time.Dura
 			return
 		case <-t.C:
 		}
-		if f := e.folder.Load(); f != nil && f.sig == folderSignature(dir) {
-			continue
+		if changed() {
+			reload()
 		}
-		e.LoadCampaigns(dir)
-		e.opts.Logger.Info("campaigns reloaded", "dir", dir, "campaigns", len(e.Campaigns()),
-			"broken_files", len(e.BrokenCampaignFiles()))
 	}
 }
 

@@ -84,6 +84,9 @@ func (a *app) runRoles(ctx context.Context, r roles) error {
 	goRun := func(fn func()) { wg.Add(1); go func() { defer wg.Done(); fn() }() }
 
 	goRun(func() { rt.engine.WatchCampaigns(ctx, a.cfg.CampaignsDir, 5*time.Second) })
+	if a.cfg.Policy != "" {
+		goRun(func() { rt.engine.WatchPolicy(ctx, a.cfg.Policy, 5*time.Second) })
+	}
 	if r.scheduler {
 		s := &worker.Scheduler{Engine: rt.engine}
 		if a.cfg.SimClock != "" {

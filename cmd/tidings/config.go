@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tidings-crm/tidings/channels/email"
+	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -30,6 +31,7 @@ type Config struct {
 	RedisURL      string // redis://host:port/db; "embedded" runs an in-process server
 	RedisEviction string // "true" starts on a Redis whose maxmemory-policy may evict tasks
 	CampaignsDir  string
+	Policy        string // the contact policy file; empty: the built-in default
 	TimeZone      string // default IANA zone for customers without one
 	SMTPURL       string // smtp://user:pass@host:port?tls=starttls; empty = outbox
 	SMTPFrom      string
@@ -39,6 +41,7 @@ type Config struct {
 	SMSAccount    string
 	SMSToken      string
 	SMSFrom       string
+	SMSInbound    string // whsec_ secret(s) the generic provider signs inbound SMS with
 	WebhookSecret string // whsec_<base64>; several separated by spaces for rotation
 	HTTPAddr      string
 	PublicURL     string // base URL for links in messages (unsubscribe)
@@ -88,6 +91,8 @@ func (c *Config) settings() []setting {
 			help: "Redis connections kept per process; empty: go-redis's default, 10 per CPU", str: &c.RedisPool},
 		{flag: "campaigns", env: "TIDINGS_CAMPAIGNS", yaml: "campaigns", def: "examples/campaigns",
 			help: "folder of campaign YAML files", str: &c.CampaignsDir},
+		{flag: "policy", env: "TIDINGS_POLICY", yaml: "policy", def: "",
+			help: "contact policy file: frequency caps, quiet hours and blackout dates per channel, class, country and US state (docs/policy.md); empty: the built-in default, examples/policy.yaml", str: &c.Policy},
 		{flag: "time-zone", env: "TIDINGS_TIME_ZONE", yaml: "time_zone", def: "UTC",
 			help: "IANA time zone for customers who have none and whose phone number gives none", str: &c.TimeZone},
 		{flag: "smtp-url", env: "TIDINGS_SMTP_URL", yaml: "smtp_url", def: "",
@@ -106,6 +111,8 @@ func (c *Config) settings() []setting {
 			help: "SMS provider token (prefer the environment variable)", str: &c.SMSToken, secret: true},
 		{flag: "sms-from", env: "TIDINGS_SMS_FROM", yaml: "sms_from", def: "",
 			help: "SMS sender number or id", str: &c.SMSFrom},
+		{flag: "sms-inbound-secret", env: "TIDINGS_SMS_INBOUND_SECRET", yaml: "sms_inbound_secret", def: "",
+			help: "Standard Webhooks secret(s) whsec_<base64> the http provider (or a gateway, with none) signs inbound SMS with; without it (or, for twilio, TIDINGS_SMS_TOKEN) /v1/sms/inbound is not served", str: &c.SMSInbound, secret: true},
 		{flag: "webhook-secret", env: "TIDINGS_WEBHOOK_SECRET", yaml: "webhook_secret", def: "",
 			help: "Standard Webhooks secret(s) whsec_<base64>, space-separated during rotation", str: &c.WebhookSecret, secret: true},
 		{flag: "http-addr", env: "TIDINGS_HTTP_ADDR", yaml: "http_addr", def: "127.0.0.1:8080",
@@ -270,6 +277,15 @@ func (c *Config) validate() error {
 			break
 		}
 	}
+	for _, sec := range strings.Fields(c.SMSInbound) {
+		if _, err := triggers.ParseSecret(sec); err != nil {
+			bad("TIDINGS_SMS_INBOUND_SECRET", "each secret must be whsec_ followed by base64, e.g. whsec_$(openssl rand -base64 32)")
+			break
+		}
+	}
+	if c.SMSProvider == "twilio" && c.SMSInbound != "" {
+		bad("TIDINGS_SMS_INBOUND_SECRET", "is for the http provider; Twilio signs inbound SMS with its auth token, TIDINGS_SMS_TOKEN: unset it")
+	}
 	if d, err := time.ParseDuration(c.ClaimLease); err != nil || d < 10*time.Second {
 		bad("TIDINGS_CLAIM_LEASE", "must be a duration of at least 10s such as 2m, got %q", c.ClaimLease)
 	} else {
@@ -299,6 +315,25 @@ func (c *Config) validate() error {
 		bad("TIDINGS_PUBLIC_URL", "must be an absolute URL such as https://tidings.example.com, got %q", c.PublicURL)
 	}
 	return errors.Join(errs...)
+}
+
+// inboundSMS returns the credential that authenticates inbound SMS for the
+// configured provider (Twilio's auth token, or the generic provider's
+// secrets), or, when there is none, the start message that says the
+// endpoint is not served and names the setting to set.
+func (c *Config) inboundSMS() (twilioToken, secret, missing string) {
+	const off = "the inbound SMS endpoint /v1/sms/inbound (STOP, START, HELP) is not started: "
+	switch {
+	case c.SMSProvider == "twilio" && c.SMSToken == "":
+		return "", "", off + "TIDINGS_SMS_TOKEN is not set, so Twilio's signature cannot be checked and anyone could " +
+			"send STOP or START for any number; set TIDINGS_SMS_TOKEN to the Twilio auth token"
+	case c.SMSProvider == "twilio":
+		return c.SMSToken, "", ""
+	case c.SMSInbound == "":
+		return "", "", off + "TIDINGS_SMS_INBOUND_SECRET is not set, so requests could not be authenticated and anyone " +
+			"could send STOP or START for any number; set it to a whsec_ secret shared with the provider (docs/operations.md#inbound-sms)"
+	}
+	return "", c.SMSInbound, ""
 }
 
 // smtpPool is how many SMTP connections a process keeps: TIDINGS_SMTP_POOL,

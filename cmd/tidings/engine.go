@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -14,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
+	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/channels/email"
 	"github.com/tidings-crm/tidings/channels/outbox"
@@ -92,8 +94,31 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 		Metrics:        worker.NewMetrics(rt.metrics),
 	})
 	rt.engine.LoadCampaigns(a.cfg.CampaignsDir)
+	if err := a.loadPolicy(rt.engine); err != nil {
+		return nil, err
+	}
 	ok = true
 	return rt, nil
+}
+
+// loadPolicy puts TIDINGS_POLICY in force. A policy file with errors stops
+// the start (there is no earlier version to keep; guessing the rules that
+// protect customers is not an option); later, a broken edit keeps the
+// policy in force (WatchPolicy).
+func (a *app) loadPolicy(e *worker.Engine) error {
+	if a.cfg.Policy == "" {
+		return nil
+	}
+	problems := e.LoadPolicy(a.cfg.Policy)
+	if !campaigns.HasErrors(problems) {
+		return nil
+	}
+	lines := make([]string, 0, len(problems))
+	for _, p := range problems {
+		lines = append(lines, p.String())
+	}
+	return fmt.Errorf("TIDINGS_POLICY %s has errors; fix them (tidings validate checks it) or unset TIDINGS_POLICY for the default policy:\n%s",
+		a.cfg.Policy, strings.Join(lines, "\n"))
 }
 
 // openRedis connects to TIDINGS_REDIS_URL, refusing a Redis that may evict

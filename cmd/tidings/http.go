@@ -41,14 +41,19 @@ func unsubscribeURL(s unsubscribe.Signer, base string) func(d *store.Delivery) s
 // httpServer serves the public endpoints (unsubscribe, inbound SMS) and the
 // health checks.
 func (a *app) httpServer(rt *runtime) (*http.Server, error) {
+	twilioToken, inboundSecret, noInbound := a.cfg.inboundSMS()
 	unsub, err := unsubscribe.Handler(unsubscribe.Options{Store: rt.st, Signer: rt.signer, Logger: a.log,
-		PublicURL: a.cfg.PublicURL, TwilioAuthToken: a.cfg.SMSToken})
+		PublicURL: a.cfg.PublicURL, TwilioAuthToken: twilioToken, InboundSecret: inboundSecret})
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/u/", unsub)
-	mux.Handle("/v1/sms/inbound", unsub)
+	if noInbound == "" {
+		mux.Handle("/v1/sms/inbound", unsub)
+	} else {
+		a.log.Warn(noInbound)
+	}
 	if a.cfg.WebhookSecret != "" {
 		wh, err := triggers.NewWebhook(triggers.WebhookOptions{Secrets: a.cfg.WebhookSecret, Store: rt.st,
 			Reactor: rt.queue, Logger: a.log, Metrics: triggers.NewWebhookMetrics(rt.metrics)})
@@ -76,8 +81,8 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}, nil
 }
 
-// readiness is the /readyz answer. Broken campaign files make it
-// "degraded", still 200: the process is ready and runs every valid campaign
+// readiness is the /readyz answer. Broken campaign files (or a broken edit
+// of the policy file) make it "degraded", still 200: the process is ready and runs every valid campaign
 // (a 503 would take a node out of service for one typo); the list says
 // which files to fix and which campaigns run their last valid version.
 type readiness struct {
@@ -85,6 +90,9 @@ type readiness struct {
 	Problem     string              `json:"problem,omitempty"` // why unavailable
 	Campaigns   int                 `json:"campaigns"`         // loaded and running
 	BrokenFiles []worker.BrokenFile `json:"broken_campaign_files"`
+	// BrokenPolicy is the policy file when its last edit did not load (the
+	// policy in force is its last valid version).
+	BrokenPolicy *worker.BrokenFile `json:"broken_policy,omitempty"`
 }
 
 // readyz answers 200 with a readiness JSON while the database and Redis
@@ -96,13 +104,16 @@ func readyz(rt *runtime, isAdmin func(*http.Request) bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		broken := rt.engine.BrokenCampaignFiles()
+		broken, policy := rt.engine.BrokenCampaignFiles(), rt.engine.BrokenPolicy()
 		if !isAdmin(r) {
 			broken = namesOnly(broken)
+			if policy != nil {
+				policy = &namesOnly([]worker.BrokenFile{*policy})[0]
+			}
 		}
-		res, code := readiness{Status: "ready", BrokenFiles: broken}, http.StatusOK
+		res, code := readiness{Status: "ready", BrokenFiles: broken, BrokenPolicy: policy}, http.StatusOK
 		res.Campaigns = len(rt.engine.Campaigns())
-		if len(res.BrokenFiles) > 0 {
+		if len(res.BrokenFiles) > 0 || res.BrokenPolicy != nil {
 			res.Status = "degraded"
 		}
 		if res.BrokenFiles == nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/store"
@@ -54,9 +55,19 @@ type Options struct {
 	// gets one confirmation, not two.
 	ProviderConfirms bool
 
-	// TwilioAuthToken, when set, makes the inbound SMS endpoint reject
-	// requests without a valid X-Twilio-Signature (403).
+	// The inbound SMS endpoint's credential; without one it is not served
+	// (anyone could otherwise send STOP or START for any number).
+	//
+	// TwilioAuthToken checks Twilio's X-Twilio-Signature (403 when it is
+	// missing or wrong). InboundSecret, one or more space-separated
+	// "whsec_..." secrets, checks the Standard Webhooks headers a generic
+	// provider signs with (webhook-id, webhook-timestamp, webhook-signature;
+	// 401 when missing, wrong or more than 5 minutes off the clock). Set one,
+	// not both. A signed request is accepted once: its replay gets 403.
 	TwilioAuthToken string
+	InboundSecret   string
+	// Now is the clock of inbound timestamps (default time.Now).
+	Now func() time.Time
 	// PublicURL is the scheme://host[:port] the provider calls, used to
 	// rebuild the signed URL behind a proxy. Empty means the request's own
 	// Host, with https when the connection is TLS.
@@ -67,17 +78,20 @@ type Options struct {
 
 // handler serves the unsubscribe link and the inbound SMS webhook.
 type handler struct {
-	opts Options
-	log  *slog.Logger
+	opts    Options
+	log     *slog.Logger
+	inbound *inboundAuth // nil: no inbound credential, no inbound endpoint
 }
 
 // Handler returns the HTTP handler for the opt-out endpoints:
 //
 //	GET  /u/{token}         a confirmation page with a POST form; changes nothing
 //	POST /u/{token}         RFC 8058 one-click unsubscribe (suppress + clear consent)
-//	POST /v1/sms/inbound    Twilio-style inbound SMS: STOP, START, HELP keywords
+//	POST /v1/sms/inbound    inbound SMS: STOP, START, HELP keywords (with a
+//	                        credential only: Options.TwilioAuthToken or InboundSecret)
 //
-// It fails when the store is missing or the signing key is too short.
+// It fails when the store is missing, the signing key is too short or the
+// inbound secret is not a "whsec_..." secret.
 func Handler(opts Options) (http.Handler, error) {
 	if opts.Store == nil {
 		return nil, errors.New("unsubscribe: handler needs a store")
@@ -96,7 +110,14 @@ func Handler(opts Options) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /u/{token}", h.confirmPage)
 	mux.HandleFunc("POST /u/{token}", h.oneClick)
-	mux.HandleFunc("POST /v1/sms/inbound", h.smsInbound)
+	inbound, err := newInboundAuth(opts, h.requestURL)
+	if err != nil {
+		return nil, err
+	}
+	if inbound != nil {
+		h.inbound = inbound
+		mux.HandleFunc("POST /v1/sms/inbound", h.smsInbound)
+	}
 	return mux, nil
 }
 

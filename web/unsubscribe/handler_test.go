@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tidings-crm/tidings/store"
@@ -23,9 +24,14 @@ import (
 type bundle struct {
 	st     *store.Store
 	signer unsubscribe.Signer
+	secret string // the inbound SMS secret ("" with Twilio's token)
+	nextID atomic.Int64
 	srv    *httptest.Server
 	client *http.Client // never follows redirects, keeps no cookies
 }
+
+// testInboundSecret signs the generic provider's inbound SMS in tests.
+const testInboundSecret = "whsec_dGlkaW5ncy1pbmJvdW5kLXNtcy10ZXN0LXNlY3JldA=="
 
 func setup(t *testing.T, d store.Dialect, mod func(*unsubscribe.Options)) *bundle {
 	t.Helper()
@@ -33,7 +39,7 @@ func setup(t *testing.T, d store.Dialect, mod func(*unsubscribe.Options)) *bundl
 	b := &bundle{st: st, signer: unsubscribe.Signer{Key: testKey}}
 	logs := &lockedBuffer{}
 	opts := unsubscribe.Options{Store: st, Signer: b.signer, Brand: "Acme", Contact: "help@acme.example",
-		Logger: slog.New(slog.NewTextHandler(logs, nil))}
+		InboundSecret: testInboundSecret, Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	// Whatever the test did, no email address or phone number may appear
 	// in the logs in clear.
 	t.Cleanup(func() {
@@ -44,6 +50,7 @@ func setup(t *testing.T, d store.Dialect, mod func(*unsubscribe.Options)) *bundl
 	if mod != nil {
 		mod(&opts)
 	}
+	b.secret = opts.InboundSecret
 	h, err := unsubscribe.Handler(opts)
 	if err != nil {
 		t.Fatal(err)

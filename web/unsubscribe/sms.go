@@ -6,6 +6,7 @@ import (
 	"crypto/sha1" //nolint:gosec // Twilio's request signature is defined as HMAC-SHA1
 	"encoding/base64"
 	"encoding/xml"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -52,33 +53,39 @@ func ParseKeyword(body string) Keyword {
 	return keywords[strings.ToUpper(strings.Join(strings.Fields(s), " "))]
 }
 
-// smsInbound handles one inbound message from a Twilio-compatible provider
-// and answers TwiML: at most one <Message>, and none for ordinary texts.
+// smsInbound handles one inbound message from the provider and answers
+// TwiML: at most one <Message>, and none for ordinary texts. It is served
+// only with a credential, and a request that fails it changes nothing
+// (inbound.go).
 func (h *handler) smsInbound(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		http.Error(w, "unsubscribe: unreadable body", http.StatusBadRequest)
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
 		http.Error(w, "unsubscribe: unreadable form body", http.StatusBadRequest)
 		return
 	}
-	if h.opts.TwilioAuthToken != "" {
-		got := r.Header.Get("X-Twilio-Signature")
-		want := TwilioSignature(h.opts.TwilioAuthToken, h.requestURL(r), r.PostForm)
-		if got == "" || !hmac.Equal([]byte(got), []byte(want)) {
-			h.log.WarnContext(r.Context(), "sms inbound: bad signature", "provider_id", r.PostForm.Get("MessageSid"))
-			http.Error(w, "unsubscribe: invalid X-Twilio-Signature", http.StatusForbidden)
-			return
-		}
+	id, status, err := h.inbound.check(r, body, form)
+	if err != nil {
+		h.log.WarnContext(r.Context(), "sms inbound: refused", "reason", err.Error(), "provider_id", form.Get("MessageSid"))
+		http.Error(w, "unsubscribe: inbound SMS refused: "+err.Error(), status)
+		return
 	}
-	from := strings.TrimSpace(r.PostForm.Get("From"))
+	from := strings.TrimSpace(form.Get("From"))
 	if from == "" {
+		h.inbound.seen.release(id)
 		http.Error(w, "unsubscribe: missing From", http.StatusBadRequest)
 		return
 	}
-	kw := ParseKeyword(r.PostForm.Get("Body"))
+	kw := ParseKeyword(form.Get("Body"))
 	reply, err := h.applyKeyword(r.Context(), kw, from)
 	if err != nil {
+		h.inbound.seen.release(id)
 		h.log.ErrorContext(r.Context(), "sms inbound: failed", "keyword", kw.String(),
-			"address", channels.Redact(from), "provider_id", r.PostForm.Get("MessageSid"), "err", err)
+			"address", channels.Redact(from), "provider_id", form.Get("MessageSid"), "err", err)
 		http.Error(w, "unsubscribe: could not record the request", http.StatusInternalServerError)
 		return
 	}

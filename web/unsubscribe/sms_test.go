@@ -7,9 +7,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
+	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/web/unsubscribe"
 )
 
@@ -19,17 +21,42 @@ type twiml struct {
 	Messages []string `xml:"Message"`
 }
 
-// inbound posts a Twilio-style inbound message and returns the status and
-// the reply messages.
+// inbound posts an inbound message as the bundle's provider sends it: signed
+// with the generic provider's Standard Webhooks headers (a fresh id, the
+// current time) when the bundle has an inbound secret, else with the given
+// X-Twilio-Signature. It returns the status and the reply messages.
 func (b *bundle) inbound(t *testing.T, form url.Values, signature string) (int, []string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/v1/sms/inbound", strings.NewReader(form.Encode()))
+	body := form.Encode()
+	headers := map[string]string{}
+	if b.secret != "" {
+		headers = b.sign(t, b.secret, fmt.Sprintf("msg_%d", b.nextID.Add(1)), time.Now(), body)
+	} else if signature != "" {
+		headers["X-Twilio-Signature"] = signature
+	}
+	return b.post(t, body, headers)
+}
+
+// sign returns the Standard Webhooks headers of body under secret.
+func (b *bundle) sign(t *testing.T, secret, id string, at time.Time, body string) map[string]string {
+	t.Helper()
+	h, err := triggers.SignHeaders(secret, id, at, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// post sends a form body with the given headers to the inbound endpoint.
+func (b *bundle) post(t *testing.T, body string, headers map[string]string) (int, []string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/v1/sms/inbound", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if signature != "" {
-		req.Header.Set("X-Twilio-Signature", signature)
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := b.client.Do(req)
 	if err != nil {
@@ -199,7 +226,7 @@ func TestTwilioSignatureKnownVector(t *testing.T) {
 func TestInboundTwilioSignature(t *testing.T) {
 	const token = "twilio-auth-token"
 	b := setup(t, store.SQLite, func(o *unsubscribe.Options) {
-		o.TwilioAuthToken = token
+		o.TwilioAuthToken, o.InboundSecret = token, ""
 		o.PublicURL = "https://hooks.example.com/"
 	})
 	b.customer(t, "a", "a@example.com", "+33700000002", true)

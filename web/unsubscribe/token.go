@@ -1,7 +1,7 @@
 // Package unsubscribe honours opt-outs the moment a customer asks: the
 // signed one-click unsubscribe links put in every email (RFC 8058
 // List-Unsubscribe-Post) and the inbound SMS keywords (STOP, START, HELP)
-// sent by a Twilio-compatible provider.
+// the SMS provider forwards, signed (inbound.go).
 //
 // An unsubscribe writes a suppression and clears the channel's consent
 // before the handler answers, and the delivery worker checks suppressions

@@ -11,8 +11,8 @@ import (
 	"github.com/tidings-crm/tidings/worker"
 )
 
-// tickYAML fires every {{period}} minutes; transactional, so frequency caps
-// do not thin the later runs.
+// tickYAML fires every {{period}} minutes; transactional, so with the
+// drills' policy (cluster.DrillPolicy) no frequency cap thins the later runs.
 const tickYAML = `id: tick
 name: Ticks through a simulated day
 trigger: {schedule: {cron: "*/%d * * * *", time_zone: UTC}}

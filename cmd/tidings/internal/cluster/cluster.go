@@ -123,6 +123,9 @@ func New(t testing.TB, opts Options) *Cluster {
 			t.Fatal(err)
 		}
 	}
+	if err := os.WriteFile(c.PolicyFile(), []byte(DrillPolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// Cleanups run last-in first-out: the processes die before the SMTP
 	// server, Redis and the schema go away, and the store closes last.
 	t.Cleanup(func() { st.Close() })
@@ -133,6 +136,15 @@ func New(t testing.TB, opts Options) *Cluster {
 // CampaignsDir is the folder the processes load campaigns from.
 func (c *Cluster) CampaignsDir() string { return filepath.Join(c.Dir, "campaigns") }
 
+// DrillPolicy is the contact policy of the drills' processes: the default
+// without its transactional email cap, since the drills send one customer
+// a transactional message per tick, event or run, far more than a shop
+// would in a day, and measure delivery, not the policy.
+const DrillPolicy = "caps:\n  email: {transactional: none}\n"
+
+// PolicyFile is the policy file the processes load (DrillPolicy).
+func (c *Cluster) PolicyFile() string { return filepath.Join(c.Dir, "policy.yaml") }
+
 // Env returns the environment every process gets.
 func (c *Cluster) Env() []string {
 	env := filterEnv(os.Environ())
@@ -142,6 +154,7 @@ func (c *Cluster) Env() []string {
 		"TIDINGS_SMTP_URL="+c.SMTP.URL(),
 		"TIDINGS_SMTP_FROM="+Sender,
 		"TIDINGS_CAMPAIGNS="+c.CampaignsDir(),
+		"TIDINGS_POLICY="+c.PolicyFile(),
 		"TIDINGS_OUTBOX="+filepath.Join(c.Dir, "outbox"),
 		"TIDINGS_ADMIN_TOKEN="+c.AdminToken,
 		"TIDINGS_SIGNING_KEY="+randomHex(c.t, 32),
