@@ -155,7 +155,7 @@ func (s *Store) CustomersByIDs(ctx context.Context, ids []int64) (map[int64]*Cus
 	if len(ids) == 0 {
 		return out, nil
 	}
-	q, args, err := sqlx.In(`SELECT `+customerColumns+` FROM customers WHERE id IN (?)`, ids)
+	q, args, err := sqlx.In(`SELECT `+customerColumns()+` FROM customers WHERE id IN (?)`, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (s *Store) CustomersByIDs(ctx context.Context, ids []int64) (map[int64]*Cus
 	defer rows.Close()
 	for rows.Next() {
 		c := new(Customer)
-		if err := newCustomerScanner(c).scan(rows); err != nil {
+		if err := newCustomerRow(c, nil).scan(rows); err != nil {
 			return nil, fmt.Errorf("store: customers by id: %w", err)
 		}
 		out[c.ID] = c

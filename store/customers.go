@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -51,81 +50,6 @@ type Customer struct {
 // TotalSpent is TotalSpentCents in currency units, for display and rules.
 func (c *Customer) TotalSpent() float64 { return float64(c.TotalSpentCents) / 100 }
 
-// customerColumns is the explicit column list every customer read uses, in
-// the order customerScanner binds them.
-const customerColumns = `id, external_id, email, phone, first_name, last_name, locale, time_zone, birthday,
-	email_consent, sms_consent, tags, attributes, orders_count, total_spent_cents, first_purchase_at,
-	last_purchase_at, avg_days_between, rfm_r, rfm_f, rfm_m, rfm_segment, lifecycle, p_alive,
-	expected_purchases_90d, clv, insights_at, created_at, updated_at`
-
-// customerScanner binds Scan destinations to one Customer once, so a stream
-// scans every row into the same value without per-row allocation of targets.
-type customerScanner struct {
-	c          *Customer
-	tags, attr sql.RawBytes
-	dest       []any
-}
-
-func newCustomerScanner(c *Customer) *customerScanner {
-	s := &customerScanner{c: c}
-	s.dest = []any{
-		int64Into{&c.ID}, &c.ExternalID, &c.Email, &c.Phone, &c.FirstName, &c.LastName, &c.Locale,
-		&c.TimeZone, dateInto{&c.Birthday}, boolInto{&c.EmailConsent}, boolInto{&c.SMSConsent},
-		&s.tags, &s.attr, intInto{&c.OrdersCount}, int64Into{&c.TotalSpentCents},
-		timeInto{&c.FirstPurchaseAt}, timeInto{&c.LastPurchaseAt}, floatInto{&c.AvgDaysBetween},
-		intInto{&c.RFMR}, intInto{&c.RFMF}, intInto{&c.RFMM}, &c.RFMSegment, &c.Lifecycle,
-		floatInto{&c.PAlive}, floatInto{&c.ExpectedPurchases90d}, floatInto{&c.CLV},
-		timeInto{&c.InsightsAt}, timeInto{&c.CreatedAt}, timeInto{&c.UpdatedAt},
-	}
-	return s
-}
-
-type scanner interface{ Scan(dest ...any) error }
-
-// scan reads one row and decodes tags and attributes, skipping the JSON
-// decoder for the common empty values.
-func (s *customerScanner) scan(row scanner) error {
-	if err := row.Scan(s.dest...); err != nil {
-		return err
-	}
-	return decodeJSONColumns(s.c, s.tags, s.attr)
-}
-
-// decodeJSONColumns decodes tags and attributes into c, reusing its slice
-// and map and skipping the JSON decoder for the common empty values.
-func decodeJSONColumns(c *Customer, tags, attr []byte) error {
-	if isEmptyJSON(tags, '[', ']') {
-		c.Tags = c.Tags[:0]
-	} else if err := json.Unmarshal(tags, &c.Tags); err != nil {
-		return fmt.Errorf("decode tags of customer %d: %w", c.ID, err)
-	}
-	clear(c.Attributes)
-	if !isEmptyJSON(attr, '{', '}') {
-		if err := json.Unmarshal(attr, &c.Attributes); err != nil {
-			return fmt.Errorf("decode attributes of customer %d: %w", c.ID, err)
-		}
-	}
-	return nil
-}
-
-func isEmptyJSON(b []byte, open, close byte) bool {
-	if len(b) == 0 {
-		return true
-	}
-	if len(b) == 2 {
-		return b[0] == open && b[1] == close
-	}
-	if b[0] != open || b[len(b)-1] != close {
-		return false
-	}
-	for _, ch := range b[1 : len(b)-1] {
-		if ch != ' ' && ch != '\n' && ch != '\t' && ch != '\r' {
-			return false
-		}
-	}
-	return true
-}
-
 // CustomerByID returns the customer with the given id, or ErrNotFound.
 func (s *Store) CustomerByID(ctx context.Context, id int64) (*Customer, error) {
 	return s.customerWhere(ctx, `id = ?`, id)
@@ -138,7 +62,7 @@ func (s *Store) CustomerByExternalID(ctx context.Context, externalID string) (*C
 }
 
 func (s *Store) customerWhere(ctx context.Context, where string, arg any) (*Customer, error) {
-	rows, err := s.DB.QueryContext(ctx, s.DB.Rebind(`SELECT `+customerColumns+` FROM customers WHERE `+where), arg)
+	rows, err := s.DB.QueryContext(ctx, s.DB.Rebind(`SELECT `+customerColumns()+` FROM customers WHERE `+where), arg)
 	if err != nil {
 		return nil, fmt.Errorf("store: read customer %v: %w", arg, err)
 	}
@@ -150,7 +74,7 @@ func (s *Store) customerWhere(ctx context.Context, where string, arg any) (*Cust
 		return nil, fmt.Errorf("store: customer %v: %w", arg, ErrNotFound)
 	}
 	c := new(Customer)
-	if err := newCustomerScanner(c).scan(rows); err != nil {
+	if err := newCustomerRow(c, nil).scan(rows); err != nil {
 		return nil, fmt.Errorf("store: read customer %v: %w", arg, err)
 	}
 	return c, nil
@@ -208,14 +132,12 @@ func (s *Store) StreamCustomers(ctx context.Context, fn func(*Customer) error, o
 	if upTo <= 0 {
 		upTo = 1<<63 - 1
 	}
-	c := new(Customer)
-	sc, pr := newCustomerScanner(c), newPgxRow(c)
 	cols, err := projection(opts.Columns)
 	if err != nil {
 		return err
 	}
-	sc.dest = pick(sc.dest, cols)
-	pr.pick(cols)
+	c := new(Customer)
+	r := newCustomerRow(c, cols)
 	query := s.DB.Rebind(`SELECT ` + columnList(cols) + ` FROM customers WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`)
 	after := opts.AfterID
 	for {
@@ -224,9 +146,9 @@ func (s *Store) StreamCustomers(ctx context.Context, fn func(*Customer) error, o
 			err error
 		)
 		if s.Dialect == Postgres {
-			n, err = s.streamPagePgx(ctx, query, pr, fn, after, upTo, pageSize)
+			n, err = s.streamPagePgx(ctx, query, r, fn, after, upTo, pageSize)
 		} else {
-			n, err = s.streamPage(ctx, query, sc, fn, after, upTo, pageSize)
+			n, err = s.streamPage(ctx, query, r, fn, after, upTo, pageSize)
 		}
 		if err != nil {
 			return err
@@ -258,22 +180,18 @@ func (s *Store) CustomersByID(ctx context.Context, ids []int64, columns []string
 	if err != nil {
 		return err
 	}
-	c := new(Customer)
+	r := newCustomerRow(new(Customer), cols)
 	if s.Dialect == Postgres {
-		pr := newPgxRow(c)
-		pr.pick(cols)
 		query := `SELECT ` + columnList(cols) + ` FROM customers WHERE id = ANY($1) ORDER BY id`
-		_, err = s.streamPagePgx(ctx, query, pr, fn, ids)
+		_, err = s.streamPagePgx(ctx, query, r, fn, ids)
 		return err
 	}
-	sc := newCustomerScanner(c)
-	sc.dest = pick(sc.dest, cols)
 	list, err := json.Marshal(ids)
 	if err != nil {
 		return fmt.Errorf("store: read customers by id: %w", err)
 	}
 	query := `SELECT ` + columnList(cols) + ` FROM customers WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`
-	_, err = s.streamPage(ctx, query, sc, fn, string(list))
+	_, err = s.streamPage(ctx, query, r, fn, string(list))
 	return err
 }
 
@@ -285,7 +203,7 @@ func (e errStop) Error() string { return e.err.Error() }
 
 // streamPage runs one page query of customers (args are its parameters,
 // the first the id it starts after) and calls fn for each row.
-func (s *Store) streamPage(ctx context.Context, query string, sc *customerScanner, fn func(*Customer) error,
+func (s *Store) streamPage(ctx context.Context, query string, r *customerRow, fn func(*Customer) error,
 	args ...any) (int, error) {
 	rows, err := s.DB.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -294,11 +212,11 @@ func (s *Store) streamPage(ctx context.Context, query string, sc *customerScanne
 	defer rows.Close()
 	n := 0
 	for rows.Next() {
-		if err := sc.scan(rows); err != nil {
+		if err := r.scan(rows); err != nil {
 			return n, fmt.Errorf("store: stream customers: %w", err)
 		}
 		n++
-		if err := fn(sc.c); err != nil {
+		if err := fn(r.c); err != nil {
 			return n, err
 		}
 	}

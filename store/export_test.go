@@ -1,8 +1,8 @@
 package store
 
 // DisableWire makes PostgreSQL streams decode rows through pgx's Scan
-// instead of wireRow until the returned function is called, so a test can
-// compare the two.
+// instead of the binary decoders until the returned function is called, so
+// a test can compare the two.
 func DisableWire() (enable func()) {
 	wireDisabled = true
 	return func() { wireDisabled = false }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -171,41 +170,11 @@ func (s *Store) historyPurchases(ctx context.Context, page []CustomerHistory, bu
 	return buf, nil
 }
 
-// InsightRow is one customer's intelligence as a refresh writes it. Scores
-// follow the conventions at the top of this file.
-type InsightRow struct {
-	CustomerID           int64
-	R, F, M              int    // 1-5; 0 for prospects
-	Segment              string // "" for prospects
-	Lifecycle            string
-	PAlive               float64
-	ExpectedPurchases90d float64
-	CLV                  float64
-	At                   time.Time // the refresh clock, stored as insights_at
-}
-
-// Apply sets c's intelligence columns to r, as SaveInsights would store them
-// (a backtest scores in memory and shows rules this view).
-func (r InsightRow) Apply(c *Customer) {
-	c.RFMR, c.RFMF, c.RFMM, c.RFMSegment, c.Lifecycle = r.R, r.F, r.M, r.Segment, r.Lifecycle
-	c.PAlive, c.ExpectedPurchases90d, c.CLV, c.InsightsAt = r.PAlive, r.ExpectedPurchases90d, r.CLV, r.At
-}
-
 // LifecycleChange is a customer moving from one stage to another, as
 // recorded by SaveInsights.
 type LifecycleChange struct {
 	CustomerID int64
 	From, To   string
-}
-
-// insightCols is the number of bound values per InsightRow.
-const insightCols = 10
-
-// insightValues is one VALUES row of the batch update. PostgreSQL needs the
-// types spelled out (a VALUES list has no column types to infer them from).
-var insightValues = map[Dialect]string{
-	Postgres: `(?::bigint, ?::smallint, ?::smallint, ?::smallint, ?::text, ?::text, ?::float8, ?::float8, ?::float8, ?::timestamptz)`,
-	SQLite:   placeholders(insightCols),
 }
 
 // SaveInsights writes a batch of refreshed intelligence in one transaction,
@@ -239,41 +208,21 @@ func (s *Store) SaveInsights(ctx context.Context, rows []InsightRow) ([]Lifecycl
 	return changes, nil
 }
 
-func validInsight(r InsightRow) error {
-	for _, v := range []float64{r.PAlive, r.ExpectedPurchases90d, r.CLV} {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return errors.New("scores must be finite numbers")
-		}
-	}
-	if r.R < 0 || r.R > 5 || r.F < 0 || r.F > 5 || r.M < 0 || r.M > 5 {
-		return fmt.Errorf("RFM scores %d%d%d out of range 0-5", r.R, r.F, r.M)
-	}
-	if r.Lifecycle == "" || r.At.IsZero() {
-		return errors.New("a lifecycle stage and a refresh time are required")
-	}
-	return nil
-}
-
 func (s *Store) saveInsightsChunk(ctx context.Context, tx *sqlx.Tx, part []InsightRow) ([]LifecycleChange, error) {
 	stages, err := s.storedStages(ctx, tx, part)
 	if err != nil {
 		return nil, err
 	}
 	var changes []LifecycleChange
-	args := make([]any, 0, len(part)*insightCols)
+	cols := insightSchema()
+	args := make([]any, 0, len(part)*(len(cols)+1))
 	for _, r := range part {
 		if old, ok := stages[r.CustomerID]; ok && old != "" && old != r.Lifecycle {
 			changes = append(changes, LifecycleChange{CustomerID: r.CustomerID, From: old, To: r.Lifecycle})
 		}
-		args = append(args, r.CustomerID, r.R, r.F, r.M, r.Segment, r.Lifecycle, r.PAlive, r.ExpectedPurchases90d,
-			r.CLV, r.At.UTC())
+		args = r.appendArgs(args, cols)
 	}
-	row := insightValues[s.Dialect]
-	values := row + strings.Repeat(", "+row, len(part)-1)
-	q := tx.Rebind(`WITH v (id, r, f, m, segment, stage, p_alive, expected, clv, scored_at) AS (VALUES ` + values + `)
-		UPDATE customers SET rfm_r = v.r, rfm_f = v.f, rfm_m = v.m, rfm_segment = v.segment, lifecycle = v.stage,
-			p_alive = v.p_alive, expected_purchases_90d = v.expected, clv = v.clv, insights_at = v.scored_at
-		FROM v WHERE customers.id = v.id`)
+	q := tx.Rebind(insightUpdateSQL(s.Dialect, cols, len(part)))
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return nil, fmt.Errorf("update %d customers: %w", len(part), err)
 	}

@@ -176,7 +176,7 @@ func (s *Store) CustomersByPhone(ctx context.Context, phone string) ([]*Customer
 		return nil, nil
 	}
 	rows, err := s.DB.QueryContext(ctx,
-		s.DB.Rebind(`SELECT `+customerColumns+` FROM customers WHERE phone = ? ORDER BY id`), phone)
+		s.DB.Rebind(`SELECT `+customerColumns()+` FROM customers WHERE phone = ? ORDER BY id`), phone)
 	if err != nil {
 		return nil, fmt.Errorf("store: customers by phone: %w", err)
 	}
@@ -184,7 +184,7 @@ func (s *Store) CustomersByPhone(ctx context.Context, phone string) ([]*Customer
 	var out []*Customer
 	for rows.Next() {
 		c := new(Customer)
-		if err := newCustomerScanner(c).scan(rows); err != nil {
+		if err := newCustomerRow(c, nil).scan(rows); err != nil {
 			return nil, fmt.Errorf("store: customers by phone: %w", err)
 		}
 		out = append(out, c)

@@ -8,107 +8,109 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/tidings-crm/tidings/customer"
 )
 
-// wireRow decodes a customer row straight from PostgreSQL's binary result
+// A customerRow decodes a PostgreSQL row straight from its binary result
 // format (pgx's RawValues), for the column types of the customers table.
 // Decoding the few known shapes by hand costs a fraction of pgx's generic
 // Scan, which is most of the Go side of an audience stream. A page whose
 // columns come in another type or format (a changed schema, the simple
 // protocol) falls back to Scan: bind says which.
-type wireRow struct {
-	c          *Customer
-	decs       []wireColumn
-	names      []string
-	tags, attr []byte
-	strs       map[string]string // interned values of the low-cardinality text columns
-}
 
-// wireColumn is how one customers column arrives and is decoded.
-type wireColumn struct {
-	oid    uint32
-	decode func(w *wireRow, b []byte) error
-}
+// wireDecoder decodes one column's raw value into its Customer field. NULL
+// (a nil b) decodes to the zero value, as the Scan path does.
+type wireDecoder func(b []byte) error
 
-// wireColumns maps each customers column to its PostgreSQL type and decoder.
-// NULL (a nil b) decodes to the zero value, as the Scan path does.
-var wireColumns = map[string]wireColumn{
-	"id":                     {pgtype.Int8OID, func(w *wireRow, b []byte) (err error) { w.c.ID, err = wireInt8(b); return }},
-	"external_id":            {pgtype.TextOID, func(w *wireRow, b []byte) error { w.c.ExternalID = string(b); return nil }},
-	"email":                  {pgtype.TextOID, func(w *wireRow, b []byte) error { w.c.Email = string(b); return nil }},
-	"phone":                  {pgtype.TextOID, func(w *wireRow, b []byte) error { w.c.Phone = string(b); return nil }},
-	"first_name":             {pgtype.TextOID, func(w *wireRow, b []byte) error { w.c.FirstName = string(b); return nil }},
-	"last_name":              {pgtype.TextOID, func(w *wireRow, b []byte) error { w.c.LastName = string(b); return nil }},
-	"locale":                 {pgtype.TextOID, func(w *wireRow, b []byte) error { w.c.Locale = w.intern(b); return nil }},
-	"time_zone":              {pgtype.TextOID, func(w *wireRow, b []byte) error { w.c.TimeZone = w.intern(b); return nil }},
-	"birthday":               {pgtype.DateOID, func(w *wireRow, b []byte) (err error) { w.c.Birthday, err = wireDate(b); return }},
-	"email_consent":          {pgtype.BoolOID, func(w *wireRow, b []byte) (err error) { w.c.EmailConsent, err = wireBool(b); return }},
-	"sms_consent":            {pgtype.BoolOID, func(w *wireRow, b []byte) (err error) { w.c.SMSConsent, err = wireBool(b); return }},
-	"tags":                   {pgtype.JSONBOID, func(w *wireRow, b []byte) (err error) { w.tags, err = wireJSONB(b); return }},
-	"attributes":             {pgtype.JSONBOID, func(w *wireRow, b []byte) (err error) { w.attr, err = wireJSONB(b); return }},
-	"orders_count":           {pgtype.Int4OID, func(w *wireRow, b []byte) (err error) { w.c.OrdersCount, err = wireInt4(b); return }},
-	"total_spent_cents":      {pgtype.Int8OID, func(w *wireRow, b []byte) (err error) { w.c.TotalSpentCents, err = wireInt8(b); return }},
-	"first_purchase_at":      {pgtype.TimestamptzOID, func(w *wireRow, b []byte) (err error) { w.c.FirstPurchaseAt, err = wireTime(b); return }},
-	"last_purchase_at":       {pgtype.TimestamptzOID, func(w *wireRow, b []byte) (err error) { w.c.LastPurchaseAt, err = wireTime(b); return }},
-	"avg_days_between":       {pgtype.Float8OID, func(w *wireRow, b []byte) (err error) { w.c.AvgDaysBetween, err = wireFloat8(b); return }},
-	"rfm_r":                  {pgtype.Int2OID, func(w *wireRow, b []byte) (err error) { w.c.RFMR, err = wireInt2(b); return }},
-	"rfm_f":                  {pgtype.Int2OID, func(w *wireRow, b []byte) (err error) { w.c.RFMF, err = wireInt2(b); return }},
-	"rfm_m":                  {pgtype.Int2OID, func(w *wireRow, b []byte) (err error) { w.c.RFMM, err = wireInt2(b); return }},
-	"rfm_segment":            {pgtype.TextOID, func(w *wireRow, b []byte) error { w.c.RFMSegment = w.intern(b); return nil }},
-	"lifecycle":              {pgtype.TextOID, func(w *wireRow, b []byte) error { w.c.Lifecycle = w.intern(b); return nil }},
-	"p_alive":                {pgtype.Float8OID, func(w *wireRow, b []byte) (err error) { w.c.PAlive, err = wireFloat8(b); return }},
-	"expected_purchases_90d": {pgtype.Float8OID, func(w *wireRow, b []byte) (err error) { w.c.ExpectedPurchases90d, err = wireFloat8(b); return }},
-	"clv":                    {pgtype.Float8OID, func(w *wireRow, b []byte) (err error) { w.c.CLV, err = wireFloat8(b); return }},
-	"insights_at":            {pgtype.TimestamptzOID, func(w *wireRow, b []byte) (err error) { w.c.InsightsAt, err = wireTime(b); return }},
-	"created_at":             {pgtype.TimestamptzOID, func(w *wireRow, b []byte) (err error) { w.c.CreatedAt, err = wireTime(b); return }},
-	"updated_at":             {pgtype.TimestamptzOID, func(w *wireRow, b []byte) (err error) { w.c.UpdatedAt, err = wireTime(b); return }},
-}
-
-// bind prepares decoding of a page whose columns are names, as described
-// by fds, and reports whether every column comes in a type and format
-// wireColumns decodes; false means the page must go through Scan.
-func (w *wireRow) bind(names []string, fds []pgconn.FieldDescription) bool {
-	if len(fds) != len(names) {
+// bind prepares decoding of a page whose columns are described by fds, and
+// reports whether every column comes in a type and format a decoder reads;
+// false means the page must go through Scan.
+func (r *customerRow) bind(fds []pgconn.FieldDescription) bool {
+	if len(fds) != len(r.cols) {
 		return false
 	}
-	w.decs, w.names = w.decs[:0], names
+	r.decs = r.decs[:0]
 	for i, fd := range fds {
-		col, ok := wireColumns[names[i]]
-		// Text and JSON read the same in both formats (JSONB's binary
-		// form is a version byte and the text, which wireJSONB checks).
-		textual := col.oid == pgtype.TextOID || col.oid == pgtype.JSONBOID
-		if !ok || fd.DataTypeOID != col.oid || (fd.Format != pgtype.BinaryFormatCode && !textual) {
+		dec := r.decoder(r.cols[i], fd.DataTypeOID, fd.Format == pgtype.BinaryFormatCode)
+		if dec == nil {
 			return false
 		}
-		if col.oid == pgtype.JSONBOID && fd.Format != pgtype.BinaryFormatCode {
-			col.decode = textJSON(names[i])
-		}
-		w.decs = append(w.decs, col)
+		r.decs = append(r.decs, dec)
 	}
 	return true
 }
 
-// textJSON decodes a JSON column that arrived in text format.
-func textJSON(name string) func(w *wireRow, b []byte) error {
-	if name == "tags" {
-		return func(w *wireRow, b []byte) error { w.tags = b; return nil }
+// decoder returns the decoder of col's values of type oid, in binary or
+// text format, or nil when it has none. Text reads the same in both
+// formats, and so does JSON but for JSONB's binary version byte.
+func (r *customerRow) decoder(col boundColumn, oid uint32, binary bool) wireDecoder {
+	switch p := col.ptr.(type) {
+	case *string:
+		switch {
+		case oid != pgtype.TextOID:
+			return nil
+		case col.few:
+			return func(b []byte) error { *p = r.intern(b); return nil }
+		}
+		return func(b []byte) error { *p = string(b); return nil }
+	case *jsonColumn:
+		switch {
+		case oid != pgtype.JSONBOID:
+			return nil
+		case !binary:
+			return func(b []byte) error { p.raw = b; return nil }
+		}
+		return func(b []byte) (err error) { p.raw, err = wireJSONB(b); return }
 	}
-	return func(w *wireRow, b []byte) error { w.attr = b; return nil }
+	if !binary {
+		return nil
+	}
+	switch p := col.ptr.(type) {
+	case *int:
+		switch oid {
+		case pgtype.Int2OID:
+			return func(b []byte) (err error) { *p, err = wireInt2(b); return }
+		case pgtype.Int4OID:
+			return func(b []byte) (err error) { *p, err = wireInt4(b); return }
+		case pgtype.Int8OID:
+			return func(b []byte) error { v, err := wireInt8(b); *p = int(v); return err }
+		}
+	case *int64:
+		if oid == pgtype.Int8OID {
+			return func(b []byte) (err error) { *p, err = wireInt8(b); return }
+		}
+	case *float64:
+		if oid == pgtype.Float8OID {
+			return func(b []byte) (err error) { *p, err = wireFloat8(b); return }
+		}
+	case *bool:
+		if oid == pgtype.BoolOID {
+			return func(b []byte) (err error) { *p, err = wireBool(b); return }
+		}
+	case *time.Time:
+		switch {
+		case col.typ == customer.Date && oid == pgtype.DateOID:
+			return func(b []byte) (err error) { *p, err = wireDate(b); return }
+		case col.typ == customer.Time && oid == pgtype.TimestamptzOID:
+			return func(b []byte) (err error) { *p, err = wireTime(b); return }
+		}
+	}
+	return nil
 }
 
 // decode fills the Customer from one row's raw values; columns the page
-// does not select keep their zero value (JSON ones included).
-func (w *wireRow) decode(vals [][]byte) error {
-	if len(vals) != len(w.decs) {
-		return fmt.Errorf("decode customer row: %d values for %d columns", len(vals), len(w.decs))
+// does not select keep their zero value.
+func (r *customerRow) decode(vals [][]byte) error {
+	if len(vals) != len(r.decs) {
+		return fmt.Errorf("decode customer row: %d values for %d columns", len(vals), len(r.decs))
 	}
-	w.tags, w.attr = nil, nil
-	for i, col := range w.decs {
-		if err := col.decode(w, vals[i]); err != nil {
-			return fmt.Errorf("decode column %s of customer %d: %w", w.names[i], w.c.ID, err)
+	for i, dec := range r.decs {
+		if err := dec(vals[i]); err != nil {
+			return fmt.Errorf("decode column %s of customer %d: %w", r.cols[i].name, r.c.ID, err)
 		}
 	}
-	return decodeJSONColumns(w.c, w.tags, w.attr)
+	return r.decodeJSON()
 }
 
 // maxInterned bounds the interned strings of one stream, so a column of
@@ -117,16 +119,16 @@ const maxInterned = 4096
 
 // intern returns b as a string, reusing one string per distinct value of
 // the columns with few values (segment, lifecycle, locale, time zone).
-func (w *wireRow) intern(b []byte) string {
-	if s, ok := w.strs[string(b)]; ok {
+func (r *customerRow) intern(b []byte) string {
+	if s, ok := r.strs[string(b)]; ok {
 		return s
 	}
 	s := string(b)
-	if w.strs == nil {
-		w.strs = map[string]string{}
+	if r.strs == nil {
+		r.strs = map[string]string{}
 	}
-	if len(w.strs) < maxInterned {
-		w.strs[s] = s
+	if len(r.strs) < maxInterned {
+		r.strs[s] = s
 	}
 	return s
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/customer"
 	"github.com/tidings-crm/tidings/rules"
 	"github.com/tidings-crm/tidings/store"
 )
@@ -307,31 +308,32 @@ func rfmScore(r, f, m int) string {
 }
 
 // envColumns maps each rule environment name to the customer columns
-// FillEnv derives it from. Names with no column (now, event, days_since and
-// the other functions of their arguments) map to nothing.
-var envColumns = map[string][]string{
-	"id": nil, "external_id": {"external_id"}, "email": {"email"}, "phone": {"phone"},
-	"first_name": {"first_name"}, "last_name": {"last_name"}, "locale": {"locale"},
-	"time_zone": {"time_zone"}, "birthday": {"birthday"}, "tags": {"tags"}, "attributes": {"attributes"},
-	"email_consent": {"email_consent"}, "sms_consent": {"sms_consent"},
-	"orders_count": {"orders_count"}, "total_spent": {"total_spent_cents"},
-	"average_order_value":        {"total_spent_cents", "orders_count"},
-	"first_purchase_at":          {"first_purchase_at"},
-	"last_purchase_at":           {"last_purchase_at"},
-	"days_since_last_purchase":   {"last_purchase_at"},
-	"avg_days_between_purchases": {"avg_days_between"},
-	"lifecycle":                  {"lifecycle"}, "p_alive": {"p_alive"},
-	"expected_purchases_90d": {"expected_purchases_90d"}, "clv": {"clv"},
-	"event": nil, "now": nil,
-	"days_since": nil, "days_until": nil, "within_days": nil,
-	"age": {"birthday", "time_zone"}, "in_local_hour": {"time_zone"},
-	"has_tag": {"tags"}, "attr": {"attributes"},
-	// rfm read whole, or one member at a time (rules.Program.Fields).
-	"rfm":   {"rfm_r", "rfm_f", "rfm_m", "rfm_segment"},
-	"rfm.r": {"rfm_r"}, "rfm.f": {"rfm_f"}, "rfm.m": {"rfm_m"},
-	"rfm.score":   {"rfm_r", "rfm_f", "rfm_m"},
-	"rfm.segment": {"rfm_segment"},
-}
+// FillEnv derives it from: the registry's names (customer.Fields) read
+// their column or the columns they are computed from, a struct read whole
+// (rfm != nil) the columns of all its members; the functions and the names
+// with no column (now, event, and functions of their arguments only) are
+// listed here.
+var envColumns = func() map[string][]string {
+	m := map[string][]string{
+		"event": nil, "now": nil, "days_since": nil, "days_until": nil, "within_days": nil,
+		"age": {"birthday", "time_zone"}, "in_local_hour": {"time_zone"},
+		"has_tag": {"tags"}, "attr": {"attributes"},
+	}
+	for _, f := range customer.Fields {
+		if f.Name == "" {
+			continue
+		}
+		m[f.Name] = f.Columns()
+		if root, _, member := strings.Cut(f.Name, "."); member {
+			for _, col := range f.Columns() {
+				if !slices.Contains(m[root], col) {
+					m[root] = append(m[root], col)
+				}
+			}
+		}
+	}
+	return m
+}()
 
 // AudienceColumns lists the customer columns a Lean audience of c streams
 // for every customer: the trigger's and those behind every name its rules

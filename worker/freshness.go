@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/customer"
 	"github.com/tidings-crm/tidings/store"
 )
 
@@ -17,9 +18,15 @@ const StaleScoresAfter = 30 * time.Hour
 // RefreshCommand is what a user runs to bring stored scores up to date.
 const RefreshCommand = "tidings insights refresh"
 
-// scoreColumns are the stored intelligence columns a rule can read.
-var scoreColumns = map[string]bool{"rfm_r": true, "rfm_f": true, "rfm_m": true, "rfm_segment": true,
-	"lifecycle": true, "p_alive": true, "expected_purchases_90d": true, "clv": true}
+// scoreColumns are the stored intelligence columns: those the insights
+// refresh writes (customer.Insights).
+var scoreColumns = func() map[string]bool {
+	cols := map[string]bool{}
+	for _, c := range customer.SetBy(customer.Insights) {
+		cols[c] = true
+	}
+	return cols
+}()
 
 // ReadsScores reports whether c's trigger or audience rule reads stored
 // intelligence (RFM, lifecycle, P(alive), expected purchases, CLV), whose

@@ -8,15 +8,20 @@ import (
 	"io"
 	"strings"
 
+	"github.com/tidings-crm/tidings/customer"
 	"github.com/tidings-crm/tidings/store"
 )
 
-// customerColumns are the CSV columns with a meaning; any other column
-// becomes a custom attribute.
-var customerColumns = map[string]bool{
-	"external_id": true, "email": true, "phone": true, "first_name": true, "last_name": true, "locale": true,
-	"time_zone": true, "birthday": true, "email_consent": true, "sms_consent": true, "tags": true,
-}
+// customerColumns are the CSV columns with a meaning, the registry's import
+// columns (setCustomerField reads each); any other column becomes a custom
+// attribute.
+var customerColumns = func() map[string]bool {
+	cols := map[string]bool{}
+	for _, c := range customer.ImportColumns() {
+		cols[c] = true
+	}
+	return cols
+}()
 
 // Customers imports a customers CSV (header row first; see the package
 // documentation of the columns). An empty cell leaves the stored value as it
@@ -176,6 +181,10 @@ func setCustomerField(in *store.CustomerInput, col, v string) error {
 		}
 	case "tags":
 		in.Tags = parseTags(v)
+	default:
+		// A registry import column without a case here: a bug the
+		// registry's test (go test ./customer) reports.
+		return fmt.Errorf("%s: this version cannot import the column yet; leave it out of the file", col)
 	}
 	return err
 }

@@ -2,7 +2,6 @@ package synth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -14,14 +13,6 @@ import (
 
 	"github.com/tidings-crm/tidings/store"
 )
-
-// fillColumns are the customer columns Fill writes, in the order of
-// fillValues.
-var fillColumns = []string{"id", "external_id", "email", "phone", "first_name", "last_name", "locale",
-	"time_zone", "birthday", "email_consent", "sms_consent", "tags", "attributes", "orders_count",
-	"total_spent_cents", "first_purchase_at", "last_purchase_at", "avg_days_between", "rfm_r", "rfm_f",
-	"rfm_m", "rfm_segment", "lifecycle", "p_alive", "expected_purchases_90d", "clv", "insights_at",
-	"created_at", "updated_at"}
 
 // EnsureProfiles makes the customers table of the migrated store st hold
 // exactly the n rows Profiles(n, seed, now) yields, and reports whether it
@@ -50,16 +41,13 @@ func EnsureProfiles(ctx context.Context, st *store.Store, n int, seed uint64, no
 	}
 	next, stop := iter.Pull(Profiles(n, seed, now))
 	defer stop()
-	err = writeRows(ctx, st, "customers", fillColumns, func() ([]any, bool, error) {
+	// Every column of the registry, as the store writes it.
+	err = writeRows(ctx, st, "customers", store.CustomerColumns(), func() ([]any, bool, error) {
 		c, ok := next()
 		if !ok {
 			return nil, false, nil
 		}
-		birthday := nullTime(c.Birthday)
-		if st.Dialect == store.SQLite && !c.Birthday.IsZero() {
-			birthday = c.Birthday.Format(time.DateOnly)
-		}
-		vals, err := fillValues(c, birthday)
+		vals, err := store.CustomerValues(st.Dialect, c)
 		return vals, true, err
 	})
 	if err == nil && st.Dialect == store.Postgres {
@@ -160,23 +148,6 @@ func writeRows(ctx context.Context, st *store.Store, table string, cols []string
 	return insertSQLite(ctx, st, table, cols, src)
 }
 
-// fillValues is one row of fillColumns; birthday is in the dialect's form.
-func fillValues(c *store.Customer, birthday any) ([]any, error) {
-	tags, err := json.Marshal(orEmpty(c.Tags))
-	if err != nil {
-		return nil, err
-	}
-	attr, err := json.Marshal(c.Attributes)
-	if err != nil {
-		return nil, err
-	}
-	return []any{c.ID, c.ExternalID, c.Email, c.Phone, c.FirstName, c.LastName, c.Locale, c.TimeZone,
-		birthday, c.EmailConsent, c.SMSConsent, string(tags), string(attr), c.OrdersCount,
-		c.TotalSpentCents, nullTime(c.FirstPurchaseAt), nullTime(c.LastPurchaseAt), c.AvgDaysBetween,
-		c.RFMR, c.RFMF, c.RFMM, c.RFMSegment, c.Lifecycle, c.PAlive, c.ExpectedPurchases90d, c.CLV,
-		nullTime(c.InsightsAt), c.CreatedAt, c.UpdatedAt}, nil
-}
-
 // copyPostgres streams the rows through COPY.
 func copyPostgres(ctx context.Context, st *store.Store, table string, cols []string, src rowSource) error {
 	conn, err := st.DB.Conn(ctx)
@@ -238,18 +209,4 @@ func insertSQLite(ctx context.Context, st *store.Store, table string, cols []str
 		}
 	}
 	return tx.Commit()
-}
-
-func orEmpty(tags []string) []string {
-	if tags == nil {
-		return []string{}
-	}
-	return tags
-}
-
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC()
 }
