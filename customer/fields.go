@@ -37,8 +37,10 @@ type Field struct {
 	From []string
 	// Set says who writes the column.
 	Set Setter
-	// Import marks a column of `tidings import customers`.
-	Import bool
+	// Import marks a column of `tidings import customers`; Example is a
+	// valid cell of it, for the docs and the registry's test.
+	Import  bool
+	Example string
 	// Few marks a text column with few distinct values (a stage, a zone):
 	// readers keep one copy of each value.
 	Few bool
@@ -78,24 +80,25 @@ const (
 // table's.
 var Fields = []Field{
 	{Column: "id", Name: "id", Type: BigInt, Set: Record, Doc: "the customer's id in this database"},
-	{Column: "external_id", Name: "external_id", Type: Text, Set: Profile, Import: true,
+	{Column: "external_id", Name: "external_id", Type: Text, Set: Profile, Import: true, Example: "C-1042",
 		Doc: "the shop's own customer id (required in an import, the key it upserts on)"},
-	{Column: "email", Name: "email", Type: Text, Set: Profile, Import: true, Doc: "email address, lower case"},
-	{Column: "phone", Name: "phone", Type: Text, Set: Profile, Import: true,
+	{Column: "email", Name: "email", Type: Text, Set: Profile, Import: true, Example: "Ann@Example.com",
+		Doc: "email address, lower case"},
+	{Column: "phone", Name: "phone", Type: Text, Set: Profile, Import: true, Example: "+33 6 12 34 56 78",
 		Doc: "phone number in international format (E.164, `+33612345678`)"},
-	{Column: "first_name", Name: "first_name", Type: Text, Set: Profile, Import: true, Doc: "first name"},
-	{Column: "last_name", Name: "last_name", Type: Text, Set: Profile, Import: true, Doc: "last name"},
-	{Column: "locale", Name: "locale", Type: Text, Set: Profile, Import: true, Few: true,
+	{Column: "first_name", Name: "first_name", Type: Text, Set: Profile, Import: true, Example: "Ann", Doc: "first name"},
+	{Column: "last_name", Name: "last_name", Type: Text, Set: Profile, Import: true, Example: "Lee", Doc: "last name"},
+	{Column: "locale", Name: "locale", Type: Text, Set: Profile, Import: true, Example: "fr-CA", Few: true,
 		Doc: "BCP 47 language tag (`fr`, `fr-CA`); picks the message language"},
-	{Column: "time_zone", Name: "time_zone", Type: Text, Set: Profile, Import: true, Few: true,
+	{Column: "time_zone", Name: "time_zone", Type: Text, Set: Profile, Import: true, Example: "Europe/Paris", Few: true,
 		Doc: "IANA zone (`Europe/Paris`); `\"\"` means inferred from the phone number, else the default zone"},
-	{Column: "birthday", Name: "birthday", Type: Date, Set: Profile, Import: true,
+	{Column: "birthday", Name: "birthday", Type: Date, Set: Profile, Import: true, Example: "1990-12-31",
 		Doc: "date of birth (`YYYY-MM-DD`); the zero time when unknown"},
-	{Column: "email_consent", Name: "email_consent", Type: Bool, Set: Profile, Import: true,
+	{Column: "email_consent", Name: "email_consent", Type: Bool, Set: Profile, Import: true, Example: "yes",
 		Doc: "agreed to receive email"},
-	{Column: "sms_consent", Name: "sms_consent", Type: Bool, Set: Profile, Import: true,
+	{Column: "sms_consent", Name: "sms_consent", Type: Bool, Set: Profile, Import: true, Example: "true",
 		Doc: "agreed to receive SMS"},
-	{Column: "tags", Name: "tags", Type: List, Set: Profile, Import: true,
+	{Column: "tags", Name: "tags", Type: List, Set: Profile, Import: true, Example: "vip;newsletter",
 		Doc: "free labels (`;`-separated in an import); test with `has_tag(\"vip\")`"},
 	{Column: "attributes", Name: "attributes", Type: Map, Set: Profile,
 		Doc: "custom attributes: every other column of an import; read with `attr(\"plan\")`"},
@@ -111,9 +114,9 @@ var Fields = []Field{
 	{Name: "days_since_last_purchase", Type: Int, From: []string{"last_purchase_at"}, Set: Purchases,
 		Doc: "whole days from the latest order to now; -1 without orders"},
 	{Column: "avg_days_between", Name: "avg_days_between_purchases", Type: Float, Set: Purchases,
-		Doc: "days from the first to the latest order divided by the gaps between orders; 0 with fewer than 2 orders"},
+		Doc: "average days between orders: (latest - first) / (orders_count - 1); 0 with fewer than 2 orders"},
 	{Column: "rfm_r", Name: "rfm.r", Type: Int, Set: Insights,
-		Doc: "recency quintile score, 1 (longest ago) to 5; 0 when not scored (`rfm` reads them all)"},
+		Doc: "recency quintile score, 1 (longest ago) to 5; 0 when not scored"},
 	{Column: "rfm_f", Name: "rfm.f", Type: Int, Set: Insights, Doc: "frequency quintile score, 1 to 5 (orders); 0 when not scored"},
 	{Column: "rfm_m", Name: "rfm.m", Type: Int, Set: Insights, Doc: "monetary quintile score, 1 to 5 (total spent); 0 when not scored"},
 	{Name: "rfm.score", Type: Text, From: []string{"rfm_r", "rfm_f", "rfm_m"}, Set: Insights,
