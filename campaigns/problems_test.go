@@ -32,7 +32,7 @@ var brokenCases = []brokenCase{
 	{"rule typo on folded second line", "win-back-90d.yaml", `lifecycle in ["active"`, `lifecyle in ["active"`,
 		`10:3: audience: unknown name "lifecyle"; did you mean "lifecycle"?`},
 	{"rule typo on literal third line", "churn-alert.yaml", `    lifecycle in ["declining"]`, `    lifecycle in ["declining"] && orders_cnt > 2`,
-		`12:35: audience: unknown name "orders_cnt"; did you mean "orders_count"?`},
+		`12:35: audience: unknown name "orders_cnt"; did you mean "orders_count" or "orders_90d"?`},
 	{"churn rule typo in plain scalar", "churn-alert.yaml", "rule: p_alive < 0.5", "rule: p_alive < 0.5 || pp_alive < 1",
 		`8:28: trigger.churn_risk.rule: unknown name "pp_alive"; did you mean "p_alive"?`},
 	{"lifecycle typo in folded list", "win-back-90d.yaml", `lifecycle in ["active"`, `lifecycle in ["activ"`,

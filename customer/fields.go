@@ -16,8 +16,8 @@
 // this package's test, which names the list and the field to add.
 //
 // To add a field: one entry here, a migration adding the column to both
-// dialects, then `go test ./customer`, which says what else to write.
-// docs/campaigns.md ("Adding a customer field") walks through it.
+// dialects, then `go test ./customer`, which says what else to write; the
+// README ("Adding a customer field") walks through it.
 package customer
 
 import "slices"
@@ -75,9 +75,8 @@ const (
 	Record Setter = "record"
 )
 
-// Fields is the registry, in the column order of the customers table.
-// Append new fields; the order is the store's SELECT order and the docs
-// table's.
+// Fields is the registry. Its order is the store's SELECT order and the
+// docs table's: keep a new field beside those of its group.
 var Fields = []Field{
 	{Column: "id", Name: "id", Type: BigInt, Set: Record, Doc: "the customer's id in this database"},
 	{Column: "external_id", Name: "external_id", Type: Text, Set: Profile, Import: true, Example: "C-1042",
@@ -131,6 +130,13 @@ var Fields = []Field{
 		Doc: "purchases expected in the next 90 days (BG/NBD)"},
 	{Column: "clv", Name: "clv", Type: Float, Set: Insights,
 		Doc: "expected revenue of the next 12 months in currency units, discounted 1% a month (BG/NBD and Gamma-Gamma)"},
+	{Column: "spend_90d_cents", Name: "spend_90d", Type: Cents, Set: Insights,
+		Doc: "spent in the 90 days up to the refresh (orders after its clock minus 90 days), in currency units"},
+	{Column: "spend_prev_90d_cents", Name: "spend_prev_90d", Type: Cents, Set: Insights,
+		Doc: "spent in the 90 days before those (91 to 180 days before the refresh), in currency units; " +
+			"`spend_90d < spend_prev_90d / 2` is value churn in the making"},
+	{Column: "orders_90d", Name: "orders_90d", Type: Int, Set: Insights,
+		Doc: "orders in the 90 days up to the refresh, the window of `spend_90d`"},
 	{Column: "insights_at", Type: Time, Set: Insights, Doc: "the clock of the refresh that wrote the scores"},
 	{Column: "created_at", Type: Time, Set: Record, Doc: "when the row was created"},
 	{Column: "updated_at", Type: Time, Set: Record, Doc: "when the profile or the purchase metrics last changed"},

@@ -1,7 +1,6 @@
 package customer_test
 
 import (
-	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -27,12 +26,12 @@ import (
 // rules.Env field has its getter.)
 func TestEveryListHasEveryField(t *testing.T) {
 	t.Run("registry", checkRegistry)
-	t.Run("store.Customer", func(t *testing.T) {
+	structs := t.Run("store.Customer", func(t *testing.T) {
 		checkStruct(t, "store.Customer", reflect.TypeFor[store.Customer](), "db", customer.Columns())
 	})
-	t.Run("store.InsightRow", func(t *testing.T) {
+	structs = t.Run("store.InsightRow", func(t *testing.T) {
 		checkStruct(t, "store.InsightRow", reflect.TypeFor[store.InsightRow](), "db", customer.SetBy(customer.Insights))
-	})
+	}) && structs
 	t.Run("rules.Env", checkEnv)
 	t.Run("worker.FillEnv", checkFillEnv)
 	t.Run("campaigns.TemplateData", checkTemplateData)
@@ -41,6 +40,9 @@ func TestEveryListHasEveryField(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
+			if !structs {
+				t.Skip("the store's structs do not match the registry yet (see above): it cannot read customers")
+			}
 			t.Run("migrations", func(t *testing.T) { checkMigrations(t, d) })
 			t.Run("imports.Customers", func(t *testing.T) { checkImport(t, d) })
 			t.Run("store.SaveInsights", func(t *testing.T) { checkSaveInsights(t, d) })
@@ -176,7 +178,7 @@ func checkFillEnv(t *testing.T) {
 	}
 	for _, col := range customer.Columns() {
 		c := *full
-		field(reflect.ValueOf(&c).Elem(), col).SetZero()
+		field(t, reflect.ValueOf(&c).Elem(), col).SetZero()
 		got := envNames(&c)
 		for _, f := range customer.Fields {
 			if f.Name == "" {
@@ -234,7 +236,7 @@ func checkTemplateData(t *testing.T) {
 			v = m[part]
 		}
 		if v == nil {
-			t.Errorf("campaigns.TemplateData has no .%s", name)
+			t.Errorf("campaigns.TemplateData has no .%s: it shows the fields of rules.Env", name)
 		}
 	}
 }
@@ -246,7 +248,7 @@ func checkSynth(t *testing.T) {
 	for c := range synth.Profiles(2000, 1, envNow) {
 		v := reflect.ValueOf(c).Elem()
 		for _, col := range customer.Columns() {
-			if !field(v, col).IsZero() {
+			if !field(t, v, col).IsZero() {
 				set[col] = true
 			}
 		}
@@ -264,7 +266,7 @@ func sampleCustomer(t *testing.T) *store.Customer {
 	v := reflect.ValueOf(c).Elem()
 	for _, f := range customer.Fields {
 		if f.Column != "" {
-			field(v, f.Column).Set(reflect.ValueOf(sample(t, f.Type)))
+			field(t, v, f.Column).Set(reflect.ValueOf(sample(t, f.Type)))
 		}
 	}
 	return c
@@ -297,15 +299,16 @@ func sample(t *testing.T, typ customer.Type) any {
 	return nil
 }
 
-// field is the field of v (a struct) tagged db:col; it fails loudly when
-// there is none (checkStruct says what to add).
-func field(v reflect.Value, col string) reflect.Value {
+// field is the field of v (a struct) tagged db:col; without one the
+// subtest stops (the struct's own subtest says what to add).
+func field(t testing.TB, v reflect.Value, col string) reflect.Value {
 	for i := range v.NumField() {
 		if v.Type().Field(i).Tag.Get("db") == col {
 			return v.Field(i)
 		}
 	}
-	panic(fmt.Sprintf("%s has no field tagged db:%q", v.Type(), col))
+	t.Fatalf("%s has no field tagged db:%q", v.Type(), col)
+	return reflect.Value{}
 }
 
 // same compares two values of a field: times as instants, floats to 1e-9.

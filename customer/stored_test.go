@@ -84,7 +84,7 @@ func checkImport(t *testing.T, d store.Dialect) {
 	}
 	v := reflect.ValueOf(c).Elem()
 	for _, col := range customer.ImportColumns() {
-		if field(v, col).IsZero() {
+		if field(t, v, col).IsZero() {
 			t.Errorf("imports.Customers did not store column %s: give it a case in setCustomerField "+
 				"(store/imports/customers.go), a field in store.CustomerInput and its write in store/upsert_customers.go", col)
 		}
@@ -108,7 +108,7 @@ func checkSaveInsights(t *testing.T, d store.Dialect) {
 	cols := customer.SetBy(customer.Insights)
 	for _, col := range cols {
 		f, _ := customer.ByColumn(col)
-		field(rv, col).Set(reflect.ValueOf(sample(t, f.Type)))
+		field(t, rv, col).Set(reflect.ValueOf(sample(t, f.Type)))
 	}
 	if _, err := st.SaveInsights(ctx, []store.InsightRow{row}); err != nil {
 		t.Fatal(err)
@@ -120,11 +120,11 @@ func checkSaveInsights(t *testing.T, d store.Dialect) {
 	shown := *before
 	row.Apply(&shown)
 	for _, col := range cols {
-		want := field(rv, col).Interface()
-		if got := field(reflect.ValueOf(after).Elem(), col).Interface(); !same(got, want) {
+		want := field(t, rv, col).Interface()
+		if got := field(t, reflect.ValueOf(after).Elem(), col).Interface(); !same(got, want) {
 			t.Errorf("store.SaveInsights stored %s = %v, want %v", col, got, want)
 		}
-		if got := field(reflect.ValueOf(&shown).Elem(), col).Interface(); !same(got, want) {
+		if got := field(t, reflect.ValueOf(&shown).Elem(), col).Interface(); !same(got, want) {
 			t.Errorf("store.InsightRow.Apply sets %s = %v, want %v", col, got, want)
 		}
 	}
@@ -161,7 +161,7 @@ func checkPurchaseMetrics(t *testing.T, d store.Dialect) {
 		shown := *c
 		store.MetricsOf(points).Apply(&shown)
 		for _, col := range customer.SetBy(customer.Purchases) {
-			got, want := field(reflect.ValueOf(c).Elem(), col), field(reflect.ValueOf(&shown).Elem(), col)
+			got, want := field(t, reflect.ValueOf(c).Elem(), col), field(t, reflect.ValueOf(&shown).Elem(), col)
 			if got.IsZero() {
 				t.Errorf("%s: column %s is zero after two purchases: compute it where the store recomputes the "+
 					"purchase metrics (store/purchases.go, store/inbox_pg.go)", ext, col)
@@ -195,7 +195,7 @@ func checkBacktest(t *testing.T, d store.Dialect) {
 		shown := *c
 		bt.Apply(&shown)
 		for _, col := range cols {
-			if !same(field(reflect.ValueOf(c).Elem(), col).Interface(), field(reflect.ValueOf(&shown).Elem(), col).Interface()) {
+			if !same(field(t, reflect.ValueOf(c).Elem(), col).Interface(), field(t, reflect.ValueOf(&shown).Elem(), col).Interface()) {
 				bad[col]++
 			}
 		}

@@ -41,6 +41,9 @@ type Env struct {
 	PAlive               float64 `expr:"p_alive"`
 	ExpectedPurchases90d float64 `expr:"expected_purchases_90d"`
 	CLV                  float64 `expr:"clv"`
+	Spend90d             float64 `expr:"spend_90d"`      // spent in the 90 days up to the refresh
+	SpendPrev90d         float64 `expr:"spend_prev_90d"` // spent in the 90 days before those
+	Orders90d            int     `expr:"orders_90d"`     // orders in the 90 days up to the refresh
 
 	// The triggering event, for event-triggered campaigns (zero otherwise).
 	Event Event `expr:"event"`

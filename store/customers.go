@@ -41,6 +41,9 @@ type Customer struct {
 	PAlive               float64   `db:"p_alive"`
 	ExpectedPurchases90d float64   `db:"expected_purchases_90d"`
 	CLV                  float64   `db:"clv"`
+	Spend90dCents        int64     `db:"spend_90d_cents"`      // orders of the 90 days up to InsightsAt
+	SpendPrev90dCents    int64     `db:"spend_prev_90d_cents"` // orders of the 90 days before those
+	Orders90d            int       `db:"orders_90d"`
 	InsightsAt           time.Time `db:"insights_at"`
 
 	CreatedAt time.Time `db:"created_at"`

@@ -26,6 +26,9 @@ type InsightRow struct {
 	PAlive               float64   `db:"p_alive"`
 	ExpectedPurchases90d float64   `db:"expected_purchases_90d"`
 	CLV                  float64   `db:"clv"`
+	Spend90dCents        int64     `db:"spend_90d_cents"` // see insights.ValueWindows
+	SpendPrev90dCents    int64     `db:"spend_prev_90d_cents"`
+	Orders90d            int       `db:"orders_90d"`
 	At                   time.Time `db:"insights_at"` // the refresh clock
 }
 

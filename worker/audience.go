@@ -56,6 +56,9 @@ func FillEnv(env *rules.Env, c *store.Customer) {
 	env.PAlive = c.PAlive
 	env.ExpectedPurchases90d = c.ExpectedPurchases90d
 	env.CLV = c.CLV
+	env.Spend90d = float64(c.Spend90dCents) / 100
+	env.SpendPrev90d = float64(c.SpendPrev90dCents) / 100
+	env.Orders90d = c.Orders90d
 }
 
 // AudienceOptions bounds an audience evaluation.

@@ -13,10 +13,10 @@ import (
 
 // AsOf is the customer base as it stood at a past clock: every customer's
 // purchase metrics (orders_count, total_spent, first/last purchase, average
-// gap) and intelligence (RFM, lifecycle, P(alive), expected purchases, CLV)
-// computed from the purchases up to At alone. It lives in memory (about 80
-// bytes per customer) so a backtest never writes over the live rows; Apply
-// shows a streamed customer as of At.
+// gap) and intelligence (RFM, lifecycle, P(alive), expected purchases, CLV,
+// 90-day spend windows) computed from the purchases up to At alone. It lives
+// in memory (about 100 bytes per customer) so a backtest never writes over
+// the live rows; Apply shows a streamed customer as of At.
 type AsOf struct {
 	At     time.Time
 	Report InsightsReport // what the backtest fitted and scored
@@ -34,7 +34,8 @@ type asOfRow struct {
 	id                      int64
 	first, last, cents      int64
 	avg, pAlive, exp90, clv float64
-	orders                  int32
+	spend90, spendPrev90    int64
+	orders, orders90        int32
 	r, f, m                 uint8
 	seg, stage              uint16
 }
@@ -87,6 +88,7 @@ func (a *AsOf) keep(h *store.CustomerHistory, row store.InsightRow) {
 	m := store.MetricsOf(h.Purchases)
 	r := asOfRow{id: h.ID, cents: m.TotalSpentCents, avg: m.AvgDaysBetween, orders: int32(m.OrdersCount),
 		pAlive: row.PAlive, exp90: row.ExpectedPurchases90d, clv: row.CLV,
+		spend90: row.Spend90dCents, spendPrev90: row.SpendPrev90dCents, orders90: int32(row.Orders90d),
 		r: uint8(row.R), f: uint8(row.F), m: uint8(row.M), seg: a.intern(row.Segment), stage: a.intern(row.Lifecycle)}
 	if m.OrdersCount > 0 {
 		r.first, r.last = m.FirstPurchaseAt.UnixMicro(), m.LastPurchaseAt.UnixMicro()
@@ -126,5 +128,6 @@ func (a *AsOf) Apply(c *store.Customer) {
 		return
 	}
 	store.InsightRow{R: int(r.r), F: int(r.f), M: int(r.m), Segment: a.names[r.seg], Lifecycle: a.names[r.stage],
-		PAlive: r.pAlive, ExpectedPurchases90d: r.exp90, CLV: r.clv, At: a.At}.Apply(c)
+		PAlive: r.pAlive, ExpectedPurchases90d: r.exp90, CLV: r.clv, Spend90dCents: r.spend90,
+		SpendPrev90dCents: r.spendPrev90, Orders90d: int(r.orders90), At: a.At}.Apply(c)
 }

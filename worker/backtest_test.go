@@ -20,11 +20,7 @@ func TestBacktestComputesTheBaseAsOfWithoutWriting(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			st := storetest.Open(t, d)
-			ids := seedHandBase(t, st)
-			if _, err := RefreshInsights(ctx, st, handNow, InsightsOptions{Log: quiet()}); err != nil {
-				t.Fatal(err)
-			}
+			st, ids := refreshedHandBase(t, d)
 			before := storetest.Dump(t, st, storetest.RefreshTables...)
 			at := handNow.AddDate(0, 0, -28)
 			bt, err := Backtest(ctx, st, at, InsightsOptions{Log: quiet()}, BacktestOptions{})
@@ -74,11 +70,7 @@ func TestBacktestComputesTheBaseAsOfWithoutWriting(t *testing.T) {
 func TestBacktestMetricsOnlyKeepsStoredScores(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := storetest.Open(t, store.SQLite)
-	ids := seedHandBase(t, st)
-	if _, err := RefreshInsights(ctx, st, handNow, InsightsOptions{Log: quiet()}); err != nil {
-		t.Fatal(err)
-	}
+	st, ids := refreshedHandBase(t, store.SQLite)
 	at := handNow.AddDate(0, 0, -28)
 	bt, err := Backtest(ctx, st, at, InsightsOptions{Log: quiet()}, BacktestOptions{MetricsOnly: true})
 	if err != nil {

@@ -73,7 +73,8 @@ type InsightsParams struct {
 
 // RefreshInsights recomputes every customer's intelligence as of now and
 // stores it: RFM scores and segment, lifecycle stage, P(alive), expected
-// purchases over the horizon (90 days) and CLV.
+// purchases over the horizon (90 days), CLV, and the spend and orders of
+// the latest 90 days and the 90 days before (insights.ValueWindows).
 //
 // It makes two streaming passes over the customers and their purchases up to
 // now (later purchases are ignored, so a past now scores "as of" then). The
@@ -357,6 +358,11 @@ func (s *refreshScorer) score(h *store.CustomerHistory) store.InsightRow {
 	res := s.scorer.Score(c)
 	row := store.InsightRow{CustomerID: h.ID, R: res.R, F: res.F, M: res.M, Segment: res.Segment,
 		Lifecycle: res.Lifecycle, PAlive: 1, At: s.now}
+	var w insights.ValueWindows
+	for _, p := range h.Purchases {
+		w.Add(p.OccurredAt, s.now, p.AmountCents)
+	}
+	row.Spend90dCents, row.SpendPrev90dCents, row.Orders90d = w.Spend90dCents, w.SpendPrev90dCents, w.Orders90d
 	s.rep.Customers++
 	if c.Orders > 0 && s.models != nil {
 		bg, gg, o := s.models.BG, s.models.GG, s.opts.Score

@@ -27,8 +27,9 @@ func (a *app) insightsCommand() *cobra.Command {
 		Long: `insights computes what audience rules know about each customer beyond their
 purchases: RFM scores and segment (rfm.r, rfm.f, rfm.m, rfm.segment), lifecycle
 stage (lifecycle), the BG/NBD probability of still being a customer (p_alive),
-expected purchases over 90 days (expected_purchases_90d) and lifetime value
-(clv, Gamma-Gamma spend model). Prospects (no purchase yet) get lifecycle
+expected purchases over 90 days (expected_purchases_90d), lifetime value
+(clv, Gamma-Gamma spend model), and the spend and orders of the latest 90 days
+and the 90 days before (spend_90d, spend_prev_90d, orders_90d). Prospects (no purchase yet) get lifecycle
 "prospect" and p_alive 1, so churn rules never pick them up by accident.
 Run "insights refresh" daily (a stage change is recorded as a
 lifecycle_changed customer event).`,

@@ -60,9 +60,9 @@ func EnsureProfiles(ctx context.Context, st *store.Store, n int, seed uint64, no
 }
 
 // sameGenerator reports whether the stored first customers have the
-// purchase metrics Profiles draws for them now: a fill kept from before a
-// change of the generator would otherwise disagree with what a benchmark
-// expects of it.
+// purchase metrics (and 90-day spend) Profiles draws for them now: a fill
+// kept from before a change of the generator or the schema would otherwise
+// disagree with what a benchmark expects of it.
 func sameGenerator(ctx context.Context, st *store.Store, n int, seed uint64, now time.Time) (bool, error) {
 	const probe = 20
 	i := 0
@@ -73,7 +73,7 @@ func sameGenerator(ctx context.Context, st *store.Store, n int, seed uint64, now
 			return false, fmt.Errorf("synth: read customer %d: %w", i, err)
 		}
 		if stored.OrdersCount != c.OrdersCount || stored.TotalSpentCents != c.TotalSpentCents ||
-			!stored.LastPurchaseAt.Equal(c.LastPurchaseAt) {
+			!stored.LastPurchaseAt.Equal(c.LastPurchaseAt) || stored.Spend90dCents != c.Spend90dCents {
 			return false, nil
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // "c<i>" (i from 1), as the store holds them after purchases and an insights
 // refresh: profile, purchase metrics (drawn from the same buying rhythm as
 // Generate, without the purchase rows) and intelligence (RFM scores and
-// segment, lifecycle, P(alive), expected purchases, CLV). It is the cheap way
+// segment, lifecycle, P(alive), expected purchases, CLV, spend windows). It is the cheap way
 // to fill a table with millions of realistic customers for the benchmarks.
 // Each step yields the same *store.Customer, overwritten. The same seed and
 // now give the same rows.
@@ -41,16 +41,20 @@ func Profiles(n int, seed uint64, now time.Time) iter.Seq[*store.Customer] {
 	}
 }
 
-// history sets the purchase metrics of the purchases drawPurchases draws,
-// the ones Generate would write for the same random state.
+// history sets the purchase metrics and the 90-day spend windows of the
+// purchases drawPurchases draws, the ones Generate would write for the same
+// random state.
 func history(r *rand.Rand, now time.Time, c *store.Customer) {
+	var w insights.ValueWindows
 	drawPurchases(r, now, func(k int, at time.Time, _ product, _ int, cents int64) {
 		if k == 1 {
 			c.FirstPurchaseAt = at
 		}
 		c.OrdersCount, c.LastPurchaseAt = k, at
 		c.TotalSpentCents += cents
+		w.Add(at, now, cents)
 	})
+	c.Spend90dCents, c.SpendPrev90dCents, c.Orders90d = w.Spend90dCents, w.SpendPrev90dCents, w.Orders90d
 	if c.OrdersCount > 1 {
 		c.AvgDaysBetween = c.LastPurchaseAt.Sub(c.FirstPurchaseAt).Hours() / 24 / float64(c.OrdersCount-1)
 	}
