@@ -33,8 +33,13 @@ type Campaign struct {
 	Variants   []Variant
 	Frequency  Frequency
 	Occurrence Occurrence
-	// ExitOn lists the events that end a customer's participation ("purchase").
-	ExitOn            []string
+	// ExitOn lists the types of the events that end a customer's
+	// participation ("purchase"); Exits has each with its filter.
+	ExitOn []string
+	// Exits are exit_on's entries: an event of the type that passes the
+	// filter cancels the customer's messages not sent yet (and ends a
+	// journey).
+	Exits             []EventFilter
 	AttributionWindow time.Duration
 	// ResendUnknown allows resending a delivery whose outcome is unknown
 	// after a crash (default false: a duplicate is worse than a miss).
@@ -144,7 +149,9 @@ type ChurnRiskTrigger struct {
 
 // EventTrigger fires Delay after an event of Type (e.g. "purchase").
 type EventTrigger struct {
-	Type  string
+	// EventFilter is the type (Event) and the rule over the event and
+	// the customer (Where, nil: every event of the type).
+	EventFilter
 	Delay time.Duration
 }
 

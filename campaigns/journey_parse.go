@@ -346,7 +346,7 @@ func (jp *journeyParser) waitFor(d *stepDraft, what string) *WaitForStep {
 		return w
 	}
 	if en := f.get("event"); en != nil {
-		w.Event, _ = jp.oneOf(en, what+".event", EventTypes...)
+		w.Event, _ = jp.eventType(en, what+".event")
 	} else {
 		jp.errorf(d.body, "%s needs event, e.g. event: purchase", what)
 	}

@@ -159,11 +159,15 @@ func TestJourneyProblems(t *testing.T) {
 			`10:11: steps.zero.wait must be above 0, e.g. 3d`,
 			`12:11: steps.empty.wait needs duration or until`,
 			`14:19: steps.weekday.wait.until needs weekday`}},
-		{"wait_for without timeout, of an unknown event", hello + `  - id: buy
+		{"wait_for without timeout, of a type close to a common one", hello + `  - id: buy
     wait_for: {event: purchased}
 `, []string{
 			`10:15: steps.buy.wait_for needs timeout`,
-			`10:23: steps.buy.wait_for.event must be one of purchase, not "purchased"; did you mean "purchase"?`}},
+			`10:23: warning: steps.buy.wait_for.event: "purchased" is not a common event type; did you mean "purchase"? (any type the shop sends works; ignore this if "purchased" is one)`}},
+		{"wait_for of something not an event type", hello + `  - id: buy
+    wait_for: {event: Cart Updated, timeout: 1d}
+`, []string{
+			`10:23: steps.buy.wait_for.event: "Cart Updated" is not an event type: lowercase letters, digits and _, starting with a letter, e.g. cart_updated`}},
 		{"update with a list as a value", hello + `  - id: tag
     update: {tag: "", attributes: {tier: [gold]}}
 `, []string{
@@ -200,7 +204,7 @@ func problemLines(ps []Problem) string {
 }
 
 // TestJourneyKeysAtTheTop: a journey's message keys are its send steps',
-// exit_on's filters are a journey's, and journey is for branch rules.
+// and journey is for branch rules (exit_on's filters are any campaign's).
 func TestJourneyKeysAtTheTop(t *testing.T) {
 	checkProblems(t, `id: j
 name: J
@@ -221,6 +225,5 @@ channels: [email]
 exit_on: [{event: purchase, where: "event.amount > 20"}]
 messages: {email: {subject: hi, text: "{{ .journey.arm }}"}}
 `, []string{
-		`6:29: exit_on.where filters the exit events of journeys (steps:) only; a one-message campaign exits on every purchase: remove where`,
 		`7:44: messages.email.text: unknown field "journey"`})
 }

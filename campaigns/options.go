@@ -10,9 +10,6 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// ExitEvents are the events exit_on may list.
-var ExitEvents = []string{"purchase"}
-
 var e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 func (p *parser) recipient(n *yaml.Node, c *Campaign) {
@@ -159,10 +156,11 @@ func (p *parser) occurrence(n *yaml.Node, c *Campaign) {
 }
 
 // exitOn reads exit_on: event types, or {event: TYPE, where: RULE} whose
-// rule filters the event (journeys only: the one-message engine cancels on
-// every event of the type). It sets c.ExitOn and returns the filters.
+// rule filters the event. It sets c.ExitOn and c.Exits and returns the
+// filters.
 func (p *parser) exitOn(n *yaml.Node, c *Campaign, journey bool) []EventFilter {
 	var out []EventFilter
+	defer func() { c.Exits = out }()
 	for _, item := range p.list(n, "exit_on") {
 		f, ok := p.exitFilter(item, journey)
 		if !ok {
@@ -178,7 +176,7 @@ func (p *parser) exitOn(n *yaml.Node, c *Campaign, journey bool) []EventFilter {
 
 func (p *parser) exitFilter(item *yaml.Node, journey bool) (EventFilter, bool) {
 	if item.Kind != yaml.MappingNode {
-		s, ok := p.oneOf(item, "exit_on", ExitEvents...)
+		s, ok := p.eventType(item, "exit_on")
 		return EventFilter{Event: s}, ok
 	}
 	f, ok := p.mapping(item, "exit_on", []string{"event", "where"})
@@ -190,13 +188,9 @@ func (p *parser) exitFilter(item *yaml.Node, journey bool) (EventFilter, bool) {
 		p.errorf(item, "exit_on needs event, e.g. {event: purchase, where: \"event.amount > 20\"}")
 		return EventFilter{}, false
 	}
-	s, ok := p.oneOf(en, "exit_on.event", ExitEvents...)
+	s, ok := p.eventType(en, "exit_on.event")
 	out := EventFilter{Event: s}
 	if wn := f.get("where"); wn != nil {
-		if !journey {
-			p.errorf(f.key["where"], "exit_on.where filters the exit events of journeys (steps:) only; a one-message campaign exits on every %s: remove where", s)
-			return out, false
-		}
 		out.Where = p.rule(wn, "exit_on.where")
 		ok = ok && out.Where != nil
 	}

@@ -20,9 +20,6 @@ var DefaultAt = ClockTime{Hour: 10}
 var triggerKinds = []string{string(TriggerSchedule), string(TriggerBirthday), string(TriggerInactivity),
 	string(TriggerChurnRisk), string(TriggerEvent)}
 
-// EventTypes are the event types an event trigger may name.
-var EventTypes = []string{"purchase"}
-
 // String formats the time as HH:MM.
 func (t ClockTime) String() string { return fmt.Sprintf("%02d:%02d", t.Hour, t.Minute) }
 
@@ -204,15 +201,18 @@ func (p *parser) inactivityTrigger(n *yaml.Node, where string) *InactivityTrigge
 }
 
 func (p *parser) eventTrigger(n *yaml.Node, where string) *EventTrigger {
-	f, ok := p.mapping(n, where, []string{"type", "delay"})
+	f, ok := p.mapping(n, where, []string{"type", "where", "delay"})
 	if !ok {
 		return nil
 	}
 	t := &EventTrigger{}
 	if tn := f.get("type"); tn != nil {
-		t.Type, _ = p.oneOf(tn, where+".type", EventTypes...)
+		t.Event, _ = p.eventType(tn, where+".type")
 	} else {
-		p.errorf(n, "%s needs type, e.g. type: purchase", where)
+		p.errorf(n, "%s needs type, e.g. type: purchase or type: cart_updated", where)
+	}
+	if wn := f.get("where"); wn != nil {
+		t.Where = p.rule(wn, where+".where")
 	}
 	if d := f.get("delay"); d != nil {
 		t.Delay = p.duration(d, where+".delay")

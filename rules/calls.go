@@ -31,6 +31,13 @@ var envCalls = map[string]any{
 	"has_tag":    func(s, env any) any { return env.(*Env).HasTag(stringArg("has_tag", s)) },
 	"attr":       func(s, env any) any { return env.(*Env).Attr(stringArg("attr", s)) },
 	"age":        func(env any) any { return env.(*Env).Age() },
+	"last_event": func(s, env any) any { return env.(*Env).LastEvent(stringArg("last_event", s)) },
+	"days_since_event": func(s, env any) any {
+		return env.(*Env).DaysSinceEvent(stringArg("days_since_event", s))
+	},
+	"count_events": func(a ...any) (any, error) {
+		return a[2].(*Env).CountEvents(stringArg("count_events", a[0]), stringArg("count_events", a[1])), nil
+	},
 	"within_days": func(a ...any) (any, error) {
 		return a[2].(*Env).Within(timeArg("within_days", a[0]), intArg("within_days", a[1])), nil
 	},

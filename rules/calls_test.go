@@ -21,14 +21,21 @@ func TestFunctionCallsSkipReflection(t *testing.T) {
 	env.Tags = []string{"VIP"}
 	env.Attributes = map[string]any{"tier": "gold", "h": "x"}
 	rules := map[string]string{
-		"days_since":    `days_since(last_purchase_at) == 30`,
-		"days_until":    `days_until(now) == 0`,
-		"within_days":   `within_days(last_purchase_at, 31) && !within_days(last_purchase_at, 29)`,
-		"age":           `age() == 36`,
-		"in_local_hour": `in_local_hour(10, 11) && !in_local_hour(22, 6)`,
-		"has_tag":       `has_tag("vip") && !has_tag("x")`,
-		"attr":          `attr("tier") == "gold" && attr("none") == nil`,
+		"days_since":       `days_since(last_purchase_at) == 30`,
+		"days_until":       `days_until(now) == 0`,
+		"within_days":      `within_days(last_purchase_at, 31) && !within_days(last_purchase_at, 29)`,
+		"age":              `age() == 36`,
+		"in_local_hour":    `in_local_hour(10, 11) && !in_local_hour(22, 6)`,
+		"has_tag":          `has_tag("vip") && !has_tag("x")`,
+		"attr":             `attr("tier") == "gold" && attr("none") == nil`,
+		"count_events":     `count_events("product_viewed", "7d") == 4 && count_events("signup", "7d") == 0`,
+		"last_event":       `days_since(last_event("cart_updated")) == 2 && last_event("signup") < now`,
+		"days_since_event": `days_since_event("cart_updated") == 2 && days_since_event("signup") == -1`,
 	}
+	h := &History{}
+	h.Reset([]EventUse{{Type: "product_viewed", Window: "7d", Span: 7 * day}, {Type: "cart_updated"}})
+	h.Counts[0], h.Last[1] = 4, env.Now.Add(-48*time.Hour)
+	SetHistory(env, h)
 	for name := range envCatalog().funcs {
 		src, ok := rules[name]
 		if !ok {
@@ -94,7 +101,7 @@ func TestFieldGettersMatchReflection(t *testing.T) {
 	want := map[string]any{}
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
-		if f.Type.Kind() == reflect.Func || (f.Type.Kind() == reflect.Struct && f.Type != timeType) {
+		if !f.IsExported() || f.Type.Kind() == reflect.Func || (f.Type.Kind() == reflect.Struct && f.Type != timeType) {
 			continue
 		}
 		want[f.Tag.Get("expr")] = v.Field(i).Interface()

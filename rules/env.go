@@ -63,6 +63,14 @@ type Env struct {
 	Attr        func(name string) any         `expr:"attr"`          // a custom attribute, nil when absent
 	DaysUntil   func(t time.Time) int         `expr:"days_until"`    // whole days from now to t
 	Within      func(t time.Time, d int) bool `expr:"within_days"`   // t within the last d days
+
+	// Event history (events.go): only with literal arguments, read from
+	// the History the engine gives with SetHistory.
+	CountEvents    func(typ, window string) int `expr:"count_events"`     // events of typ in the last window, up to now
+	LastEvent      func(typ string) time.Time   `expr:"last_event"`       // the latest typ event up to now; zero when none
+	DaysSinceEvent func(typ string) int         `expr:"days_since_event"` // whole days since last_event(typ); -1 when none
+
+	history *History // SetHistory; nil: none read
 }
 
 // RFM holds the recency, frequency and monetary quintile scores (1-5, 0 when
@@ -75,15 +83,18 @@ type RFM struct {
 	Segment string `expr:"segment"` // e.g. "champions", "at_risk"
 }
 
-// Event is the purchase (or other) event that triggered a campaign.
+// Event is the event that triggered a campaign (or that a wait_for or an
+// exit_on filter is looking at): any type, its properties as sent; a
+// purchase also has its order's fields.
 type Event struct {
-	Type       string    `expr:"type"` // "purchase"
-	OrderID    string    `expr:"order_id"`
-	Amount     float64   `expr:"amount"`
-	Currency   string    `expr:"currency"`
-	Items      []Item    `expr:"items"`
-	OccurredAt time.Time `expr:"occurred_at"`
-	FirstOrder bool      `expr:"first_order"` // the customer's first purchase
+	Type       string         `expr:"type"` // "purchase", "cart_updated", ...
+	Properties map[string]any `expr:"properties"`
+	OrderID    string         `expr:"order_id"`
+	Amount     float64        `expr:"amount"`
+	Currency   string         `expr:"currency"`
+	Items      []Item         `expr:"items"`
+	OccurredAt time.Time      `expr:"occurred_at"`
+	FirstOrder bool           `expr:"first_order"` // the customer's first purchase
 }
 
 // Item is one line of a purchase.

@@ -66,12 +66,14 @@ func NewEnv(defaultTZ *time.Location) *Env {
 		return false
 	}
 	e.Attr = func(name string) any { return e.Attributes[name] }
+	installHistory(e)
 	return e
 }
 
 // ClearCustomer zeroes every customer field of e (attributes, metrics,
-// intelligence, the triggering event) so it can be filled for the next
-// customer, keeping the functions installed by NewEnv and the clock Now.
+// intelligence, the triggering event, the event history) so it can be
+// filled for the next customer, keeping the functions installed by NewEnv
+// and the clock Now.
 // Tags and Attributes are dropped, not truncated, so slices or maps the caller
 // handed in are never overwritten. It is a function rather than a method
 // because Env must have no methods (expr would expose them to rules).
@@ -85,6 +87,10 @@ func ClearCustomer(e *Env) {
 		Attr:        e.Attr,
 		DaysUntil:   e.DaysUntil,
 		Within:      e.Within,
+
+		CountEvents:    e.CountEvents,
+		LastEvent:      e.LastEvent,
+		DaysSinceEvent: e.DaysSinceEvent,
 	}
 	*e = keep
 }

@@ -19,9 +19,10 @@ type policy struct {
 	src         string
 	opt         Options
 	first       *Error
-	from        int  // rune offset of first
-	usesFuncs   bool // the rule calls an Env function
-	usesJourney bool // the rule calls journey.sent
+	from        int        // rune offset of first
+	usesFuncs   bool       // the rule calls an Env function
+	usesJourney bool       // the rule calls journey.sent
+	events      []EventUse // the event history it reads
 }
 
 // Visit implements ast.Visitor; it records the leftmost violation.
@@ -65,6 +66,9 @@ func (p *policy) call(n *ast.CallNode) {
 	switch {
 	case c.funcs[name]:
 		p.usesFuncs = true
+		if historyFuncs[name] > 0 {
+			p.historyCall(n, name)
+		}
 	case c.fields[name] != "":
 		p.fail(id, "%q is a %s, not a function", name, c.fields[name])
 	case builtinIndex(name):

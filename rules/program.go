@@ -71,7 +71,8 @@ type Program struct {
 	usesFuncs bool // calls days_since & co., so the Env must come from NewEnv
 	// usesJourney: calls journey.sent, so the Env's Journey must be filled.
 	usesJourney bool
-	fields      []string // see Fields
+	events      []EventUse // see EventUses
+	fields      []string   // see Fields
 }
 
 // Compile type-checks src against Env and compiles it to a boolean program
@@ -112,7 +113,7 @@ func CompileWith(src string, opt Options) (*Program, error) {
 	case v.post != nil:
 		return nil, v.post
 	}
-	p.usesFuncs, p.usesJourney = v.usesFuncs, v.usesJourney
+	p.usesFuncs, p.usesJourney, p.events = v.usesFuncs, v.usesJourney, v.events
 	plain, err := compilePlain(src, opt.MaxNodes)
 	if err != nil {
 		return nil, translate(src, err)
@@ -241,6 +242,9 @@ func (p *Program) Eval(env *Env) (bool, error) {
 	}
 	if p.usesJourney && env.Journey.Sent == nil {
 		return false, errNoJourney
+	}
+	if p.events != nil && env.history == nil {
+		return false, errNoHistory
 	}
 	m := vms.Get().(*vm.VM)
 	m.MemoryBudget = p.budget

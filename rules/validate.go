@@ -20,7 +20,8 @@ type validate struct {
 	usesFuncs bool // the rule calls an Env function
 	// usesJourney: the rule calls journey.sent, so Env.Journey must be filled.
 	usesJourney bool
-	ran         bool // the checks ran, on the whole rule
+	events      []EventUse // the event history it reads
+	ran         bool       // the checks ran, on the whole rule
 }
 
 // notValidated reports an expr that compiled a rule without letting
@@ -56,7 +57,7 @@ func (v *validate) Visit(node *ast.Node) {
 	}
 	pol := &policy{src: v.src, opt: v.opt}
 	ast.Walk(node, pol)
-	v.usesFuncs, v.usesJourney = pol.usesFuncs, pol.usesJourney
+	v.usesFuncs, v.usesJourney, v.events = pol.usesFuncs, pol.usesJourney, pol.events
 	if v.pre = pol.first; v.pre != nil {
 		return
 	}

@@ -116,6 +116,12 @@ type StreamOptions struct {
 	// as CustomersByID for the rows it kept) without holding two
 	// connections at once. Its error stops the stream and is returned as is.
 	AfterPage func() error
+	// BeforePage, when set, runs before each page's query, with no
+	// connection held, given the page's bounds: the ids in (after, upTo],
+	// the first limit of them. fn can then read what it needs of the page's
+	// customers in one query (their event history). Its error stops the
+	// stream and is returned as is.
+	BeforePage func(after, upTo int64, limit int) error
 }
 
 // StreamCustomers calls fn for every customer in id order, one page query at
@@ -148,6 +154,11 @@ func (s *Store) StreamCustomers(ctx context.Context, fn func(*Customer) error, o
 			n   int
 			err error
 		)
+		if opts.BeforePage != nil {
+			if err := opts.BeforePage(after, upTo, pageSize); err != nil {
+				return err
+			}
+		}
 		if s.Dialect == Postgres {
 			n, err = s.streamPagePgx(ctx, query, r, fn, after, upTo, pageSize)
 		} else {

@@ -22,17 +22,25 @@ const (
 	InboxFailed    = "failed"
 )
 
-// InboxEvent is one webhook event to take in: its inbox row and the customer
-// and purchase it records, all written in one transaction.
+// InboxEvent is one webhook event to take in: its inbox row and what it
+// records (its row in the events log, the customer, a purchase), all
+// written in one transaction.
 type InboxEvent struct {
 	EventID    string // the sender's unique id (webhook-id / event_id)
-	EventType  string // "purchase"
+	EventType  string // "purchase", "cart_updated", ...
 	ReceivedAt time.Time
 	Payload    []byte // the event as a JSON object, kept for the reaction
 	Result     []byte // the JSON answer, given again to any later duplicate
+	// ExternalID is the customer the event is about, created when unknown;
+	// empty means Purchase.CustomerExternalID.
+	ExternalID string
 	// Customer holds profile fields to upsert; nil when the event only names
-	// the customer (Purchase.CustomerExternalID is created when unknown).
+	// the customer.
 	Customer *CustomerInput
+	// Event is the event's row in the events log; nil writes none.
+	Event *EventInput
+	// Purchase is the order a purchase event records; an empty OrderID
+	// records none (events of other types).
 	Purchase PurchaseInput
 }
 
@@ -41,6 +49,9 @@ type Accepted struct {
 	EventID   string
 	Duplicate bool            // the event id was already in the inbox: nothing was written
 	Result    json.RawMessage // the result recorded the first time the id was seen
+	// Changed: a duplicate whose payload differs from the one stored
+	// under its id (a sender reusing an id for another event).
+	Changed bool
 }
 
 // InboxRow is one row of the webhook inbox.
@@ -73,7 +84,7 @@ func (s *Store) AcceptEvents(ctx context.Context, evs []InboxEvent) ([]Accepted,
 		if evs[i].EventID == "" {
 			return nil, fmt.Errorf("store: accept events: input %d has no event id", i)
 		}
-		if evs[i].Purchase.CustomerExternalID == "" {
+		if customerOf(&evs[i]) == "" {
 			return nil, fmt.Errorf("store: accept events: event %q names no customer", evs[i].EventID)
 		}
 	}
@@ -119,17 +130,19 @@ func firstOccurrences(evs []InboxEvent) (map[string]int, []int) {
 }
 
 // acceptedOf is AcceptEvents' answer: out[i] is evs[i], fresh holds the ids
-// written now and stored the results of the ids written before.
+// written now and stored the results and payloads of the ids written before.
 func acceptedOf(evs []InboxEvent, first map[string]int, fresh map[string]bool,
-	stored map[string]json.RawMessage) []Accepted {
+	stored map[string]storedInbox) []Accepted {
 	out := make([]Accepted, len(evs))
 	for i := range evs {
 		id := evs[i].EventID
 		out[i] = Accepted{EventID: id, Result: json.RawMessage(evs[first[id]].Result)}
+		earlier := evs[first[id]].Payload
 		if !fresh[id] {
-			out[i].Result = stored[id]
+			out[i].Result, earlier = stored[id].result, stored[id].payload
 		}
 		out[i].Duplicate = !fresh[id] || first[id] != i
+		out[i].Changed = out[i].Duplicate && !sameJSON(earlier, []byte(jsonOr(evs[i].Payload, "{}")))
 	}
 	return out
 }
@@ -144,12 +157,19 @@ func (s *Store) acceptTx(ctx context.Context, tx *sqlx.Tx, evs []InboxEvent) ([]
 		return nil, err
 	}
 	dupIDs, custs, buys := splitEvents(evs, first, fresh)
-	ext := make([]string, len(buys))
-	for i, b := range buys {
-		ext[i] = b.CustomerExternalID
+	var ext []string
+	for id := range fresh {
+		ext = append(ext, customerOf(&evs[first[id]]))
 	}
 	ids, err := s.lockCustomers(ctx, tx, ext)
 	if err != nil {
+		return nil, err
+	}
+	logRows, err := eventRows(evs, first, fresh, ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := insertEventRows(ctx, tx, logRows); err != nil {
 		return nil, err
 	}
 	if len(custs) > 0 {
@@ -248,23 +268,28 @@ func (s *Store) lockCustomers(ctx context.Context, tx *sqlx.Tx, ext []string) (m
 	return ids, nil
 }
 
-func (s *Store) inboxResults(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]json.RawMessage, error) {
-	out := make(map[string]json.RawMessage, len(ids))
+// storedInbox is what a duplicate is answered with and compared to.
+type storedInbox struct {
+	result, payload json.RawMessage
+}
+
+func (s *Store) inboxResults(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]storedInbox, error) {
+	out := make(map[string]storedInbox, len(ids))
 	for _, ch := range chunks(len(ids), maxInList) {
 		part := anySlice(ids[ch[0]:ch[1]])
-		rows, err := tx.QueryContext(ctx, tx.Rebind(`SELECT event_id, result FROM webhook_inbox WHERE event_id IN `+
+		rows, err := tx.QueryContext(ctx, tx.Rebind(`SELECT event_id, result, payload FROM webhook_inbox WHERE event_id IN `+
 			placeholders(len(part))), part...)
 		if err != nil {
 			return nil, fmt.Errorf("read earlier results: %w", err)
 		}
 		for rows.Next() {
 			var id string
-			var res []byte
-			if err := rows.Scan(&id, &res); err != nil {
+			var res, payload []byte
+			if err := rows.Scan(&id, &res, &payload); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("read earlier results: %w", err)
 			}
-			out[id] = json.RawMessage(res)
+			out[id] = storedInbox{result: json.RawMessage(res), payload: json.RawMessage(payload)}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -340,9 +365,9 @@ func (s *Store) IsFirstOrder(ctx context.Context, customerID int64, orderID stri
 }
 
 // splitEvents sorts the first occurrence of each event id in evs: ids
-// already stored (not fresh) go to dupIDs; fresh ones give their purchase,
-// and their customer profile when they carry one, in input order, so later
-// events of a customer win.
+// already stored (not fresh) go to dupIDs; fresh ones give their purchase
+// when they record one, and their customer profile when they carry one, in
+// input order, so later events of a customer win.
 func splitEvents(evs []InboxEvent, first map[string]int, fresh map[string]bool) (dupIDs []string, custs []CustomerInput, buys []PurchaseInput) {
 	for i := range evs {
 		if first[evs[i].EventID] != i {
@@ -354,10 +379,12 @@ func splitEvents(evs []InboxEvent, first map[string]int, fresh map[string]bool) 
 		}
 		if c := evs[i].Customer; c != nil {
 			cc := *c
-			cc.ExternalID = evs[i].Purchase.CustomerExternalID
+			cc.ExternalID = customerOf(&evs[i])
 			custs = append(custs, cc)
 		}
-		buys = append(buys, evs[i].Purchase)
+		if evs[i].Purchase.OrderID != "" {
+			buys = append(buys, evs[i].Purchase)
+		}
 	}
 	return dupIDs, custs, buys
 }

@@ -14,8 +14,9 @@ import (
 // and COMMIT, whatever the group's size, instead of one per table and step:
 //
 //  1. acceptInboxSQL inserts the inbox rows and, for the ids that were new,
-//     creates and locks their customers (in external id order), returning
-//     both (and turns sequential scans off, see acceptPurchasesSQL);
+//     creates and locks their customers (in external id order) and appends
+//     their rows to the events log, returning the new ids and the customers
+//     (and turns sequential scans off, see acceptPurchasesSQL);
 //  2. acceptPurchasesSQL writes the purchases and recomputes the metrics of
 //     every customer whose purchases changed.
 //
@@ -25,8 +26,9 @@ import (
 // only a statement that starts after the lock is granted sees the purchases a
 // concurrent transaction of the same customer committed meanwhile.
 const acceptInboxSQL = `WITH ev AS (
-	SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[])
-		AS e(event_id, event_type, received_at, payload, result, customer)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
+		$7::text[], $8::timestamptz[], $9::text[])
+		AS e(event_id, event_type, received_at, payload, result, customer, log_type, occurred_at, properties)
 ), ins AS (
 	INSERT INTO webhook_inbox (event_id, event_type, received_at, payload, result)
 	SELECT event_id, event_type, received_at, payload::jsonb, result::jsonb FROM ev ORDER BY event_id COLLATE "C"
@@ -37,6 +39,11 @@ const acceptInboxSQL = `WITH ev AS (
 	SELECT DISTINCT ev.customer COLLATE "C" FROM ev JOIN ins USING (event_id) ORDER BY 1
 	ON CONFLICT (external_id) DO UPDATE SET updated_at = customers.updated_at
 	RETURNING id, external_id
+), logged AS (
+	INSERT INTO events (event_id, customer_id, type, occurred_at, received_at, properties)
+	SELECT ev.event_id, locked.id, ev.log_type, ev.occurred_at, ev.received_at, ev.properties::jsonb
+	FROM ev JOIN ins USING (event_id) JOIN locked ON locked.external_id = ev.customer
+	WHERE ev.log_type <> ''
 )
 SELECT 'e', event_id, 0::bigint FROM ins
 UNION ALL
@@ -128,20 +135,26 @@ func (s *Store) insertInboxAndLock(ctx context.Context, tx *sqlx.Tx, evs []Inbox
 	var (
 		eventIDs, types, payloads, results, customers = make([]string, n), make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n)
-		received = make([]time.Time, n)
+		logTypes, props    = make([]string, n), make([]string, n)
+		received, occurred = make([]time.Time, n), make([]time.Time, n)
 	)
 	now := time.Now()
 	for k, i := range order {
 		e := &evs[i]
-		eventIDs[k], types[k], customers[k] = e.EventID, e.EventType, e.Purchase.CustomerExternalID
+		eventIDs[k], types[k], customers[k] = e.EventID, e.EventType, customerOf(e)
 		payloads[k], results[k] = jsonOr(e.Payload, "{}"), jsonOr(e.Result, "{}")
 		received[k] = e.ReceivedAt
 		if received[k].IsZero() {
 			received[k] = now
 		}
 		received[k] = received[k].UTC()
+		occurred[k], props[k] = received[k], "{}"
+		if e.Event != nil {
+			logTypes[k], occurred[k], props[k] = e.Event.Type, e.Event.OccurredAt.UTC(), jsonOr(e.Event.Properties, "{}")
+		}
 	}
-	rows, err := tx.QueryContext(ctx, acceptInboxSQL, eventIDs, types, received, payloads, results, customers)
+	rows, err := tx.QueryContext(ctx, acceptInboxSQL, eventIDs, types, received, payloads, results, customers,
+		logTypes, occurred, props)
 	if err != nil {
 		return nil, nil, fmt.Errorf("write inbox rows and lock customers: %w", err)
 	}

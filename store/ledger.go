@@ -41,6 +41,7 @@ const (
 	ReasonSendTime     = "send time"      // deferred to the trigger's local time or the event's delay
 	ReasonQuietHours   = "quiet hours"    // deferred out of the customer's quiet hours (the contact policy)
 	ReasonBlackout     = "blackout date"  // deferred past a blackout date (the contact policy)
+	ReasonExitPrefix   = "exit: "         // begins the reason of a row cancelled by the campaign's exit_on, then the event type
 	ReasonExitPurchase = "exit: purchase" // cancelled: the customer purchased (the campaign's exit_on)
 	ReasonLatePrefix   = "late: "         // begins the reason of every expired row (the late policy)
 )

@@ -127,7 +127,7 @@ func TestBadInputCorpus(t *testing.T) {
 
 func assertNothingWritten(t *testing.T, st *store.Store) {
 	t.Helper()
-	for _, table := range []string{"customers", "purchases", "webhook_inbox"} {
+	for _, table := range []string{"customers", "purchases", "webhook_inbox", "events"} {
 		var n int
 		must(t, st.DB.GetContext(context.Background(), &n, `SELECT count(*) FROM `+table))
 		if n != 0 {

@@ -17,6 +17,8 @@ import (
 
 // Webhook paths.
 const (
+	PathEvents        = "/v1/events"
+	PathEventsBatch   = "/v1/events/batch"
 	PathPurchase      = "/v1/events/purchase"
 	PathPurchaseBatch = "/v1/events/purchase/batch"
 )
@@ -48,7 +50,9 @@ type WebhookOptions struct {
 	Metrics   *WebhookMetrics // nil: not counted
 }
 
-// Webhook serves POST /v1/events/purchase and /v1/events/purchase/batch.
+// Webhook serves POST /v1/events and /v1/events/batch (any event type), and
+// /v1/events/purchase and /v1/events/purchase/batch (purchases in the
+// first round's body, stored as purchase events).
 type Webhook struct {
 	opts     WebhookOptions
 	verifier *Verifier
@@ -99,48 +103,97 @@ type Result struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// ServeHTTP routes the two endpoints.
+// ServeHTTP routes the four endpoints.
 func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var batch bool
+	var batch, anyType bool
 	switch r.URL.Path {
 	case PathPurchase:
 	case PathPurchaseBatch:
 		batch = true
+	case PathEvents:
+		anyType = true
+	case PathEventsBatch:
+		batch, anyType = true, true
 	default:
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "not_found", Message: "no such endpoint"})
+		h.fail(w, anyType, &failure{status: http.StatusNotFound, code: "not_found", msg: "no such endpoint",
+			hint: "post events to " + PathEvents + " or " + PathEventsBatch})
 		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method_not_allowed", Message: "use POST"})
+		h.fail(w, anyType, &failure{status: http.StatusMethodNotAllowed, code: "method_not_allowed", msg: "use POST"})
 		return
 	}
-	body, ok := h.authenticate(w, r, batch)
-	if !ok {
+	body, f := h.authenticate(w, r, batch)
+	if f != nil {
 		h.opts.Metrics.observe("rejected", 1)
+		h.fail(w, anyType, f)
+		return
+	}
+	if anyType {
+		h.serveAny(w, r, body, batch)
 		return
 	}
 	evs, err := h.parse(body, batch)
 	if err != nil {
 		h.opts.Metrics.observe("rejected", 1)
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid_event", Field: fe.Field, Message: fe.Error()})
-			return
-		}
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid_event", Message: err.Error()})
+		h.fail(w, false, invalid(err))
 		return
 	}
 	h.accept(w, r, evs, batch)
 }
 
+// failure is a request refused: its status, a machine-readable code, what
+// is wrong, the field (a JSON path or a header) and what to do instead.
+type failure struct {
+	status            int
+	code, msg         string
+	field, hint       string
+	retryAfterSeconds int
+}
+
+// invalid is the failure of a body that does not parse.
+func invalid(err error) *failure {
+	f := &failure{status: http.StatusBadRequest, code: "invalid_event", msg: err.Error(),
+		hint: "see docs/api.md for the event's fields"}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		f.field, f.msg = fe.Field, fe.Message
+	}
+	return f
+}
+
+// apiError is every 4xx/5xx answer of /v1/events and /v1/events/batch.
+type apiError struct {
+	Code  string `json:"code"`
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+	Hint  string `json:"hint,omitempty"`
+}
+
+// fail answers f: in apiError's shape on /v1/events, in the first round's
+// errorBody on the purchase endpoints (their clients read it).
+func (h *Webhook) fail(w http.ResponseWriter, anyType bool, f *failure) {
+	if f.retryAfterSeconds > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(f.retryAfterSeconds))
+	}
+	if anyType {
+		writeJSON(w, f.status, apiError{Code: f.code, Error: f.msg, Field: f.field, Hint: f.hint})
+		return
+	}
+	if f.code != "invalid_event" || f.field == "" {
+		writeJSON(w, f.status, errorBody{Error: f.code, Message: f.msg})
+		return
+	}
+	writeJSON(w, f.status, errorBody{Error: f.code, Field: f.field, Message: f.field + ": " + f.msg})
+}
+
 // authenticate checks the signature headers, reads the body within the
 // limit and verifies the signature on the raw bytes.
-func (h *Webhook) authenticate(w http.ResponseWriter, r *http.Request, batch bool) ([]byte, bool) {
+func (h *Webhook) authenticate(w http.ResponseWriter, r *http.Request, batch bool) ([]byte, *failure) {
 	id, ts, sig := r.Header.Get(HeaderID), r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature)
 	if err := h.verifier.CheckHeaders(id, ts, sig); err != nil {
-		h.unauthorized(w, err)
-		return nil, false
+		return nil, h.unauthorized(err)
 	}
 	limit := h.opts.MaxBody
 	if batch {
@@ -150,23 +203,30 @@ func (h *Webhook) authenticate(w http.ResponseWriter, r *http.Request, batch boo
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "too_large",
-				Message: fmt.Sprintf("body is over the limit of %d bytes", limit)})
-			return nil, false
+			return nil, &failure{status: http.StatusRequestEntityTooLarge, code: "too_large",
+				msg:  fmt.Sprintf("body is over the limit of %d bytes", limit),
+				hint: "split the events into several batches"}
 		}
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "bad_request", Message: "could not read the body"})
-		return nil, false
+		return nil, &failure{status: http.StatusBadRequest, code: "bad_request", msg: "could not read the body"}
 	}
 	if err := h.verifier.Verify(id, ts, sig, body); err != nil {
-		h.unauthorized(w, err)
-		return nil, false
+		return nil, h.unauthorized(err)
 	}
-	return body, true
+	return body, nil
 }
 
-func (h *Webhook) unauthorized(w http.ResponseWriter, err error) {
+func (h *Webhook) unauthorized(err error) *failure {
 	h.opts.Logger.Warn("webhook refused", "reason", err.Error())
-	writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized", Message: err.Error()})
+	f := &failure{status: http.StatusUnauthorized, code: "unauthorized", msg: err.Error()}
+	switch {
+	case errors.Is(err, ErrMissingHeaders):
+		f.field, f.hint = HeaderSignature, "sign the request with Standard Webhooks: webhook-id, webhook-timestamp and webhook-signature headers (docs/api.md)"
+	case errors.Is(err, ErrBadTimestamp), errors.Is(err, ErrStaleTimestamp):
+		f.field, f.hint = HeaderTimestamp, "send the current Unix time in seconds; check the sender's clock"
+	default:
+		f.field, f.hint = HeaderSignature, "sign \"id.timestamp.body\" over the exact bytes sent, with a secret of TIDINGS_WEBHOOK_SECRET"
+	}
+	return f
 }
 
 // parsed is one validated event ready to store.
@@ -183,23 +243,9 @@ func (h *Webhook) parse(body []byte, batch bool) ([]parsed, error) {
 		}
 		return []parsed{{ev, warn}}, nil
 	}
-	obj, err := object(body, "body")
+	raws, err := h.batchItems(body, "purchase events")
 	if err != nil {
 		return nil, err
-	}
-	if err := onlyFields(obj, []string{"events"}, ""); err != nil {
-		return nil, err
-	}
-	v, ok := present(obj, "events")
-	if !ok {
-		return nil, fieldErr("events", "is required (an array of purchase events)")
-	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(v, &raws); err != nil {
-		return nil, fieldErr("events", "must be an array of purchase events")
-	}
-	if len(raws) == 0 || len(raws) > h.opts.MaxEvents {
-		return nil, fieldErr("events", "must hold 1 to %d events", h.opts.MaxEvents)
 	}
 	out := make([]parsed, len(raws))
 	for i, raw := range raws {
@@ -212,6 +258,30 @@ func (h *Webhook) parse(body []byte, batch bool) ([]parsed, error) {
 	return out, nil
 }
 
+// batchItems reads a batch body, {"events": [...]}, with 1 to MaxEvents
+// items; what names them in errors ("purchase events").
+func (h *Webhook) batchItems(body []byte, what string) ([]json.RawMessage, error) {
+	obj, err := object(body, "body")
+	if err != nil {
+		return nil, err
+	}
+	if err := onlyFields(obj, []string{"events"}, ""); err != nil {
+		return nil, err
+	}
+	v, ok := present(obj, "events")
+	if !ok {
+		return nil, fieldErr("events", "is required (an array of %s)", what)
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(v, &raws); err != nil {
+		return nil, fieldErr("events", "must be an array of %s", what)
+	}
+	if len(raws) == 0 || len(raws) > h.opts.MaxEvents {
+		return nil, fieldErr("events", "must hold 1 to %d events", h.opts.MaxEvents)
+	}
+	return raws, nil
+}
+
 // accept persists the events, answers, and only then enqueues reactions.
 func (h *Webhook) accept(w http.ResponseWriter, r *http.Request, evs []parsed, batch bool) {
 	now := h.opts.Now().UTC()
@@ -219,22 +289,13 @@ func (h *Webhook) accept(w http.ResponseWriter, r *http.Request, evs []parsed, b
 	for i, p := range evs {
 		payload, _ := json.Marshal(p.ev)
 		res, _ := json.Marshal(Result{EventID: p.ev.EventID, Status: "accepted", OrderID: p.ev.OrderID, Warnings: p.warnings})
-		in[i] = store.InboxEvent{EventID: p.ev.EventID, EventType: "purchase", ReceivedAt: now, Payload: payload,
-			Result: res, Customer: p.ev.Customer.CustomerInput(), Purchase: p.ev.PurchaseInput()}
+		in[i] = store.InboxEvent{EventID: p.ev.EventID, EventType: TypePurchase, ReceivedAt: now, Payload: payload,
+			Result: res, Customer: p.ev.Customer.CustomerInput(), Purchase: p.ev.PurchaseInput(),
+			Event: &store.EventInput{Type: TypePurchase, OccurredAt: p.ev.OccurredAt, Properties: p.ev.logProperties()}}
 	}
-	var out []store.Accepted
-	var err error
-	if batch {
-		out, err = h.opts.Store.AcceptEvents(r.Context(), in)
-	} else {
-		out, err = h.group.accept(r.Context(), in)
-	}
-	if err != nil {
-		h.opts.Logger.Error("webhook: events not stored", "events", len(in), "err", err)
-		h.opts.Metrics.observe("failed", len(in))
-		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "unavailable",
-			Message: "the event could not be stored; retry later"})
+	out, f := h.store(r.Context(), in, batch)
+	if f != nil {
+		h.fail(w, false, f)
 		return
 	}
 	status := http.StatusOK
@@ -260,6 +321,25 @@ func (h *Webhook) accept(w http.ResponseWriter, r *http.Request, evs []parsed, b
 		f.Flush()
 	}
 	h.react(r.Context(), out)
+}
+
+// store commits in: a batch in its own transaction, a single event in a
+// group commit with the concurrent ones.
+func (h *Webhook) store(ctx context.Context, in []store.InboxEvent, batch bool) ([]store.Accepted, *failure) {
+	var out []store.Accepted
+	var err error
+	if batch {
+		out, err = h.opts.Store.AcceptEvents(ctx, in)
+	} else {
+		out, err = h.group.accept(ctx, in)
+	}
+	if err != nil {
+		h.opts.Logger.Error("webhook: events not stored", "events", len(in), "err", err)
+		h.opts.Metrics.observe("failed", len(in))
+		return nil, &failure{status: http.StatusServiceUnavailable, code: "unavailable", retryAfterSeconds: 5,
+			msg: "the event could not be stored; retry later", hint: "retry the same request: it is idempotent"}
+	}
+	return out, nil
 }
 
 // react enqueues the reactions of newly stored events, after the commit.

@@ -110,12 +110,20 @@ func Audience(ctx context.Context, st *store.Store, c *campaigns.Campaign, opts 
 			defer func() { _ = later.settle() }() // no match call outlives Audience
 		}
 	}
+	var hist *pageHistory
+	if uses := c.EventUses(); len(uses) > 0 {
+		hist = newPageHistory(st, uses, opts.Now)
+		sopts.BeforePage = hist.before(ctx)
+	}
 	err := st.StreamCustomers(ctx, func(cust *store.Customer) error {
 		stats.Evaluated++
 		if opts.AsOf != nil {
 			opts.AsOf.Apply(cust)
 		}
 		FillEnv(env, cust)
+		if hist != nil {
+			hist.give(env, cust.ID)
+		}
 		due, err := campaigns.Due(c, env, opts.DefaultLoc)
 		if err == nil && due {
 			due, err = c.Audience.Eval(env)
@@ -321,6 +329,8 @@ var envColumns = func() map[string][]string {
 		"event": nil, "now": nil, "days_since": nil, "days_until": nil, "within_days": nil,
 		"age": {"birthday", "time_zone"}, "in_local_hour": {"time_zone"},
 		"has_tag": {"tags"}, "attr": {"attributes"},
+		// The event history is read beside the stream (pageHistory).
+		"count_events": nil, "last_event": nil, "days_since_event": nil,
 	}
 	for _, f := range customer.Fields {
 		if f.Name == "" {

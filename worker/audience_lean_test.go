@@ -142,6 +142,10 @@ func TestAudienceColumnsKnowEveryName(t *testing.T) {
 			src = "in_local_hour(1, 2)"
 		case "has_tag", "attr":
 			src = name + `("x") != nil`
+		case "last_event", "days_since_event":
+			src = name + `("signup") != nil`
+		case "count_events":
+			src = `count_events("signup", "7d") > 0`
 		case "event", "rfm":
 			src = name + " != nil"
 		default:

@@ -37,6 +37,9 @@ type Options struct {
 	Insights InsightsOptions
 	// UnsubscribeURL returns the one-click unsubscribe URL for a delivery.
 	UnsubscribeURL func(d *store.Delivery) string
+	// EventRetention is how long the events log keeps an event
+	// (TIDINGS_EVENT_RETENTION; default store.DefaultEventRetention).
+	EventRetention time.Duration
 }
 
 // Engine runs campaigns: it holds the loaded campaigns, the store, the
@@ -119,6 +122,7 @@ func (e *Engine) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeEventPurchase, e.handleEvent)
 	mux.HandleFunc(TypeDeliverBatch, e.handleDeliverBatch)
 	mux.HandleFunc(TypeInsights, e.handleInsights)
+	mux.HandleFunc(TypeEventLog, e.handleEventLog)
 }
 
 func (e *Engine) now() time.Time { return e.opts.Now().UTC() }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -12,10 +11,10 @@ import (
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/rules"
 	"github.com/tidings-crm/tidings/store"
-	"github.com/tidings-crm/tidings/triggers"
 )
 
-// TypeEventPurchase reacts to a committed purchase event: event-triggered
+// TypeEventPurchase reacts to a committed event of any type (its name is
+// the first round's, kept so queued tasks still run): event-triggered
 // campaigns and exit conditions. Its payload is the inbox event id only.
 const TypeEventPurchase = "event:purchase"
 
@@ -53,7 +52,7 @@ func (e *Engine) handleEvent(ctx context.Context, t *asynq.Task) error {
 // EventReport counts what reacting to one event did.
 type EventReport struct {
 	Matched   []string // campaigns whose rule matched: a ledger row exists for each
-	Cancelled int64    // waiting messages cancelled by exit_on: purchase
+	Cancelled int64    // waiting messages cancelled by exit_on
 	Stale     bool     // too old to trigger campaigns
 }
 
@@ -72,7 +71,7 @@ func (e *Engine) ProcessEvent(ctx context.Context, eventID string) error {
 	if row.Status == store.InboxProcessed {
 		return nil
 	}
-	rep, err := e.reactToPurchase(ctx, row)
+	rep, err := e.react(ctx, row)
 	if err != nil {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
@@ -108,49 +107,63 @@ func (e *Engine) ReplayEvents(ctx context.Context, limit int) (done, failed int,
 	return done, failed, first
 }
 
-func (e *Engine) reactToPurchase(ctx context.Context, row *store.InboxRow) (EventReport, error) {
+// react is the reaction to one stored event of any type: the exit_on
+// entries it meets cancel the customer's waiting messages, and the
+// campaigns it triggers (type, where and audience) get a ledger row due
+// at the event's time plus their delay.
+func (e *Engine) react(ctx context.Context, row *store.InboxRow) (EventReport, error) {
 	var rep EventReport
-	ev, _, err := triggers.ParsePurchase(row.Payload, "")
+	ev, err := reactionOf(row)
 	if err != nil {
 		return rep, fmt.Errorf("stored payload: %w", err)
 	}
-	cust, err := e.st.CustomerByExternalID(ctx, ev.Customer.ExternalID)
+	cust, err := e.st.CustomerByExternalID(ctx, ev.customer)
 	if err != nil {
 		return rep, fmt.Errorf("load customer: %w", err)
 	}
 	now := e.now()
-	if rep.Cancelled, err = e.exitOnPurchase(ctx, cust.ID, row.ReceivedAt, now); err != nil {
-		return rep, err
-	}
-	first, err := e.st.IsFirstOrder(ctx, cust.ID, ev.OrderID)
-	if err != nil {
-		return rep, err
-	}
 	env := rules.NewEnv(e.opts.DefaultLoc)
 	env.Now = now
 	FillEnv(env, cust)
-	env.Event = ev.RulesEvent()
-	env.Event.FirstOrder = first
+	env.Event = ev.rules
+	if ev.orderID != "" {
+		if env.Event.FirstOrder, err = e.st.IsFirstOrder(ctx, cust.ID, ev.orderID); err != nil {
+			return rep, err
+		}
+	}
+	var uses [][]rules.EventUse
+	for _, c := range e.Campaigns() {
+		uses = append(uses, c.ReactionUses(ev.typ))
+	}
+	if err := e.giveHistory(ctx, env, cust.ID, rules.MergeUses(uses...), now); err != nil {
+		return rep, err
+	}
+	if rep.Cancelled, err = e.exitOn(ctx, env, cust.ID, ev.typ, row.ReceivedAt, now); err != nil {
+		return rep, err
+	}
 	cd := e.candidateOf(cust)
 	for _, c := range e.Campaigns() {
 		t := c.Trigger
-		if c.Status == campaigns.StatusPaused || t.Kind != campaigns.TriggerEvent || t.Event == nil || t.Event.Type != "purchase" {
+		if c.Status == campaigns.StatusPaused || t.Kind != campaigns.TriggerEvent || t.Event == nil || t.Event.Event != ev.typ {
 			continue
 		}
-		ok, err := c.Audience.Eval(env)
+		ok, err := t.Event.Matches(env)
+		if err == nil && ok {
+			ok, err = c.Audience.Eval(env)
+		}
 		if err != nil {
-			e.opts.Logger.Warn("event: audience rule failed; campaign skipped", "campaign", c.ID, "customer", cust.ID, "err", err)
+			e.opts.Logger.Warn("event: campaign rule failed; campaign skipped", "campaign", c.ID, "customer", cust.ID, "err", err)
 			continue
 		}
 		if !ok {
 			continue
 		}
-		at := ev.OccurredAt.Add(t.Event.Delay)
+		at := ev.at.Add(t.Event.Delay)
 		if now.Sub(at) > staleEvent {
 			rep.Stale = true
 			continue
 		}
-		cd.occurrence = c.Occurrence.Key(ev.OccurredAt, cd.loc, ev.OrderID)
+		cd.occurrence = c.Occurrence.Key(ev.at, cd.loc, ev.key)
 		if err := e.planEvent(ctx, c, cd, row.EventID, at, now); err != nil {
 			return rep, fmt.Errorf("campaign %s: %w", c.ID, err)
 		}
@@ -159,20 +172,32 @@ func (e *Engine) reactToPurchase(ctx context.Context, row *store.InboxRow) (Even
 	return rep, nil
 }
 
-// exitOnPurchase cancels the customer's waiting messages of campaigns with
-// exit_on: [purchase] planned before the purchase was received.
-func (e *Engine) exitOnPurchase(ctx context.Context, customerID int64, received, now time.Time) (int64, error) {
+// exitOn cancels the customer's waiting messages of the campaigns whose
+// exit_on has an entry for the event in env (its type, its filter) and
+// that were planned before the event was received.
+func (e *Engine) exitOn(ctx context.Context, env *rules.Env, customerID int64, typ string, received, now time.Time) (int64, error) {
 	var ids []string
 	for _, c := range e.Campaigns() {
-		if slices.Contains(c.ExitOn, "purchase") {
-			ids = append(ids, c.ID)
+		for _, f := range c.Exits {
+			if f.Event != typ {
+				continue
+			}
+			ok, err := f.Matches(env)
+			if err != nil {
+				e.opts.Logger.Warn("event: exit_on filter failed; not exiting", "campaign", c.ID, "customer", customerID, "err", err)
+				continue
+			}
+			if ok {
+				ids = append(ids, c.ID)
+				break
+			}
 		}
 	}
 	waiting, err := e.st.WaitingFor(ctx, customerID, ids, received)
 	if err != nil {
 		return 0, err
 	}
-	return e.st.CancelDeliveries(ctx, waiting, store.StatusCancelled, store.ReasonExitPurchase, now)
+	return e.st.CancelDeliveries(ctx, waiting, store.StatusCancelled, store.ReasonExitPrefix+typ, now)
 }
 
 // planEvent writes the ledger row of one event-triggered campaign for one
@@ -184,19 +209,21 @@ func (e *Engine) planEvent(ctx context.Context, c *campaigns.Campaign, cd candid
 	return e.decide(ctx, c, 0, []candidate{cd}, now, map[string]int{})
 }
 
-// eventFor rebuilds the rule/template view of a stored purchase event.
+// eventFor rebuilds the rule/template view of a stored event.
 func (e *Engine) eventFor(ctx context.Context, eventID string, customerID int64) (rules.Event, error) {
 	row, err := e.st.InboxEvent(ctx, eventID)
 	if err != nil {
 		return rules.Event{}, fmt.Errorf("load event %s: %w", eventID, err)
 	}
-	ev, _, err := triggers.ParsePurchase(row.Payload, "")
+	ev, err := reactionOf(row)
 	if err != nil {
 		return rules.Event{}, fmt.Errorf("stored event %s: %w", eventID, err)
 	}
-	out := ev.RulesEvent()
-	if out.FirstOrder, err = e.st.IsFirstOrder(ctx, customerID, ev.OrderID); err != nil {
-		return rules.Event{}, err
+	out := ev.rules
+	if ev.orderID != "" {
+		if out.FirstOrder, err = e.st.IsFirstOrder(ctx, customerID, ev.orderID); err != nil {
+			return rules.Event{}, err
+		}
 	}
 	return out, nil
 }

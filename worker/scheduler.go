@@ -43,6 +43,9 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (int, error) {
 	if err := s.tickInsights(ctx, now); err != nil {
 		return 0, err
 	}
+	if err := s.tickEventLog(ctx, now); err != nil {
+		return 0, err
+	}
 	n := 0
 	for _, c := range s.Engine.Campaigns() {
 		if c.Status == campaigns.StatusPaused {

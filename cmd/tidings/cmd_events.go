@@ -18,31 +18,36 @@ import (
 func (a *app) eventsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "events",
-		Short: "Send test purchase events, and replay events whose reactions failed",
+		Short: "Send test events, and replay events whose reactions failed",
 	}
 	cmd.AddCommand(a.eventsSendCommand(), a.eventsReplayCommand())
 	return cmd
 }
 
 func (a *app) eventsSendCommand() *cobra.Command {
-	var batch bool
+	var batch, anyType bool
+	var id string
 	c := &cobra.Command{
 		Use:   "send FILE.json",
-		Short: "Sign a purchase event with TIDINGS_WEBHOOK_SECRET and POST it to TIDINGS_PUBLIC_URL",
+		Short: "Sign an event with TIDINGS_WEBHOOK_SECRET and POST it to TIDINGS_PUBLIC_URL",
 		Long: `send reads a purchase event (or, with --batch, {"events": [...]}) from FILE.json
 ("-" for standard input), signs it per Standard Webhooks with the first secret
-of TIDINGS_WEBHOOK_SECRET, and posts it to TIDINGS_PUBLIC_URL/v1/events/purchase.
+of TIDINGS_WEBHOOK_SECRET, and posts it to TIDINGS_PUBLIC_URL/v1/events/purchase;
+with --any, an event of any type ({"type", "customer", "time", "properties"})
+to /v1/events (or /v1/events/batch), under --id or a fresh webhook-id.
 It prints the HTTP status and the answer: use it to test a shop's integration.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.sendEvent(cmd, args[0], batch)
+			return a.sendEvent(cmd, args[0], batch, anyType, id)
 		},
 	}
 	c.Flags().BoolVar(&batch, "batch", false, "post to the batch endpoint")
+	c.Flags().BoolVar(&anyType, "any", false, "post to /v1/events (any event type) instead of /v1/events/purchase")
+	c.Flags().StringVar(&id, "id", "", "the webhook-id (default: the body's event_id, else a fresh one)")
 	return c
 }
 
-func (a *app) sendEvent(cmd *cobra.Command, file string, batch bool) error {
+func (a *app) sendEvent(cmd *cobra.Command, file string, batch, anyType bool, id string) error {
 	secrets := strings.Fields(a.cfg.WebhookSecret)
 	if len(secrets) == 0 {
 		return errors.New("TIDINGS_WEBHOOK_SECRET is not set: it signs the event")
@@ -57,9 +62,16 @@ func (a *app) sendEvent(cmd *cobra.Command, file string, batch bool) error {
 	if err != nil {
 		return fmt.Errorf("read event: %w", err)
 	}
-	id := eventID(body)
+	if id == "" {
+		id = eventID(body)
+	}
 	path := triggers.PathPurchase
-	if batch {
+	switch {
+	case anyType && batch:
+		path = triggers.PathEventsBatch
+	case anyType:
+		path = triggers.PathEvents
+	case batch:
 		path = triggers.PathPurchaseBatch
 	}
 	req, err := triggers.SignedRequest(cmd.Context(), secrets[0], strings.TrimSuffix(a.cfg.PublicURL, "/")+path, id, time.Now(), body)

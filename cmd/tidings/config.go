@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/channels/email"
 	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/worker"
@@ -54,6 +55,7 @@ type Config struct {
 	EmailRate     int    // emails per second per process
 	SMSRate       int    // SMS per second per process
 	ClaimLease    string // how long a claimed send may stay unfinished before it is settled as unknown
+	EventKeep     string // how long the events log keeps an event (TIDINGS_EVENT_RETENTION)
 	SimClock      string // drills only: the scheduler's simulated clock (worker.ParseSimClock)
 	Migrate       string // "true": serve, worker and scheduler apply pending migrations at start
 	DBPool        string // database connections per process; empty: the store's default
@@ -61,6 +63,7 @@ type Config struct {
 
 	location      *time.Location
 	claimLease    time.Duration
+	eventKeep     time.Duration
 	allowEviction bool
 	migrate       bool
 	dbPool        int // 0: the store's default
@@ -137,6 +140,8 @@ func (c *Config) settings() []setting {
 			help: "SMS per second per worker process (the provider's limit divided by the workers)", num: &c.SMSRate},
 		{flag: "claim-lease", env: "TIDINGS_CLAIM_LEASE", yaml: "claim_lease", def: "2m",
 			help: "a send claimed longer ago than this (its worker died) is settled as unknown by the reconciler; keep it above the slowest send (SMTP commands time out after 30 s)", str: &c.ClaimLease},
+		{flag: "event-retention", env: "TIDINGS_EVENT_RETENTION", yaml: "event_retention", def: "400d",
+			help: "how long the events log keeps an event (e.g. 90d, 400d); older ones are deleted hourly and rules stop counting them", str: &c.EventKeep},
 		{flag: "simulated-clock", env: "TIDINGS_SIMULATED_CLOCK", yaml: "simulated_clock", def: "",
 			help: "drills and tests only: the scheduler's clock as START,ANCHOR,SPEED (e.g. a day of cron ticks in minutes); workers keep the wall clock", str: &c.SimClock},
 		{flag: "migrate", env: "TIDINGS_MIGRATE", yaml: "migrate", def: "false",
@@ -291,6 +296,11 @@ func (c *Config) validate() error {
 	} else {
 		c.claimLease = d
 	}
+	if d, err := campaigns.ParseDuration(c.EventKeep); err != nil || d < 24*time.Hour {
+		bad("TIDINGS_EVENT_RETENTION", "must be a duration of at least 1d such as 400d, got %q", c.EventKeep)
+	} else {
+		c.eventKeep = d
+	}
 	for _, p := range []struct {
 		env, val string
 		n        *int
@@ -391,6 +401,9 @@ func (c *Config) Location() *time.Location { return c.location }
 
 // Lease is the claim lease (TIDINGS_CLAIM_LEASE).
 func (c *Config) Lease() time.Duration { return c.claimLease }
+
+// EventRetention is how long the events log keeps an event.
+func (c *Config) EventRetention() time.Duration { return c.eventKeep }
 
 // redactURL hides the password of a URL before it is printed, also when the
 // URL does not parse (email.RedactURL).

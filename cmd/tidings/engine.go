@@ -92,6 +92,7 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 		UnsubscribeURL: unsubscribeURL(rt.signer, a.cfg.PublicURL),
 		Insights:       insightsOpts,
 		Metrics:        worker.NewMetrics(rt.metrics),
+		EventRetention: a.cfg.EventRetention(),
 	})
 	rt.engine.LoadCampaigns(a.cfg.CampaignsDir)
 	if err := a.loadPolicy(rt.engine); err != nil {

@@ -60,9 +60,10 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		mux.Handle("POST "+triggers.PathEvents, wh)
 		mux.Handle("POST /v1/events/", wh)
 	} else {
-		a.log.Warn("TIDINGS_WEBHOOK_SECRET is not set: the purchase webhook /v1/events/purchase is disabled")
+		a.log.Warn("TIDINGS_WEBHOOK_SECRET is not set: the events API (/v1/events, /v1/events/purchase) is disabled")
 	}
 	if a.cfg.AdminToken != "" {
 		api := a.adminOnly(admin.Handler(rt.engine, a.log))

@@ -1,0 +1,93 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/store/storetest"
+)
+
+func logEvent(id, customer, typ string, at time.Time) store.InboxEvent {
+	return store.InboxEvent{EventID: id, EventType: typ, ReceivedAt: at, ExternalID: customer,
+		Payload: []byte(`{"id":"` + id + `"}`),
+		Event:   &store.EventInput{Type: typ, OccurredAt: at, Properties: []byte(`{"n": 1}`)}}
+}
+
+// TestMaintainEventsKeepsRetention stores events over 14 months, then
+// maintains the log with a 200-day retention, on both databases: exactly
+// the events older than the cutoff are gone; on PostgreSQL the months past
+// it are dropped as whole partitions and the coming months' partitions
+// exist. Running it again changes nothing.
+func TestMaintainEventsKeepsRetention(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := storetest.Open(t, dialect)
+			now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+			// Partitions for the months the events fall in, as the hourly
+			// maintenance would have created them over the year.
+			for m := range 15 {
+				if _, err := st.MaintainEvents(ctx, now.AddDate(0, -m, 0), 10*365*24*time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var evs []store.InboxEvent
+			for d := 0; d < 420; d += 3 {
+				evs = append(evs, logEvent(fmt.Sprintf("e%03d", d), "c1", "product_viewed", now.AddDate(0, 0, -d)))
+			}
+			if _, err := st.AcceptEvents(ctx, evs); err != nil {
+				t.Fatal(err)
+			}
+			cutoff := now.Add(-200 * 24 * time.Hour)
+			want := 0
+			for _, e := range evs {
+				if !e.Event.OccurredAt.Before(cutoff) {
+					want++
+				}
+			}
+			m, err := st.MaintainEvents(ctx, now, 200*24*time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := st.CustomerByExternalID(ctx, "c1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept, err := st.CustomerEvents(ctx, c.ID, "product_viewed", 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(kept) != want || kept[0].OccurredAt.Before(cutoff) {
+				t.Fatalf("kept %d events from %s, want %d from %s", len(kept), kept[0].OccurredAt, want, cutoff)
+			}
+			if dialect == store.Postgres {
+				if len(m.Dropped) == 0 || !contains(m.Dropped, "events_2025_11") || contains(m.Dropped, "events_2026_05") {
+					t.Fatalf("dropped %v, want the months wholly before %s", m.Dropped, cutoff)
+				}
+				var n int
+				if err := st.DB.GetContext(ctx, &n, `SELECT count(*) FROM pg_class WHERE relname = 'events_2027_03'
+					AND relnamespace = current_schema()::regnamespace`); err != nil || n != 1 {
+					t.Fatalf("partition for March 2027: %d (%v), want created ahead", n, err)
+				}
+			}
+			again, err := st.MaintainEvents(ctx, now, 200*24*time.Hour)
+			if err != nil || again.Deleted != 0 || len(again.Dropped) != 0 || len(again.Created) != 0 {
+				t.Fatalf("second run = %+v, %v; want nothing to do", again, err)
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
