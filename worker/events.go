@@ -54,6 +54,7 @@ type EventReport struct {
 	Matched   []string // campaigns whose rule matched: a ledger row exists for each
 	Cancelled int64    // waiting messages cancelled by exit_on
 	Stale     bool     // too old to trigger campaigns
+	Woke      int      // journey states woken (store.WakeJourneys)
 }
 
 // ProcessEvent reacts to one inbox event and marks it processed, or failed
@@ -81,7 +82,7 @@ func (e *Engine) ProcessEvent(ctx context.Context, eventID string) error {
 		return fmt.Errorf("event %s: %w", eventID, err)
 	}
 	e.opts.Logger.Info("event processed", "event", eventID, "campaigns", rep.Matched, "cancelled", rep.Cancelled,
-		"stale", rep.Stale)
+		"stale", rep.Stale, "journeys", rep.Woke)
 	return e.st.FinishEvent(ctx, eventID, store.InboxProcessed, "", e.now())
 }
 
@@ -169,6 +170,14 @@ func (e *Engine) react(ctx context.Context, row *store.InboxRow) (EventReport, e
 		}
 		rep.Matched = append(rep.Matched, c.ID)
 	}
+	// Journeys waiting for the type (wait_for) or exiting on it wake now.
+	// Last, so a reaction retried after a failure above records the event
+	// for them once.
+	woke, err := e.st.WakeJourneys(ctx, cust.ID, store.JourneyEvent{Type: ev.typ, At: ev.at, Properties: ev.rules.Properties})
+	if err != nil {
+		return rep, err
+	}
+	rep.Woke = woke
 	return rep, nil
 }
 
