@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -117,6 +118,12 @@ func (s *Store) CustomerEvents(ctx context.Context, customerID int64, typ string
 	if err != nil {
 		return nil, fmt.Errorf("store: customer events: %w", err)
 	}
+	return scanEvents(rows)
+}
+
+// scanEvents reads rows of event_id, customer_id, type, occurred_at,
+// received_at, properties, and closes them.
+func scanEvents(rows *sql.Rows) ([]StoredEvent, error) {
 	defer rows.Close()
 	var out []StoredEvent
 	for rows.Next() {
@@ -126,13 +133,53 @@ func (s *Store) CustomerEvents(ctx context.Context, customerID int64, typ string
 		)
 		if err := rows.Scan(&e.EventID, &e.CustomerID, &e.Type, timeInto{&e.OccurredAt}, timeInto{&e.ReceivedAt},
 			&props); err != nil {
-			return nil, fmt.Errorf("store: customer events: %w", err)
+			return nil, fmt.Errorf("store: read events: %w", err)
 		}
 		e.Properties = json.RawMessage(props)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: customer events: %w", err)
+		return nil, fmt.Errorf("store: read events: %w", err)
 	}
 	return out, nil
+}
+
+// WaitingEventRow is a waiting ledger row of an event-triggered campaign:
+// its id and the event that triggered it.
+type WaitingEventRow struct {
+	ID      int64
+	EventID string
+}
+
+// WaitingEventRows lists the customer's rows of campaignID still waiting
+// (pending or deferred) that an event triggered.
+func (s *Store) WaitingEventRows(ctx context.Context, customerID int64, campaignID string) ([]WaitingEventRow, error) {
+	rows, err := s.DB.QueryContext(ctx, s.DB.Rebind(`SELECT id, event_id FROM deliveries WHERE customer_id = ?
+		AND campaign_id = ? AND status IN ('pending', 'deferred') AND event_id IS NOT NULL ORDER BY id`),
+		customerID, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("store: waiting event rows: %w", err)
+	}
+	defer rows.Close()
+	var out []WaitingEventRow
+	for rows.Next() {
+		var r WaitingEventRow
+		if err := rows.Scan(&r.ID, &r.EventID); err != nil {
+			return nil, fmt.Errorf("store: waiting event rows: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// EventsBetween lists the customer's events of type typ that happened in
+// [from, to], oldest first.
+func (s *Store) EventsBetween(ctx context.Context, customerID int64, typ string, from, to time.Time) ([]StoredEvent, error) {
+	rows, err := s.DB.QueryContext(ctx, s.DB.Rebind(`SELECT event_id, customer_id, type, occurred_at, received_at,
+		properties FROM events WHERE customer_id = ? AND type = ? AND occurred_at >= ? AND occurred_at <= ?
+		ORDER BY occurred_at, event_id`), customerID, typ, from.UTC(), to.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("store: events between: %w", err)
+	}
+	return scanEvents(rows)
 }

@@ -139,7 +139,7 @@ func (e *Engine) react(ctx context.Context, row *store.InboxRow) (EventReport, e
 	if err := e.giveHistory(ctx, env, cust.ID, rules.MergeUses(uses...), now); err != nil {
 		return rep, err
 	}
-	if rep.Cancelled, err = e.exitOn(ctx, env, cust.ID, ev.typ, row.ReceivedAt, now); err != nil {
+	if rep.Cancelled, err = e.exitOn(ctx, env, cust.ID, ev, row.ReceivedAt, now); err != nil {
 		return rep, err
 	}
 	cd := e.candidateOf(cust)
@@ -169,6 +169,11 @@ func (e *Engine) react(ctx context.Context, row *store.InboxRow) (EventReport, e
 			return rep, fmt.Errorf("campaign %s: %w", c.ID, err)
 		}
 		rep.Matched = append(rep.Matched, c.ID)
+		n, err := e.exitedMeanwhile(ctx, env, c, cust.ID, row.EventID, ev.at, now)
+		if err != nil {
+			return rep, fmt.Errorf("campaign %s: %w", c.ID, err)
+		}
+		rep.Cancelled += n
 	}
 	// Journeys waiting for the type (wait_for) or exiting on it wake now.
 	// Last, so a reaction retried after a failure above records the event
@@ -179,34 +184,6 @@ func (e *Engine) react(ctx context.Context, row *store.InboxRow) (EventReport, e
 	}
 	rep.Woke = woke
 	return rep, nil
-}
-
-// exitOn cancels the customer's waiting messages of the campaigns whose
-// exit_on has an entry for the event in env (its type, its filter) and
-// that were planned before the event was received.
-func (e *Engine) exitOn(ctx context.Context, env *rules.Env, customerID int64, typ string, received, now time.Time) (int64, error) {
-	var ids []string
-	for _, c := range e.Campaigns() {
-		for _, f := range c.Exits {
-			if f.Event != typ {
-				continue
-			}
-			ok, err := f.Matches(env)
-			if err != nil {
-				e.opts.Logger.Warn("event: exit_on filter failed; not exiting", "campaign", c.ID, "customer", customerID, "err", err)
-				continue
-			}
-			if ok {
-				ids = append(ids, c.ID)
-				break
-			}
-		}
-	}
-	waiting, err := e.st.WaitingFor(ctx, customerID, ids, received)
-	if err != nil {
-		return 0, err
-	}
-	return e.st.CancelDeliveries(ctx, waiting, store.StatusCancelled, store.ReasonExitPrefix+typ, now)
 }
 
 // planEvent writes the ledger row of one event-triggered campaign for one

@@ -1,0 +1,142 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/rules"
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/triggers"
+)
+
+// An exit_on entry cancels a customer's messages not sent yet. Which ones
+// depends on the campaign's trigger, and never on the order events arrive
+// in (a shop's retries and backfills reorder them):
+//
+//   - an event-triggered campaign's message is cancelled by an exit event
+//     that happened between its triggering event and its due time (the
+//     event's time plus the delay): a cart reminder is cancelled by a
+//     purchase in that hour, whether the purchase is received before or
+//     after the cart (exitOn, and exitedMeanwhile when the cart comes
+//     last), and not by a purchase before the cart;
+//   - another campaign's message is cancelled by an exit event received
+//     after it was planned (a win-back planned this morning, a purchase
+//     this afternoon).
+
+// exitOn cancels the customer's waiting messages that the event ev (in
+// env) exits, per campaign as above.
+func (e *Engine) exitOn(ctx context.Context, env *rules.Env, customerID int64, ev *reaction, received, now time.Time) (int64, error) {
+	var byReceipt, cancel []int64
+	var plain []string
+	for _, c := range e.Campaigns() {
+		if !e.exits(c, env, customerID) {
+			continue
+		}
+		t := c.Trigger.Event
+		if c.Trigger.Kind != campaigns.TriggerEvent || t == nil {
+			plain = append(plain, c.ID)
+			continue
+		}
+		rows, err := e.st.WaitingEventRows(ctx, customerID, c.ID)
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range rows {
+			at, err := e.eventTime(ctx, r.EventID)
+			if err != nil {
+				return 0, err
+			}
+			if !ev.at.Before(at) && !ev.at.After(at.Add(t.Delay)) {
+				cancel = append(cancel, r.ID)
+			}
+		}
+	}
+	byReceipt, err := e.st.WaitingFor(ctx, customerID, plain, received)
+	if err != nil {
+		return 0, err
+	}
+	return e.st.CancelDeliveries(ctx, append(cancel, byReceipt...), store.StatusCancelled, store.ReasonExitPrefix+ev.typ, now)
+}
+
+// exits reports whether an entry of c's exit_on takes the event in env.
+func (e *Engine) exits(c *campaigns.Campaign, env *rules.Env, customerID int64) bool {
+	for _, f := range c.Exits {
+		if f.Event != env.Event.Type {
+			continue
+		}
+		ok, err := f.Matches(env)
+		if err != nil {
+			e.opts.Logger.Warn("event: exit_on filter failed; not exiting", "campaign", c.ID, "customer", customerID, "err", err)
+			continue
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// exitedMeanwhile cancels the message just planned for the event eventID
+// (at at) when an exit event of c already stored happened between at and
+// its due time: the purchase was received before the cart it follows.
+func (e *Engine) exitedMeanwhile(ctx context.Context, env *rules.Env, c *campaigns.Campaign, customerID int64,
+	eventID string, at, now time.Time) (int64, error) {
+	trigger := env.Event
+	defer func() { env.Event = trigger }()
+	for _, f := range c.Exits {
+		evs, err := e.st.EventsBetween(ctx, customerID, f.Event, at, at.Add(c.Trigger.Event.Delay))
+		if err != nil {
+			return 0, err
+		}
+		for _, se := range evs {
+			if se.EventID == eventID {
+				continue
+			}
+			env.Event = logEventView(se)
+			if !e.exits(c, env, customerID) {
+				continue
+			}
+			rows, err := e.st.WaitingEventRows(ctx, customerID, c.ID)
+			if err != nil {
+				return 0, err
+			}
+			var ids []int64
+			for _, r := range rows {
+				if r.EventID == eventID {
+					ids = append(ids, r.ID)
+				}
+			}
+			return e.st.CancelDeliveries(ctx, ids, store.StatusCancelled, store.ReasonExitPrefix+se.Type, now)
+		}
+	}
+	return 0, nil
+}
+
+// eventTime is when the stored event eventID happened.
+func (e *Engine) eventTime(ctx context.Context, eventID string) (time.Time, error) {
+	row, err := e.st.InboxEvent(ctx, eventID)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("load event %s: %w", eventID, err)
+	}
+	ev, err := reactionOf(row)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stored event %s: %w", eventID, err)
+	}
+	return ev.at, nil
+}
+
+// logEventView is a row of the events log as a rule sees it (event.*).
+func logEventView(se store.StoredEvent) rules.Event {
+	props := map[string]any{}
+	_ = json.Unmarshal(se.Properties, &props)
+	ev := rules.Event{Type: se.Type, Properties: props, OccurredAt: se.OccurredAt}
+	if se.Type == triggers.TypePurchase {
+		ev.OrderID, _ = props["order_id"].(string)
+		ev.Currency, _ = props["currency"].(string)
+		ev.Amount, _ = props["amount"].(float64)
+	}
+	return ev
+}
