@@ -53,8 +53,8 @@ func (e *Engine) handleEvent(ctx context.Context, t *asynq.Task) error {
 type EventReport struct {
 	Matched   []string // campaigns whose rule matched: a ledger row exists for each
 	Cancelled int64    // waiting messages cancelled by exit_on
+	Woken     int      // journey states waiting for (or exiting on) the event, woken
 	Stale     bool     // too old to trigger campaigns
-	Woke      int      // journey states woken (store.WakeJourneys)
 }
 
 // ProcessEvent reacts to one inbox event and marks it processed, or failed
@@ -82,7 +82,8 @@ func (e *Engine) ProcessEvent(ctx context.Context, eventID string) error {
 		return fmt.Errorf("event %s: %w", eventID, err)
 	}
 	e.opts.Logger.Info("event processed", "event", eventID, "campaigns", rep.Matched, "cancelled", rep.Cancelled,
-		"stale", rep.Stale, "journeys", rep.Woke)
+		"journeys_woken", rep.Woken,
+		"stale", rep.Stale)
 	return e.st.FinishEvent(ctx, eventID, store.InboxProcessed, "", e.now())
 }
 
@@ -178,11 +179,9 @@ func (e *Engine) react(ctx context.Context, row *store.InboxRow) (EventReport, e
 	// Journeys waiting for the type (wait_for) or exiting on it wake now.
 	// Last, so a reaction retried after a failure above records the event
 	// for them once.
-	woke, err := e.st.WakeJourneys(ctx, cust.ID, store.JourneyEvent{Type: ev.typ, At: ev.at, Properties: ev.rules.Properties})
-	if err != nil {
+	if rep.Woken, err = e.wakeJourneys(ctx, cust.ID, env.Event); err != nil {
 		return rep, err
 	}
-	rep.Woke = woke
 	return rep, nil
 }
 
@@ -192,6 +191,9 @@ func (e *Engine) react(ctx context.Context, row *store.InboxRow) (EventReport, e
 // trigger's delay.
 func (e *Engine) planEvent(ctx context.Context, c *campaigns.Campaign, cd candidate, eventID string, at, now time.Time) error {
 	cd.sendAt, cd.eventID = at, eventID
+	if c.Journey != nil { // a journey's send steps have their own times: the entry is due at once
+		return e.enterJourney(ctx, c, []candidate{cd}, now, map[string]int{})
+	}
 	return e.decide(ctx, c, 0, []candidate{cd}, now, map[string]int{})
 }
 
