@@ -33,8 +33,13 @@ func (s *Store) EventHistoryPage(ctx context.Context, afterID, upToID int64, lim
 	if upToID <= 0 {
 		upToID = 1<<63 - 1
 	}
-	return s.eventHistory(ctx, `SELECT id FROM customers WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`,
-		[]any{afterID, upToID, limit}, uses, now)
+	// A range of the index's first column (customer_id), bounded by the
+	// page's last id: one contiguous index scan per partition, where a
+	// list of the page's ids would be thousands of probes (or, on a small
+	// table, a plan that scans it whole).
+	return s.eventHistory(ctx, `customer_id > ? AND customer_id <= (SELECT max(id) FROM
+		(SELECT id FROM customers WHERE id > ? AND id <= ? ORDER BY id LIMIT ?) page)`,
+		[]any{afterID, afterID, upToID, limit}, uses, now)
 }
 
 // EventHistoryOf reads the history of the customers ids (a reaction's one
@@ -46,8 +51,7 @@ func (s *Store) EventHistoryOf(ctx context.Context, ids []int64, uses []HistoryU
 	out := make(map[int64]History, len(ids))
 	for _, ch := range chunks(len(ids), maxInList) {
 		part := ids[ch[0]:ch[1]]
-		m, err := s.eventHistory(ctx, strings.TrimSuffix(strings.TrimPrefix(placeholders(len(part)), "("), ")"),
-			anySlice(part), uses, now)
+		m, err := s.eventHistory(ctx, `customer_id IN `+placeholders(len(part)), anySlice(part), uses, now)
 		if err != nil {
 			return nil, err
 		}
@@ -58,10 +62,10 @@ func (s *Store) EventHistoryOf(ctx context.Context, ids []int64, uses []HistoryU
 	return out, nil
 }
 
-// eventHistory runs the history query for the customers the SQL set (a
-// subquery or a list of placeholders, made by the callers above, never
-// from input) selects, with its arguments.
-func (s *Store) eventHistory(ctx context.Context, set string, setArgs []any, uses []HistoryUse,
+// eventHistory runs the history query for the customers the condition
+// who (made by the callers above, never from input) selects, with its
+// arguments.
+func (s *Store) eventHistory(ctx context.Context, who string, whoArgs []any, uses []HistoryUse,
 	now time.Time) (map[int64]History, error) {
 	if len(uses) == 0 {
 		return map[int64]History{}, nil
@@ -84,11 +88,11 @@ func (s *Store) eventHistory(ctx context.Context, set string, setArgs []any, use
 			types = append(types, u.Type)
 		}
 	}
-	args = append(args, setArgs...)
+	args = append(args, whoArgs...)
 	args = append(args, types...)
 	args = append(args, now)
 	q := s.DB.Rebind(`SELECT customer_id, ` + strings.Join(aggs, ", ") + ` FROM events
-		WHERE customer_id IN (` + set + `) AND type IN ` + placeholders(len(types)) + ` AND occurred_at <= ?
+		WHERE ` + who + ` AND type IN ` + placeholders(len(types)) + ` AND occurred_at <= ?
 		GROUP BY customer_id`)
 	rows, err := s.DB.QueryContext(ctx, q, args...)
 	if err != nil {

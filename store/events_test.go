@@ -91,3 +91,80 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestEventHistory reads counts over windows and latest times for a page of
+// customers and for a list, on both databases: events after now and of
+// other types are left out, and customers without events are absent.
+func TestEventHistory(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := storetest.Open(t, dialect)
+			now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+			evs := []store.InboxEvent{
+				logEvent("a1", "ann", "product_viewed", now.Add(-time.Hour)),
+				logEvent("a2", "ann", "product_viewed", now.Add(-6*24*time.Hour)),
+				logEvent("a3", "ann", "product_viewed", now.Add(-8*24*time.Hour)),
+				logEvent("a4", "ann", "product_viewed", now.Add(time.Hour)), // after now: not yet
+				logEvent("a5", "ann", "signup", now.Add(-40*24*time.Hour)),
+				logEvent("b1", "bob", "signup", now.Add(-2*24*time.Hour)),
+			}
+			if _, err := st.AcceptEvents(ctx, evs); err != nil {
+				t.Fatal(err)
+			}
+			for _, ext := range []string{"cy"} { // a customer without events
+				if _, err := st.UpsertCustomers(ctx, []store.CustomerInput{{ExternalID: ext}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ids := map[string]int64{}
+			for _, ext := range []string{"ann", "bob", "cy"} {
+				c, err := st.CustomerByExternalID(ctx, ext)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids[ext] = c.ID
+			}
+			uses := []store.HistoryUse{{Type: "product_viewed", Span: 7 * 24 * time.Hour}, {Type: "product_viewed"},
+				{Type: "signup"}, {Type: "signup", Span: 30 * 24 * time.Hour}}
+			page, err := st.EventHistoryPage(ctx, 0, 0, 10, uses, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			list, err := st.EventHistoryOf(ctx, []int64{ids["ann"], ids["bob"], ids["cy"]}, uses, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range []map[string]store.History{named(page, ids), named(list, ids)} {
+				ann, bob := m["ann"], m["bob"]
+				if _, ok := m["cy"]; ok || len(m) != 2 {
+					t.Fatalf("history = %+v, want ann and bob only", m)
+				}
+				if ann.Counts[0] != 2 || !ann.Last[1].Equal(now.Add(-time.Hour)) ||
+					!ann.Last[2].Equal(now.Add(-40*24*time.Hour)) || ann.Counts[3] != 0 {
+					t.Fatalf("ann = %+v", ann)
+				}
+				if bob.Counts[0] != 0 || !bob.Last[1].IsZero() || bob.Counts[3] != 1 {
+					t.Fatalf("bob = %+v", bob)
+				}
+			}
+			// A page bounded to the first customer reads only theirs.
+			first, err := st.EventHistoryPage(ctx, 0, 0, 1, uses, now)
+			if err != nil || len(first) != 1 {
+				t.Fatalf("first page = %+v, %v; want one customer", first, err)
+			}
+		})
+	}
+}
+
+func named(m map[int64]store.History, ids map[string]int64) map[string]store.History {
+	out := map[string]store.History{}
+	for ext, id := range ids {
+		if h, ok := m[id]; ok {
+			out[ext] = h
+		}
+	}
+	return out
+}
