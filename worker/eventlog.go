@@ -49,7 +49,7 @@ func (e *Engine) MaintainEventLog(ctx context.Context) (store.EventMaintenance, 
 	if err != nil {
 		return m, err
 	}
-	e.log().Info("events log maintained", "created", m.Created, "dropped", m.Dropped, "deleted", m.Deleted,
-		"retention", keep.String())
+	e.log().Info("events log maintained", "partitions_created", m.Created, "partitions_dropped", m.Dropped,
+		"events_deleted", m.Deleted, "retention", keep.String())
 	return m, nil
 }
