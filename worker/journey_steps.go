@@ -2,8 +2,10 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tidings-crm/tidings/campaigns"
@@ -231,4 +233,29 @@ func (w *walk) fillJourney(ctx context.Context) error {
 func journeyFacts(entered time.Time, arm string, f store.JourneyFacts) rules.Journey {
 	return rules.Journey{EnteredAt: entered, Arm: arm, Purchases: f.Purchases, Revenue: float64(f.RevenueCents) / 100,
 		Sent: func(step string) bool { return f.Sends[step] == store.StatusSent }}
+}
+
+// fillJourneyOf fills env.Journey for the templates of a journey send
+// step's ledger row (.journey.entered_at, .journey.arm, .journey.purchases,
+// .journey.revenue); other rows are left alone.
+func (e *Engine) fillJourneyOf(ctx context.Context, env *rules.Env, d *store.Delivery) error {
+	c, ok := e.Campaign(d.CampaignID)
+	i := strings.LastIndex(d.Occurrence, "/")
+	if !ok || c.Journey == nil || i < 0 {
+		return nil
+	}
+	occ := d.Occurrence[:i]
+	s, err := e.st.JourneyStateOf(ctx, c.ID, d.CustomerID, occ)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f, err := e.st.JourneyFactsOf(ctx, c.ID, d.CustomerID, occ, s.EnteredAt)
+	if err != nil {
+		return err
+	}
+	env.Journey = journeyFacts(s.EnteredAt, s.Arm, f)
+	return nil
 }
