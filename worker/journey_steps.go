@@ -77,7 +77,7 @@ func (w *walk) run(ctx context.Context) (store.JourneyMove, error) {
 				return w.m, err
 			}
 		case campaigns.StepBranch:
-			if err := w.fillJourney(ctx); err != nil {
+			if err := w.fillJourney(ctx, step.Branch); err != nil {
 				return w.m, err
 			}
 		}
@@ -218,9 +218,14 @@ func (w *walk) update(ctx context.Context, u *campaigns.UpdateStep) error {
 	return nil
 }
 
-// fillJourney fills env.Journey for the branch rules: entry, arm,
-// purchases since entry and the send steps' ledger statuses.
-func (w *walk) fillJourney(ctx context.Context) error {
+// fillJourney fills env.Journey for the branch rules: entry, arm, and
+// when a rule reads journey, purchases since entry and the send steps'
+// ledger statuses.
+func (w *walk) fillJourney(ctx context.Context, b *campaigns.BranchStep) error {
+	if !slices.ContainsFunc(b.Cases, func(c campaigns.BranchCase) bool { return strings.Contains(c.If.Source(), "journey") }) {
+		w.env.Journey = rules.Journey{EnteredAt: w.s.EnteredAt, Arm: w.m.Arm} // no rule reads the rest: no queries
+		return nil
+	}
 	f, err := w.e.st.JourneyFactsOf(ctx, w.c.ID, w.s.CustomerID, w.s.Occurrence, w.s.EnteredAt)
 	if err != nil {
 		return err
