@@ -77,6 +77,17 @@ func (s *Store) createEventPartitions(ctx context.Context, now time.Time) ([]str
 		if existing[name] {
 			continue
 		}
+		// A month that already has events in the default partition (the
+		// maintenance did not run for months) keeps them there: a partition
+		// cannot be attached over rows of the default one.
+		var taken bool
+		if err := s.DB.GetContext(ctx, &taken, `SELECT EXISTS (SELECT 1 FROM events_default
+			WHERE occurred_at >= $1 AND occurred_at < $2)`, from, from.AddDate(0, 1, 0)); err != nil {
+			return created, fmt.Errorf("store: check events partition %s: %w", name, err)
+		}
+		if taken {
+			continue
+		}
 		q := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF events FOR VALUES FROM ('%s') TO ('%s')`,
 			name, from.Format(time.RFC3339), from.AddDate(0, 1, 0).Format(time.RFC3339))
 		if _, err := s.DB.ExecContext(ctx, q); err != nil {

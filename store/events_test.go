@@ -168,3 +168,24 @@ func named(m map[int64]store.History, ids map[string]int64) map[string]store.His
 	}
 	return out
 }
+
+// TestMaintainEventsLeavesAMonthInTheDefaultPartition: when the maintenance
+// did not run ahead of a month and its events went to the default
+// partition, the maintenance still runs (retention applies), and the month
+// stays in the default partition.
+func TestMaintainEventsLeavesAMonthInTheDefaultPartition(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.Open(t, store.Postgres)
+	later := time.Now().UTC().AddDate(0, 6, 0) // beyond the migration's partitions
+	if _, err := st.AcceptEvents(ctx, []store.InboxEvent{logEvent("far", "c1", "signup", later)}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.MaintainEvents(ctx, later, 400*24*time.Hour)
+	if err != nil {
+		t.Fatalf("maintenance over a month held by the default partition: %v", err)
+	}
+	if contains(m.Created, "events_"+later.Format("2006_01")) || len(m.Created) == 0 {
+		t.Fatalf("created %v: want the later months, not %s", m.Created, later.Format("2006_01"))
+	}
+}
