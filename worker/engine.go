@@ -56,7 +56,7 @@ type Engine struct {
 }
 
 // NewEngine returns an engine over st, sending through chans (keyed by
-// channel name: "email", "sms") and enqueuing with q.
+// channel: channels.Email, channels.SMS) and enqueuing with q.
 func NewEngine(st *store.Store, q *Enqueuer, chans map[channels.Name]channels.Channel, opts Options) *Engine {
 	if opts.ShardSize <= 0 {
 		opts.ShardSize = 20000
