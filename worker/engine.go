@@ -160,7 +160,7 @@ func (e *Engine) handleRun(ctx context.Context, t *asynq.Task) error {
 }
 
 func (e *Engine) planShards(ctx context.Context, run *store.Run) error {
-	if run.Status == "done" {
+	if run.Status == store.RunDone {
 		return nil
 	}
 	lo, hi, err := e.st.CustomerIDRange(ctx)
