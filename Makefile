@@ -3,17 +3,22 @@ GO        ?= go
 BIN       := bin/tidings
 PKGS      := ./...
 SHORT_FUZZ ?= 20000x
+# The CDNOW acceptance tests (Test*CDNOW*) replay a tenth of the log under
+# -race (storetest.CDNOWPurchases); make test runs them once more without
+# -race on the whole log, in these packages.
+CDNOW_FULL_PKGS ?= ./store/imports ./triggers ./cmd/tidings
 
 .PHONY: build test fuzz bench demo lint clean
 
 build: ## build bin/tidings
 	$(GO) build -o $(BIN) ./cmd/tidings
 
-test: ## vet, then every test with -race against SQLite files, PostgreSQL and Redis (found or started)
+test: ## vet, every test with -race against SQLite files, PostgreSQL and Redis (found or started), the CDNOW tests on the whole log, short fuzzing
 	@eval "$$(scripts/test-services.sh)" && \
 	  echo "tests use $$TIDINGS_TEST_DATABASE_URL and $$TIDINGS_TEST_REDIS_URL" && \
 	  $(GO) vet $(PKGS) && \
 	  $(GO) test -race -count=1 -timeout 14m $(PKGS) && \
+	  $(GO) test -count=1 -timeout 10m -run CDNOW $(CDNOW_FULL_PKGS) && \
 	  FUZZTIME=$(SHORT_FUZZ) scripts/fuzz.sh
 
 fuzz: ## every fuzz target for FUZZTIME inputs each (default 1000000x)
