@@ -58,7 +58,7 @@ func (e *Engine) exitOn(ctx context.Context, env *rules.Env, customerID int64, e
 	if err != nil {
 		return 0, err
 	}
-	return e.st.CancelDeliveries(ctx, append(cancel, byReceipt...), store.StatusCancelled, store.ReasonExitPrefix+ev.typ, now)
+	return e.st.CancelDeliveries(ctx, append(cancel, byReceipt...), store.StatusCancelled, store.ReasonExitPrefix+store.Reason(ev.typ), now)
 }
 
 // exits reports whether an entry of c's exit_on takes the event in env.
@@ -109,7 +109,7 @@ func (e *Engine) exitedMeanwhile(ctx context.Context, env *rules.Env, c *campaig
 					ids = append(ids, r.ID)
 				}
 			}
-			return e.st.CancelDeliveries(ctx, ids, store.StatusCancelled, store.ReasonExitPrefix+se.Type, now)
+			return e.st.CancelDeliveries(ctx, ids, store.StatusCancelled, store.ReasonExitPrefix+store.Reason(se.Type), now)
 		}
 	}
 	return 0, nil
