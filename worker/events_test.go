@@ -38,7 +38,14 @@ func evPost(t *testing.T, b *bundle, srv *httptest.Server, id, customer, order, 
 	body := []byte(fmt.Sprintf(`{"event_id": %q, "customer": {"external_id": %q, "email": "%s@example.com",
 		"email_consent": true}, "order_id": %q, "amount": %s, "occurred_at": %q}`,
 		id, customer, customer, order, amount, at.Format(time.RFC3339)))
-	req, err := triggers.SignedRequest(context.Background(), evSecret, srv.URL+triggers.PathPurchase, id, b.clock.Now(), body)
+	evSend(t, b, srv, triggers.PathPurchase, id, body)
+}
+
+// evSend posts body signed under webhook-id id to path and waits until the
+// event's reaction ran.
+func evSend(t *testing.T, b *bundle, srv *httptest.Server, path, id string, body []byte) {
+	t.Helper()
+	req, err := triggers.SignedRequest(context.Background(), evSecret, srv.URL+path, id, b.clock.Now(), body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,20 +57,13 @@ func evPost(t *testing.T, b *bundle, srv *httptest.Server, id, customer, order, 
 	if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
 		t.Fatalf("post %s: %s", id, resp.Status)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitUntil(t, 10*time.Second, "the reaction to "+id, func() bool {
 		row, err := b.st.InboxEvent(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if row.Status == store.InboxProcessed {
-			return
-		}
-		if row.Status == store.InboxFailed || time.Now().After(deadline) {
+		if err == nil && row.Status == store.InboxFailed {
 			t.Fatalf("event %s: status %s, error %q", id, row.Status, row.Error)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil && row.Status == store.InboxProcessed
+	})
 }
 
 func evCampaignFile(t *testing.T, b *bundle, name string) string {

@@ -1,15 +1,12 @@
 package worker_test
 
 import (
-	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/triggers"
 )
@@ -20,25 +17,7 @@ func evPostAny(t *testing.T, b *bundle, srv *httptest.Server, id, typ, customer,
 	t.Helper()
 	body := []byte(fmt.Sprintf(`{"type": %q, "customer": %q, "time": %q, "properties": %s}`,
 		typ, customer, at.Format(time.RFC3339), props))
-	req, err := triggers.SignedRequest(context.Background(), evSecret, srv.URL+triggers.PathEvents, id, b.clock.Now(), body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("post %s: %s", id, resp.Status)
-	}
-	waitUntil(t, 10*time.Second, "the reaction to "+id, func() bool {
-		row, err := b.st.InboxEvent(context.Background(), id)
-		if err == nil && row.Status == store.InboxFailed {
-			t.Fatalf("event %s failed: %s", id, row.Error)
-		}
-		return err == nil && row.Status == store.InboxProcessed
-	})
+	evSend(t, b, srv, triggers.PathEvents, id, body)
 }
 
 // TestJourneyWaitsForAnyEventType: a journey waiting for a cart over 50
