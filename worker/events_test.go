@@ -50,20 +50,16 @@ func evPost(t *testing.T, b *bundle, srv *httptest.Server, id, customer, order, 
 	if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
 		t.Fatalf("post %s: %s", id, resp.Status)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitUntil(t, 10*time.Second, "event "+id+" to be processed", func() bool {
 		row, err := b.st.InboxEvent(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if row.Status == store.InboxProcessed {
-			return
-		}
-		if row.Status == store.InboxFailed || time.Now().After(deadline) {
+		if row.Status == store.InboxFailed {
 			t.Fatalf("event %s: status %s, error %q", id, row.Status, row.Error)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return row.Status == store.InboxProcessed
+	})
 }
 
 func evCampaignFile(t *testing.T, b *bundle, name string) string {

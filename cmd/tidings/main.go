@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+
 	// The IANA zone database is built in: customer and campaign zones, DST
 	// rules and the typo checks of time_zone must not depend on the host
 	// having tzdata installed (slim containers do not).
@@ -42,6 +44,11 @@ type app struct {
 	log    *slog.Logger
 	// changed lists the flags given on the command line.
 	changed map[string]bool
+	// listening, when set, is called with the HTTP server's address once
+	// it and every other part of the command have started (serve): the
+	// signal tests wait on instead of polling /healthz, and how they learn
+	// the port of --http-addr 127.0.0.1:0.
+	listening func(net.Addr)
 }
 
 func main() {
@@ -54,7 +61,12 @@ func main() {
 // run executes the CLI with args and returns the process exit code. Tests call
 // it directly.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	return (&app{stdout: stdout, stderr: stderr}).run(ctx, args)
+}
+
+// run executes the CLI with args on a's output streams (and hooks).
+func (a *app) run(ctx context.Context, args []string) int {
+	stdout, stderr := a.stdout, a.stderr
 	a.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	root := a.rootCommand()
 	root.SetArgs(args)
