@@ -91,6 +91,7 @@ func cliWorld(t *testing.T, name, yaml string) (st *store.Store, flags []string)
 }
 
 func TestDeliveriesCommandShowsPlannedSendsLocalAndUTC(t *testing.T) {
+	t.Parallel()
 	base := deliveriesWorld(t)
 	code, out, errOut := cli(t, append(base, "deliveries", "bday", "--limit", "4")...)
 	if code != 0 {
@@ -125,6 +126,7 @@ c4        deferred    local send time  2026        sms      2026-12-04 09:00 -08
 }
 
 func TestDeliveriesEndpointNeedsTheAdminTokenAndMatchesTheCLI(t *testing.T) {
+	t.Parallel()
 	base := deliveriesWorld(t)
 	srv := serveHTTP(t, base)
 	get := func(token string) (int, []byte) {

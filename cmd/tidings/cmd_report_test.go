@@ -77,6 +77,7 @@ func reportWorld(t *testing.T) []string {
 // TestReportCommand: --json prints the report's numbers; the table shows the
 // arms and the verdict; an unknown campaign names the ones there are.
 func TestReportCommand(t *testing.T) {
+	t.Parallel()
 	base := reportWorld(t)
 	code, out, errOut := cli(t, append(base, "report", "spring", "--json")...)
 	if code != 0 {
@@ -150,6 +151,7 @@ const testWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 // TestMetricsCountWebhookEvents: /metrics (admin token) exposes
 // tidings_webhook_events_total and it moves when purchases are posted.
 func TestMetricsCountWebhookEvents(t *testing.T) {
+	t.Parallel()
 	srv := serveHTTP(t, reportWorld(t))
 	post := func(id string, body []byte) int {
 		req, err := triggers.SignedRequest(context.Background(), testWebhookSecret, srv.URL+triggers.PathPurchase, id, time.Now(), body)
@@ -190,6 +192,7 @@ func TestMetricsCountWebhookEvents(t *testing.T) {
 // through the served mux answers 401 without the token, 200 with the same
 // report as the CLI, and 404 for an unknown campaign.
 func TestReportEndpointNeedsTheAdminToken(t *testing.T) {
+	t.Parallel()
 	base := reportWorld(t)
 	srv := serveHTTP(t, base)
 	get := func(path, token string) (int, []byte) { return bearerGet(t, srv.URL+path, token) }

@@ -68,6 +68,7 @@ messages: {email: {subject: Thanks, text: "Thanks. {{ .unsubscribe_url }}"}}
 // chart's colours; without the token every page answers 401. It also checks
 // asynqmon at /monitoring.
 func TestDashboardInChromium(t *testing.T) {
+	t.Parallel()
 	chromium := chromiumPath(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
