@@ -16,8 +16,10 @@ import (
 // token, the claim is as strict as ClaimForSend (consent, suppression, state),
 // and a refused claim still records the outcome.
 func TestFinishAndClaim(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)

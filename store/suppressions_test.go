@@ -26,8 +26,10 @@ func insertConsentCustomer(t *testing.T, st *store.Store, ext, email, phone stri
 }
 
 func TestSuppressions(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			id := insertConsentCustomer(t, st, "c1", "Ann@Example.com", "+33612345678")
@@ -88,6 +90,7 @@ func TestSuppressions(t *testing.T) {
 }
 
 func TestSuppressRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	ctx := context.Background()
 	if err := st.Suppress(ctx, "fax", "x", store.SuppressManual, 0); err == nil {
@@ -102,8 +105,10 @@ func TestSuppressRejectsBadInput(t *testing.T) {
 }
 
 func TestSetConsentAndCustomersByPhone(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			a := insertConsentCustomer(t, st, "a", "a@example.com", "+14155550100")

@@ -159,8 +159,10 @@ func oneClickMultipart(t *testing.T) (string, io.Reader) {
 }
 
 func TestOneClickUnsubscribe(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			b := setup(t, d, nil)
 			ann := b.customer(t, "ann", "Ann@Example.com", "+33612345678", true)
 			bob := b.customer(t, "bob", "bob@example.com", "+33687654321", true)
@@ -209,6 +211,7 @@ func TestOneClickUnsubscribe(t *testing.T) {
 }
 
 func TestOneClickSMSLinkAndGoneCustomer(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.SQLite, nil)
 	ann := b.customer(t, "ann", "ann@example.com", "+33612345678", true)
 	link := "/u/" + b.signer.Sign(unsubscribe.Subject{DeliveryID: 1, CustomerID: ann, Channel: "sms", Campaign: "flash"})
@@ -231,6 +234,7 @@ func TestOneClickSMSLinkAndGoneCustomer(t *testing.T) {
 }
 
 func TestInvalidLink(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.SQLite, nil)
 	ann := b.customer(t, "ann", "ann@example.com", "", true)
 	good := b.signer.Sign(unsubscribe.Subject{DeliveryID: 1, CustomerID: ann, Channel: "email", Campaign: "c"})
@@ -254,6 +258,7 @@ func TestInvalidLink(t *testing.T) {
 }
 
 func TestHandlerOptionsChecked(t *testing.T) {
+	t.Parallel()
 	if _, err := unsubscribe.Handler(unsubscribe.Options{Signer: unsubscribe.Signer{Key: testKey}}); err == nil {
 		t.Fatal("Handler without a store succeeded")
 	}
