@@ -34,7 +34,7 @@ BENCH_COUNT ?= 3
 BENCH_OUT   ?= bin/bench.txt
 ifdef BENCH_QUICK
 BENCH_COUNT     := 1
-BENCH_ENV       := TIDINGS_BENCH_CUSTOMERS=100000 TIDINGS_BENCH_RECIPIENTS=5000 TIDINGS_BENCH_DURATION=10s
+BENCH_ENV       := TIDINGS_BENCH_CUSTOMERS=100000 TIDINGS_BENCH_RECIPIENTS=5000 TIDINGS_BENCH_DURATION=10s TIDINGS_BENCH_JOURNEY_CUSTOMERS=5000
 BENCH_SCALE_ENV := TIDINGS_BENCH_RECIPIENTS=2000
 else
 BENCH_ENV       := TIDINGS_BENCH_RECIPIENTS=100000
@@ -42,7 +42,7 @@ BENCH_SCALE_ENV := TIDINGS_BENCH_RECIPIENTS=20000
 endif
 BENCH_GO := $(GO) test -run '^$$' -benchtime 1x -timeout 60m
 
-bench: ## benchmarks (audience 1M, insights refresh 5,000 and 1M, delivery, webhook, scaling, rules) as a table of medians; BENCH_QUICK=1 for a short form
+bench: ## benchmarks (audience 1M, insights refresh 5,000 and 1M, delivery, webhook, scaling, rules, journey sweep) as a table of medians; BENCH_QUICK=1 for a short form
 	@mkdir -p bin && eval "$$(scripts/test-services.sh)" && { \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkAudience$$' -count $(BENCH_COUNT) ./worker; \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkRefreshSynthetic$$' -count $(BENCH_COUNT) ./worker; \
@@ -50,6 +50,7 @@ bench: ## benchmarks (audience 1M, insights refresh 5,000 and 1M, delivery, webh
 	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkWebhookIngest$$' -count 1 ./triggers; done; \
 	  $(BENCH_SCALE_ENV) $(BENCH_GO) -bench '^BenchmarkScaling$$' -count $(BENCH_COUNT) ./cmd/tidings/chaos; \
 	  $(GO) test -run '^$$' -bench '^BenchmarkEval$$' -benchmem -count $(BENCH_COUNT) ./rules; \
+	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkJourneySweep$$' -count $(BENCH_COUNT) ./worker; \
 	} 2>&1 | tee $(BENCH_OUT) | $(GO) run ./scripts/benchtable
 
 # make chaos: the reliability drills (cmd/tidings/chaos) in their full form,

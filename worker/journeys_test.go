@@ -162,6 +162,15 @@ func TestJourneySequenceExitsOnPurchase(t *testing.T) {
 			if got := w.receivedBy(); got["customer1@example.com"] != 1 || got["customer2@example.com"] != 2 {
 				t.Fatalf("SMTP received %v, want c1 once and c2 twice", got)
 			}
+			var again string
+			for _, m := range w.smtp.Messages() {
+				if strings.Contains(string(m.Data), "Subject: Again") {
+					again = string(m.Data)
+				}
+			}
+			if !strings.Contains(again, "since 2027-03-01") {
+				t.Errorf("the second message does not read .journey.entered_at:\n%s", again)
+			}
 			checkFunnel(t, w, "seq", "hello 2/2/0/1 pause 1/0/0/0 again 1/1/0/0", "completed 1, purchase 1")
 			// Re-entry: a new occurrence enters both customers afresh.
 			w.at(7 * 24 * time.Hour)
