@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -13,18 +14,18 @@ import (
 // (reflect.Value.Call: a slice of reflect.Values, a boxed result; a quarter
 // of a microsecond, as much as the rest of a short rule) unless its
 // signature is one of the few expr generated fast paths for, and
-// days_since's func(time.Time) int is not. fastCalls, patchers applied to
+// days_since's func(time.Time) int is not. fastCalls, a patcher applied to
 // a rule already type-checked as written, so the Env's function fields keep
-// their types, checks and error messages, turn each call of one into a
+// their types, checks and error messages, turns each call of one into a
 // call of a plain Go function (envCalls) that gets the Env as a hidden last
 // argument ($env) and calls the same field directly.
 
 // envCalls calls each Env function field with the rule's arguments and the
 // *Env being evaluated last. The shapes func(any) any and func(any, any)
 // any are among expr's typed calls (no argument slice, no reflection); the
-// others are expr Functions. A nil argument (from an interface value such
-// as attr(...)) is the zero value, as with reflection; a wrong one fails
-// the evaluation with the rule's position.
+// others are expr Functions, declared with their types. A nil argument
+// (from an interface value such as attr(...)) is the zero value, as with
+// reflection; a wrong one fails the evaluation with the rule's position.
 var envCalls = map[string]any{
 	"days_since": func(t, env any) any { return env.(*Env).DaysSince(timeArg("days_since", t)) },
 	"days_until": func(t, env any) any { return env.(*Env).DaysUntil(timeArg("days_until", t)) },
@@ -78,14 +79,9 @@ func friendlyValue(v any) string {
 	return fmt.Sprintf("%v (%s)", v, typeName(reflect.TypeOf(v)))
 }
 
-var envType = reflect.TypeFor[*Env]()
-
 // fastCalls are the expr options that rewrite a valid rule's calls of Env
 // function fields into calls of envCalls, and its reads of Env fields into
-// calls of envGetters. Each rewritten node keeps the type expr gave the
-// original, so expr does not check it again and the rest of the rule
-// compiles as before. (A rule cannot redeclare an Env name with let, so
-// such a name always means the field.)
+// calls of envGetters (see fastCallPatcher).
 func fastCalls() []expr.Option {
 	opts := []expr.Option{expr.AsBool(), expr.Patch(fastCallPatcher{})}
 	for name, fn := range envCalls {
@@ -98,7 +94,7 @@ func fastCalls() []expr.Option {
 
 // functionName is the expr Function standing for the Env function name: a
 // name no rule can write (a dot is not part of an identifier), so only
-// callRewriter's calls reach it.
+// fastCallPatcher's calls reach it.
 func functionName(name string) string { return "rules." + name }
 
 // envFuncType is the type of the Env function field a rule calls name.
@@ -112,115 +108,97 @@ func envFuncType(name string) reflect.Type {
 	panic("rules: no Env function " + name)
 }
 
-// withEnvArg is the function type t with the hidden $env argument added.
+// withEnvArg is the function type t with the hidden $env argument added,
+// as any: expr's checker leaves $env untyped.
 func withEnvArg(t reflect.Type) reflect.Type {
 	in := make([]reflect.Type, 0, t.NumIn()+1)
 	for i := range t.NumIn() {
 		in = append(in, t.In(i))
 	}
-	return reflect.FuncOf(append(in, envType), []reflect.Type{t.Out(0)}, false)
+	return reflect.FuncOf(append(in, anyType), []reflect.Type{t.Out(0)}, false)
 }
 
-// fastCallPatcher applies the three rewrites in one walk (expr type-checks
-// the whole rule again before each patcher). They do not meet: a rewritten
-// call stays a call, a replaced member becomes a call, and identGetters
-// leaves alone the names of functions and of structs read through members.
+var anyType = reflect.TypeFor[any]()
+
+// fastCallPatcher rewrites, in one walk (expr type-checks the whole rule
+// again before each patcher), a valid rule's calls of Env functions, its
+// constant members of Env structs (rfm.segment) and its other reads of
+// plain Env fields (not structs, which a member access may still read
+// through) into calls with $env as last argument. The rewrites do not
+// meet: ast.Walk visits a node's children before the node, and a rewritten
+// node is a new call whose parts are not visited. A rule cannot redeclare
+// an Env name with let, so such a name always means the field.
+//
+// Each rewrite builds a new node and puts it in place with ast.Patch, as
+// expr's documentation of Patch shows. A call of an expr Function is left
+// untyped: the checker types it from the Function's declared types. A call
+// of a Go function held in a constant node (one of expr's typed call
+// shapes, func(any) any or func(any, any) any) is given the type of the
+// node it replaces, as the documentation's patchers do, since the shape's
+// result is any: expr's checker keeps a type a patcher set on a call, and
+// TestFastCallsKeepTypedOperators fails if it stops doing so.
 type fastCallPatcher struct{}
 
 // Visit implements ast.Visitor.
 func (fastCallPatcher) Visit(node *ast.Node) {
-	callRewriter{}.Visit(node)
-	memberGetters{}.Visit(node)
-	identGetters{}.Visit(node)
+	switch n := (*node).(type) {
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok {
+			return
+		}
+		fn, ok := envCalls[id.Value]
+		t := id.Type()
+		if !ok || t.Kind() != reflect.Func || t.IsVariadic() || t.NumIn() != len(n.Arguments) {
+			return
+		}
+		if _, ok := fn.(func(...any) (any, error)); ok {
+			callee := &ast.IdentifierNode{Value: functionName(id.Value)}
+			callee.SetLocation(id.Location())
+			ast.Patch(node, &ast.CallNode{Callee: callee, Arguments: withEnv(n.Arguments, n)})
+			return
+		}
+		callTyped(node, fn, n.Arguments)
+	case *ast.MemberNode:
+		id, isIdent := n.Node.(*ast.IdentifierNode)
+		prop, isConst := n.Property.(*ast.StringNode)
+		if n.Optional || n.Method || !isIdent || !isConst {
+			return
+		}
+		if get, ok := envGetters[id.Value+"."+prop.Value]; ok {
+			callTyped(node, get, nil)
+		}
+	case *ast.IdentifierNode:
+		if t := n.Type(); t.Kind() == reflect.Struct && t != timeType {
+			return
+		}
+		if get, ok := envGetters[n.Value]; ok {
+			callTyped(node, get, nil)
+		}
+	}
 }
 
-type callRewriter struct{}
-
-// Visit implements ast.Visitor.
-func (callRewriter) Visit(node *ast.Node) {
-	call, ok := (*node).(*ast.CallNode)
-	if !ok {
-		return
-	}
-	id, ok := call.Callee.(*ast.IdentifierNode)
-	if !ok {
-		return
-	}
-	fn, ok := envCalls[id.Value]
-	t := id.Type()
-	if !ok || t == nil || t.Kind() != reflect.Func || t.IsVariadic() || t.NumIn() != len(call.Arguments) {
-		return
-	}
-	call.Arguments = append(call.Arguments, envNode(id))
-	if _, ok := fn.(func(...any) (any, error)); ok {
-		callee := &ast.IdentifierNode{Value: functionName(id.Value)}
-		callee.SetType(withEnvArg(t))
-		callee.SetLocation(id.Location())
-		call.Callee = callee
-		return
-	}
+// callTyped replaces *node with a call of fn, a Go function of one of
+// expr's typed call shapes, with args and $env, typed as *node was. The
+// callee is typed too (as the checker would type it): the checker does not
+// visit the parts of a call a patcher has typed, and the compiler picks the
+// typed call from the callee's type.
+func callTyped(node *ast.Node, fn any, args []ast.Node) {
+	t := (*node).Type()
 	callee := &ast.ConstantNode{Value: fn}
 	callee.SetType(reflect.TypeOf(fn))
-	callee.SetLocation(id.Location())
-	call.Callee = callee
+	callee.SetLocation((*node).Location())
+	call := &ast.CallNode{Callee: callee, Arguments: withEnv(args, *node)}
+	ast.Patch(node, call)
+	call.SetType(t)
 }
 
-// envNode is the hidden argument that passes the evaluated *Env, placed at
-// at's position.
-func envNode(at ast.Node) ast.Node {
+// withEnv appends to args the hidden argument that passes the evaluated
+// *Env, placed at at's position.
+func withEnv(args []ast.Node, at ast.Node) []ast.Node {
 	env := &ast.IdentifierNode{Value: "$env"}
-	env.SetType(envType)
 	env.SetLocation(at.Location())
-	return env
-}
-
-// getterCall replaces *node, a read of an Env field, with a typed call of
-// get on the Env: expr reads fields through reflection (FetchField) and this
-// costs about half as much.
-func getterCall(node *ast.Node, get func(any) any) {
-	old := *node
-	callee := &ast.ConstantNode{Value: get}
-	callee.SetType(reflect.TypeOf(get))
-	callee.SetLocation(old.Location())
-	call := &ast.CallNode{Callee: callee, Arguments: []ast.Node{envNode(old)}}
-	call.SetNature(*old.Nature())
-	call.SetLocation(old.Location())
-	*node = call
-}
-
-// memberGetters replaces constant members of Env fields (rfm.segment).
-type memberGetters struct{}
-
-func (memberGetters) Visit(node *ast.Node) {
-	m, ok := (*node).(*ast.MemberNode)
-	if !ok || m.Optional || m.Method {
-		return
-	}
-	id, isIdent := m.Node.(*ast.IdentifierNode)
-	prop, isConst := m.Property.(*ast.StringNode)
-	if !isIdent || !isConst {
-		return
-	}
-	if get, ok := envGetters[id.Value+"."+prop.Value]; ok {
-		getterCall(node, get)
-	}
-}
-
-// identGetters replaces the remaining plain Env fields (not structs, which
-// a member access may still read through).
-type identGetters struct{}
-
-func (identGetters) Visit(node *ast.Node) {
-	id, ok := (*node).(*ast.IdentifierNode)
-	if !ok {
-		return
-	}
-	if t := id.Type(); t == nil || (t.Kind() == reflect.Struct && t != timeType) {
-		return
-	}
-	if get, ok := envGetters[id.Value]; ok {
-		getterCall(node, get)
-	}
+	return append(slices.Clip(args), env)
 }
 
 // envGetters reads each plain Env field (and the members of rfm) by its

@@ -153,7 +153,7 @@ func compileBoth(t *testing.T, src string) (*Program, *vm.Program) {
 	if err != nil {
 		t.Fatalf("%s: %v", src, err)
 	}
-	plain, err := compilePlain(src, DefaultMaxNodes)
+	plain, err := compilePlain(src)
 	if err != nil {
 		t.Fatalf("%s: plain: %v", src, err)
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/expr-lang/expr/ast"
 )
@@ -24,97 +25,112 @@ const (
 	rangeGuess = 1_000
 )
 
-// loopCost walks a rule's tree and estimates how many times its nodes run.
-type loopCost struct {
-	limit int
-	total int
-	worst ast.Node // the loop at which the steps first exceed limit
-}
-
 // stepsError returns an *Error when the rule's estimated steps exceed limit.
+//
+// Each node of the tree runs once per element of every loop it is in (the
+// predicate of all, any, filter, map...), so it costs the product of those
+// loops' lengths; building a range costs its length too. The tree is read
+// with ast.Walk, which knows every kind of node expr has: only loops (a
+// builtin with a predicate) and ranges are looked at by kind, and a kind of
+// node a later expr adds still counts, once per run.
 func stepsError(src string, tree ast.Node, limit int) *Error {
-	lc := &loopCost{limit: limit}
-	lc.walk(tree, 1)
-	if lc.total <= limit {
+	var all nodeList
+	ast.Walk(&tree, &all)
+	runs := make(map[ast.Node]int, len(all))
+	for _, n := range all {
+		runs[n] = 1
+	}
+	var loops []loop
+	for _, n := range all {
+		b, ok := n.(*ast.BuiltinNode)
+		if !ok {
+			continue
+		}
+		for i, arg := range b.Arguments {
+			if p, ok := arg.(*ast.PredicateNode); ok && i > 0 {
+				loops = append(loops, loop{b, p})
+				ast.Walk(&p.Node, multiply{runs, length(b.Arguments[0])})
+			}
+		}
+	}
+	total := 0
+	for _, n := range all {
+		if isLoopBody(loops, n) {
+			continue // its nodes are counted
+		}
+		total = satAdd(total, runs[n])
+		if r, ok := n.(*ast.BinaryNode); ok && r.Operator == ".." {
+			total = satAdd(total, satMul(runs[n], length(r)))
+		}
+	}
+	if total <= limit {
 		return nil
 	}
 	from := 0
-	if lc.worst != nil {
-		from = lc.worst.Location().From
+	if worst := firstSlowLoop(all, loops, runs, limit); worst != nil {
+		from = worst.Location().From
 	}
 	return errorAt(src, from, "rule is too slow: its loops take about %s steps per customer, limit %s; "+
-		"avoid nesting loops (all, any, filter, map...) over long ranges or lists", approx(lc.total), approx(limit))
+		"avoid nesting loops (all, any, filter, map...) over long ranges or lists", approx(total), approx(limit))
 }
 
-// walk adds the cost of n run mult times, and of its children.
-func (lc *loopCost) walk(n ast.Node, mult int) {
-	if n == nil {
-		return
-	}
-	lc.total = satAdd(lc.total, mult)
-	switch n := n.(type) {
-	case *ast.BuiltinNode:
-		for i, arg := range n.Arguments {
-			if p, ok := arg.(*ast.PredicateNode); ok && i > 0 {
-				inner := satMul(mult, lc.length(n.Arguments[0]))
-				if inner > lc.limit && lc.worst == nil {
-					lc.worst = n
-				}
-				lc.walk(p.Node, inner)
-				continue
-			}
-			lc.walk(arg, mult)
-		}
-	case *ast.BinaryNode:
-		if n.Operator == ".." {
-			// Building a range costs its length.
-			lc.total = satAdd(lc.total, satMul(mult, lc.length(n)))
-		}
-		lc.walk(n.Left, mult)
-		lc.walk(n.Right, mult)
-	case *ast.UnaryNode:
-		lc.walk(n.Node, mult)
-	case *ast.ChainNode:
-		lc.walk(n.Node, mult)
-	case *ast.MemberNode:
-		lc.walk(n.Node, mult)
-		lc.walk(n.Property, mult)
-	case *ast.SliceNode:
-		lc.walk(n.Node, mult)
-		lc.walk(n.From, mult)
-		lc.walk(n.To, mult)
-	case *ast.CallNode:
-		lc.walk(n.Callee, mult)
-		lc.walkAll(n.Arguments, mult)
-	case *ast.PredicateNode:
-		lc.walk(n.Node, mult)
-	case *ast.ConditionalNode:
-		lc.walk(n.Cond, mult)
-		lc.walk(n.Exp1, mult)
-		lc.walk(n.Exp2, mult)
-	case *ast.VariableDeclaratorNode:
-		lc.walk(n.Value, mult)
-		lc.walk(n.Expr, mult)
-	case *ast.SequenceNode:
-		lc.walkAll(n.Nodes, mult)
-	case *ast.ArrayNode:
-		lc.walkAll(n.Nodes, mult)
-	case *ast.MapNode:
-		lc.walkAll(n.Pairs, mult)
-	case *ast.PairNode:
-		lc.walk(n.Key, mult)
-		lc.walk(n.Value, mult)
-	}
+// loop is a builtin that runs predicate once per element of its first
+// argument.
+type loop struct {
+	builtin   *ast.BuiltinNode
+	predicate *ast.PredicateNode
 }
 
-func (lc *loopCost) walkAll(nodes []ast.Node, mult int) {
-	for _, c := range nodes {
-		lc.walk(c, mult)
+func isLoopBody(loops []loop, n ast.Node) bool {
+	for _, l := range loops {
+		if ast.Node(l.predicate) == n {
+			return true
+		}
 	}
+	return false
 }
+
+// firstSlowLoop is the loop whose own steps (its runs times its length)
+// exceed limit and whose predicate comes first in reading order (an
+// enclosing loop before the loops inside it), nil when the steps add up
+// past the limit without any one loop doing so. all is the tree in
+// ast.Walk's order, children before their node, so a subtree of n nodes
+// ends at its root and starts n-1 nodes before it.
+func firstSlowLoop(all nodeList, loops []loop, runs map[ast.Node]int, limit int) ast.Node {
+	var worst ast.Node
+	bestStart, bestSize := 0, 0
+	for _, l := range loops {
+		if satMul(runs[l.builtin], length(l.builtin.Arguments[0])) <= limit {
+			continue
+		}
+		var sub nodeList
+		pred := ast.Node(l.predicate)
+		ast.Walk(&pred, &sub)
+		start := slices.Index(all, pred) - len(sub) + 1
+		if worst == nil || start < bestStart || (start == bestStart && len(sub) > bestSize) {
+			worst, bestStart, bestSize = l.builtin, start, len(sub)
+		}
+	}
+	return worst
+}
+
+// nodeList collects the nodes ast.Walk visits, in its order.
+type nodeList []ast.Node
+
+// Visit implements ast.Visitor.
+func (l *nodeList) Visit(node *ast.Node) { *l = append(*l, *node) }
+
+// multiply multiplies the runs of the nodes it visits by n.
+type multiply struct {
+	runs map[ast.Node]int
+	n    int
+}
+
+// Visit implements ast.Visitor.
+func (m multiply) Visit(node *ast.Node) { m.runs[*node] = satMul(m.runs[*node], m.n) }
 
 // length estimates how many elements a loop's collection has.
-func (lc *loopCost) length(n ast.Node) int {
+func length(n ast.Node) int {
 	switch n := n.(type) {
 	case *ast.BinaryNode:
 		if n.Operator == ".." {
@@ -130,7 +146,7 @@ func (lc *loopCost) length(n ast.Node) int {
 	case *ast.BuiltinNode:
 		// filter/map/sort of a collection is no longer than the collection.
 		if len(n.Arguments) > 0 {
-			return lc.length(n.Arguments[0])
+			return length(n.Arguments[0])
 		}
 	}
 	return listGuess

@@ -67,9 +67,6 @@ func translate(src string, err error) *Error {
 		out.Message, out.Suggestions = unknownField(m[1], m[2])
 		return out
 	}
-	if strings.Contains(msg, "exceeds maximum allowed nodes") {
-		out.Message = "rule is too large; split it or simplify"
-	}
 	if strings.HasPrefix(msg, "unexpected token") || msg == "unexpected end of expression" {
 		out.Message = "syntax error: " + msg
 	}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	goast "go/ast"
 	"go/parser"
 	"go/token"
 	"path/filepath"
@@ -13,21 +14,25 @@ import (
 )
 
 // publicExpr are the expr packages rules may import: those expr's
-// documentation builds on. expr (Compile and its options: Env, Patch,
-// Function, AsBool, MaxNodes, DisableAllBuiltins...), ast (the nodes and
-// Visitor patchers work with), vm (the Program Compile returns and the VM
-// that runs it), file (the Error, with its position, that Compile and Run
-// return) and builtin (the names of the language's builtins, read only).
-// The pipeline's stages (parser, checker, optimizer, compiler, conf) are
-// expr's own business: calling them directly ties rules to how expr.Compile
-// happens to be put together, which an upgrade may change silently.
+// documentation builds on (see the package doc). expr (Compile and its
+// options), ast (the nodes, Visitor, Walk and Patch patchers work with), vm
+// (the Program Compile returns and the VM that runs it) and file (the
+// Error, with its position, that Compile and Run return). The pipeline's
+// stages (parser, checker, optimizer, compiler, conf) and expr's tables
+// (builtin) are expr's own business: calling or reading them ties rules
+// to how expr.Compile happens to be put together, which an upgrade may
+// change silently.
 var publicExpr = map[string]bool{
-	"github.com/expr-lang/expr":         true,
-	"github.com/expr-lang/expr/ast":     true,
-	"github.com/expr-lang/expr/vm":      true,
-	"github.com/expr-lang/expr/file":    true,
-	"github.com/expr-lang/expr/builtin": true,
+	"github.com/expr-lang/expr":      true,
+	"github.com/expr-lang/expr/ast":  true,
+	"github.com/expr-lang/expr/vm":   true,
+	"github.com/expr-lang/expr/file": true,
 }
+
+// privateNodeAPI are the methods of expr's nodes that expose the checker's
+// own representation of types (checker/nature): rules sets and reads types
+// as reflect.Type only (SetType, Type), as expr's Patch guide does.
+var privateNodeAPI = map[string]bool{"Nature": true, "SetNature": true}
 
 // TestRulesUseOnlyExprPublicAPI fails when a file of the package imports
 // another expr package.
@@ -42,10 +47,16 @@ func TestRulesUseOnlyExprPublicAPI(t *testing.T) {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
 		}
-		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		f, err := parser.ParseFile(fset, name, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
+		goast.Inspect(f, func(n goast.Node) bool {
+			if sel, ok := n.(*goast.SelectorExpr); ok && privateNodeAPI[sel.Sel.Name] {
+				t.Errorf("%s: %s reads the checker's natures; use Type and SetType", fset.Position(sel.Pos()), sel.Sel.Name)
+			}
+			return true
+		})
 		for _, imp := range f.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)
 			if strings.HasPrefix(path, "github.com/expr-lang/expr") && !publicExpr[path] {
@@ -79,5 +90,25 @@ func TestValidateRunsOnlyOnTheWholeRule(t *testing.T) {
 	ast.Walk(left, partial)
 	if partial.ran || partial.pre != nil {
 		t.Fatalf("part of the rule: ran %v, pre %v", partial.ran, partial.pre)
+	}
+}
+
+// TestExprBuiltinAsksExpr: exprBuiltin tells expr's own functions from
+// unknown names without reading expr's tables, and every builtin rules
+// allow is one (EnableBuiltin ignores a name expr no longer has).
+func TestExprBuiltinAsksExpr(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"split": true, "date": true, "toJSON": true, "repeat": true,
+		"frobnicate": false, "total_spent": false, "days_since": false, "nil": false,
+	} {
+		if got := exprBuiltin(name); got != want {
+			t.Errorf("exprBuiltin(%q) = %v, want %v", name, got, want)
+		}
+	}
+	for _, name := range allowedBuiltins {
+		if !exprBuiltin(name) {
+			t.Errorf("allowed builtin %q is not one of expr's: rules calling it would fail as unknown", name)
+		}
 	}
 }

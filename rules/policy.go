@@ -5,8 +5,8 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/builtin"
 )
 
 // policy walks a parsed rule and rejects what type checking alone would let
@@ -67,7 +67,7 @@ func (p *policy) call(n *ast.CallNode) {
 		p.usesFuncs = true
 	case c.fields[name] != "":
 		p.fail(id, "%q is a %s, not a function", name, c.fields[name])
-	case builtinIndex(name):
+	case exprBuiltin(name):
 		p.fail(id, "function %q is not available in rules; allowed: %s", name, allowedList())
 	default:
 		sugg := suggest(name, suggestionPool(true))
@@ -77,9 +77,15 @@ func (p *policy) call(n *ast.CallNode) {
 	}
 }
 
-func builtinIndex(name string) bool {
-	_, ok := builtin.Index[name]
-	return ok
+// exprBuiltin reports whether name is one of expr's own functions (split,
+// date, toJSON...), which rules leave disabled, so the error can say it is
+// not available rather than unknown. It asks expr itself, through
+// expr.Compile: with every builtin enabled and an empty strict
+// environment, only a builtin's name compiles, to a function. Only a
+// failing rule gets here.
+func exprBuiltin(name string) bool {
+	prg, err := expr.Compile(name, expr.Env(struct{}{}))
+	return err == nil && prg.Node().Type().Kind() == reflect.Func
 }
 
 // fail records a violation at node unless an earlier (leftmost) one exists,

@@ -86,10 +86,10 @@ func Compile(src string) (*Program, error) { return CompileWith(src, Options{}) 
 // and patchers) three times. First as written, unoptimised, with the
 // validate patcher, which applies the rules' own checks around expr's type
 // check (see validate). Then optimised as written, which gives Fields and
-// the optimiser's errors. Last with the fastCalls patchers, which replace
-// Env reads and function calls by typed calls: they are only safe on a
-// rule known to be valid, since expr does not check a call again once a
-// patcher has typed it.
+// the optimiser's errors. Last with the fastCalls patcher, which replaces
+// Env reads and function calls by typed calls: it is only safe on a rule
+// known to be valid, since expr does not check a call again once a patcher
+// has typed it.
 func CompileWith(src string, opt Options) (*Program, error) {
 	opt = opt.withDefaults()
 	if len(src) > opt.MaxLength {
@@ -101,24 +101,24 @@ func CompileWith(src string, opt Options) (*Program, error) {
 		return p, nil
 	}
 	v := newValidator(src, opt)
-	_, err := expr.Compile(src, append(baseOptions(opt.MaxNodes), expr.Optimize(false), expr.Patch(v.mark), expr.Patch(v))...)
+	_, err := expr.Compile(src, append(baseOptions(), expr.Optimize(false), expr.Patch(v.mark), expr.Patch(v))...)
 	switch {
 	case v.pre != nil:
 		return nil, v.pre
 	case err != nil:
-		return nil, compileError(src, err, opt.MaxNodes)
+		return nil, translate(src, err)
 	case !v.ran:
 		return nil, &Error{Line: 1, Column: 1, Message: notValidated}
 	case v.post != nil:
 		return nil, v.post
 	}
 	p.usesFuncs, p.usesJourney = v.usesFuncs, v.usesJourney
-	plain, err := compilePlain(src, opt.MaxNodes)
+	plain, err := compilePlain(src)
 	if err != nil {
 		return nil, translate(src, err)
 	}
 	p.fields = fieldsOf(plain.Node())
-	prg, err := expr.Compile(src, append(baseOptions(opt.MaxNodes), fastCalls()...)...)
+	prg, err := expr.Compile(src, append(baseOptions(), fastCalls()...)...)
 	if err != nil {
 		return nil, translate(src, err)
 	}
@@ -127,10 +127,12 @@ func CompileWith(src string, opt Options) (*Program, error) {
 }
 
 // baseOptions are the expr options every rule compiles with: the Env type
-// (which makes names strict), a node limit and only the allowlisted
-// builtins.
-func baseOptions(maxNodes int) []expr.Option {
-	opts := []expr.Option{expr.Env(Env{}), expr.MaxNodes(uint(maxNodes)), expr.DisableAllBuiltins()}
+// (which makes names strict) and only the allowlisted builtins. expr's own
+// node limit is off: validate applies Options.MaxNodes to the tree it
+// walks, so the limit and the count in its error are the same thing, and
+// MaxLength bounds what the parser reads before.
+func baseOptions() []expr.Option {
+	opts := []expr.Option{expr.Env(Env{}), expr.MaxNodes(0), expr.DisableAllBuiltins()}
 	for _, name := range allowedBuiltins {
 		opts = append(opts, expr.EnableBuiltin(name))
 	}
@@ -141,19 +143,8 @@ func baseOptions(maxNodes int) []expr.Option {
 
 // compilePlain compiles a valid rule as written, without fastCalls: the
 // program Fields reads and the fast path's parity tests compare with.
-func compilePlain(src string, maxNodes int) (*vm.Program, error) {
-	return expr.Compile(src, append(baseOptions(maxNodes), expr.AsBool())...)
-}
-
-// compileError translates an error of expr.Compile, counting the nodes of
-// a rule over the node limit.
-func compileError(src string, err error, maxNodes int) *Error {
-	e := translate(src, err)
-	if strings.Contains(err.Error(), "exceeds maximum allowed nodes") {
-		e.Message = fmt.Sprintf("rule is too large: %d nodes, limit %d; split it or simplify",
-			countNodes(src, maxNodes), maxNodes)
-	}
-	return e
+func compilePlain(src string) (*vm.Program, error) {
+	return expr.Compile(src, append(baseOptions(), expr.AsBool())...)
 }
 
 // resultError rejects a rule whose result, of type t, is not a boolean.
@@ -197,14 +188,6 @@ func exampleFor(src string, t reflect.Type) string {
 		return fmt.Sprintf("`%s > now`", s)
 	}
 	return fmt.Sprintf("`%s > 0`", s)
-}
-
-// countNodes counts the syntax tree of an over-limit rule for the error
-// message; the source length limit bounds this work.
-func countNodes(src string, limit int) int {
-	var c nodeCounter
-	_, _ = expr.Compile(src, append(baseOptions(0), expr.Optimize(false), expr.Patch(&c))...)
-	return max(int(c), limit+1)
 }
 
 type nodeCounter int

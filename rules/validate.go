@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"fmt"
+
 	"github.com/expr-lang/expr/ast"
 )
 
@@ -8,7 +10,7 @@ import (
 // that changes nothing. expr runs patchers after parsing and a first type
 // pass, then type-checks for good, so validate sees the tree as parsed with
 // its types, and sorts what it finds around expr's verdict the way rule
-// authors expect it: policy and loop cost first (a forbidden or too slow
+// authors expect it: size, policy and loop cost first (a forbidden or too slow
 // rule is reported as such even if it is also ill-typed), then expr's
 // error, then what needs a well-typed rule (methods, the result type,
 // unknown literal values).
@@ -52,6 +54,11 @@ func (v *validate) Visit(node *ast.Node) {
 	var n nodeCounter
 	ast.Walk(node, &n)
 	if v.ran = n == v.mark.nodes; !v.ran {
+		return
+	}
+	if int(n) > v.opt.MaxNodes {
+		v.pre = &Error{Line: 1, Column: 1, Message: fmt.Sprintf(
+			"rule is too large: %d nodes, limit %d; split it or simplify", n, v.opt.MaxNodes)}
 		return
 	}
 	pol := &policy{src: v.src, opt: v.opt}

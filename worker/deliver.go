@@ -110,7 +110,7 @@ func (e *Engine) deliverRow(ctx context.Context, sr *sendRun, d *store.Delivery,
 	if d.NotBefore != nil && d.NotBefore.After(now) {
 		return e.q.Deliver(ctx, d.ID, *d.NotBefore) // early: make sure its own timed task exists
 	}
-	c, ok := e.Campaign(d.CampaignID)
+	c, ok := e.messageOf(d)
 	if paused, err := e.Paused(ctx, d.CampaignID); err != nil || paused {
 		if err != nil {
 			return err
@@ -200,7 +200,7 @@ func (e *Engine) notClaimed(ctx context.Context, id int64, now time.Time) error 
 	}
 	waiting := d.Status == store.StatusPending || d.Status == store.StatusDeferred
 	if waiting && d.ExpiresAt != nil && now.After(*d.ExpiresAt) {
-		c, _ := e.Campaign(d.CampaignID)
+		c, _ := e.messageOf(d)
 		late := campaigns.Late{}
 		if c != nil {
 			late = c.Late

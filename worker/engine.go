@@ -56,8 +56,11 @@ type Engine struct {
 	policy   atomic.Pointer[campaigns.Policy]
 	polFile  atomic.Pointer[policyFile] // the policy file as LoadPolicy last saw it
 	pauses   pauses
-	// journeysSaid holds the ids of the journeys already logged as not run.
-	journeysSaid sync.Map
+	// journeyPoke asks this process's journey sweeper for a pass now.
+	journeyPoke chan struct{}
+	// journeysSeen is each journey's model as the last sweep saw it: a new
+	// one (the file was edited) has its removed steps' customers exited.
+	journeysSeen sync.Map
 }
 
 // NewEngine returns an engine over st, sending through chans (keyed by
@@ -84,7 +87,7 @@ func NewEngine(st *store.Store, q *Enqueuer, chans map[channels.Name]channels.Ch
 	if opts.UnsubscribeURL == nil {
 		opts.UnsubscribeURL = func(*store.Delivery) string { return "" }
 	}
-	e := &Engine{st: st, q: q, channels: chans, opts: opts}
+	e := &Engine{st: st, q: q, channels: chans, opts: opts, journeyPoke: make(chan struct{}, 1)}
 	e.SetCampaigns(nil)
 	e.SetPolicy(opts.Policy)
 	return e

@@ -54,6 +54,7 @@ func (e *Engine) handleEvent(ctx context.Context, t *asynq.Task) error {
 type EventReport struct {
 	Matched   []string // campaigns whose rule matched: a ledger row exists for each
 	Cancelled int64    // waiting messages cancelled by exit_on: purchase
+	Woken     int      // journey states waiting for (or exiting on) the event, woken
 	Stale     bool     // too old to trigger campaigns
 }
 
@@ -82,6 +83,7 @@ func (e *Engine) ProcessEvent(ctx context.Context, eventID string) error {
 		return fmt.Errorf("event %s: %w", eventID, err)
 	}
 	e.opts.Logger.Info("event processed", "event", eventID, "campaigns", rep.Matched, "cancelled", rep.Cancelled,
+		"journeys_woken", rep.Woken,
 		"stale", rep.Stale)
 	return e.st.FinishEvent(ctx, eventID, store.InboxProcessed, "", e.now())
 }
@@ -131,6 +133,9 @@ func (e *Engine) reactToPurchase(ctx context.Context, row *store.InboxRow) (Even
 	FillEnv(env, cust)
 	env.Event = ev.RulesEvent()
 	env.Event.FirstOrder = first
+	if rep.Woken, err = e.wakeJourneys(ctx, cust.ID, env.Event); err != nil {
+		return rep, err
+	}
 	cd := e.candidateOf(cust)
 	for _, c := range e.Campaigns() {
 		t := c.Trigger
@@ -181,6 +186,9 @@ func (e *Engine) exitOnPurchase(ctx context.Context, customerID int64, received,
 // trigger's delay.
 func (e *Engine) planEvent(ctx context.Context, c *campaigns.Campaign, cd candidate, eventID string, at, now time.Time) error {
 	cd.sendAt, cd.eventID = at, eventID
+	if c.Journey != nil { // a journey's send steps have their own times: the entry is due at once
+		return e.enterJourney(ctx, c, []candidate{cd}, now, map[string]int{})
+	}
 	return e.decide(ctx, c, 0, []candidate{cd}, now, map[string]int{})
 }
 

@@ -57,7 +57,12 @@ func (e *Engine) planAudience(ctx context.Context, c *campaigns.Campaign, run *s
 	}
 	for len(matched) > 0 {
 		k := min(len(matched), planBatch)
-		if err := e.decide(ctx, c, run.ID, matched[:k], now, counts); err != nil {
+		if c.Journey != nil {
+			err = e.enterJourney(ctx, c, matched[:k], now, counts)
+		} else {
+			err = e.decide(ctx, c, run.ID, matched[:k], now, counts)
+		}
+		if err != nil {
 			return nil, err
 		}
 		matched = matched[k:]

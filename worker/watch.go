@@ -41,11 +41,10 @@ const brokenShown = 3
 // BrokenCampaignFiles), and a campaign that was loaded from a file that is
 // now broken (or now shares its id with another file) keeps running its last
 // valid version until the file is fixed. A file that is gone takes its
-// campaign with it. Journeys validate but are not run yet (withoutJourneys).
+// campaign with it.
 func (e *Engine) LoadCampaigns(dir string) []campaigns.Problem {
 	sig := folderSignature(dir) // before reading: a change during the load is seen next time
 	list, problems := CampaignSettings(e.opts.Insights).Load(dir)
-	list = e.withoutJourneys(list)
 	errs := map[string][]campaigns.Problem{}
 	for _, p := range problems {
 		if p.Severity == campaigns.SeverityError {

@@ -104,6 +104,7 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go rt.engine.RunReconciler(rctx, 30*time.Second)
+	go rt.engine.RunJourneySweeper(rctx, journeySweepEvery)
 	(&worker.Scheduler{Engine: rt.engine}).Run(rctx)
 	return nil
 }

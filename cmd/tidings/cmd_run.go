@@ -109,6 +109,7 @@ func (a *app) runRoles(ctx context.Context, r roles) error {
 		// A pass at least four times per lease settles a dead worker's
 		// claims soon after they expire.
 		goRun(func() { rt.engine.RunReconciler(ctx, min(30*time.Second, a.cfg.Lease()/4)) })
+		goRun(func() { rt.engine.RunJourneySweeper(ctx, journeySweepEvery) })
 	}
 	if r.http {
 		hs, err := a.httpServer(rt)
@@ -141,3 +142,8 @@ func (a *app) runRoles(ctx context.Context, r roles) error {
 	wg.Wait()
 	return err
 }
+
+// journeySweepEvery is how often each worker looks for journey customers
+// whose wait ended; events and new entries wake the sweeper of the process
+// that handles them at once.
+const journeySweepEvery = 2 * time.Second
