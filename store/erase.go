@@ -35,7 +35,8 @@ func erasedExternalID(id int64) string { return "erased:" + strconv.FormatInt(id
 // tombstone recorded in erasures); purchases keep order id, amount and time
 // but not their items; ledger rows keep campaign, status and times but not
 // error texts; webhook events of the customer lose their payload (the event
-// id stays, so a redelivery is still recognised). Each address becomes a
+// id stays, so a redelivery is still recognised); journeys the customer is
+// in end, and their events lose their properties. Each address becomes a
 // keyed-hash suppression with reason "erased", so a later import or webhook
 // with it creates a customer without marketing consent. Messages still
 // waiting are cancelled. On SQLite the write-ahead log is then checkpointed
@@ -143,11 +144,17 @@ func (s *Store) eraseRows(ctx context.Context, tx *sqlx.Tx, er *Erasure) error {
 		{"ledger error texts", `UPDATE deliveries SET error = '' WHERE customer_id = ? AND error <> '' AND error <> 'customer erased'`},
 		{"purchase items", `UPDATE purchases SET items = '[]' WHERE customer_id = ? AND items <> '[]'`},
 		{"customer events", `UPDATE customer_events SET data = '{}' WHERE customer_id = ?`},
+		{"journey events", `UPDATE journey_events SET properties = '{}'
+			WHERE state_id IN (SELECT id FROM journey_states WHERE customer_id = ?)`},
 	}
 	for _, st := range steps {
 		if _, err := tx.ExecContext(ctx, tx.Rebind(st.q), id); err != nil {
 			return fmt.Errorf("erase %s: %w", st.what, err)
 		}
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE journey_states SET status = 'done', exit_reason = 'customer erased',
+		due_at = NULL, done_at = ?, updated_at = ? WHERE customer_id = ? AND status IN ('active', 'waiting')`), now, now, id); err != nil {
+		return fmt.Errorf("end journeys: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE customers SET external_id = ?, email = '', phone = '',
 		first_name = '', last_name = '', locale = '', time_zone = '', birthday = NULL, email_consent = ?,
