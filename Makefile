@@ -3,17 +3,22 @@ GO        ?= go
 BIN       := bin/tidings
 PKGS      := ./...
 SHORT_FUZZ ?= 20000x
+# The CDNOW acceptance tests (Test*CDNOW*) replay a tenth of the log under
+# -race (storetest.CDNOWPurchases); make test runs them once more without
+# -race on the whole log, in these packages.
+CDNOW_FULL_PKGS ?= ./store/imports ./triggers ./cmd/tidings
 
 .PHONY: build test fuzz bench demo lint clean
 
 build: ## build bin/tidings
 	$(GO) build -o $(BIN) ./cmd/tidings
 
-test: ## vet, then every test with -race against SQLite files, PostgreSQL and Redis (found or started)
+test: ## vet, every test with -race against SQLite files, PostgreSQL and Redis (found or started), the CDNOW tests on the whole log, short fuzzing
 	@eval "$$(scripts/test-services.sh)" && \
 	  echo "tests use $$TIDINGS_TEST_DATABASE_URL and $$TIDINGS_TEST_REDIS_URL" && \
 	  $(GO) vet $(PKGS) && \
 	  $(GO) test -race -count=1 -timeout 14m $(PKGS) && \
+	  $(GO) test -count=1 -timeout 10m -run CDNOW $(CDNOW_FULL_PKGS) && \
 	  FUZZTIME=$(SHORT_FUZZ) scripts/fuzz.sh
 
 fuzz: ## every fuzz target for FUZZTIME inputs each (default 1000000x)
@@ -29,7 +34,7 @@ BENCH_COUNT ?= 3
 BENCH_OUT   ?= bin/bench.txt
 ifdef BENCH_QUICK
 BENCH_COUNT     := 1
-BENCH_ENV       := TIDINGS_BENCH_CUSTOMERS=100000 TIDINGS_BENCH_RECIPIENTS=5000 TIDINGS_BENCH_DURATION=10s
+BENCH_ENV       := TIDINGS_BENCH_CUSTOMERS=100000 TIDINGS_BENCH_RECIPIENTS=5000 TIDINGS_BENCH_DURATION=10s TIDINGS_BENCH_JOURNEY_CUSTOMERS=5000
 BENCH_SCALE_ENV := TIDINGS_BENCH_RECIPIENTS=2000
 else
 BENCH_ENV       := TIDINGS_BENCH_RECIPIENTS=100000
@@ -37,7 +42,7 @@ BENCH_SCALE_ENV := TIDINGS_BENCH_RECIPIENTS=20000
 endif
 BENCH_GO := $(GO) test -run '^$$' -benchtime 1x -timeout 60m
 
-bench: ## benchmarks (audience 1M, insights refresh 5,000 and 1M, delivery, webhook, scaling, rules) as a table of medians; BENCH_QUICK=1 for a short form
+bench: ## benchmarks (audience 1M, insights refresh 5,000 and 1M, delivery, webhook, scaling, rules, journey sweep) as a table of medians; BENCH_QUICK=1 for a short form
 	@mkdir -p bin && eval "$$(scripts/test-services.sh)" && { \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkAudience$$' -count $(BENCH_COUNT) ./worker; \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkRefreshSynthetic$$' -count $(BENCH_COUNT) ./worker; \
@@ -45,6 +50,7 @@ bench: ## benchmarks (audience 1M, insights refresh 5,000 and 1M, delivery, webh
 	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkWebhookIngest$$' -count 1 ./triggers; done; \
 	  $(BENCH_SCALE_ENV) $(BENCH_GO) -bench '^BenchmarkScaling$$' -count $(BENCH_COUNT) ./cmd/tidings/chaos; \
 	  $(GO) test -run '^$$' -bench '^BenchmarkEval$$' -benchmem -count $(BENCH_COUNT) ./rules; \
+	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkJourneySweep$$' -count $(BENCH_COUNT) ./worker; \
 	} 2>&1 | tee $(BENCH_OUT) | $(GO) run ./scripts/benchtable
 
 # make chaos: the reliability drills (cmd/tidings/chaos) in their full form,

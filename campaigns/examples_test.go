@@ -12,20 +12,26 @@ func TestExamplesLoadClean(t *testing.T) {
 		t.Errorf("unexpected problem: %s", p)
 	}
 	want := map[string]TriggerKind{
-		"birthday-greeting":  TriggerBirthday,
-		"churn-alert":        TriggerChurnRisk,
-		"purchase-thank-you": TriggerEvent,
-		"weekly-newsletter":  TriggerSchedule,
-		"win-back-90d":       TriggerInactivity,
-		"win-back-sequence":  TriggerInactivity,
+		"birthday-greeting":        TriggerBirthday,
+		"churn-alert":              TriggerChurnRisk,
+		"purchase-thank-you":       TriggerEvent,
+		"weekly-newsletter":        TriggerSchedule,
+		"win-back-90d":             TriggerInactivity,
+		"win-back-sequence":        TriggerInactivity,
+		"churn-escalation":         TriggerChurnRisk,
+		"birthday-reminder":        TriggerBirthday,
+		"welcome-series":           TriggerEvent,
+		"post-purchase-cross-sell": TriggerEvent,
 	}
+	journeys := map[string]bool{"win-back-sequence": true, "churn-escalation": true, "birthday-reminder": true,
+		"welcome-series": true, "post-purchase-cross-sell": true}
 	got := map[string]TriggerKind{}
 	for _, c := range list {
 		got[c.ID] = c.Trigger.Kind
 		if c.Audience == nil {
 			t.Errorf("%s: audience not compiled", c.ID)
 		}
-		if (c.Journey != nil) != (c.ID == "win-back-sequence") {
+		if (c.Journey != nil) != journeys[c.ID] {
 			t.Errorf("%s: journey %v", c.ID, c.Journey != nil)
 		}
 	}

@@ -3,6 +3,8 @@ package campaigns
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tidings-crm/tidings/typo"
 )
 
 // closest returns the candidate nearest to name by edit distance, or "" when
@@ -11,7 +13,7 @@ func closest(name string, candidates []string) string {
 	best, bestDist := "", -1
 	lname := strings.ToLower(name)
 	for _, c := range candidates {
-		d := editDistance(lname, strings.ToLower(c))
+		d := typo.Distance(lname, strings.ToLower(c))
 		if bestDist < 0 || d < bestDist {
 			best, bestDist = c, d
 		}
@@ -37,26 +39,4 @@ func didYouMean(name string, candidates []string) string {
 		return fmt.Sprintf("; did you mean %q?", s)
 	}
 	return ""
-}
-
-// editDistance is the Levenshtein distance between a and b, counted in runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

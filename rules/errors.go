@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr/file"
+	"github.com/tidings-crm/tidings/typo"
 )
 
 // Error is a rule that failed to compile (or, wrapped by Eval, to run): where
@@ -145,13 +146,13 @@ func suggest(name string, pool []string) []string {
 	var hits []hit
 	n := len([]rune(name))
 	for _, cand := range pool {
-		d := distance(name, cand)
+		d := typo.Distance(name, cand)
 		if d >= n || d >= len(cand) {
 			d = limit + 1 // a rewrite, not a typo
 		}
 		if i := strings.LastIndexByte(cand, '.'); i >= 0 {
 			leaf := cand[i+1:]
-			if dl := distance(name, leaf); dl < n && dl < len(leaf) {
+			if dl := typo.Distance(name, leaf); dl < n && dl < len(leaf) {
 				d = min(d, dl)
 			}
 		}
@@ -177,35 +178,3 @@ func suggest(name string, pool []string) []string {
 
 // fold lower-cases s and drops underscores.
 func fold(s string) string { return strings.ReplaceAll(strings.ToLower(s), "_", "") }
-
-// distance is the optimal-string-alignment (restricted Damerau-Levenshtein)
-// distance between a and b, in runes: insertions, deletions, substitutions
-// and transpositions of adjacent runes each cost 1.
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) == 0 || len(rb) == 0 {
-		return max(len(ra), len(rb))
-	}
-	// Three rolling rows: two back (for transpositions), previous, current.
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
-}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/tidings-crm/tidings/insights"
+	"github.com/tidings-crm/tidings/typo"
 )
 
 // Some string fields only ever hold one of a known set of values: a
@@ -94,8 +95,8 @@ func closest(v string, pool []string) []string {
 	if len(sugg) < 2 {
 		return sugg
 	}
-	best := distance(fold(v), fold(sugg[0]))
-	return slices.DeleteFunc(sugg, func(s string) bool { return distance(fold(v), fold(s)) > best })
+	best := typo.Distance(fold(v), fold(sugg[0]))
+	return slices.DeleteFunc(sugg, func(s string) bool { return typo.Distance(fold(v), fold(s)) > best })
 }
 
 // zoneDirs are where zone tables are looked for, as the time package does.

@@ -179,48 +179,81 @@ type JourneyMove struct {
 	EventsRead int64
 }
 
-// AdvanceJourney records a move in one transaction if the caller still
-// holds the lease (ErrLeaseLost otherwise): the steps taken, the new
-// position, and the removal of the events read. An event recorded after
-// the engine read them leaves the state due at once, so it is not lost.
+// AdvanceJourney records one move (AdvanceJourneys), and ErrLeaseLost
+// when the caller no longer holds the state's lease.
 func (s *Store) AdvanceJourney(ctx context.Context, m JourneyMove, now time.Time) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		due, wake, done := any(now.UTC()), timeArg(m.WakeAt), any(nil)
-		switch m.Status {
-		case JourneyWaiting:
-			due = timeArg(m.WakeAt)
-		case JourneyDone:
-			due, done = nil, now.UTC()
-		}
-		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE journey_states SET step_id = ?, visit = ?, status = ?,
-			step_since = ?, wake_at = ?, due_at = ?, wait_event = ?, exit_events = ?, arm = ?, version = ?, exit_reason = ?,
-			lease_token = '', updated_at = ?, done_at = ? WHERE id = ? AND lease_token = ?`),
-			m.Step, m.Visit, m.Status, m.StepSince.UTC(), wake, due, m.WaitEvent, exitEventsColumn(m.ExitEvents), m.Arm,
-			m.Version, m.ExitReason, now.UTC(), done, m.StateID, m.Token)
-		if err != nil {
-			return fmt.Errorf("store: advance journey state %d: %w", m.StateID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return errors.Join(ErrLeaseLost, err)
-		}
-		for _, st := range m.Taken {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO journey_steps (state_id, journey_id, step_id, visit,
-				outcome, delivery_status, at) SELECT id, journey_id, ?, ?, ?, ?, ? FROM journey_states WHERE id = ?
-				ON CONFLICT DO NOTHING`), st.Step, st.Visit, st.Outcome, st.DeliveryStatus, now.UTC(), m.StateID); err != nil {
-				return fmt.Errorf("store: journey state %d step %s: %w", m.StateID, st.Step, err)
+	lost, err := s.AdvanceJourneys(ctx, []JourneyMove{m}, now)
+	if err == nil && lost > 0 {
+		return ErrLeaseLost
+	}
+	return err
+}
+
+// AdvanceJourneys records the moves of a sweep's batch in one transaction
+// (one commit for the batch, not one per customer) and returns how many it
+// dropped because their lease was no longer the caller's: another sweep
+// took the state after the lease ran out, and redoes its steps. Each move
+// writes the steps taken, the new position and the removal of the events
+// read; an event recorded after the engine read them leaves the state due
+// at once, so it is not lost.
+func (s *Store) AdvanceJourneys(ctx context.Context, moves []JourneyMove, now time.Time) (lost int, err error) {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		lost = 0
+		for _, m := range moves {
+			moved, err := advanceOne(ctx, tx, m, now)
+			if err != nil {
+				return fmt.Errorf("store: advance journey state %d: %w", m.StateID, err)
+			}
+			if !moved {
+				lost++
 			}
 		}
+		return nil
+	})
+	return lost, err
+}
+
+// advanceOne writes one move if its lease holds, and reports whether it did.
+func advanceOne(ctx context.Context, tx *sqlx.Tx, m JourneyMove, now time.Time) (bool, error) {
+	due, wake, done := any(now.UTC()), timeArg(m.WakeAt), any(nil)
+	switch m.Status {
+	case JourneyWaiting:
+		due = timeArg(m.WakeAt)
+	case JourneyDone:
+		due, done = nil, now.UTC()
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE journey_states SET step_id = ?, visit = ?, status = ?,
+		step_since = ?, wake_at = ?, due_at = ?, wait_event = ?, exit_events = ?, arm = ?, version = ?, exit_reason = ?,
+		lease_token = '', updated_at = ?, done_at = ? WHERE id = ? AND lease_token = ?`),
+		m.Step, m.Visit, m.Status, m.StepSince.UTC(), wake, due, m.WaitEvent, exitEventsColumn(m.ExitEvents), m.Arm,
+		m.Version, m.ExitReason, now.UTC(), done, m.StateID, m.Token)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	for _, st := range m.Taken {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO journey_steps (state_id, journey_id, step_id, visit,
+			outcome, delivery_status, at) SELECT id, journey_id, ?, ?, ?, ?, ? FROM journey_states WHERE id = ?
+			ON CONFLICT DO NOTHING`), st.Step, st.Visit, st.Outcome, st.DeliveryStatus, now.UTC(), m.StateID); err != nil {
+			return false, fmt.Errorf("step %s: %w", st.Step, err)
+		}
+	}
+	if m.EventsRead > 0 {
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM journey_events WHERE state_id = ? AND id <= ?`),
 			m.StateID, m.EventsRead); err != nil {
-			return fmt.Errorf("store: journey state %d events: %w", m.StateID, err)
+			return false, fmt.Errorf("events: %w", err)
 		}
-		// A separate statement (a fresh snapshot on PostgreSQL) sees an event
-		// committed while the UPDATE above waited for the row.
-		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE journey_states SET due_at = ? WHERE id = ?
-			AND status IN ('active', 'waiting') AND EXISTS (SELECT 1 FROM journey_events WHERE state_id = ?)`),
-			now.UTC(), m.StateID, m.StateID)
-		return err
-	})
+	}
+	if m.Status == JourneyDone {
+		return true, nil
+	}
+	// A separate statement (a fresh snapshot on PostgreSQL) sees an event
+	// committed while the UPDATE above waited for the row.
+	_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE journey_states SET due_at = ? WHERE id = ?
+		AND EXISTS (SELECT 1 FROM journey_events WHERE state_id = ?)`), now.UTC(), m.StateID, m.StateID)
+	return true, err
 }
 
 // ExitRemovedSteps ends, with reason step_removed, the open states of a

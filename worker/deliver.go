@@ -261,6 +261,9 @@ func (e *Engine) message(ctx context.Context, c *campaigns.Campaign, d *store.De
 		}
 		env.Event = ev
 	}
+	if err := e.fillJourneyOf(ctx, env, d); err != nil {
+		return nil, err
+	}
 	unsub := e.opts.UnsubscribeURL(d)
 	r, err := campaigns.Render(c, d.Channel, cust.Locale, d.Variant, c.Data(env, d.Variant, unsub))
 	if err != nil {

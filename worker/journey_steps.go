@@ -2,8 +2,10 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tidings-crm/tidings/campaigns"
@@ -75,7 +77,7 @@ func (w *walk) run(ctx context.Context) (store.JourneyMove, error) {
 				return w.m, err
 			}
 		case campaigns.StepBranch:
-			if err := w.fillJourney(ctx); err != nil {
+			if err := w.fillJourney(ctx, step.Branch); err != nil {
 				return w.m, err
 			}
 		}
@@ -216,9 +218,14 @@ func (w *walk) update(ctx context.Context, u *campaigns.UpdateStep) error {
 	return nil
 }
 
-// fillJourney fills env.Journey for the branch rules: entry, arm,
-// purchases since entry and the send steps' ledger statuses.
-func (w *walk) fillJourney(ctx context.Context) error {
+// fillJourney fills env.Journey for the branch rules: entry, arm, and
+// when a rule reads journey, purchases since entry and the send steps'
+// ledger statuses.
+func (w *walk) fillJourney(ctx context.Context, b *campaigns.BranchStep) error {
+	if !slices.ContainsFunc(b.Cases, func(c campaigns.BranchCase) bool { return strings.Contains(c.If.Source(), "journey") }) {
+		w.env.Journey = rules.Journey{EnteredAt: w.s.EnteredAt, Arm: w.m.Arm} // no rule reads the rest: no queries
+		return nil
+	}
 	f, err := w.e.st.JourneyFactsOf(ctx, w.c.ID, w.s.CustomerID, w.s.Occurrence, w.s.EnteredAt)
 	if err != nil {
 		return err
@@ -231,4 +238,29 @@ func (w *walk) fillJourney(ctx context.Context) error {
 func journeyFacts(entered time.Time, arm string, f store.JourneyFacts) rules.Journey {
 	return rules.Journey{EnteredAt: entered, Arm: arm, Purchases: f.Purchases, Revenue: float64(f.RevenueCents) / 100,
 		Sent: func(step string) bool { return f.Sends[step] == store.StatusSent }}
+}
+
+// fillJourneyOf fills env.Journey for the templates of a journey send
+// step's ledger row (.journey.entered_at, .journey.arm, .journey.purchases,
+// .journey.revenue); other rows are left alone.
+func (e *Engine) fillJourneyOf(ctx context.Context, env *rules.Env, d *store.Delivery) error {
+	c, ok := e.Campaign(d.CampaignID)
+	i := strings.LastIndex(d.Occurrence, "/")
+	if !ok || c.Journey == nil || i < 0 {
+		return nil
+	}
+	occ := d.Occurrence[:i]
+	s, err := e.st.JourneyStateOf(ctx, c.ID, d.CustomerID, occ)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f, err := e.st.JourneyFactsOf(ctx, c.ID, d.CustomerID, occ, s.EnteredAt)
+	if err != nil {
+		return err
+	}
+	env.Journey = journeyFacts(s.EnteredAt, s.Arm, f)
+	return nil
 }

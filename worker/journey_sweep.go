@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/tidings-crm/tidings/campaigns"
@@ -128,6 +127,7 @@ func (e *Engine) advanceBatch(ctx context.Context, states []store.JourneyState, 
 	if err != nil {
 		return err
 	}
+	moves := make([]store.JourneyMove, 0, len(states))
 	for i := range states {
 		s := &states[i]
 		c, ok := e.Campaign(s.JourneyID)
@@ -142,15 +142,13 @@ func (e *Engine) advanceBatch(ctx context.Context, states []store.JourneyState, 
 				"customer", s.CustomerID, "step", w.m.Step, "err", err)
 			continue
 		}
-		err = e.st.AdvanceJourney(ctx, m, now)
-		switch {
-		case errors.Is(err, store.ErrLeaseLost):
-			rep.Lost++
-		case err != nil:
-			return err
-		default:
-			rep.Advanced++
-		}
+		moves = append(moves, m)
 	}
+	lost, err := e.st.AdvanceJourneys(ctx, moves, now)
+	if err != nil {
+		return err
+	}
+	rep.Lost += lost
+	rep.Advanced += len(moves) - lost
 	return nil
 }

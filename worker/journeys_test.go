@@ -3,6 +3,8 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +162,16 @@ func TestJourneySequenceExitsOnPurchase(t *testing.T) {
 			if got := w.receivedBy(); got["customer1@example.com"] != 1 || got["customer2@example.com"] != 2 {
 				t.Fatalf("SMTP received %v, want c1 once and c2 twice", got)
 			}
+			var again string
+			for _, m := range w.smtp.Messages() {
+				if strings.Contains(string(m.Data), "Subject: Again") {
+					again = string(m.Data)
+				}
+			}
+			if !strings.Contains(again, "since 2027-03-01") {
+				t.Errorf("the second message does not read .journey.entered_at:\n%s", again)
+			}
+			checkFunnel(t, w, "seq", "hello 2/2/0/1 pause 1/0/0/0 again 1/1/0/0", "completed 1, purchase 1")
 			// Re-entry: a new occurrence enters both customers afresh.
 			w.at(7 * 24 * time.Hour)
 			w.enter(t, "seq", "run-2")
@@ -328,6 +340,107 @@ func TestJourneyEditedWithCustomersInside(t *testing.T) {
 			}
 			if subjects["Hello"] != 2 || subjects["Again, edited"] != 1 {
 				t.Errorf("subjects %v, want 2 Hello and 1 edited Again", subjects)
+			}
+		})
+	}
+}
+
+// checkFunnel compares a journey report's steps, written "step
+// passed/sent/waiting/converted ...", and its exits "reason n, ...".
+func checkFunnel(t *testing.T, w *journeyWorld, id, steps, exits string) {
+	t.Helper()
+	r, err := w.e.Report(w.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, ex []string
+	for _, s := range r.Journey.Steps {
+		got = append(got, fmt.Sprintf("%s %d/%d/%d/%d", s.Step, s.Passed, s.Sent, s.Waiting, s.Converted))
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Journey.Exits)) {
+		ex = append(ex, fmt.Sprintf("%s %d", k, r.Journey.Exits[k]))
+	}
+	if g := strings.Join(got, " "); g != steps {
+		t.Errorf("funnel = %q, want %q", g, steps)
+	}
+	if g := strings.Join(ex, ", "); g != exits {
+		t.Errorf("exits = %q, want %q", g, exits)
+	}
+}
+
+const splitYAML = `id: paths
+name: Paths
+trigger: {schedule: {cron: "0 10 * * MON", time_zone: UTC}}
+audience: email_consent
+holdout: 20%
+frequency: {class: transactional}
+steps:
+  - id: pick
+    split:
+      - {arm: short, next: hello}
+      - {arm: long, next: pause}
+  - id: pause
+    wait: 1d
+  - id: hello
+    send:
+      channels: [email]
+      messages:
+        email: {subject: "Hello", text: "Hello"}
+`
+
+// TestJourneyHoldoutAndSplitArms: the holdout is drawn at entry and takes
+// no step; the split sends each entered customer down one stable arm; the
+// report counts both, with the arms' conversions.
+func TestJourneyHoldoutAndSplitArms(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			const n = 40
+			w := newJourneyWorld(t, d, splitYAML, n)
+			w.enter(t, "paths", "run-1")
+			w.sweep(t)
+			c, _ := w.e.Campaign("paths")
+			held, arms := 0, map[string]int{}
+			for i := 1; i <= n; i++ {
+				cust, err := w.st.CustomerByExternalID(w.ctx, fmt.Sprintf("c%d", i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				s := w.state(t, "paths", cust.ExternalID, "run-1")
+				if worker.InHoldout(c, cust.ID) {
+					held++
+					if s.Status != store.JourneyHoldout {
+						t.Errorf("%s is in the holdout but its state is %+v", cust.ExternalID, s)
+					}
+					continue
+				}
+				want := c.Journey.Arm(c.Journey.Step("pick"), cust.ID, "run-1").ID
+				if s.Arm != want {
+					t.Errorf("%s took arm %q, want its stable draw %q", cust.ExternalID, s.Arm, want)
+				}
+				arms[s.Arm]++
+			}
+			w.at(2 * 24 * time.Hour)
+			w.sweep(t)
+			r, err := w.e.Report(w.ctx, "paths")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Journey.Holdout != int64(held) || r.Journey.Entered != int64(n-held) || held == 0 {
+				t.Fatalf("report: %d entered, %d held; want %d and %d (and some held out)", r.Journey.Entered,
+					r.Journey.Holdout, n-held, held)
+			}
+			for _, a := range r.Journey.Splits {
+				if a.Audience != int64(arms[a.Arm]) {
+					t.Errorf("split arm %s: %d entries, want %d", a.Arm, a.Audience, arms[a.Arm])
+				}
+			}
+			if len(r.Journey.Splits) != 2 || r.Journey.Exits["completed"] != int64(n-held) {
+				t.Errorf("splits %+v, exits %v; want both arms and every entered customer completed", r.Journey.Splits, r.Journey.Exits)
+			}
+			if got := len(w.smtp.Messages()); got != n-held {
+				t.Errorf("%d messages sent, want one per entered customer (%d)", got, n-held)
 			}
 		})
 	}

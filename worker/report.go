@@ -26,6 +26,11 @@ func (e *Engine) Report(ctx context.Context, campaignID string) (Report, error) 
 	if !ok {
 		return Report{}, fmt.Errorf("report: no campaign %q is loaded: %w", campaignID, store.ErrNotFound)
 	}
+	if c.Journey != nil {
+		r := Report{CampaignID: c.ID, Name: c.Name, GeneratedAt: e.now().UTC(), Attribution: "entry",
+			AttributionWindow: campaigns.FormatDuration(c.AttributionWindow), Daily: []DayPoint{}}
+		return r, e.journeyReport(ctx, c, &r)
+	}
 	out, err := e.st.CampaignOutcomes(ctx, c.ID, c.AttributionWindow)
 	if err != nil {
 		return Report{}, fmt.Errorf("report %s: %w", c.ID, err)

@@ -36,6 +36,10 @@ type Report struct {
 	// Daily is the time series the dashboard charts: sends and conversions
 	// per UTC day, oldest first.
 	Daily []DayPoint `json:"daily"`
+	// Journey is set for a journey: its funnel, exits and split arms. Its
+	// Arms are then the entered customers ("all") and the holdout, whose
+	// conversions count purchases within the window after entry.
+	Journey *JourneyReport `json:"journey,omitempty"`
 }
 
 // ArmReport is one variant, the holdout, or the treated arms pooled.

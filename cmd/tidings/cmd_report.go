@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -80,6 +83,9 @@ func printReport(w io.Writer, r worker.Report) {
 	if r.Lift != nil {
 		fmt.Fprintf(w, "p-value %.3g, relative lift %+.1f%%\n", r.Lift.PValue, 100*r.Lift.Relative)
 	}
+	if r.Journey != nil {
+		printJourney(w, r.Journey)
+	}
 	if len(r.Daily) == 0 {
 		return
 	}
@@ -108,4 +114,32 @@ func liftCell(l *worker.Lift) string {
 		s += " *"
 	}
 	return strings.ReplaceAll(s, "+0.0", "0.0")
+}
+
+// printJourney writes a journey's funnel, exits and split arms.
+func printJourney(w io.Writer, j *worker.JourneyReport) {
+	fmt.Fprintf(w, "\njourney: %d entered, %d held out\n", j.Entered, j.Holdout)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "step\tkind\tpassed\tsent\twaiting\tconverted\trevenue\tnext\t")
+	for _, s := range j.Steps {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%.2f\t%s\t\n", s.Step, s.Kind, s.Passed, s.Sent, s.Waiting, s.Converted,
+			s.Revenue, strings.Join(s.Next, ","))
+	}
+	tw.Flush()
+	reasons := slices.Sorted(maps.Keys(j.Exits))
+	exits := make([]string, len(reasons))
+	for i, k := range reasons {
+		exits[i] = fmt.Sprintf("%s %d", k, j.Exits[k])
+	}
+	fmt.Fprintf(w, "exits: %s\n", cmp.Or(strings.Join(exits, ", "), "none yet"))
+	if len(j.Splits) == 0 {
+		return
+	}
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "split arm\tentries\tconversions\trate\trevenue\tlift (95% CI)\t")
+	for _, a := range j.Splits {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\t%.2f\t%s\t\n", a.Arm, a.Audience, a.Conversions, 100*a.ConversionRate,
+			a.Revenue, liftCell(a.Lift))
+	}
+	tw.Flush()
 }

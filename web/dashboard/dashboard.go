@@ -247,6 +247,8 @@ type reportPage struct {
 	worker.Report
 	Daily *dailyChart
 	Lift  *liftChart
+	// Graph draws a journey's steps with their counts (nil for a campaign).
+	Graph *journeyGraph
 	// HasHoldout shows the pooled "treated" row, compared with the holdout.
 	HasHoldout bool
 	// Deferred is when the waiting messages go out; nil when it could not
@@ -268,7 +270,7 @@ func (h *Handler) campaign(w http.ResponseWriter, r *http.Request) {
 			"The report of "+id+" could not be computed. Check /readyz and the server log, then reload.")
 		return
 	}
-	p := reportPage{Report: rep, Daily: newDailyChart(rep.Daily), Lift: newLiftChart(lifts(rep))}
+	p := reportPage{Report: rep, Daily: newDailyChart(rep.Daily), Lift: newLiftChart(lifts(rep)), Graph: newJourneyGraph(rep.Journey)}
 	if d, err := h.opts.Source.Deferred(r.Context(), id); err != nil {
 		h.opts.Logger.Error("dashboard: deferred messages", "campaign", id, "err", err)
 	} else {
@@ -293,6 +295,13 @@ func lifts(rep worker.Report) []armLift {
 	}
 	if rep.Lift != nil && len(out) != 1 {
 		out = append(out, armLift{"all variants", rep.Lift})
+	}
+	if rep.Journey != nil {
+		for _, a := range rep.Journey.Splits {
+			if a.Lift != nil {
+				out = append(out, armLift{"split " + a.Arm, a.Lift})
+			}
+		}
 	}
 	return out
 }
