@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/tidings-crm/tidings/channels"
 )
 
 // The sources of a consent change (consent_changes.source): who or what
@@ -24,18 +26,18 @@ const (
 
 // ConsentChange is one row of the consent history.
 type ConsentChange struct {
-	CustomerID int64     `json:"-" db:"customer_id"`
-	Channel    string    `json:"channel" db:"channel"`
-	Granted    bool      `json:"granted" db:"granted"`
-	Source     string    `json:"source" db:"source"`
-	ChangedAt  time.Time `json:"changed_at" db:"changed_at"`
+	CustomerID int64         `json:"-" db:"customer_id"`
+	Channel    channels.Name `json:"channel" db:"channel"`
+	Granted    bool          `json:"granted" db:"granted"`
+	Source     string        `json:"source" db:"source"`
+	ChangedAt  time.Time     `json:"changed_at" db:"changed_at"`
 }
 
 // consentFlip is a consent flag that changed on a customer known by
 // external id, to record once the customer's row is written.
 type consentFlip struct {
 	ext     string
-	channel string
+	channel channels.Name
 	granted bool
 }
 
@@ -43,7 +45,7 @@ type consentFlip struct {
 // one statement per channel and value.
 func (s *Store) recordConsentByExternalID(ctx context.Context, tx *sqlx.Tx, flips []consentFlip, source string) error {
 	type group struct {
-		channel string
+		channel channels.Name
 		granted bool
 	}
 	byGroup := map[group][]string{}
@@ -75,7 +77,7 @@ func (s *Store) recordConsentByExternalID(ctx context.Context, tx *sqlx.Tx, flip
 // (customers.email_consent or sms_consent) and, when that changes it, the
 // change and its source in the consent history. It returns ErrNotFound when
 // the customer does not exist.
-func (s *Store) SetConsent(ctx context.Context, customerID int64, channel string, ok bool, source string) error {
+func (s *Store) SetConsent(ctx context.Context, customerID int64, channel channels.Name, ok bool, source string) error {
 	col, err := consentColumn(channel)
 	if err != nil {
 		return fmt.Errorf("store: set consent of customer %d: %w", customerID, err)
@@ -87,18 +89,18 @@ func (s *Store) SetConsent(ctx context.Context, customerID int64, channel string
 	return nil
 }
 
-func consentColumn(channel string) (string, error) {
+func consentColumn(channel channels.Name) (string, error) {
 	switch channel {
-	case channelEmail:
+	case channels.Email:
 		return "email_consent", nil
-	case channelSMS:
+	case channels.SMS:
 		return "sms_consent", nil
 	}
 	return "", fmt.Errorf("unknown channel %q", channel)
 }
 
 // setConsentTx sets one flag; col is consentColumn(channel), never input.
-func (s *Store) setConsentTx(ctx context.Context, tx *sqlx.Tx, customerID int64, col, channel string, ok bool, source string) error {
+func (s *Store) setConsentTx(ctx context.Context, tx *sqlx.Tx, customerID int64, col string, channel channels.Name, ok bool, source string) error {
 	var before bool
 	if err := tx.QueryRowContext(ctx, tx.Rebind(`SELECT `+col+` FROM customers WHERE id = ?`), customerID).
 		Scan(boolInto{&before}); err != nil {
@@ -144,7 +146,7 @@ func (s *Store) ConsentHistory(ctx context.Context, customerID int64) ([]Consent
 // ConsentCount is how many consent changes of one kind were recorded.
 type ConsentCount struct {
 	Source  string
-	Channel string
+	Channel channels.Name
 	Granted bool
 	N       int64
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/tidings-crm/tidings/channels"
 )
 
 // Erasure is what EraseCustomer did: the customer row left as a tombstone
@@ -88,7 +90,10 @@ func (s *Store) eraseTx(ctx context.Context, tx *sqlx.Tx, er *Erasure) error {
 		return err
 	}
 	er.ErasedAt = time.Now().UTC()
-	for _, a := range []struct{ channel, addr string }{{channelEmail, c.Email}, {channelSMS, c.Phone}} {
+	for _, a := range []struct {
+		channel channels.Name
+		addr    string
+	}{{channels.Email, c.Email}, {channels.SMS, c.Phone}} {
 		if normalAddress(a.addr) == "" {
 			continue
 		}
@@ -97,7 +102,7 @@ func (s *Store) eraseTx(ctx context.Context, tx *sqlx.Tx, er *Erasure) error {
 		}
 		er.Suppressed++
 	}
-	for _, channel := range []string{channelEmail, channelSMS} {
+	for _, channel := range []channels.Name{channels.Email, channels.SMS} {
 		col, _ := consentColumn(channel)
 		if err := s.setConsentTx(ctx, tx, id, col, channel, false, ConsentErasure); err != nil {
 			return err

@@ -179,7 +179,7 @@ func assertSources(t *testing.T, got []store.ConsentChange, want ...string) {
 		if c.Granted {
 			sign = "+"
 		}
-		have = append(have, c.Source+sign+c.Channel)
+		have = append(have, c.Source+sign+string(c.Channel))
 	}
 	if strings.Join(have, " ") != strings.Join(want, " ") {
 		t.Errorf("consent history = %v, want %v", have, want)

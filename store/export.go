@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+
+	"github.com/tidings-crm/tidings/channels"
 )
 
 // Export is everything held about one person, as one JSON document (the
@@ -35,14 +37,14 @@ type ExportPurchase struct {
 
 // ExportDelivery is one ledger row in an Export.
 type ExportDelivery struct {
-	Campaign   string     `json:"campaign"`
-	Occurrence string     `json:"occurrence"`
-	Channel    string     `json:"channel"`
-	Variant    string     `json:"variant,omitempty"`
-	Status     Status     `json:"status"`
-	Reason     string     `json:"reason,omitempty"`
-	PlannedAt  time.Time  `json:"planned_at"`
-	SentAt     *time.Time `json:"sent_at,omitempty"`
+	Campaign   string        `json:"campaign"`
+	Occurrence string        `json:"occurrence"`
+	Channel    channels.Name `json:"channel"`
+	Variant    string        `json:"variant,omitempty"`
+	Status     Status        `json:"status"`
+	Reason     Reason        `json:"reason,omitempty"`
+	PlannedAt  time.Time     `json:"planned_at"`
+	SentAt     *time.Time    `json:"sent_at,omitempty"`
 }
 
 // ExportCustomer gathers the Export of customer id; ErrNotFound when there
@@ -128,7 +130,10 @@ func (s *Store) exportDeliveries(ctx context.Context, id int64) ([]ExportDeliver
 // those of their current addresses.
 func (s *Store) exportSuppressions(ctx context.Context, c *Customer) ([]Suppression, error) {
 	hashes := []any{"", ""}
-	for i, a := range []struct{ ch, addr string }{{channelEmail, c.Email}, {channelSMS, c.Phone}} {
+	for i, a := range []struct {
+		ch   channels.Name
+		addr string
+	}{{channels.Email, c.Email}, {channels.SMS, c.Phone}} {
 		if h, err := s.AddressHash(ctx, a.ch, a.addr); err == nil {
 			hashes[i] = h
 		}

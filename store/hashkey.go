@@ -13,6 +13,8 @@ import (
 	"sync"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/tidings-crm/tidings/channels"
 )
 
 // ErrHashKey is returned when the hash key given to LoadHashKey is not the
@@ -191,9 +193,9 @@ func readHashKey(ctx context.Context, tx *sqlx.Tx) (hashKeyRow, bool, error) {
 func (s *Store) hashPlainSuppressions(ctx context.Context, hasher *addressHasher) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var rows []struct {
-			ID      int64  `db:"id"`
-			Channel string `db:"channel"`
-			Address string `db:"address"`
+			ID      int64         `db:"id"`
+			Channel channels.Name `db:"channel"`
+			Address string        `db:"address"`
 		}
 		if err := tx.SelectContext(ctx, &rows, tx.Rebind(`SELECT id, channel, address FROM suppressions WHERE hashed = ?`), false); err != nil {
 			return fmt.Errorf("store: read plain suppressions: %w", err)
@@ -223,7 +225,7 @@ func (s *Store) hashPlainSuppressions(ctx context.Context, hasher *addressHasher
 
 // AddressHash returns the keyed hash an address is stored under in the
 // suppressions table (after NormalizeAddress), for exports and tests.
-func (s *Store) AddressHash(ctx context.Context, channel, address string) (string, error) {
+func (s *Store) AddressHash(ctx context.Context, channel channels.Name, address string) (string, error) {
 	addr, err := NormalizeAddress(channel, address)
 	if err != nil {
 		return "", err

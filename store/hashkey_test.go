@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 )
@@ -43,7 +44,7 @@ func TestHashKeyConvertsAndGuards(t *testing.T) {
 			if dump := storetest.Dump(t, st, "suppressions"); strings.Contains(dump, "old@") || strings.Contains(dump, "+3360") {
 				t.Fatalf("plain suppressions left:\n%s", dump)
 			}
-			for ch, addr := range map[string]string{"email": "OLD@example.com", "sms": "+33600000001"} {
+			for ch, addr := range map[channels.Name]string{channels.Email: "OLD@example.com", channels.SMS: "+33600000001"} {
 				if sup, err := st.IsSuppressed(ctx, ch, addr); err != nil || !sup {
 					t.Errorf("%s %s suppressed = %v, %v after hashing", ch, addr, sup, err)
 				}

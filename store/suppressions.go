@@ -9,33 +9,34 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/tidings-crm/tidings/channels"
 )
+
+// SuppressionReason is why an address is on a suppression list, as the
+// suppressions.reason column (and its CHECK) spells it: a closed set, so a
+// typed value keeps a ledger reason or a free-text error out of it.
+type SuppressionReason string
 
 // The reasons an address is suppressed (the suppressions.reason CHECK).
 const (
-	SuppressUnsubscribe = "unsubscribe" // a one-click or confirmed unsubscribe link
-	SuppressStop        = "stop"        // an inbound SMS STOP (or a provider's 21610)
-	SuppressHardBounce  = "hard_bounce" // the address does not exist (SMTP 5.1.x)
-	SuppressComplaint   = "complaint"   // the recipient reported the message as spam
-	SuppressManual      = "manual"      // an operator's decision
-	SuppressErased      = "erased"      // the person's data was erased; the address stays opted out
-)
-
-// The channels a suppression or consent flag applies to.
-const (
-	channelEmail = "email"
-	channelSMS   = "sms"
+	SuppressUnsubscribe SuppressionReason = "unsubscribe" // a one-click or confirmed unsubscribe link
+	SuppressStop        SuppressionReason = "stop"        // an inbound SMS STOP (or a provider's 21610)
+	SuppressHardBounce  SuppressionReason = "hard_bounce" // the address does not exist (SMTP 5.1.x)
+	SuppressComplaint   SuppressionReason = "complaint"   // the recipient reported the message as spam
+	SuppressManual      SuppressionReason = "manual"      // an operator's decision
+	SuppressErased      SuppressionReason = "erased"      // the person's data was erased; the address stays opted out
 )
 
 // NormalizeAddress returns address as the suppressions table hashes it: an
 // email trimmed and lower-cased, a phone number trimmed (it is already
 // E.164). Every suppression read and write goes through it, so a lookup
 // matches however the caller spelled the address.
-func NormalizeAddress(channel, address string) (string, error) {
+func NormalizeAddress(channel channels.Name, address string) (string, error) {
 	switch channel {
-	case channelEmail, channelSMS:
+	case channels.Email, channels.SMS:
 	default:
-		return "", fmt.Errorf("store: unknown channel %q (want %q or %q)", channel, channelEmail, channelSMS)
+		return "", fmt.Errorf("store: unknown channel %q (want %q or %q)", channel, channels.Email, channels.SMS)
 	}
 	a := normalAddress(address)
 	if a == "" {
@@ -53,11 +54,11 @@ func normalAddress(address string) string { return strings.ToLower(strings.TrimS
 // is. Only the address's keyed hash is stored. It is idempotent:
 // suppressing an address twice keeps the first reason and time (the
 // earliest proof of opt-out) and only fills in a missing customer id.
-func (s *Store) Suppress(ctx context.Context, channel, address, reason string, customerID int64) error {
+func (s *Store) Suppress(ctx context.Context, channel channels.Name, address string, reason SuppressionReason, customerID int64) error {
 	return s.suppress(ctx, s.DB, channel, address, reason, customerID)
 }
 
-func (s *Store) suppress(ctx context.Context, db sqlx.ExecerContext, channel, address, reason string, customerID int64) error {
+func (s *Store) suppress(ctx context.Context, db sqlx.ExecerContext, channel channels.Name, address string, reason SuppressionReason, customerID int64) error {
 	addr, err := s.AddressHash(ctx, channel, address)
 	if err != nil {
 		return err
@@ -80,7 +81,7 @@ func (s *Store) suppress(ctx context.Context, db sqlx.ExecerContext, channel, ad
 // Unsuppress removes address from the channel's suppression list, whatever
 // the reason it was on it: it is the re-opt-in path (an SMS START). It
 // reports whether the address was suppressed.
-func (s *Store) Unsuppress(ctx context.Context, channel, address string) (bool, error) {
+func (s *Store) Unsuppress(ctx context.Context, channel channels.Name, address string) (bool, error) {
 	addr, err := s.AddressHash(ctx, channel, address)
 	if err != nil {
 		return false, err
@@ -100,7 +101,7 @@ func (s *Store) Unsuppress(ctx context.Context, channel, address string) (bool, 
 // IsSuppressed reports whether address is on the channel's suppression list.
 // The delivery worker asks it just before each send, so an unsubscribe
 // takes effect before the next message, not the next run.
-func (s *Store) IsSuppressed(ctx context.Context, channel, address string) (bool, error) {
+func (s *Store) IsSuppressed(ctx context.Context, channel channels.Name, address string) (bool, error) {
 	addr, err := s.AddressHash(ctx, channel, address)
 	if err != nil {
 		return false, err
@@ -119,16 +120,16 @@ func (s *Store) IsSuppressed(ctx context.Context, channel, address string) (bool
 
 // Suppression is one row of the suppressions table.
 type Suppression struct {
-	Channel     string    `json:"channel"`
-	AddressHash string    `json:"address_hash"` // the keyed hash of the address (AddressHash)
-	Reason      string    `json:"reason"`
-	CustomerID  int64     `json:"customer_id,omitempty"` // 0 when no customer is known
-	CreatedAt   time.Time `json:"created_at"`
+	Channel     channels.Name     `json:"channel"`
+	AddressHash string            `json:"address_hash"` // the keyed hash of the address (AddressHash)
+	Reason      SuppressionReason `json:"reason"`
+	CustomerID  int64             `json:"customer_id,omitempty"` // 0 when no customer is known
+	CreatedAt   time.Time         `json:"created_at"`
 }
 
 // SuppressionFor returns the suppression of address on channel, or
 // ErrNotFound.
-func (s *Store) SuppressionFor(ctx context.Context, channel, address string) (*Suppression, error) {
+func (s *Store) SuppressionFor(ctx context.Context, channel channels.Name, address string) (*Suppression, error) {
 	addr, err := s.AddressHash(ctx, channel, address)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/tidings-crm/tidings/channels"
 )
 
 // CustomerInput is one customer to create or update, keyed on ExternalID.
@@ -237,10 +239,10 @@ func consentFlips(writes []string, stored, current map[string]encoded) []consent
 	for _, k := range writes {
 		before, after := stored[k].p, current[k].p
 		if before.emailConsent != after.emailConsent {
-			out = append(out, consentFlip{ext: k, channel: channelEmail, granted: after.emailConsent})
+			out = append(out, consentFlip{ext: k, channel: channels.Email, granted: after.emailConsent})
 		}
 		if before.smsConsent != after.smsConsent {
-			out = append(out, consentFlip{ext: k, channel: channelSMS, granted: after.smsConsent})
+			out = append(out, consentFlip{ext: k, channel: channels.SMS, granted: after.smsConsent})
 		}
 	}
 	return out
@@ -266,11 +268,11 @@ func (s *Store) withholdSuppressed(ctx context.Context, tx *sqlx.Tx, keys []stri
 	if len(emails)+len(phones) == 0 {
 		return nil
 	}
-	supEmail, err := s.suppressedSet(ctx, tx, channelEmail, emails)
+	supEmail, err := s.suppressedSet(ctx, tx, channels.Email, emails)
 	if err != nil {
 		return err
 	}
-	supPhone, err := s.suppressedSet(ctx, tx, channelSMS, phones)
+	supPhone, err := s.suppressedSet(ctx, tx, channels.SMS, phones)
 	if err != nil {
 		return err
 	}

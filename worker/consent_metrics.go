@@ -40,6 +40,6 @@ func (c *ConsentChanges) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, n := range counts {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n.N),
-			n.Source, n.Channel, strconv.FormatBool(n.Granted))
+			n.Source, string(n.Channel), strconv.FormatBool(n.Granted))
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/store"
 )
 
@@ -129,6 +130,6 @@ func (e *Engine) FindCustomer(ctx context.Context, ref string) (*store.Customer,
 }
 
 // SetConsent sets a consent flag on an operator's word (source "admin").
-func (e *Engine) SetConsent(ctx context.Context, customerID int64, channel string, granted bool) error {
+func (e *Engine) SetConsent(ctx context.Context, customerID int64, channel channels.Name, granted bool) error {
 	return e.st.SetConsent(ctx, customerID, channel, granted, store.ConsentAdmin)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/store"
 )
 
@@ -65,8 +66,8 @@ func (h *api) export(w http.ResponseWriter, r *http.Request) {
 
 // consentRequest is the body of POST /v1/customers/{id}/consent.
 type consentRequest struct {
-	Channel string `json:"channel"`
-	Granted *bool  `json:"granted"`
+	Channel channels.Name `json:"channel"`
+	Granted *bool         `json:"granted"`
 }
 
 // consent serves POST /v1/customers/{id}/consent: an operator records a
@@ -75,7 +76,7 @@ func (h *api) consent(w http.ResponseWriter, r *http.Request) {
 	var req consentRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || req.Granted == nil || (req.Channel != "email" && req.Channel != "sms") {
+	if err := dec.Decode(&req); err != nil || req.Granted == nil || (req.Channel != channels.Email && req.Channel != channels.SMS) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `send {"channel": "email" or "sms", "granted": true or false}`})
 		return
 	}
