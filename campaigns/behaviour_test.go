@@ -91,7 +91,7 @@ func TestRenderBehaviour(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := Render(c, tc.channel, tc.locale, tc.variant, data)
+			r, err := Render(c, Channel(tc.channel), tc.locale, tc.variant, data)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -21,8 +21,7 @@ type Rendered struct {
 // when absent). Execution errors are returned, never panics; a render that
 // goes over its budget (MaxTemplateOutput, MaxTemplateSteps,
 // MaxTemplateTime) fails with an error wrapping ErrTemplateBudget.
-func Render(c *Campaign, channel, locale, variant string, data map[string]any) (r Rendered, err error) {
-	ch := Channel(channel)
+func Render(c *Campaign, ch Channel, locale, variant string, data map[string]any) (r Rendered, err error) {
 	if err := validChannel(ch); err != nil {
 		return r, fmt.Errorf("render %s: %w", c.ID, err)
 	}
@@ -30,7 +29,7 @@ func Render(c *Campaign, channel, locale, variant string, data map[string]any) (
 		return r, fmt.Errorf("render %s: unknown variant %q", c.ID, variant)
 	}
 	if c.messages == nil || (c.messages.channels[ch] == nil && c.messages.variants[variant][ch] == nil) {
-		return r, fmt.Errorf("render %s: no %s messages", c.ID, channel)
+		return r, fmt.Errorf("render %s: no %s messages", c.ID, ch)
 	}
 	// A copy, so the caller's map is never written (it may be shared), with
 	// this render's budget for the template's loops.
@@ -46,7 +45,7 @@ func Render(c *Campaign, channel, locale, variant string, data map[string]any) (
 	data = full
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("render %s %s: %v", c.ID, channel, p)
+			err = fmt.Errorf("render %s %s: %v", c.ID, ch, p)
 		}
 	}()
 	targets := map[string]*string{fieldSubject: &r.Subject, fieldText: &r.Text, fieldHTML: &r.HTML, fieldFromName: &r.FromName}
@@ -57,7 +56,7 @@ func Render(c *Campaign, channel, locale, variant string, data map[string]any) (
 		}
 		out, err := t.execute(locale, data, b)
 		if err != nil {
-			return Rendered{}, fmt.Errorf("render %s %s.%s: %w", c.ID, channel, field, err)
+			return Rendered{}, fmt.Errorf("render %s %s.%s: %w", c.ID, ch, field, err)
 		}
 		*targets[field] = out
 	}

@@ -88,7 +88,7 @@ func TestRenderExamplesGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := byID[tc.id]
 			data := c.Data(sampleEnv(tc.locale), tc.variant, "https://shop.example/u/abc?x=1&y=2")
-			r, err := Render(c, tc.channel, tc.locale, tc.variant, data)
+			r, err := Render(c, Channel(tc.channel), tc.locale, tc.variant, data)
 			if err != nil {
 				t.Fatal(err)
 			}

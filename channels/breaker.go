@@ -64,7 +64,7 @@ func Breaker(ch Channel, cfg BreakerConfig) Channel {
 }
 
 // Name returns the wrapped channel's name.
-func (b *breaker) Name() string { return b.next.Name() }
+func (b *breaker) Name() Name { return b.next.Name() }
 
 // Send sends through the wrapped channel unless the breaker is open.
 func (b *breaker) Send(ctx context.Context, m *Message) (Result, error) {

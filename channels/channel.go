@@ -71,8 +71,8 @@ type Result struct {
 // errors.Is(err, context.Canceled) or context.DeadlineExceeded when ctx ended
 // first.
 type Channel interface {
-	// Name identifies the channel in logs and metrics, e.g. "email" or "sms".
-	Name() string
+	// Name identifies the channel in logs and metrics: Email or SMS.
+	Name() Name
 	// Send delivers m once.
 	Send(ctx context.Context, m *Message) (Result, error)
 }

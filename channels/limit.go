@@ -24,7 +24,7 @@ func Limited(ch Channel, limit rate.Limit, burst int) Channel {
 }
 
 // Name returns the wrapped channel's name.
-func (l *limited) Name() string { return l.next.Name() }
+func (l *limited) Name() Name { return l.next.Name() }
 
 // Send waits for a rate token, then sends through the wrapped channel.
 func (l *limited) Send(ctx context.Context, m *Message) (Result, error) {

@@ -20,7 +20,7 @@ type fakeChannel struct {
 	calls atomic.Int64
 }
 
-func (f *fakeChannel) Name() string { return "fake" }
+func (f *fakeChannel) Name() channels.Name { return "fake" }
 
 func (f *fakeChannel) Send(ctx context.Context, m *channels.Message) (channels.Result, error) {
 	f.calls.Add(1)
@@ -156,7 +156,7 @@ type blockingChannel struct {
 	err     error
 }
 
-func (c *blockingChannel) Name() string { return "blocking" }
+func (c *blockingChannel) Name() channels.Name { return "blocking" }
 func (c *blockingChannel) Send(ctx context.Context, m *channels.Message) (channels.Result, error) {
 	c.entered <- struct{}{}
 	<-c.release

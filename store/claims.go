@@ -64,7 +64,7 @@ type Outcome struct {
 	Token      string
 	Status     Status
 	ProviderID string
-	Error      string
+	Error      Reason
 }
 
 // FinishAndClaim writes the outcome parked in pending (when there is one)
@@ -134,13 +134,13 @@ func (s *Store) Deliveries(ctx context.Context, ids []int64) ([]Delivery, error)
 // SetWaitingStatus moves a waiting (pending or deferred) row to a final
 // status with a reason, e.g. suppressed or cancelled; it reports whether the
 // row was still waiting.
-func (s *Store) SetWaitingStatus(ctx context.Context, id int64, status Status, reason string, now time.Time) (bool, error) {
+func (s *Store) SetWaitingStatus(ctx context.Context, id int64, status Status, reason Reason, now time.Time) (bool, error) {
 	n, err := s.CancelDeliveries(ctx, []int64{id}, status, reason, now)
 	return n == 1, err
 }
 
 // Defer moves a waiting row to deferred until notBefore (quiet hours).
-func (s *Store) Defer(ctx context.Context, id int64, notBefore time.Time, reason string, now time.Time) error {
+func (s *Store) Defer(ctx context.Context, id int64, notBefore time.Time, reason Reason, now time.Time) error {
 	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE deliveries SET status = 'deferred', not_before = ?, error = ?,
 		updated_at = ? WHERE id = ? AND status IN ('pending', 'deferred')`), notBefore.UTC(), reason, now.UTC(), id)
 	if err != nil {

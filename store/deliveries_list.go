@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/tidings-crm/tidings/channels"
 )
 
 // Statuses lists every delivery status, in the order a ledger is shown.
@@ -39,20 +40,20 @@ type LedgerPosition struct {
 // phone number is read only to infer the zone of a customer who states
 // none, and is not shown).
 type LedgerEntry struct {
-	ID         int64      `db:"id"`
-	CustomerID int64      `db:"customer_id"`
-	ExternalID string     `db:"external_id"`
-	TimeZone   string     `db:"time_zone"` // as stated by the customer; "" when none
-	Phone      string     `db:"phone"`     // only to infer a zone (campaigns.CustomerLocation)
-	Occurrence string     `db:"occurrence"`
-	Channel    string     `db:"channel"`
-	Variant    string     `db:"variant"`
-	Status     Status     `db:"status"`
-	Reason     string     `db:"error"` // why it is deferred, suppressed, capped, failed...
-	Attempts   int        `db:"attempts"`
-	NotBefore  *time.Time `db:"not_before"` // the planned send time of a deferred row
-	CreatedAt  time.Time  `db:"created_at"`
-	SentAt     *time.Time `db:"sent_at"`
+	ID         int64         `db:"id"`
+	CustomerID int64         `db:"customer_id"`
+	ExternalID string        `db:"external_id"`
+	TimeZone   string        `db:"time_zone"` // as stated by the customer; "" when none
+	Phone      string        `db:"phone"`     // only to infer a zone (campaigns.CustomerLocation)
+	Occurrence string        `db:"occurrence"`
+	Channel    channels.Name `db:"channel"`
+	Variant    string        `db:"variant"`
+	Status     Status        `db:"status"`
+	Reason     Reason        `db:"error"` // why it is deferred, suppressed, capped, failed...
+	Attempts   int           `db:"attempts"`
+	NotBefore  *time.Time    `db:"not_before"` // the planned send time of a deferred row
+	CreatedAt  time.Time     `db:"created_at"`
+	SentAt     *time.Time    `db:"sent_at"`
 }
 
 // Position is the entry's place in the listing, to continue after it.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/tidings-crm/tidings/channels"
 )
 
 // Status is a delivery row's place in its life, as stored in the ledger's
@@ -33,41 +35,47 @@ const (
 	StatusExpired    Status = "expired"    // could not go out by ExpiresAt (the campaign's late policy): never sent
 )
 
-// Reasons written to a row's error column that code and tests match on, in
-// one place so a reworded reason cannot silently break a comparison. Other
-// reasons (a provider's error, a cap's figures, a late row's times) are free
-// text built where they happen.
+// Reason is why a ledger row is where it is, as its error column holds it:
+// why it waits (deferred), why it was not sent (suppressed, capped,
+// cancelled, expired) or why its send failed (the provider's error). Typed
+// so a status, a channel or a suppression reason cannot be written there by
+// mistake; it scans from and writes to SQL as the plain string.
+type Reason string
+
+// Reasons that code and tests match on, in one place so a reworded reason
+// cannot silently break a comparison. Other reasons (a provider's error, a
+// cap's figures, a late row's times) are built where they happen.
 const (
-	ReasonSendTime     = "send time"      // deferred to the trigger's local time or the event's delay
-	ReasonQuietHours   = "quiet hours"    // deferred out of the customer's quiet hours (the contact policy)
-	ReasonBlackout     = "blackout date"  // deferred past a blackout date (the contact policy)
-	ReasonExitPurchase = "exit: purchase" // cancelled: the customer purchased (the campaign's exit_on)
-	ReasonLatePrefix   = "late: "         // begins the reason of every expired row (the late policy)
+	ReasonSendTime     Reason = "send time"      // deferred to the trigger's local time or the event's delay
+	ReasonQuietHours   Reason = "quiet hours"    // deferred out of the customer's quiet hours (the contact policy)
+	ReasonBlackout     Reason = "blackout date"  // deferred past a blackout date (the contact policy)
+	ReasonExitPurchase Reason = "exit: purchase" // cancelled: the customer purchased (the campaign's exit_on)
+	ReasonLatePrefix   Reason = "late: "         // begins the reason of every expired row (the late policy)
 )
 
 // Delivery is one row of the ledger.
 type Delivery struct {
-	ID          int64      `db:"id"`
-	CampaignID  string     `db:"campaign_id"`
-	CustomerID  int64      `db:"customer_id"`
-	Occurrence  string     `db:"occurrence"`
-	Channel     string     `db:"channel"`
-	Variant     string     `db:"variant"`
-	Status      Status     `db:"status"`
-	Attempts    int        `db:"attempts"`
-	ClaimToken  *string    `db:"claim_token"`
-	ProviderID  string     `db:"provider_id"`
-	Error       string     `db:"error"`
-	Priority    int        `db:"priority"`
-	CappedClass bool       `db:"capped_class"`
-	RunID       *int64     `db:"run_id"`
-	EventID     *string    `db:"event_id"` // the triggering webhook event, for event campaigns
-	NotBefore   *time.Time `db:"not_before"`
-	ExpiresAt   *time.Time `db:"expires_at"` // the last instant it may be sent (late policy); nil: no limit
-	CreatedAt   time.Time  `db:"created_at"`
-	UpdatedAt   time.Time  `db:"updated_at"`
-	ClaimedAt   *time.Time `db:"claimed_at"`
-	SentAt      *time.Time `db:"sent_at"`
+	ID          int64         `db:"id"`
+	CampaignID  string        `db:"campaign_id"`
+	CustomerID  int64         `db:"customer_id"`
+	Occurrence  string        `db:"occurrence"`
+	Channel     channels.Name `db:"channel"`
+	Variant     string        `db:"variant"`
+	Status      Status        `db:"status"`
+	Attempts    int           `db:"attempts"`
+	ClaimToken  *string       `db:"claim_token"`
+	ProviderID  string        `db:"provider_id"`
+	Error       Reason        `db:"error"`
+	Priority    int           `db:"priority"`
+	CappedClass bool          `db:"capped_class"`
+	RunID       *int64        `db:"run_id"`
+	EventID     *string       `db:"event_id"` // the triggering webhook event, for event campaigns
+	NotBefore   *time.Time    `db:"not_before"`
+	ExpiresAt   *time.Time    `db:"expires_at"` // the last instant it may be sent (late policy); nil: no limit
+	CreatedAt   time.Time     `db:"created_at"`
+	UpdatedAt   time.Time     `db:"updated_at"`
+	ClaimedAt   *time.Time    `db:"claimed_at"`
+	SentAt      *time.Time    `db:"sent_at"`
 }
 
 const deliveryColumns = `id, campaign_id, customer_id, occurrence, channel, variant, status, attempts, claim_token,
@@ -79,7 +87,7 @@ type NewDelivery struct {
 	CampaignID  string
 	CustomerID  int64
 	Occurrence  string
-	Channel     string
+	Channel     channels.Name
 	Variant     string
 	Status      Status
 	Priority    int
@@ -88,7 +96,7 @@ type NewDelivery struct {
 	EventID     string    // the triggering webhook event ("" for scheduled runs)
 	NotBefore   time.Time // zero: none
 	ExpiresAt   time.Time // the last instant it may be sent; zero: no limit
-	Error       string    // why a row is suppressed/capped/expired
+	Error       Reason    // why a row is suppressed/capped/expired
 }
 
 // Inserted is a ledger row InsertDeliveries created (rows that already
@@ -156,7 +164,7 @@ func (s *Store) Delivery(ctx context.Context, id int64) (*Delivery, error) {
 // crashes before the flush, the row is still "sending", and the reconciler
 // marks it unknown, never resent. The claim, which guards against double
 // sends, is always committed durably.
-func (s *Store) FinishDelivery(ctx context.Context, id int64, token string, status Status, providerID, errText string, now time.Time) (bool, error) {
+func (s *Store) FinishDelivery(ctx context.Context, id int64, token string, status Status, providerID string, errText Reason, now time.Time) (bool, error) {
 	var sentAt any
 	if status == StatusSent {
 		sentAt = now.UTC()
@@ -179,7 +187,7 @@ func (s *Store) FinishDelivery(ctx context.Context, id int64, token string, stat
 
 // ReleaseDelivery hands a claimed row back (a transient failure, a shutdown,
 // quiet hours): it becomes pending, or deferred until notBefore.
-func (s *Store) ReleaseDelivery(ctx context.Context, id int64, token string, notBefore time.Time, errText string, now time.Time) (bool, error) {
+func (s *Store) ReleaseDelivery(ctx context.Context, id int64, token string, notBefore time.Time, errText Reason, now time.Time) (bool, error) {
 	status := StatusPending
 	if !notBefore.IsZero() {
 		status = StatusDeferred
@@ -197,7 +205,7 @@ func (s *Store) ReleaseDelivery(ctx context.Context, id int64, token string, not
 
 // CancelDeliveries moves rows that are still waiting (pending or deferred) to
 // status with a reason; rows already claimed or finished are left alone.
-func (s *Store) CancelDeliveries(ctx context.Context, ids []int64, status Status, reason string, now time.Time) (int64, error) {
+func (s *Store) CancelDeliveries(ctx context.Context, ids []int64, status Status, reason Reason, now time.Time) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
@@ -299,15 +307,15 @@ func (s *Store) StaleWaiting(ctx context.Context, olderThan time.Time, limit int
 // RecentDelivery is a live (waiting, sending or sent) ledger row of a
 // customer, for frequency caps and "once per N days" look-backs.
 type RecentDelivery struct {
-	ID          int64     `db:"id"`
-	CustomerID  int64     `db:"customer_id"`
-	CampaignID  string    `db:"campaign_id"`
-	Occurrence  string    `db:"occurrence"`
-	Channel     string    `db:"channel"`
-	Status      Status    `db:"status"`
-	Priority    int       `db:"priority"`
-	CappedClass bool      `db:"capped_class"`
-	CreatedAt   time.Time `db:"created_at"`
+	ID          int64         `db:"id"`
+	CustomerID  int64         `db:"customer_id"`
+	CampaignID  string        `db:"campaign_id"`
+	Occurrence  string        `db:"occurrence"`
+	Channel     channels.Name `db:"channel"`
+	Status      Status        `db:"status"`
+	Priority    int           `db:"priority"`
+	CappedClass bool          `db:"capped_class"`
+	CreatedAt   time.Time     `db:"created_at"`
 }
 
 // RecentDeliveries returns the live rows created since since for the given
@@ -331,7 +339,7 @@ func (s *Store) RecentDeliveries(ctx context.Context, customerIDs []int64, since
 
 // SuppressedSet returns which of the addresses are on the channel's
 // suppression list (addresses as stored: emails lower-cased).
-func (s *Store) SuppressedSet(ctx context.Context, channel string, addresses []string) (map[string]bool, error) {
+func (s *Store) SuppressedSet(ctx context.Context, channel channels.Name, addresses []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	if len(addresses) == 0 {
 		return out, nil
@@ -386,7 +394,7 @@ func (s *Store) CountActive(ctx context.Context) (int, error) {
 	return n, err
 }
 
-func truncate(s string, n int) string {
+func truncate[S ~string](s S, n int) S {
 	if len(s) <= n {
 		return s
 	}

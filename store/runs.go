@@ -10,13 +10,22 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
+// RunStatus is a campaign run's state, as campaign_runs.status holds it.
+type RunStatus string
+
+// Run statuses.
+const (
+	RunRunning RunStatus = "running" // planning: shards still to finish
+	RunDone    RunStatus = "done"    // every shard finished
+)
+
 // Run is one firing of a campaign: UNIQUE(campaign_id, occurrence) makes two
 // schedulers firing the same tick create one run.
 type Run struct {
 	ID           int64      `db:"id"`
 	CampaignID   string     `db:"campaign_id"`
 	Occurrence   string     `db:"occurrence"`
-	Status       string     `db:"status"` // running, done
+	Status       RunStatus  `db:"status"`
 	ScheduledFor *time.Time `db:"scheduled_for"`
 	StartedAt    *time.Time `db:"started_at"`
 	FinishedAt   *time.Time `db:"finished_at"`

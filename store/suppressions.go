@@ -7,35 +7,36 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/tidings-crm/tidings/channels"
 )
+
+// SuppressionReason is why an address is on a suppression list, as the
+// suppressions.reason column (and its CHECK) spells it: a closed set, so a
+// typed value keeps a ledger reason or a free-text error out of it.
+type SuppressionReason string
 
 // The reasons an address is suppressed (the suppressions.reason CHECK).
 const (
-	SuppressUnsubscribe = "unsubscribe" // a one-click or confirmed unsubscribe link
-	SuppressStop        = "stop"        // an inbound SMS STOP (or a provider's 21610)
-	SuppressHardBounce  = "hard_bounce" // the address does not exist (SMTP 5.1.x)
-	SuppressComplaint   = "complaint"   // the recipient reported the message as spam
-	SuppressManual      = "manual"      // an operator's decision
-)
-
-// The channels a suppression or consent flag applies to.
-const (
-	channelEmail = "email"
-	channelSMS   = "sms"
+	SuppressUnsubscribe SuppressionReason = "unsubscribe" // a one-click or confirmed unsubscribe link
+	SuppressStop        SuppressionReason = "stop"        // an inbound SMS STOP (or a provider's 21610)
+	SuppressHardBounce  SuppressionReason = "hard_bounce" // the address does not exist (SMTP 5.1.x)
+	SuppressComplaint   SuppressionReason = "complaint"   // the recipient reported the message as spam
+	SuppressManual      SuppressionReason = "manual"      // an operator's decision
 )
 
 // NormalizeAddress returns address as the suppressions table stores it: an
 // email trimmed and lower-cased, a phone number trimmed (it is already
 // E.164). Every suppression read and write goes through it, so a lookup
 // matches however the caller spelled the address.
-func NormalizeAddress(channel, address string) (string, error) {
+func NormalizeAddress(channel channels.Name, address string) (string, error) {
 	a := strings.TrimSpace(address)
 	switch channel {
-	case channelEmail:
+	case channels.Email:
 		a = strings.ToLower(a)
-	case channelSMS:
+	case channels.SMS:
 	default:
-		return "", fmt.Errorf("store: unknown channel %q (want %q or %q)", channel, channelEmail, channelSMS)
+		return "", fmt.Errorf("store: unknown channel %q (want %q or %q)", channel, channels.Email, channels.SMS)
 	}
 	if a == "" {
 		return "", fmt.Errorf("store: empty %s address", channel)
@@ -48,7 +49,7 @@ func NormalizeAddress(channel, address string) (string, error) {
 // is. It is idempotent: suppressing an address twice keeps the first reason
 // and time (the earliest proof of opt-out) and only fills in a missing
 // customer id.
-func (s *Store) Suppress(ctx context.Context, channel, address, reason string, customerID int64) error {
+func (s *Store) Suppress(ctx context.Context, channel channels.Name, address string, reason SuppressionReason, customerID int64) error {
 	addr, err := NormalizeAddress(channel, address)
 	if err != nil {
 		return err
@@ -71,7 +72,7 @@ func (s *Store) Suppress(ctx context.Context, channel, address, reason string, c
 // Unsuppress removes address from the channel's suppression list, whatever
 // the reason it was on it: it is the re-opt-in path (an SMS START). It
 // reports whether the address was suppressed.
-func (s *Store) Unsuppress(ctx context.Context, channel, address string) (bool, error) {
+func (s *Store) Unsuppress(ctx context.Context, channel channels.Name, address string) (bool, error) {
 	addr, err := NormalizeAddress(channel, address)
 	if err != nil {
 		return false, err
@@ -91,7 +92,7 @@ func (s *Store) Unsuppress(ctx context.Context, channel, address string) (bool, 
 // IsSuppressed reports whether address is on the channel's suppression list.
 // The delivery worker asks it just before each send, so an unsubscribe
 // takes effect before the next message, not the next run.
-func (s *Store) IsSuppressed(ctx context.Context, channel, address string) (bool, error) {
+func (s *Store) IsSuppressed(ctx context.Context, channel channels.Name, address string) (bool, error) {
 	addr, err := NormalizeAddress(channel, address)
 	if err != nil {
 		return false, err
@@ -110,15 +111,15 @@ func (s *Store) IsSuppressed(ctx context.Context, channel, address string) (bool
 
 // Suppression is one row of the suppressions table.
 type Suppression struct {
-	Channel    string
+	Channel    channels.Name
 	Address    string
-	Reason     string
+	Reason     SuppressionReason
 	CustomerID int64 // 0 when no customer is known
 }
 
 // SuppressionFor returns the suppression of address on channel, or
 // ErrNotFound.
-func (s *Store) SuppressionFor(ctx context.Context, channel, address string) (*Suppression, error) {
+func (s *Store) SuppressionFor(ctx context.Context, channel channels.Name, address string) (*Suppression, error) {
 	addr, err := NormalizeAddress(channel, address)
 	if err != nil {
 		return nil, err
@@ -143,12 +144,12 @@ func (s *Store) SuppressionFor(ctx context.Context, channel, address string) (*S
 // SetConsent records whether the customer agrees to marketing on channel
 // (customers.email_consent or sms_consent). It returns ErrNotFound when the
 // customer does not exist.
-func (s *Store) SetConsent(ctx context.Context, customerID int64, channel string, ok bool) error {
+func (s *Store) SetConsent(ctx context.Context, customerID int64, channel channels.Name, ok bool) error {
 	var query string
 	switch channel {
-	case channelEmail:
+	case channels.Email:
 		query = `UPDATE customers SET email_consent = ?, updated_at = ? WHERE id = ?`
-	case channelSMS:
+	case channels.SMS:
 		query = `UPDATE customers SET sms_consent = ?, updated_at = ? WHERE id = ?`
 	default:
 		return fmt.Errorf("store: set consent of customer %d: unknown channel %q", customerID, channel)

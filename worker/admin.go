@@ -22,10 +22,10 @@ type CampaignStatus struct {
 
 // RunStatus is a campaign run as the admin API shows it.
 type RunStatus struct {
-	Occurrence string     `json:"occurrence"`
-	Status     string     `json:"status"`
-	StartedAt  *time.Time `json:"started_at,omitempty"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Occurrence string          `json:"occurrence"`
+	Status     store.RunStatus `json:"status"`
+	StartedAt  *time.Time      `json:"started_at,omitempty"`
+	FinishedAt *time.Time      `json:"finished_at,omitempty"`
 }
 
 // Status returns a loaded campaign's state, last run and ledger counts, as

@@ -11,12 +11,14 @@ import (
 )
 
 // suppressions holds which addresses of a batch are suppressed, per channel.
-type suppressions map[string]map[string]bool
+type suppressions map[campaigns.Channel]map[string]bool
 
-func (s suppressions) has(channel, addr string) bool { return s[channel][normalizeAddr(channel, addr)] }
+func (s suppressions) has(channel campaigns.Channel, addr string) bool {
+	return s[channel][normalizeAddr(channel, addr)]
+}
 
-func normalizeAddr(channel, addr string) string {
-	if channel == string(campaigns.Email) {
+func normalizeAddr(channel campaigns.Channel, addr string) string {
+	if channel == campaigns.Email {
 		return strings.ToLower(strings.TrimSpace(addr))
 	}
 	return strings.TrimSpace(addr)
@@ -27,14 +29,14 @@ func (e *Engine) suppressed(ctx context.Context, batch []candidate) (suppression
 	var emails, phones []string
 	for _, cd := range batch {
 		if cd.email != "" {
-			emails = append(emails, normalizeAddr("email", cd.email))
+			emails = append(emails, normalizeAddr(campaigns.Email, cd.email))
 		}
 		if cd.phone != "" {
 			phones = append(phones, cd.phone)
 		}
 	}
 	out := suppressions{}
-	for ch, addrs := range map[string][]string{"email": emails, "sms": phones} {
+	for ch, addrs := range map[campaigns.Channel][]string{campaigns.Email: emails, campaigns.SMS: phones} {
 		set, err := e.st.SuppressedSet(ctx, ch, addrs)
 		if err != nil {
 			return nil, err
@@ -50,7 +52,7 @@ type recentSet struct {
 	byCustomer    map[int64][]store.RecentDelivery
 	lookbackSince time.Time // zero: the campaign has no look-back
 	displaced     map[int64]bool
-	taken         map[int64]map[string]int // slots this batch already used, per channel
+	taken         map[int64]map[campaigns.Channel]int // slots this batch already used, per channel
 }
 
 func (e *Engine) recent(ctx context.Context, c *campaigns.Campaign, batch []candidate, now time.Time, pol *campaigns.Policy) (*recentSet, error) {
@@ -64,7 +66,7 @@ func (e *Engine) recent(ctx context.Context, c *campaigns.Campaign, batch []cand
 		return nil, err
 	}
 	r := &recentSet{byCustomer: map[int64][]store.RecentDelivery{}, displaced: map[int64]bool{},
-		taken: map[int64]map[string]int{}}
+		taken: map[int64]map[campaigns.Channel]int{}}
 	if lb := c.Occurrence.Lookback(); lb > 0 {
 		r.lookbackSince = now.Add(-lb)
 	}
@@ -109,7 +111,7 @@ func (e *Engine) applyCap(c *campaigns.Campaign, cd candidate, r *recentSet, row
 		return
 	}
 	class := c.Frequency.Class
-	caps := pol.Caps(campaigns.Channel(row.Channel), class, place)
+	caps := pol.Caps(row.Channel, class, place)
 	if len(caps) == 0 {
 		return
 	}
@@ -151,7 +153,7 @@ func (e *Engine) applyCap(c *campaigns.Campaign, cd candidate, r *recentSet, row
 		r.displaced[victim.ID] = true
 	}
 	if r.taken[cd.id] == nil {
-		r.taken[cd.id] = map[string]int{}
+		r.taken[cd.id] = map[campaigns.Channel]int{}
 	}
 	r.taken[cd.id][row.Channel]++
 }
@@ -178,9 +180,9 @@ func displaceable(c *campaigns.Campaign, row *store.NewDelivery, counted []store
 // capRow marks row capped by cp.
 func capRow(row *store.NewDelivery, cp campaigns.Cap, class campaigns.Class) {
 	row.Status = store.StatusCapped
-	row.Error = fmt.Sprintf("frequency cap: %d %s %s per %s across campaigns", cp.Max, row.Channel, class, campaigns.FormatDuration(cp.Per))
+	row.Error = store.Reason(fmt.Sprintf("frequency cap: %d %s %s per %s across campaigns", cp.Max, row.Channel, class, campaigns.FormatDuration(cp.Per)))
 	if cp.Scope != "" {
-		row.Error += " (" + cp.Scope + " rule)"
+		row.Error += store.Reason(" (" + cp.Scope + " rule)")
 	}
 }
 
@@ -193,6 +195,6 @@ func (e *Engine) cancelDisplaced(ctx context.Context, c *campaigns.Campaign, r *
 	for id := range r.displaced {
 		ids = append(ids, id)
 	}
-	_, err := e.st.CancelDeliveries(ctx, ids, store.StatusCapped, "displaced by higher-priority campaign "+c.ID, now)
+	_, err := e.st.CancelDeliveries(ctx, ids, store.StatusCapped, store.Reason("displaced by higher-priority campaign "+c.ID), now)
 	return err
 }

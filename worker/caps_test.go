@@ -75,7 +75,7 @@ func testFrequencyCap(t *testing.T, dialect store.Dialect) {
 		t.Helper()
 		for i := 1; i <= n; i++ {
 			d := rows[fmt.Sprintf("c%d", i)]
-			if d.Status != status || !strings.Contains(d.Error, reason) {
+			if d.Status != status || !strings.Contains(string(d.Error), reason) {
 				t.Errorf("%s, c%d: %s (%q); want %s (%q)", what, i, d.Status, d.Error, status, reason)
 			}
 		}

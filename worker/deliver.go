@@ -127,7 +127,7 @@ func (e *Engine) deliverRow(ctx context.Context, sr *sendRun, d *store.Delivery,
 	}
 	to, check := e.address(c, d, cust)
 	if to == "" {
-		return e.settle(ctx, d, store.StatusSuppressed, d.Channel+" address removed before the send", now)
+		return e.settle(ctx, d, store.StatusSuppressed, store.Reason(d.Channel+" address removed before the send"), now)
 	}
 	if held, err := e.holdForTime(ctx, c, d, cust, now); held || err != nil {
 		return err
@@ -160,7 +160,7 @@ func (e *Engine) holdForTime(ctx context.Context, c *campaigns.Campaign, d *stor
 		return false, nil
 	}
 	pol := e.Policy()
-	q, hold := pol.Hold(now, campaigns.Channel(d.Channel), c.Frequency.Class, contact(pol, loc, zone, cust.Phone))
+	q, hold := pol.Hold(now, d.Channel, c.Frequency.Class, contact(pol, loc, zone, cust.Phone))
 	switch {
 	case hold == campaigns.HoldNone:
 		return false, nil
@@ -177,12 +177,12 @@ func (e *Engine) holdForTime(ctx context.Context, c *campaigns.Campaign, d *stor
 // unsuppressed ("" for internal team alerts, which need no consent).
 func (e *Engine) address(c *campaigns.Campaign, d *store.Delivery, cust *store.Customer) (to, check string) {
 	if !c.Recipient.IsCustomer() {
-		if d.Channel == string(campaigns.SMS) {
+		if d.Channel == campaigns.SMS {
 			return c.Recipient.Team.SMS, ""
 		}
 		return c.Recipient.Team.Email, ""
 	}
-	if d.Channel == string(campaigns.SMS) {
+	if d.Channel == campaigns.SMS {
 		return cust.Phone, cust.Phone
 	}
 	return cust.Email, normalizeAddr(d.Channel, cust.Email)
@@ -208,12 +208,12 @@ func (e *Engine) notClaimed(ctx context.Context, id int64, now time.Time) error 
 		return e.settle(ctx, d, store.StatusExpired, lateReason(late, now, *d.ExpiresAt, time.UTC), now)
 	}
 	if waiting && (d.NotBefore == nil || !d.NotBefore.After(now)) {
-		return e.settle(ctx, d, store.StatusSuppressed, d.Channel+" consent withdrawn or address suppressed before the send", now)
+		return e.settle(ctx, d, store.StatusSuppressed, store.Reason(d.Channel+" consent withdrawn or address suppressed before the send"), now)
 	}
 	return nil
 }
 
-func (e *Engine) settle(ctx context.Context, d *store.Delivery, status store.Status, reason string, now time.Time) error {
+func (e *Engine) settle(ctx context.Context, d *store.Delivery, status store.Status, reason store.Reason, now time.Time) error {
 	_, err := e.st.SetWaitingStatus(ctx, d.ID, status, reason, now)
 	return err
 }
@@ -231,7 +231,7 @@ const statusRetry store.Status = "retry"
 
 // send renders and sends a claimed row.
 func (e *Engine) send(ctx context.Context, c *campaigns.Campaign, d *store.Delivery, cust *store.Customer, to string, now time.Time) outcome {
-	ch, ok := e.channels[channels.Name(d.Channel)]
+	ch, ok := e.channels[d.Channel]
 	if !ok {
 		return outcome{status: store.StatusFailed, err: fmt.Errorf("no %s channel is configured", d.Channel)}
 	}
@@ -294,9 +294,9 @@ func (e *Engine) record(ctx context.Context, sr *sendRun, d *store.Delivery, tok
 	defer cancel()
 	now := e.now()
 	e.opts.Metrics.sent(d.Channel, out.status, out.took)
-	errText := ""
+	var errText store.Reason
 	if out.err != nil {
-		errText = out.err.Error()
+		errText = store.Reason(out.err.Error())
 	}
 	if out.status == statusRetry {
 		return e.retryLater(ctx, wctx, d, token, out.err, now)
@@ -322,7 +322,7 @@ func (e *Engine) record(ctx context.Context, sr *sendRun, d *store.Delivery, tok
 // or failed once out of attempts. On shutdown it goes back to pending at once
 // and the task is retried.
 func (e *Engine) retryLater(ctx, wctx context.Context, d *store.Delivery, token string, sendErr error, now time.Time) error {
-	errText := sendErr.Error()
+	errText := store.Reason(sendErr.Error())
 	if ctx.Err() != nil {
 		if _, err := e.st.ReleaseDelivery(wctx, d.ID, token, time.Time{}, "interrupted: "+errText, now); err != nil {
 			return err
@@ -336,7 +336,7 @@ func (e *Engine) retryLater(ctx, wctx context.Context, d *store.Delivery, token 
 	at := now.Add(RetryDelay(d.Attempts, sendErr, nil))
 	if d.ExpiresAt != nil && at.After(*d.ExpiresAt) {
 		_, err := e.st.FinishDelivery(wctx, d.ID, token, store.StatusExpired, "",
-			store.ReasonLatePrefix+"its retry would be past its deadline "+d.ExpiresAt.UTC().Format(time.RFC3339)+" after: "+errText, now)
+			store.ReasonLatePrefix+store.Reason("its retry would be past its deadline "+d.ExpiresAt.UTC().Format(time.RFC3339))+" after: "+errText, now)
 		return err
 	}
 	if _, err := e.st.ReleaseDelivery(wctx, d.ID, token, at, errText, now); err != nil {
@@ -357,10 +357,10 @@ func (e *Engine) suppressAfterFailure(ctx context.Context, d *store.Delivery, se
 		return
 	}
 	addr, reason := cust.Email, store.SuppressHardBounce
-	if d.Channel == string(campaigns.SMS) {
+	if d.Channel == campaigns.SMS {
 		addr, reason = cust.Phone, store.SuppressStop
 	}
-	if channels.IsUnsubscribed(sendErr) && d.Channel == string(campaigns.Email) {
+	if channels.IsUnsubscribed(sendErr) && d.Channel == campaigns.Email {
 		reason = store.SuppressUnsubscribe
 	}
 	if err := e.st.Suppress(ctx, d.Channel, addr, reason, cust.ID); err != nil {

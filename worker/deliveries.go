@@ -17,15 +17,15 @@ import (
 // deliveries` show it: who (ids only, never an address), what became of it
 // and why, and when it is or was planned, in the customer's zone and UTC.
 type PlannedDelivery struct {
-	ID         int64        `json:"id"`
-	CustomerID int64        `json:"customer_id"`
-	ExternalID string       `json:"external_id"`
-	Status     store.Status `json:"status"`
-	Reason     string       `json:"reason,omitempty"` // why deferred, suppressed, capped, failed...
-	Occurrence string       `json:"occurrence"`
-	Channel    string       `json:"channel"`
-	Variant    string       `json:"variant,omitempty"`
-	Attempts   int          `json:"attempts"`
+	ID         int64             `json:"id"`
+	CustomerID int64             `json:"customer_id"`
+	ExternalID string            `json:"external_id"`
+	Status     store.Status      `json:"status"`
+	Reason     store.Reason      `json:"reason,omitempty"` // why deferred, suppressed, capped, failed...
+	Occurrence string            `json:"occurrence"`
+	Channel    campaigns.Channel `json:"channel"`
+	Variant    string            `json:"variant,omitempty"`
+	Attempts   int               `json:"attempts"`
 	// TimeZone is the zone the send is planned in: the customer's own, one
 	// inferred from their phone number when ZoneInferred, or the configured
 	// default when ZoneDefault (neither gives one).

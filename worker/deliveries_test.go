@@ -45,7 +45,7 @@ func ledgerEngine(t *testing.T, d store.Dialect, now time.Time) (*worker.Engine,
 		ids[c.ExternalID] = cust.ID
 	}
 	tomorrow8 := time.Date(now.Year(), now.Month(), now.Day()+1, 8, 0, 0, 0, time.UTC)
-	row := func(id string, status store.Status, reason string, notBefore time.Time) store.NewDelivery {
+	row := func(id string, status store.Status, reason store.Reason, notBefore time.Time) store.NewDelivery {
 		return store.NewDelivery{CampaignID: "news", CustomerID: ids[id], Occurrence: "2026-W49", Channel: "email",
 			Status: status, Error: reason, NotBefore: notBefore}
 	}

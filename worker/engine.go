@@ -59,7 +59,7 @@ type Engine struct {
 }
 
 // NewEngine returns an engine over st, sending through chans (keyed by
-// channel name: "email", "sms") and enqueuing with q.
+// channel: channels.Email, channels.SMS) and enqueuing with q.
 func NewEngine(st *store.Store, q *Enqueuer, chans map[channels.Name]channels.Channel, opts Options) *Engine {
 	if opts.ShardSize <= 0 {
 		opts.ShardSize = 20000
@@ -163,7 +163,7 @@ func (e *Engine) handleRun(ctx context.Context, t *asynq.Task) error {
 }
 
 func (e *Engine) planShards(ctx context.Context, run *store.Run) error {
-	if run.Status == "done" {
+	if run.Status == store.RunDone {
 		return nil
 	}
 	lo, hi, err := e.st.CustomerIDRange(ctx)

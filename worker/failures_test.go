@@ -80,7 +80,7 @@ func testSMTPFailures(t *testing.T, dialect store.Dialect) {
 			t.Errorf("%s: status %s after %d attempts, %d messages (error %q); want %s after %d, %d messages",
 				ext, d.Status, d.Attempts, got[addr], d.Error, wantStatus, wantAttempts, wantMsgs)
 		}
-		if i == 4 && !strings.Contains(d.Error, "550") {
+		if i == 4 && !strings.Contains(string(d.Error), "550") {
 			t.Errorf("%s: error %q does not name the 550", ext, d.Error)
 		}
 		sup, err := b.st.SuppressionFor(ctx, "email", addr)

@@ -137,7 +137,7 @@ func testLate(t *testing.T, dialect store.Dialect, tc lateCase) {
 	if d.Status != tc.status || d.ExpiresAt == nil || !d.ExpiresAt.Equal(tc.deadline) {
 		t.Fatalf("row: %s (%q) expiring %v; want %s expiring %s", d.Status, d.Error, d.ExpiresAt, tc.status, tc.deadline.UTC())
 	}
-	if tc.status == store.StatusExpired && (!strings.HasPrefix(d.Error, store.ReasonLatePrefix) || d.Attempts != 0) {
+	if tc.status == store.StatusExpired && (!strings.HasPrefix(string(d.Error), string(store.ReasonLatePrefix)) || d.Attempts != 0) {
 		t.Errorf("expired row: reason %q, %d attempts; want a late: reason and no attempt", d.Error, d.Attempts)
 	}
 	if tc.reach.IsZero() && tc.status == store.StatusExpired {
@@ -243,7 +243,7 @@ func TestRetryPastTheDeadlineExpires(t *testing.T) {
 			b.acceptWorker(t, e, workerConfig{concurrency: 2, queues: map[string]int{worker.QueueDeliver: 1}, retryDelay: worker.RetryDelay})
 			b.waitSettled(t, "late", "k1", reach, 30*time.Second)
 			d := b.deliveries(t, "late")["c1"]
-			if d.Status != store.StatusExpired || d.Attempts != 1 || !strings.Contains(d.Error, "past its deadline") {
+			if d.Status != store.StatusExpired || d.Attempts != 1 || !strings.Contains(string(d.Error), "past its deadline") {
 				t.Fatalf("row: %s (%q), %d attempts; want expired after 1 attempt", d.Status, d.Error, d.Attempts)
 			}
 			if reqs, msgs := len(provider.Requests()), len(provider.Messages()); reqs != 1 || msgs != 0 {

@@ -6,6 +6,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/store"
 )
 
@@ -67,13 +68,13 @@ func (m *Metrics) runDone(campaign string) {
 	}
 }
 
-func (m *Metrics) sent(channel string, status store.Status, took time.Duration) {
+func (m *Metrics) sent(channel channels.Name, status store.Status, took time.Duration) {
 	if m == nil {
 		return
 	}
-	m.Sends.WithLabelValues(channel, string(status)).Inc()
+	m.Sends.WithLabelValues(string(channel), string(status)).Inc()
 	if status == store.StatusSent {
-		m.SendSeconds.WithLabelValues(channel).Observe(took.Seconds())
+		m.SendSeconds.WithLabelValues(string(channel)).Observe(took.Seconds())
 	}
 }
 

@@ -119,7 +119,7 @@ func (e *Engine) Fire(ctx context.Context, campaignID, occurrence string) (Firin
 		f.Status = FiringStarted
 	default:
 		f.Run, f.Status = runStatus(run), FiringAlreadyRan
-		if run.Status != "done" {
+		if run.Status != store.RunDone {
 			f.Status = FiringAlreadyRunning
 		}
 	}

@@ -165,7 +165,7 @@ func (e *Engine) enqueueOrWarn(err error, id int64) {
 // route picks the holdout, the variant and the channel, or marks the row
 // suppressed with the reason.
 func (e *Engine) route(c *campaigns.Campaign, cd candidate, sup suppressions, row *store.NewDelivery) {
-	row.Channel = string(c.Channels[0])
+	row.Channel = c.Channels[0]
 	if InHoldout(c, cd.id) {
 		row.Status = store.StatusHoldout
 		return
@@ -175,7 +175,7 @@ func (e *Engine) route(c *campaigns.Campaign, cd candidate, sup suppressions, ro
 		row.Status = store.StatusPending // an internal alert: the team's address, no consent needed
 		return
 	}
-	reason := "no consent or address on any channel"
+	reason := store.Reason("no consent or address on any channel")
 	for _, ch := range c.Channels {
 		addr, ok := "", false
 		switch ch {
@@ -187,11 +187,11 @@ func (e *Engine) route(c *campaigns.Campaign, cd candidate, sup suppressions, ro
 		if !ok || addr == "" {
 			continue
 		}
-		if sup.has(string(ch), addr) {
-			reason = string(ch) + " address is on the suppression list"
+		if sup.has(ch, addr) {
+			reason = store.Reason(ch + " address is on the suppression list")
 			continue
 		}
-		row.Channel, row.Status = string(ch), store.StatusPending
+		row.Channel, row.Status = ch, store.StatusPending
 		return
 	}
 	row.Status, row.Error = store.StatusSuppressed, reason
@@ -214,7 +214,7 @@ func (e *Engine) schedule(c *campaigns.Campaign, cd candidate, row *store.NewDel
 		at = now
 	}
 	if c.Recipient.IsCustomer() {
-		if q, hold := pol.Hold(at, campaigns.Channel(row.Channel), c.Frequency.Class, to); hold != campaigns.HoldNone {
+		if q, hold := pol.Hold(at, row.Channel, c.Frequency.Class, to); hold != campaigns.HoldNone {
 			at, why = q, holdReason(hold)
 		}
 	}
@@ -231,7 +231,7 @@ func (e *Engine) schedule(c *campaigns.Campaign, cd candidate, row *store.NewDel
 }
 
 // holdReason is the ledger's reason for a row the policy holds.
-func holdReason(h campaigns.Hold) string {
+func holdReason(h campaigns.Hold) store.Reason {
 	if h == campaigns.HoldBlackout {
 		return store.ReasonBlackout
 	}
@@ -240,12 +240,12 @@ func holdReason(h campaigns.Hold) string {
 
 // lateReason says why a row expires: when it could go out at the earliest,
 // its deadline (both in the customer's zone) and the policy that set it.
-func lateReason(l campaigns.Late, earliest, deadline time.Time, loc *time.Location) string {
+func lateReason(l campaigns.Late, earliest, deadline time.Time, loc *time.Location) store.Reason {
 	const layout = "2006-01-02 15:04 MST"
 	policy := ""
 	if l.Policy != "" {
 		policy = ", late policy: " + l.String()
 	}
-	return fmt.Sprintf(store.ReasonLatePrefix+"it could go out at %s at the earliest, past its deadline %s (%s%s)",
-		earliest.In(loc).Format(layout), deadline.In(loc).Format(layout), loc, policy)
+	return store.Reason(fmt.Sprintf(string(store.ReasonLatePrefix)+"it could go out at %s at the earliest, past its deadline %s (%s%s)",
+		earliest.In(loc).Format(layout), deadline.In(loc).Format(layout), loc, policy))
 }

@@ -97,8 +97,8 @@ func testFloridaPolicy(t *testing.T, dialect store.Dialect) {
 	for i, key := range []string{"k2", "k3", "k4"} {
 		rows = run(key, morning.Add(time.Duration(i+1)*time.Hour))
 	}
-	if d := rows["c1"]; d.Status != store.StatusCapped || !strings.Contains(d.Error, "frequency cap: 3 sms promotional per 1d") ||
-		!strings.Contains(d.Error, "US-FL") {
+	if d := rows["c1"]; d.Status != store.StatusCapped || !strings.Contains(string(d.Error), "frequency cap: 3 sms promotional per 1d") ||
+		!strings.Contains(string(d.Error), "US-FL") {
 		t.Errorf("Florida's fourth text within 24 h: %s (%q), want capped by the US-FL rule", d.Status, d.Error)
 	}
 	b.waitIdle(t)
@@ -129,7 +129,7 @@ func TestTransactionalFloodHitsItsOwnLimit(t *testing.T) {
 			for i := 1; i <= 22; i++ {
 				d := b.fire(t, e, "news", fmt.Sprintf("k%d", i), time.Now())["c1"]
 				statuses[d.Status]++
-				if i > 20 && !strings.Contains(d.Error, "frequency cap: 20 email transactional per 1d") {
+				if i > 20 && !strings.Contains(string(d.Error), "frequency cap: 20 email transactional per 1d") {
 					t.Errorf("message %d: %s (%q), want capped by the transactional limit", i, d.Status, d.Error)
 				}
 			}
@@ -192,7 +192,7 @@ func TestBrokenPolicyEditKeepsThePolicyInForce(t *testing.T) {
 			if br := e.BrokenPolicy(); br == nil || br.File != file || len(br.Problems) != 1 {
 				t.Fatalf("BrokenPolicy = %+v", br)
 			}
-			if d := fire("k2"); d.Status != store.StatusCapped || !strings.Contains(d.Error, "1 email promotional per 7d") {
+			if d := fire("k2"); d.Status != store.StatusCapped || !strings.Contains(string(d.Error), "1 email promotional per 7d") {
 				t.Fatalf("after the broken edit: %s (%q), want capped by the policy still in force", d.Status, d.Error)
 			}
 

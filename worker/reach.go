@@ -7,23 +7,27 @@ import (
 	"github.com/tidings-crm/tidings/rules"
 )
 
+// TeamAlert is what Reachable returns for a campaign that alerts the team
+// instead of messaging the customer: not a channel, the reach of an alert.
+const TeamAlert campaigns.Channel = "team"
+
 // Reachable returns the first channel of the campaign's fallback order that
-// the customer has consented to and has an address for ("email", "sms"),
-// "team" for internal alerts, or "" when none. Suppressions are checked at
-// send time, not here.
-func Reachable(c *campaigns.Campaign, env *rules.Env) string {
+// the customer has consented to and has an address for (campaigns.Email,
+// campaigns.SMS), TeamAlert for internal alerts, or "" when none.
+// Suppressions are checked at send time, not here.
+func Reachable(c *campaigns.Campaign, env *rules.Env) campaigns.Channel {
 	if !c.Recipient.IsCustomer() {
-		return "team"
+		return TeamAlert
 	}
 	for _, ch := range c.Channels {
 		switch ch {
 		case campaigns.Email:
 			if env.EmailConsent && env.Email != "" {
-				return string(ch)
+				return ch
 			}
 		case campaigns.SMS:
 			if env.SMSConsent && env.Phone != "" {
-				return string(ch)
+				return ch
 			}
 		}
 	}

@@ -52,7 +52,7 @@ func TestTemplateOverBudgetFailsOnlyThatCustomer(t *testing.T) {
 			for ext, d := range rows {
 				wantFailed := ext == "c2"
 				if (d.Status == store.StatusFailed) != wantFailed ||
-					wantFailed && !strings.Contains(d.Error, "template budget exceeded: its loops ran more than 10,000 times") {
+					wantFailed && !strings.Contains(string(d.Error), "template budget exceeded: its loops ran more than 10,000 times") {
 					t.Errorf("%s: status %s, error %q", ext, d.Status, d.Error)
 				}
 			}

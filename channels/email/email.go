@@ -77,12 +77,12 @@ func New(cfg Config) (*Sender, error) {
 		client: client,
 		warm:   warm,
 		pool:   newPool(cfg.PoolSize),
-		log:    cfg.Logger.With("channel", "email"),
+		log:    cfg.Logger.With("channel", channels.Email),
 	}, nil
 }
 
-// Name returns "email".
-func (s *Sender) Name() string { return "email" }
+// Name returns channels.Email.
+func (s *Sender) Name() channels.Name { return channels.Email }
 
 // Close closes the pooled connections. Sends still in flight finish; their
 // connections are closed when they return.

@@ -59,7 +59,7 @@ func (o *Outbox) SMS() channels.Channel { return smsChannel{o} }
 
 type emailChannel struct{ o *Outbox }
 
-func (c emailChannel) Name() string { return "email" }
+func (c emailChannel) Name() channels.Name { return channels.Email }
 
 // Send writes m to <dir>/<delivery id>.eml; a retry of the same delivery
 // replaces the file. ProviderID is the Message-ID.
@@ -104,7 +104,7 @@ type SMSRecord struct {
 
 type smsChannel struct{ o *Outbox }
 
-func (c smsChannel) Name() string { return "sms" }
+func (c smsChannel) Name() channels.Name { return channels.SMS }
 
 // Send appends m as one JSON line to sms.log. ProviderID is "outbox-<id>".
 func (c smsChannel) Send(ctx context.Context, m *channels.Message) (channels.Result, error) {

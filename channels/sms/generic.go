@@ -50,8 +50,8 @@ func NewGeneric(cfg GenericConfig) (*Generic, error) {
 	return &Generic{cfg: cfg, t: newTransport(cfg.HTTPClient, cfg.Timeout, cfg.Logger)}, nil
 }
 
-// Name returns "sms".
-func (g *Generic) Name() string { return "sms" }
+// Name returns channels.SMS.
+func (g *Generic) Name() channels.Name { return channels.SMS }
 
 type genericRequest struct {
 	To        string `json:"to"`

@@ -69,7 +69,7 @@ func newTransport(client *http.Client, timeout time.Duration, log *slog.Logger) 
 	if log == nil {
 		log = slog.Default()
 	}
-	return &transport{client: client, timeout: timeout, log: log.With("channel", "sms")}
+	return &transport{client: client, timeout: timeout, log: log.With("channel", channels.SMS)}
 }
 
 // held returns a transient error while a provider Retry-After is running.

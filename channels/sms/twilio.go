@@ -73,8 +73,8 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	return &Twilio{cfg: cfg, endpoint: endpoint, t: newTransport(cfg.HTTPClient, cfg.Timeout, cfg.Logger)}, nil
 }
 
-// Name returns "sms".
-func (tw *Twilio) Name() string { return "sms" }
+// Name returns channels.SMS.
+func (tw *Twilio) Name() channels.Name { return channels.SMS }
 
 // twilioError is the JSON error body of the Twilio API.
 type twilioError struct {

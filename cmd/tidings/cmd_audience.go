@@ -134,7 +134,7 @@ func (a *app) audience(ctx context.Context, id string, now time.Time, backtest b
 		return err
 	}
 
-	reach := map[string]int{}
+	reach := map[campaigns.Channel]int{}
 	var zones [3]int // by campaigns.ZoneSource
 	var rows []store.Customer
 	stats, err := worker.Audience(ctx, st, c, worker.AudienceOptions{Now: now, DefaultLoc: a.cfg.Location(), AsOf: asOf},
@@ -169,12 +169,12 @@ func (a *app) audience(ctx context.Context, id string, now time.Time, backtest b
 	return nil
 }
 
-func reachSummary(c *campaigns.Campaign, reach map[string]int) string {
+func reachSummary(c *campaigns.Campaign, reach map[campaigns.Channel]int) string {
 	var parts []string
 	for _, ch := range c.Channels {
-		parts = append(parts, fmt.Sprintf("%s %d", ch, reach[string(ch)]))
+		parts = append(parts, fmt.Sprintf("%s %d", ch, reach[ch]))
 	}
-	if n := reach["team"]; n > 0 {
+	if n := reach[worker.TeamAlert]; n > 0 {
 		parts = append(parts, fmt.Sprintf("team alert %d", n))
 	}
 	parts = append(parts, fmt.Sprintf("unreachable %d (no consent or address)", reach[""]))

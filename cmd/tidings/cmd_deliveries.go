@@ -120,7 +120,7 @@ func printDeliveries(w io.Writer, page worker.DeliveryPage, more int) {
 		if d.SentAt != nil {
 			sent = d.SentAt.Format("2006-01-02 15:04:05")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ExternalID, d.Status, orDash(shorten(d.Reason, 48)),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ExternalID, d.Status, orDash(shorten(string(d.Reason), 48)),
 			d.Occurrence, d.Channel, local, zone, utc, sent)
 	}
 	tw.Flush()

@@ -91,7 +91,7 @@ func (a *app) preview(ctx context.Context, id string, o previewOptions) error {
 	case due && c.Journey != nil:
 		fmt.Fprintf(a.stdout, "audience: customer %s is in the audience now: they would enter the journey\n", cust.ExternalID)
 	case due:
-		fmt.Fprintf(a.stdout, "audience: customer %s is in the audience now; channel: %s\n", cust.ExternalID, orDash(worker.Reachable(c, env)))
+		fmt.Fprintf(a.stdout, "audience: customer %s is in the audience now; channel: %s\n", cust.ExternalID, orDash(string(worker.Reachable(c, env))))
 	case c.Journey != nil:
 		fmt.Fprintf(a.stdout, "audience: customer %s is NOT in the audience now (trigger or rule): they would not enter; the path anyway:\n", cust.ExternalID)
 	default:
@@ -124,7 +124,7 @@ func (a *app) render(c *campaigns.Campaign, cust *store.Customer, env *rules.Env
 	unsub := a.cfg.PublicURL + "/u/preview-token"
 	data := c.Data(env, variant, unsub)
 	for _, ch := range chans {
-		r, err := campaigns.Render(c, string(ch), locale, variant, data)
+		r, err := campaigns.Render(c, ch, locale, variant, data)
 		if err != nil {
 			return err
 		}

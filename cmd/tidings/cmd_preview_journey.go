@@ -55,7 +55,7 @@ func stepLine(ps campaigns.PathStep, loc *time.Location, env *rules.Env) string 
 	switch s.Kind {
 	case campaigns.StepSend:
 		if ch := worker.Reachable(s.Send.Message, env); ch != "" {
-			return "sent by " + ch
+			return "sent by " + string(ch)
 		}
 		return fmt.Sprintf("not sent: the customer cannot receive %s (consent and an address); planning records it as suppressed",
 			joinChannels(s.Send.Message.Channels))
@@ -97,7 +97,7 @@ func stepOrEnd(id string) string {
 // renderStep renders a send step's message on the channel that would carry
 // it (the first of its channels when none would), or on --channel.
 func (a *app) renderStep(msg *campaigns.Campaign, cust *store.Customer, env *rules.Env, o previewOptions) error {
-	ch := campaigns.Channel(worker.Reachable(msg, env))
+	ch := worker.Reachable(msg, env)
 	if !slices.Contains(msg.Channels, ch) {
 		ch = msg.Channels[0]
 	}

@@ -13,13 +13,6 @@ import (
 	"github.com/tidings-crm/tidings/store"
 )
 
-// The channels a token or an inbound message concerns, as the store names
-// them.
-const (
-	channelEmail = string(channels.Email)
-	channelSMS   = string(channels.SMS)
-)
-
 // maxBody bounds a request body the handler reads (forms are tiny).
 const maxBody = 64 << 10
 
@@ -28,10 +21,10 @@ const maxBody = 64 << 10
 type Store interface {
 	CustomerByID(ctx context.Context, id int64) (*store.Customer, error)
 	CustomersByPhone(ctx context.Context, phone string) ([]*store.Customer, error)
-	IsSuppressed(ctx context.Context, channel, address string) (bool, error)
-	Suppress(ctx context.Context, channel, address, reason string, customerID int64) error
-	Unsuppress(ctx context.Context, channel, address string) (bool, error)
-	SetConsent(ctx context.Context, customerID int64, channel string, ok bool) error
+	IsSuppressed(ctx context.Context, channel channels.Name, address string) (bool, error)
+	Suppress(ctx context.Context, channel channels.Name, address string, reason store.SuppressionReason, customerID int64) error
+	Unsuppress(ctx context.Context, channel channels.Name, address string) (bool, error)
+	SetConsent(ctx context.Context, customerID int64, channel channels.Name, ok bool) error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -166,7 +159,7 @@ func (h *handler) unsubscribe(ctx context.Context, sub Subject) error {
 		return err
 	}
 	addr := c.Email
-	if sub.Channel == channelSMS {
+	if sub.Channel == channels.SMS {
 		addr = c.Phone
 	}
 	if strings.TrimSpace(addr) != "" {
@@ -193,4 +186,4 @@ func drainForm(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 }
 
-func knownChannel(ch string) bool { return ch == channelEmail || ch == channelSMS }
+func knownChannel(ch channels.Name) bool { return ch == channels.Email || ch == channels.SMS }

@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+
+	"github.com/tidings-crm/tidings/channels"
 )
 
 // The pages the unsubscribe link can show.
@@ -59,9 +61,9 @@ var pageTitles = map[string]string{
 
 // page renders one of the pages with the given status. The headers keep the
 // token out of caches, referrers and search engines.
-func (h *handler) page(w http.ResponseWriter, status int, name, channel string) {
+func (h *handler) page(w http.ResponseWriter, status int, name string, channel channels.Name) {
 	noun := "emails"
-	if channel == channelSMS {
+	if channel == channels.SMS {
 		noun = "text messages"
 	}
 	var buf bytes.Buffer

@@ -111,7 +111,7 @@ func (h *handler) applyKeyword(ctx context.Context, kw Keyword, from string) (st
 // stop suppresses the number, whoever it belongs to, and clears the SMS
 // consent of every customer with it. Only the first STOP is confirmed.
 func (h *handler) stop(ctx context.Context, from string) (string, error) {
-	already, err := h.opts.Store.IsSuppressed(ctx, channelSMS, from)
+	already, err := h.opts.Store.IsSuppressed(ctx, channels.SMS, from)
 	if err != nil {
 		return "", err
 	}
@@ -123,7 +123,7 @@ func (h *handler) stop(ctx context.Context, from string) (string, error) {
 	if len(custs) > 0 {
 		owner = custs[0].ID
 	}
-	if err := h.opts.Store.Suppress(ctx, channelSMS, from, store.SuppressStop, owner); err != nil {
+	if err := h.opts.Store.Suppress(ctx, channels.SMS, from, store.SuppressStop, owner); err != nil {
 		return "", err
 	}
 	if err := h.setConsent(ctx, custs, false); err != nil {
@@ -146,7 +146,7 @@ func (h *handler) start(ctx context.Context, from string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	was, err := h.opts.Store.Unsuppress(ctx, channelSMS, from)
+	was, err := h.opts.Store.Unsuppress(ctx, channels.SMS, from)
 	if err != nil {
 		return "", err
 	}
@@ -163,7 +163,7 @@ func (h *handler) start(ctx context.Context, from string) (string, error) {
 
 func (h *handler) setConsent(ctx context.Context, custs []*store.Customer, ok bool) error {
 	for _, c := range custs {
-		if err := h.opts.Store.SetConsent(ctx, c.ID, channelSMS, ok); err != nil {
+		if err := h.opts.Store.SetConsent(ctx, c.ID, channels.SMS, ok); err != nil {
 			return err
 		}
 	}

@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/tidings-crm/tidings/channels"
 )
 
 // MinKeyLen is the shortest signing key a Signer accepts.
@@ -43,7 +45,7 @@ var ErrInvalidToken = errors.New("unsubscribe: invalid token")
 type Subject struct {
 	DeliveryID int64
 	CustomerID int64
-	Channel    string
+	Channel    channels.Name
 	Campaign   string
 }
 
@@ -152,9 +154,11 @@ func decodePayload(p []byte) (Subject, error) {
 	if sub.CustomerID, p, ok = readVarint(p); !ok {
 		return Subject{}, errors.New("customer id")
 	}
-	if sub.Channel, p, ok = readString(p); !ok {
+	var ch string
+	if ch, p, ok = readString(p); !ok {
 		return Subject{}, errors.New("channel")
 	}
+	sub.Channel = channels.Name(ch)
 	if sub.Campaign, p, ok = readString(p); !ok {
 		return Subject{}, errors.New("campaign")
 	}
