@@ -14,12 +14,15 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// Inbox statuses: a row is received when committed, then processed or
-// failed by its reaction task.
+// InboxStatus is a webhook inbox row's state, as webhook_inbox.status holds
+// it: received when committed, then processed or failed by its reaction task.
+type InboxStatus string
+
+// Inbox statuses.
 const (
-	InboxReceived  = "received"
-	InboxProcessed = "processed"
-	InboxFailed    = "failed"
+	InboxReceived  InboxStatus = "received"
+	InboxProcessed InboxStatus = "processed"
+	InboxFailed    InboxStatus = "failed"
 )
 
 // InboxEvent is one webhook event to take in: its inbox row and the customer
@@ -49,7 +52,7 @@ type InboxRow struct {
 	EventType   string
 	ReceivedAt  time.Time
 	Payload     json.RawMessage
-	Status      string
+	Status      InboxStatus
 	Result      json.RawMessage
 	Error       string
 	ProcessedAt time.Time // zero until processed or failed
@@ -300,7 +303,7 @@ func (s *Store) InboxEvent(ctx context.Context, eventID string) (*InboxRow, erro
 
 // FinishEvent records the outcome of an event's reaction: InboxProcessed, or
 // InboxFailed with the error (retried by "tidings events replay").
-func (s *Store) FinishEvent(ctx context.Context, eventID, status, errText string, now time.Time) error {
+func (s *Store) FinishEvent(ctx context.Context, eventID string, status InboxStatus, errText string, now time.Time) error {
 	if status != InboxProcessed && status != InboxFailed {
 		return fmt.Errorf("store: finish event %q: status %q is not processed or failed", eventID, status)
 	}
