@@ -82,7 +82,7 @@ func TestFinishAndClaim(t *testing.T) {
 				t.Fatalf("suppressed row 2 = %s, want still pending (the worker settles it)", r2.Status)
 			}
 			// Withdrawn consent refuses the claim too; not due yet as well.
-			if err := st.SetConsent(ctx, in[3].CustomerID, "email", false); err != nil {
+			if err := st.SetConsent(ctx, in[3].CustomerID, "email", false, store.ConsentAdmin); err != nil {
 				t.Fatal(err)
 			}
 			if _, _, err = st.FinishAndClaim(ctx, &pending, in[3].ID, "t3", addr(3), now); !errors.Is(err, store.ErrNotClaimable) {

@@ -14,12 +14,15 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// Inbox statuses: a row is received when committed, then processed or
-// failed by its reaction task.
+// InboxStatus is a webhook inbox row's state, as webhook_inbox.status holds
+// it: received when committed, then processed or failed by its reaction task.
+type InboxStatus string
+
+// Inbox statuses.
 const (
-	InboxReceived  = "received"
-	InboxProcessed = "processed"
-	InboxFailed    = "failed"
+	InboxReceived  InboxStatus = "received"
+	InboxProcessed InboxStatus = "processed"
+	InboxFailed    InboxStatus = "failed"
 )
 
 // InboxEvent is one webhook event to take in: its inbox row and the customer
@@ -49,7 +52,7 @@ type InboxRow struct {
 	EventType   string
 	ReceivedAt  time.Time
 	Payload     json.RawMessage
-	Status      string
+	Status      InboxStatus
 	Result      json.RawMessage
 	Error       string
 	ProcessedAt time.Time // zero until processed or failed
@@ -76,6 +79,9 @@ func (s *Store) AcceptEvents(ctx context.Context, evs []InboxEvent) ([]Accepted,
 		if evs[i].Purchase.CustomerExternalID == "" {
 			return nil, fmt.Errorf("store: accept events: event %q names no customer", evs[i].EventID)
 		}
+	}
+	if _, err := s.keyedHash(ctx); err != nil { // before the transaction: loading it may write
+		return nil, err
 	}
 	var out []Accepted
 	var err error
@@ -153,7 +159,7 @@ func (s *Store) acceptTx(ctx context.Context, tx *sqlx.Tx, evs []InboxEvent) ([]
 		return nil, err
 	}
 	if len(custs) > 0 {
-		if _, err := s.upsertCustomersTx(ctx, tx, custs); err != nil {
+		if _, err := s.upsertCustomersTx(ctx, tx, custs, ConsentWebhook); err != nil {
 			return nil, err
 		}
 	}
@@ -297,7 +303,7 @@ func (s *Store) InboxEvent(ctx context.Context, eventID string) (*InboxRow, erro
 
 // FinishEvent records the outcome of an event's reaction: InboxProcessed, or
 // InboxFailed with the error (retried by "tidings events replay").
-func (s *Store) FinishEvent(ctx context.Context, eventID, status, errText string, now time.Time) error {
+func (s *Store) FinishEvent(ctx context.Context, eventID string, status InboxStatus, errText string, now time.Time) error {
 	if status != InboxProcessed && status != InboxFailed {
 		return fmt.Errorf("store: finish event %q: status %q is not processed or failed", eventID, status)
 	}
@@ -360,4 +366,26 @@ func splitEvents(evs []InboxEvent, first map[string]int, fresh map[string]bool) 
 		buys = append(buys, evs[i].Purchase)
 	}
 	return dupIDs, custs, buys
+}
+
+// PurgeInboxPayloads empties the payload of webhook events received before
+// before (the retention of TIDINGS_INBOX_RETENTION), up to limit rows, and
+// returns how many it emptied. The row stays with its event id, so a late
+// redelivery is still recognised as a duplicate, and with its result. An
+// event whose reaction never finished is settled: there is nothing left to
+// replay.
+func (s *Store) PurgeInboxPayloads(ctx context.Context, before time.Time, limit int) (int64, error) {
+	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE webhook_inbox SET payload = '{}',
+		status = 'processed', processed_at = COALESCE(processed_at, ?),
+		error = CASE status WHEN 'processed' THEN error ELSE 'payload purged after the retention period' END
+		WHERE event_id IN (SELECT event_id FROM webhook_inbox WHERE payload <> '{}' AND received_at < ?
+			ORDER BY received_at LIMIT ?)`), time.Now().UTC(), before.UTC(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: purge inbox payloads: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: purge inbox payloads: %w", err)
+	}
+	return n, nil
 }

@@ -37,6 +37,11 @@ type Options struct {
 	Insights InsightsOptions
 	// UnsubscribeURL returns the one-click unsubscribe URL for a delivery.
 	UnsubscribeURL func(d *store.Delivery) string
+	// Erase names the queue and outbox an erasure cleans (Engine.Erase).
+	Erase EraseTargets
+	// InboxRetention is how long webhook payloads are kept; the reconciler
+	// empties older ones (0: kept for ever; TIDINGS_INBOX_RETENTION sets 30 days).
+	InboxRetention time.Duration
 }
 
 // Engine runs campaigns: it holds the loaded campaigns, the store, the

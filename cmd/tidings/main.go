@@ -125,6 +125,7 @@ Settings come from flags, TIDINGS_* environment variables or a YAML file
 		a.eventsCommand(),
 		a.reportCommand(),
 		a.deliveriesCommand(),
+		a.customersCommand(),
 	)
 	return root
 }
@@ -144,8 +145,31 @@ func (a *app) openStore(ctx context.Context, migrate bool) (*store.Store, error)
 			st.Close()
 			return nil, err
 		}
+		if err := a.loadHashKey(ctx, st); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	return st, nil
+}
+
+// loadHashKey gives st the key of hashed suppressions (TIDINGS_HASH_KEY, or
+// the one kept in the database) once the schema has it. A key kept in the
+// database protects the hashes from nobody who holds a copy of it: say so.
+func (a *app) loadHashKey(ctx context.Context, st *store.Store) error {
+	where, err := st.LoadHashKey(ctx, a.cfg.HashKey)
+	if errors.Is(err, store.ErrHashKey) {
+		return fmt.Errorf("%w (TIDINGS_HASH_KEY, docs/privacy.md#the-hash-key)", err)
+	}
+	if err != nil {
+		return err
+	}
+	if where == store.KeyGenerated {
+		a.log.Warn("TIDINGS_HASH_KEY is not set: the key of hashed suppressions is kept in the database, " +
+			"so a copy of the database can test guesses against them; set TIDINGS_HASH_KEY to it " +
+			"(SELECT key FROM hash_key) to move it out (docs/privacy.md#the-hash-key)")
+	}
+	return nil
 }
 
 // requireMigrated fails when st has pending migrations, naming them and the

@@ -141,7 +141,7 @@ func TestInboundKeywords(t *testing.T) {
 					if err := b.st.Suppress(ctx, "sms", phone, store.SuppressStop, id); err != nil {
 						t.Fatal(err)
 					}
-					if err := b.st.SetConsent(ctx, id, "sms", false); err != nil {
+					if err := b.st.SetConsent(ctx, id, "sms", false, store.ConsentAdmin); err != nil {
 						t.Fatal(err)
 					}
 				}

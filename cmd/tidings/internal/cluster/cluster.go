@@ -109,6 +109,10 @@ func New(t testing.TB, opts Options) *Cluster {
 		st.Close()
 		t.Fatalf("cluster: migrate: %v", err)
 	}
+	if _, err := st.LoadHashKey(ctx, ""); err != nil {
+		st.Close()
+		t.Fatalf("cluster: hash key: %v", err)
+	}
 	c.Store = st
 	c.Redis = StartRedis(t)
 	c.SMTP = smtptest.Start(t, opts.SMTP...)
