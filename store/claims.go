@@ -22,8 +22,11 @@ var ErrNotClaimable = errors.New("store: delivery not claimable")
 // unsubscribe committed before the claim always wins (DESIGN.md invariant 4).
 func (s *Store) ClaimForSend(ctx context.Context, id int64, token, address string, now time.Time) (*Delivery, error) {
 	var d Delivery
-	err := s.DB.GetContext(ctx, &d, s.DB.Rebind(claimSQL(address != "")+` RETURNING `+deliveryColumns),
-		claimArgs(id, token, address, now)...)
+	args, err := s.claimArgs(ctx, id, token, address, now)
+	if err != nil {
+		return nil, err
+	}
+	err = s.DB.GetContext(ctx, &d, s.DB.Rebind(claimSQL(address != "")+` RETURNING `+deliveryColumns), args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotClaimable
 	}
@@ -48,12 +51,18 @@ func claimSQL(checkConsent bool) string {
 	return q
 }
 
-func claimArgs(id int64, token, address string, now time.Time) []any {
+// claimArgs are claimSQL's arguments; the address is looked up by its keyed
+// hash, as the suppressions table stores it.
+func (s *Store) claimArgs(ctx context.Context, id int64, token, address string, now time.Time) ([]any, error) {
 	args := []any{token, now.UTC(), now.UTC(), id, now.UTC(), now.UTC()}
 	if address != "" {
-		args = append(args, address)
+		h, err := s.keyedHash(ctx)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, h.sum(normalAddress(address)))
 	}
-	return args
+	return args, nil
 }
 
 // Outcome is the result of a claimed send, to record with FinishAndClaim
@@ -100,8 +109,12 @@ func (s *Store) FinishAndClaim(ctx context.Context, pending *PendingOutcome, id 
 	if prev.Status == StatusSent {
 		sentAt = now.UTC()
 	}
+	claim, err := s.claimArgs(ctx, id, token, address, now)
+	if err != nil {
+		return 0, Written{}, err
+	}
 	args := append([]any{prev.Status, prev.ProviderID, truncate(prev.Error, 500), sentAt, now.UTC(), prev.ID, prev.Token},
-		claimArgs(id, token, address, now)...)
+		claim...)
 	var n int
 	var claimedAttempts sql.NullInt64
 	if err := s.DB.QueryRowContext(ctx, s.DB.Rebind(q), args...).Scan(&n, &claimedAttempts); err != nil {

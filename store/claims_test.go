@@ -16,8 +16,10 @@ import (
 // token, the claim is as strict as ClaimForSend (consent, suppression, state),
 // and a refused claim still records the outcome.
 func TestFinishAndClaim(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
@@ -80,7 +82,7 @@ func TestFinishAndClaim(t *testing.T) {
 				t.Fatalf("suppressed row 2 = %s, want still pending (the worker settles it)", r2.Status)
 			}
 			// Withdrawn consent refuses the claim too; not due yet as well.
-			if err := st.SetConsent(ctx, in[3].CustomerID, "email", false); err != nil {
+			if err := st.SetConsent(ctx, in[3].CustomerID, "email", false, store.ConsentAdmin); err != nil {
 				t.Fatal(err)
 			}
 			if _, _, err = st.FinishAndClaim(ctx, &pending, in[3].ID, "t3", addr(3), now); !errors.Is(err, store.ErrNotClaimable) {

@@ -48,6 +48,7 @@ func seedLedger(t *testing.T, st *store.Store, n int, now time.Time) {
 }
 
 func TestListDeliveriesPagesFiltersAndCounts(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 3, 20, 0, 0, 0, time.UTC)
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
@@ -117,6 +118,7 @@ func TestListDeliveriesPagesFiltersAndCounts(t *testing.T) {
 }
 
 func TestDeferredByHourGroupsPlannedSends(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 3, 20, 0, 0, 0, time.UTC)
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {

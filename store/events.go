@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
@@ -182,4 +183,19 @@ func (s *Store) EventsBetween(ctx context.Context, customerID int64, typ string,
 		return nil, fmt.Errorf("store: events between: %w", err)
 	}
 	return scanEvents(rows)
+}
+
+// EventTime is when the customer's event eventID happened, from the events
+// log (which outlives the inbox's payloads), or ErrNotFound.
+func (s *Store) EventTime(ctx context.Context, customerID int64, eventID string) (time.Time, error) {
+	var at time.Time
+	err := s.DB.QueryRowContext(ctx, s.DB.Rebind(`SELECT occurred_at FROM events WHERE customer_id = ? AND event_id = ?`),
+		customerID, eventID).Scan(timeInto{&at})
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, ErrNotFound
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: event time: %w", err)
+	}
+	return at, nil
 }

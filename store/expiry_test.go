@@ -16,6 +16,7 @@ import (
 // before, and settles with its own status, expired, which the ledger's
 // status check accepts.
 func TestLedgerRowPastItsDeadlineIsNotClaimable(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()

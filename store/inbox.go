@@ -91,6 +91,9 @@ func (s *Store) AcceptEvents(ctx context.Context, evs []InboxEvent) ([]Accepted,
 			return nil, fmt.Errorf("store: accept events: event %q names no customer", evs[i].EventID)
 		}
 	}
+	if _, err := s.keyedHash(ctx); err != nil { // before the transaction: loading it may write
+		return nil, err
+	}
 	var out []Accepted
 	var err error
 	for attempt := 0; ; attempt++ {
@@ -176,7 +179,7 @@ func (s *Store) acceptTx(ctx context.Context, tx *sqlx.Tx, evs []InboxEvent) ([]
 		return nil, err
 	}
 	if len(custs) > 0 {
-		if _, err := s.upsertCustomersTx(ctx, tx, custs); err != nil {
+		if _, err := s.upsertCustomersTx(ctx, tx, custs, ConsentWebhook); err != nil {
 			return nil, err
 		}
 	}
@@ -390,4 +393,26 @@ func splitEvents(evs []InboxEvent, first map[string]int, fresh map[string]bool) 
 		}
 	}
 	return dupIDs, custs, buys
+}
+
+// PurgeInboxPayloads empties the payload of webhook events received before
+// before (the retention of TIDINGS_INBOX_RETENTION), up to limit rows, and
+// returns how many it emptied. The row stays with its event id, so a late
+// redelivery is still recognised as a duplicate, and with its result. An
+// event whose reaction never finished is settled: there is nothing left to
+// replay.
+func (s *Store) PurgeInboxPayloads(ctx context.Context, before time.Time, limit int) (int64, error) {
+	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE webhook_inbox SET payload = '{}',
+		status = 'processed', processed_at = COALESCE(processed_at, ?),
+		error = CASE status WHEN 'processed' THEN error ELSE 'payload purged after the retention period' END
+		WHERE event_id IN (SELECT event_id FROM webhook_inbox WHERE payload <> '{}' AND received_at < ?
+			ORDER BY received_at LIMIT ?)`), time.Now().UTC(), before.UTC(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: purge inbox payloads: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: purge inbox payloads: %w", err)
+	}
+	return n, nil
 }

@@ -113,7 +113,7 @@ func (s *Store) acceptTxPostgres(ctx context.Context, tx *sqlx.Tx, evs []InboxEv
 	}
 	dupIDs, custs, buys := splitEvents(evs, first, fresh)
 	if len(custs) > 0 {
-		if _, err := s.upsertCustomersTx(ctx, tx, custs); err != nil {
+		if _, err := s.upsertCustomersTx(ctx, tx, custs, ConsentWebhook); err != nil {
 			return nil, err
 		}
 	}

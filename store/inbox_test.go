@@ -18,8 +18,10 @@ func inboxEvent(id, customer, order string, cents int64, at time.Time) store.Inb
 }
 
 func TestAcceptEvents(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			at := time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)
@@ -90,8 +92,10 @@ func TestAcceptEvents(t *testing.T) {
 // re-post writes nothing; an order twice in one group keeps its last values;
 // a profile and a purchase of a new customer land in the same group.
 func TestAcceptEventsMovesAndRepeatsOrders(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			at := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)

@@ -17,9 +17,11 @@ import (
 // customer once in id order (prospects too, with no purchases), purchases in
 // time order whatever the insertion order, none after Until, shard bounds.
 func TestStreamCustomerHistories(t *testing.T) {
+	t.Parallel()
 	day := func(d int) time.Time { return time.Date(2026, 1, d, 9, 0, 0, 0, time.UTC) }
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			if _, err := st.UpsertCustomers(ctx, []store.CustomerInput{{ExternalID: "p0"}}); err != nil {
@@ -97,8 +99,10 @@ func TestStreamCustomerHistories(t *testing.T) {
 // change but a later one is recorded once with from/to, that rows for
 // deleted customers are skipped, and that bad values are refused whole.
 func TestSaveInsights(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			const n = 1203
@@ -179,8 +183,10 @@ func TestSaveInsights(t *testing.T) {
 // TestInsightsModelsAndSummary records two models (the latest wins) and
 // counts the stored scores per segment, stage and P(alive) decile.
 func TestInsightsModelsAndSummary(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			if _, err := st.LatestInsightsModel(ctx); !errors.Is(err, store.ErrNotFound) {

@@ -339,22 +339,46 @@ func (s *Store) RecentDeliveries(ctx context.Context, customerIDs []int64, since
 }
 
 // SuppressedSet returns which of the addresses are on the channel's
-// suppression list (addresses as stored: emails lower-cased).
+// suppression list (keyed by the address as given; NormalizeAddress makes
+// the match, so give them normalised to look them up again).
 func (s *Store) SuppressedSet(ctx context.Context, channel channels.Name, addresses []string) (map[string]bool, error) {
+	return s.suppressedSet(ctx, s.DB, channel, addresses)
+}
+
+func (s *Store) suppressedSet(ctx context.Context, db sqlx.QueryerContext, channel channels.Name, addresses []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	if len(addresses) == 0 {
 		return out, nil
 	}
-	q, args, err := sqlx.In(`SELECT address FROM suppressions WHERE channel = ? AND address IN (?)`, channel, addresses)
-	if err != nil {
+	if _, err := s.keyedHash(ctx); err != nil {
 		return nil, err
 	}
-	var found []string
-	if err := s.DB.SelectContext(ctx, &found, s.DB.Rebind(q), args...); err != nil {
-		return nil, fmt.Errorf("store: suppressed addresses: %w", err)
+	byHash := make(map[string][]string, len(addresses))
+	hashes := make([]string, 0, len(addresses))
+	for _, a := range addresses {
+		h, err := s.AddressHash(ctx, channel, a)
+		if err != nil {
+			continue // an empty address is on no list
+		}
+		if _, dup := byHash[h]; !dup {
+			hashes = append(hashes, h)
+		}
+		byHash[h] = append(byHash[h], a)
 	}
-	for _, a := range found {
-		out[a] = true
+	for _, ch := range chunks(len(hashes), maxInList) {
+		q, args, err := sqlx.In(`SELECT address FROM suppressions WHERE channel = ? AND address IN (?)`, channel, hashes[ch[0]:ch[1]])
+		if err != nil {
+			return nil, err
+		}
+		var found []string
+		if err := sqlx.SelectContext(ctx, db, &found, s.DB.Rebind(q), args...); err != nil {
+			return nil, fmt.Errorf("store: suppressed addresses: %w", err)
+		}
+		for _, h := range found {
+			for _, a := range byHash[h] {
+				out[a] = true
+			}
+		}
 	}
 	return out, nil
 }

@@ -84,8 +84,10 @@ func (w *ledgerWorld) bounce(ext string, at time.Time) {
 // taking the credit, an earlier one not, a bounce inside and outside the
 // bounce window, and customers never reached (intent to treat).
 func TestCampaignOutcomes(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			w := &ledgerWorld{t: t, st: storetest.Open(t, d), ids: map[string]int64{}}
 			const day = 24 * time.Hour
 			const window = 7 * day

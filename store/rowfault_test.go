@@ -22,6 +22,7 @@ func refusedIndexes(refused []store.RowError) []int {
 }
 
 func TestUpsertCustomersEachKeepsRowsTheDatabaseRefuses(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
@@ -57,6 +58,7 @@ func TestUpsertCustomersEachKeepsRowsTheDatabaseRefuses(t *testing.T) {
 }
 
 func TestUpsertPurchasesEachKeepsRowsTheDatabaseRefuses(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
@@ -118,6 +120,7 @@ func TestUpsertCustomersEachIsolatesBytesPostgreSQLRefuses(t *testing.T) {
 // A failure that is not about the rows (here the caller gave up) fails the
 // batch as a whole: it is not reported as every row being bad.
 func TestUpsertCustomersEachFailsWholeOnOtherErrors(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()

@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -42,6 +44,9 @@ var ErrNotFound = errors.New("store: not found")
 type Store struct {
 	DB      *sqlx.DB
 	Dialect Dialect
+
+	hasher atomic.Pointer[addressHasher] // the keyed hash of suppressed addresses (LoadHashKey)
+	hashMu sync.Mutex                    // one LoadHashKey at a time
 }
 
 // Open connects to the database named by url: "postgres://..." or
@@ -93,11 +98,12 @@ func (s *Store) SetPoolSize(n int) {
 
 // sqliteParams are the connection settings every SQLite connection gets:
 // WAL so readers never block the writer, a 5 s busy wait, enforced foreign
-// keys, BEGIN IMMEDIATE so read-then-write transactions cannot deadlock on
+// keys, secure_delete so freed space is zeroed (an erased email must not
+// stay in a free page of the file), BEGIN IMMEDIATE so read-then-write transactions cannot deadlock on
 // lock upgrade, and times written in UTC in a format SQLite's date functions
 // and lexical ordering both understand.
 var sqliteParams = url.Values{
-	"_pragma":      {"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"},
+	"_pragma":      {"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)", "secure_delete(1)"},
 	"_txlock":      {"immediate"},
 	"_time_format": {"sqlite"},
 	"_timezone":    {"UTC"},

@@ -18,6 +18,7 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 func TestOpenRejectsUnknownURL(t *testing.T) {
+	t.Parallel()
 	_, err := store.Open(context.Background(), "mysql://x")
 	if err == nil || !strings.Contains(err.Error(), "must start with postgres:// or sqlite:") {
 		t.Fatalf("Open(mysql://x) error = %v, want the supported-schemes message", err)
@@ -25,6 +26,7 @@ func TestOpenRejectsUnknownURL(t *testing.T) {
 }
 
 func TestOpenSQLiteCreatesFolder(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "a", "b")
 	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(dir, "t.db"))
 	if err != nil {
@@ -42,8 +44,10 @@ func TestOpenSQLiteCreatesFolder(t *testing.T) {
 }
 
 func TestMigrateIsIdempotentAndReported(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.OpenEmpty(t, d)
 			before, err := st.MigrationStatus(ctx)
@@ -73,8 +77,10 @@ func TestMigrateIsIdempotentAndReported(t *testing.T) {
 
 // Several processes starting at once must apply each migration exactly once.
 func TestMigrateConcurrently(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			url := storetest.URL(t, d)
 			const n = 4
@@ -116,8 +122,10 @@ func TestMigrateConcurrently(t *testing.T) {
 }
 
 func TestCustomerLookupNotFound(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			st := storetest.Open(t, d)
 			_, err := st.CustomerByExternalID(context.Background(), "nobody")
 			if !errors.Is(err, store.ErrNotFound) {
@@ -132,8 +140,10 @@ func TestCustomerLookupNotFound(t *testing.T) {
 }
 
 func TestUpsertCustomers(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			bday := time.Date(1990, 2, 28, 0, 0, 0, 0, time.UTC)
@@ -192,8 +202,10 @@ func at(s string) time.Time {
 }
 
 func TestUpsertPurchasesMaintainsMetrics(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			in := []store.PurchaseInput{
@@ -246,8 +258,10 @@ func checkMetrics(t *testing.T, c *store.Customer, n int, cents int64, first, la
 }
 
 func TestStreamCustomers(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			var in []store.CustomerInput
@@ -311,6 +325,7 @@ func TestStreamCustomers(t *testing.T) {
 // The two schemas must expose the same tables and columns, so one set of
 // queries serves both.
 func TestSchemasMatchAcrossDialects(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cols := map[store.Dialect]map[string]bool{}
 	queries := map[store.Dialect]string{
@@ -349,8 +364,10 @@ func TestSchemasMatchAcrossDialects(t *testing.T) {
 
 // The deliveries ledger only accepts the known statuses.
 func TestDeliveryStatusCheck(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			if _, err := st.UpsertCustomers(ctx, []store.CustomerInput{{ExternalID: "x"}}); err != nil {

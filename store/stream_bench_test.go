@@ -63,8 +63,10 @@ func BenchmarkStreamCustomers(b *testing.B) {
 // TestStreamSeededRows checks the benchmark's seed reads back right, so the
 // benchmark measures real decoding (times, JSON, NULLs) on both dialects.
 func TestStreamSeededRows(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			if _, err := st.DB.ExecContext(ctx, seedSQL[d], 30); err != nil {
@@ -93,8 +95,10 @@ func TestStreamSeededRows(t *testing.T) {
 // TestStreamColumns reads only some columns: those are filled, the others
 // stay zero on both dialects, and an unknown column is refused by name.
 func TestStreamColumns(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			if _, err := st.DB.ExecContext(ctx, seedSQL[d], 20); err != nil {

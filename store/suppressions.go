@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/tidings-crm/tidings/channels"
 )
 
@@ -23,34 +25,41 @@ const (
 	SuppressHardBounce  SuppressionReason = "hard_bounce" // the address does not exist (SMTP 5.1.x)
 	SuppressComplaint   SuppressionReason = "complaint"   // the recipient reported the message as spam
 	SuppressManual      SuppressionReason = "manual"      // an operator's decision
+	SuppressErased      SuppressionReason = "erased"      // the person's data was erased; the address stays opted out
 )
 
-// NormalizeAddress returns address as the suppressions table stores it: an
+// NormalizeAddress returns address as the suppressions table hashes it: an
 // email trimmed and lower-cased, a phone number trimmed (it is already
 // E.164). Every suppression read and write goes through it, so a lookup
 // matches however the caller spelled the address.
 func NormalizeAddress(channel channels.Name, address string) (string, error) {
-	a := strings.TrimSpace(address)
 	switch channel {
-	case channels.Email:
-		a = strings.ToLower(a)
-	case channels.SMS:
+	case channels.Email, channels.SMS:
 	default:
 		return "", fmt.Errorf("store: unknown channel %q (want %q or %q)", channel, channels.Email, channels.SMS)
 	}
+	a := normalAddress(address)
 	if a == "" {
 		return "", fmt.Errorf("store: empty %s address", channel)
 	}
 	return a, nil
 }
 
+// normalAddress trims and lower-cases: an email's normal form, and a no-op
+// on an E.164 number, so one form serves both channels.
+func normalAddress(address string) string { return strings.ToLower(strings.TrimSpace(address)) }
+
 // Suppress puts address on the channel's suppression list so no message is
 // sent to it again, recording why and, when customerID is not 0, whose it
-// is. It is idempotent: suppressing an address twice keeps the first reason
-// and time (the earliest proof of opt-out) and only fills in a missing
-// customer id.
+// is. Only the address's keyed hash is stored. It is idempotent:
+// suppressing an address twice keeps the first reason and time (the
+// earliest proof of opt-out) and only fills in a missing customer id.
 func (s *Store) Suppress(ctx context.Context, channel channels.Name, address string, reason SuppressionReason, customerID int64) error {
-	addr, err := NormalizeAddress(channel, address)
+	return s.suppress(ctx, s.DB, channel, address, reason, customerID)
+}
+
+func (s *Store) suppress(ctx context.Context, db sqlx.ExecerContext, channel channels.Name, address string, reason SuppressionReason, customerID int64) error {
+	addr, err := s.AddressHash(ctx, channel, address)
 	if err != nil {
 		return err
 	}
@@ -58,11 +67,11 @@ func (s *Store) Suppress(ctx context.Context, channel channels.Name, address str
 	if customerID != 0 {
 		cust = customerID
 	}
-	_, err = s.DB.ExecContext(ctx, s.DB.Rebind(`INSERT INTO suppressions (channel, address, reason, customer_id)
-		VALUES (?, ?, ?, ?)
+	_, err = db.ExecContext(ctx, s.DB.Rebind(`INSERT INTO suppressions (channel, address, reason, customer_id, hashed)
+		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (channel, address) DO UPDATE
 		SET customer_id = COALESCE(suppressions.customer_id, excluded.customer_id)`),
-		channel, addr, reason, cust)
+		channel, addr, reason, cust, true)
 	if err != nil {
 		return fmt.Errorf("store: suppress %s address (%s): %w", channel, reason, err)
 	}
@@ -73,7 +82,7 @@ func (s *Store) Suppress(ctx context.Context, channel channels.Name, address str
 // the reason it was on it: it is the re-opt-in path (an SMS START). It
 // reports whether the address was suppressed.
 func (s *Store) Unsuppress(ctx context.Context, channel channels.Name, address string) (bool, error) {
-	addr, err := NormalizeAddress(channel, address)
+	addr, err := s.AddressHash(ctx, channel, address)
 	if err != nil {
 		return false, err
 	}
@@ -93,7 +102,7 @@ func (s *Store) Unsuppress(ctx context.Context, channel channels.Name, address s
 // The delivery worker asks it just before each send, so an unsubscribe
 // takes effect before the next message, not the next run.
 func (s *Store) IsSuppressed(ctx context.Context, channel channels.Name, address string) (bool, error) {
-	addr, err := NormalizeAddress(channel, address)
+	addr, err := s.AddressHash(ctx, channel, address)
 	if err != nil {
 		return false, err
 	}
@@ -111,16 +120,17 @@ func (s *Store) IsSuppressed(ctx context.Context, channel channels.Name, address
 
 // Suppression is one row of the suppressions table.
 type Suppression struct {
-	Channel    channels.Name
-	Address    string
-	Reason     SuppressionReason
-	CustomerID int64 // 0 when no customer is known
+	Channel     channels.Name     `json:"channel"`
+	AddressHash string            `json:"address_hash"` // the keyed hash of the address (AddressHash)
+	Reason      SuppressionReason `json:"reason"`
+	CustomerID  int64             `json:"customer_id,omitempty"` // 0 when no customer is known
+	CreatedAt   time.Time         `json:"created_at"`
 }
 
 // SuppressionFor returns the suppression of address on channel, or
 // ErrNotFound.
 func (s *Store) SuppressionFor(ctx context.Context, channel channels.Name, address string) (*Suppression, error) {
-	addr, err := NormalizeAddress(channel, address)
+	addr, err := s.AddressHash(ctx, channel, address)
 	if err != nil {
 		return nil, err
 	}
@@ -128,9 +138,9 @@ func (s *Store) SuppressionFor(ctx context.Context, channel channels.Name, addre
 		sup  Suppression
 		cust sql.NullInt64
 	)
-	err = s.DB.QueryRowContext(ctx, s.DB.Rebind(`SELECT channel, address, reason, customer_id
+	err = s.DB.QueryRowContext(ctx, s.DB.Rebind(`SELECT channel, address, reason, customer_id, created_at
 		FROM suppressions WHERE channel = ? AND address = ?`), channel, addr).
-		Scan(&sup.Channel, &sup.Address, &sup.Reason, &cust)
+		Scan(&sup.Channel, &sup.AddressHash, &sup.Reason, &cust, timeInto{&sup.CreatedAt})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("store: %s suppression: %w", channel, ErrNotFound)
@@ -139,33 +149,6 @@ func (s *Store) SuppressionFor(ctx context.Context, channel channels.Name, addre
 	}
 	sup.CustomerID = cust.Int64
 	return &sup, nil
-}
-
-// SetConsent records whether the customer agrees to marketing on channel
-// (customers.email_consent or sms_consent). It returns ErrNotFound when the
-// customer does not exist.
-func (s *Store) SetConsent(ctx context.Context, customerID int64, channel channels.Name, ok bool) error {
-	var query string
-	switch channel {
-	case channels.Email:
-		query = `UPDATE customers SET email_consent = ?, updated_at = ? WHERE id = ?`
-	case channels.SMS:
-		query = `UPDATE customers SET sms_consent = ?, updated_at = ? WHERE id = ?`
-	default:
-		return fmt.Errorf("store: set consent of customer %d: unknown channel %q", customerID, channel)
-	}
-	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(query), ok, time.Now().UTC(), customerID)
-	if err != nil {
-		return fmt.Errorf("store: set %s consent of customer %d: %w", channel, customerID, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("store: set %s consent of customer %d: %w", channel, customerID, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("store: set %s consent of customer %d: %w", channel, customerID, ErrNotFound)
-	}
-	return nil
 }
 
 // CustomersByPhone returns every customer whose phone is phone (E.164, as

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/tidings-crm/tidings/store"
@@ -26,8 +27,10 @@ func insertConsentCustomer(t *testing.T, st *store.Store, ext, email, phone stri
 }
 
 func TestSuppressions(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			id := insertConsentCustomer(t, st, "c1", "Ann@Example.com", "+33612345678")
@@ -51,9 +54,18 @@ func TestSuppressions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := store.Suppression{Channel: "email", Address: "ann@example.com", Reason: "unsubscribe", CustomerID: id}
-			if *got != want {
+			hash, err := st.AddressHash(ctx, "email", "ann@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := store.Suppression{Channel: "email", AddressHash: hash, Reason: "unsubscribe", CustomerID: id,
+				CreatedAt: got.CreatedAt}
+			if *got != want || got.CreatedAt.IsZero() {
 				t.Fatalf("suppression = %+v, want %+v", *got, want)
+			}
+			// Only the keyed hash is stored.
+			if dump := storetest.Dump(t, st, "suppressions"); strings.Contains(strings.ToLower(dump), "ann@") {
+				t.Fatalf("the address is stored in clear:\n%s", dump)
 			}
 			if sup, err := st.IsSuppressed(ctx, "email", "ANN@EXAMPLE.COM"); err != nil || !sup {
 				t.Fatalf("IsSuppressed after = %v, %v; want true", sup, err)
@@ -88,6 +100,7 @@ func TestSuppressions(t *testing.T) {
 }
 
 func TestSuppressRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	ctx := context.Background()
 	if err := st.Suppress(ctx, "fax", "x", store.SuppressManual, 0); err == nil {
@@ -102,8 +115,10 @@ func TestSuppressRejectsBadInput(t *testing.T) {
 }
 
 func TestSetConsentAndCustomersByPhone(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			a := insertConsentCustomer(t, st, "a", "a@example.com", "+14155550100")
@@ -118,10 +133,10 @@ func TestSetConsentAndCustomersByPhone(t *testing.T) {
 				t.Fatalf("CustomersByPhone(unknown) = %v, %v; want none", got, err)
 			}
 
-			if err := st.SetConsent(ctx, a, "sms", false); err != nil {
+			if err := st.SetConsent(ctx, a, "sms", false, store.ConsentAdmin); err != nil {
 				t.Fatal(err)
 			}
-			if err := st.SetConsent(ctx, b, "email", false); err != nil {
+			if err := st.SetConsent(ctx, b, "email", false, store.ConsentAdmin); err != nil {
 				t.Fatal(err)
 			}
 			ca, _ := st.CustomerByID(ctx, a)
@@ -130,16 +145,16 @@ func TestSetConsentAndCustomersByPhone(t *testing.T) {
 				t.Fatalf("consents a=(email %v, sms %v) b=(email %v, sms %v); want a sms off, b email off",
 					ca.EmailConsent, ca.SMSConsent, cb.EmailConsent, cb.SMSConsent)
 			}
-			if err := st.SetConsent(ctx, a, "sms", true); err != nil {
+			if err := st.SetConsent(ctx, a, "sms", true, store.ConsentAdmin); err != nil {
 				t.Fatal(err)
 			}
 			if ca, _ = st.CustomerByID(ctx, a); !ca.SMSConsent {
 				t.Fatal("sms consent not restored")
 			}
-			if err := st.SetConsent(ctx, 999999, "sms", true); !errors.Is(err, store.ErrNotFound) {
+			if err := st.SetConsent(ctx, 999999, "sms", true, store.ConsentAdmin); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("SetConsent(missing) = %v, want ErrNotFound", err)
 			}
-			if err := st.SetConsent(ctx, a, "push", true); err == nil {
+			if err := st.SetConsent(ctx, a, "push", true, store.ConsentAdmin); err == nil {
 				t.Fatal("unknown channel accepted")
 			}
 		})

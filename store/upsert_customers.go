@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/tidings-crm/tidings/channels"
 )
 
 // CustomerInput is one customer to create or update, keyed on ExternalID.
@@ -131,9 +133,13 @@ func (s *Store) UpsertCustomers(ctx context.Context, in []CustomerInput) (Upsert
 	if err := checkCustomers(in); err != nil {
 		return res, fmt.Errorf("store: upsert customers: %w", err)
 	}
+	// Loaded before the transaction: loading it may write (a first key).
+	if _, err := s.keyedHash(ctx); err != nil {
+		return res, err
+	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		res, err = s.upsertCustomersTx(ctx, tx, in)
+		res, err = s.upsertCustomersTx(ctx, tx, in, ConsentImport)
 		return err
 	})
 	if err != nil {
@@ -147,13 +153,16 @@ func (s *Store) UpsertCustomers(ctx context.Context, in []CustomerInput) (Upsert
 // one by one instead, each under a savepoint, so that only the refused rows
 // are left out: they are returned by index, and the others are stored.
 func (s *Store) UpsertCustomersEach(ctx context.Context, in []CustomerInput) (UpsertResult, []RowError, error) {
+	if _, err := s.keyedHash(ctx); err != nil {
+		return UpsertResult{}, nil, err
+	}
 	return s.batchOrEach(ctx, "customers", len(in), func() (UpsertResult, error) { return s.UpsertCustomers(ctx, in) },
 		func(tx *sqlx.Tx, i int) (UpsertResult, error) {
 			one := in[i : i+1]
 			if err := checkCustomers(one); err != nil {
 				return UpsertResult{}, err
 			}
-			return s.upsertCustomersTx(ctx, tx, one)
+			return s.upsertCustomersTx(ctx, tx, one, ConsentImport)
 		})
 }
 
@@ -167,7 +176,9 @@ func checkCustomers(in []CustomerInput) error {
 	return nil
 }
 
-func (s *Store) upsertCustomersTx(ctx context.Context, tx *sqlx.Tx, in []CustomerInput) (UpsertResult, error) {
+// upsertCustomersTx writes in; source names where the consent flags come
+// from in the consent history.
+func (s *Store) upsertCustomersTx(ctx context.Context, tx *sqlx.Tx, in []CustomerInput, source string) (UpsertResult, error) {
 	var res UpsertResult
 	keys := make([]string, 0, len(in))
 	seen := make(map[string]bool, len(in))
@@ -206,13 +217,76 @@ func (s *Store) upsertCustomersTx(ctx context.Context, tx *sqlx.Tx, in []Custome
 		}
 		current[k] = after
 	}
+	if err := s.withholdSuppressed(ctx, tx, keys, stored, current); err != nil {
+		return res, err
+	}
 	var writes []string
 	for _, k := range keys {
 		if old, ok := stored[k]; !ok || !old.equal(current[k]) {
 			writes = append(writes, k)
 		}
 	}
-	return res, s.writeProfiles(ctx, tx, writes, current)
+	if err := s.writeProfiles(ctx, tx, writes, current); err != nil {
+		return res, err
+	}
+	return res, s.recordConsentByExternalID(ctx, tx, consentFlips(writes, stored, current), source)
+}
+
+// consentFlips lists the consent flags the writes change. A new customer
+// starts without consent: granting it at creation is a change.
+func consentFlips(writes []string, stored, current map[string]encoded) []consentFlip {
+	var out []consentFlip
+	for _, k := range writes {
+		before, after := stored[k].p, current[k].p
+		if before.emailConsent != after.emailConsent {
+			out = append(out, consentFlip{ext: k, channel: channels.Email, granted: after.emailConsent})
+		}
+		if before.smsConsent != after.smsConsent {
+			out = append(out, consentFlip{ext: k, channel: channels.SMS, granted: after.smsConsent})
+		}
+	}
+	return out
+}
+
+// withholdSuppressed clears the consent an import or webhook would grant to
+// an address on the suppression list (unsubscribed, stopped, erased): a
+// person who opted out, or whose data was erased, does not become a
+// marketing recipient again because a system that missed it sends the
+// address with consent. Only rows that grant consent or change an address
+// with consent are looked up, hashed in one pass, one query per channel.
+func (s *Store) withholdSuppressed(ctx context.Context, tx *sqlx.Tx, keys []string, stored, current map[string]encoded) error {
+	var emails, phones []string
+	for _, k := range keys {
+		before, after := stored[k].p, current[k].p
+		if after.emailConsent && after.email != "" && (!before.emailConsent || before.email != after.email) {
+			emails = append(emails, after.email)
+		}
+		if after.smsConsent && after.phone != "" && (!before.smsConsent || before.phone != after.phone) {
+			phones = append(phones, after.phone)
+		}
+	}
+	if len(emails)+len(phones) == 0 {
+		return nil
+	}
+	supEmail, err := s.suppressedSet(ctx, tx, channels.Email, emails)
+	if err != nil {
+		return err
+	}
+	supPhone, err := s.suppressedSet(ctx, tx, channels.SMS, phones)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		e := current[k]
+		if supEmail[e.p.email] {
+			e.p.emailConsent = false
+		}
+		if supPhone[e.p.phone] {
+			e.p.smsConsent = false
+		}
+		current[k] = e
+	}
+	return nil
 }
 
 func (s *Store) loadProfiles(ctx context.Context, tx *sqlx.Tx, keys []string) (map[string]encoded, error) {

@@ -33,6 +33,7 @@ const wireEdgeSQL = `INSERT INTO customers (external_id, email, phone, first_nam
 // TestWireDecodeMatchesScan proves the binary decoder reads every column
 // exactly as pgx's Scan does, full rows and projections alike.
 func TestWireDecodeMatchesScan(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := storetest.Open(t, store.Postgres)
 	if _, err := st.DB.ExecContext(ctx, wireEdgeSQL); err != nil {
@@ -87,8 +88,10 @@ func TestWireDecodeMatchesScan(t *testing.T) {
 // TestCustomersByID reads some customers' columns by id on both stores, in
 // id order, skipping ids that do not exist, and AfterPage runs once a page.
 func TestCustomersByID(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			var in []store.CustomerInput

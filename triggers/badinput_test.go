@@ -19,6 +19,7 @@ const goodEvent = `{"event_id": "e1", "customer": {"external_id": "c1"}, "order_
 // TestBadInputCorpus checks each bad request's exact status, that errors
 // name the field, and that nothing at all was written.
 func TestBadInputCorpus(t *testing.T) {
+	t.Parallel()
 	b := setupHook(t, store.Postgres, triggers.WebhookOptions{MaxBody: 4096})
 	now := time.Now()
 	signed := func(body string) map[string]string {

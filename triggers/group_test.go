@@ -44,6 +44,7 @@ func groupEvent(id, customer string, cents int64) store.InboxEvent {
 // answer for its own event, far fewer transactions run than events, and a
 // poisoned event fails alone while the events grouped with it are stored.
 func TestGroupCommit(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
@@ -135,6 +136,7 @@ func (g *gatedStore) AcceptEvents(ctx context.Context, evs []store.InboxEvent) (
 // transaction: requests queue behind it until groupSpill events wait, then
 // a second lane commits them while the first is still held.
 func TestGroupSecondLaneOpensWhenTheQueueBuildsUp(t *testing.T) {
+	t.Parallel()
 	gs := &gatedStore{st: storetest.Open(t, store.Postgres), entered: make(chan struct{}), gate: make(chan struct{})}
 	g := &grouper{store: gs}
 	ctx := context.Background()

@@ -28,6 +28,7 @@ func specVerifier(t *testing.T, secrets string) *triggers.Verifier {
 }
 
 func TestSignMatchesSpecVector(t *testing.T) {
+	t.Parallel()
 	got, err := triggers.Sign(specSecret, specID, time.Unix(1614265330, 0), []byte(specBody))
 	if err != nil {
 		t.Fatal(err)
@@ -41,6 +42,7 @@ func TestSignMatchesSpecVector(t *testing.T) {
 }
 
 func TestVerifyRotationAndFailures(t *testing.T) {
+	t.Parallel()
 	const newSecret = "whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24tdGVzdHM="
 	newSig, err := triggers.Sign(newSecret, specID, time.Unix(1614265330, 0), []byte(specBody))
 	if err != nil {
@@ -79,6 +81,7 @@ func TestVerifyRotationAndFailures(t *testing.T) {
 }
 
 func TestNewVerifierRejectsBadSecrets(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not base64!", "whsec_"} {
 		if _, err := triggers.NewVerifier(s); err == nil {
 			t.Errorf("NewVerifier(%q) accepted", s)

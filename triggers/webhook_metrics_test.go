@@ -15,6 +15,7 @@ import (
 // TestWebhookEventsCounter: tidings_webhook_events_total moves by result for
 // an accepted event, its duplicate, a batch, a bad signature and a bad body.
 func TestWebhookEventsCounter(t *testing.T) {
+	t.Parallel()
 	reg := prometheus.NewRegistry()
 	m := triggers.NewWebhookMetrics(reg)
 	b := setupHook(t, store.SQLite, triggers.WebhookOptions{Metrics: m})

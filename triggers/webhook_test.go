@@ -107,6 +107,7 @@ func purchaseJSON(eventID, customer, order string, cents int64, at time.Time) []
 // answered 200, and every customer's metrics equal a from-scratch SQL
 // recompute.
 func TestConcurrentEventsKeepMetricsExact(t *testing.T) {
+	t.Parallel()
 	b := setupHook(t, store.Postgres, triggers.WebhookOptions{})
 	type post struct {
 		id   string
@@ -199,6 +200,7 @@ func must(t testing.TB, err error) {
 }
 
 func TestDuplicateAnswersFirstResultAndWarnsOnUnknownFields(t *testing.T) {
+	t.Parallel()
 	b := setupHook(t, store.SQLite, triggers.WebhookOptions{})
 	body := []byte(`{"event_id": "e1", "customer": {"external_id": "c1", "email": "ann@example.com",
 		"first_name": "Ann", "loyalty_tier": "gold"}, "order_id": "o1", "amount": 120, "occurred_at": "2026-02-01T10:00:00Z"}`)
@@ -234,6 +236,7 @@ func TestDuplicateAnswersFirstResultAndWarnsOnUnknownFields(t *testing.T) {
 }
 
 func TestBatchEndpoint(t *testing.T) {
+	t.Parallel()
 	b := setupHook(t, store.Postgres, triggers.WebhookOptions{})
 	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	var evs []json.RawMessage

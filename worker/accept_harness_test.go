@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/internal/wait"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/worker"
 )
@@ -145,17 +146,10 @@ func (b *bundle) deliveries(t testing.TB, campaignID string, occurrence ...strin
 	return out
 }
 
-// waitUntil polls cond every few milliseconds until it holds, failing the
-// test with what after timeout.
+// waitUntil is wait.For: a deadline poll, failing the test with what.
 func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	wait.For(t, timeout, what, cond)
 }
 
 // waitSettled waits until the run is evaluated and nothing is due at now
@@ -163,27 +157,24 @@ func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() boo
 func (b *bundle) waitSettled(t testing.TB, campaignID, key string, now time.Time, timeout time.Duration) {
 	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(timeout)
-	for {
-		done, err := b.st.RunDone(ctx, campaignID, key)
-		if err != nil {
+	var done bool
+	var due int
+	settled := wait.Until(timeout, func() bool {
+		var err error
+		if done, err = b.st.RunDone(ctx, campaignID, key); err != nil {
 			t.Fatal(err)
 		}
-		due, err := b.st.CountDue(ctx, now)
-		if err != nil {
+		if due, err = b.st.CountDue(ctx, now); err != nil {
 			t.Fatal(err)
 		}
-		if done && due == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			var waiting []int64
-			_ = b.st.DB.SelectContext(ctx, &waiting, b.st.DB.Rebind(`SELECT id FROM deliveries
-				WHERE campaign_id = ? AND status IN ('pending', 'deferred', 'sending') ORDER BY id`), campaignID)
-			t.Fatalf("run %s/%s not settled after %s: evaluated %v, %d due, ledger %v, unfinished rows %v",
-				campaignID, key, timeout, done, due, b.counts(t, campaignID), waiting)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return done && due == 0
+	})
+	if !settled {
+		var waiting []int64
+		_ = b.st.DB.SelectContext(ctx, &waiting, b.st.DB.Rebind(`SELECT id FROM deliveries
+			WHERE campaign_id = ? AND status IN ('pending', 'deferred', 'sending') ORDER BY id`), campaignID)
+		t.Fatalf("run %s/%s not settled after %s: evaluated %v, %d due, ledger %v, unfinished rows %v",
+			campaignID, key, timeout, done, due, b.counts(t, campaignID), waiting)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidings-crm/tidings/internal/wait"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/worker"
@@ -56,17 +57,7 @@ func testKilledMidSend(t *testing.T, dialect store.Dialect) {
 	// The cancelled handlers record their outcome (unknown: the body was sent
 	// and no reply came). If one cannot, its claim expires: the reconciler,
 	// past the lease, marks it unknown.
-	settled := true
-	func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for b.counts(t, "news")[store.StatusSending] > 0 {
-			if time.Now().After(deadline) {
-				settled = false
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}()
+	settled := wait.Until(5*time.Second, func() bool { return b.counts(t, "news")[store.StatusSending] == 0 })
 	if !settled {
 		t.Log("claims still held after the shutdown; expiring them with the reconciler")
 		clock.Advance(3 * time.Minute)

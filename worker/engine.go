@@ -40,6 +40,11 @@ type Options struct {
 	// EventRetention is how long the events log keeps an event
 	// (TIDINGS_EVENT_RETENTION; default store.DefaultEventRetention).
 	EventRetention time.Duration
+	// Erase names the queue and outbox an erasure cleans (Engine.Erase).
+	Erase EraseTargets
+	// InboxRetention is how long webhook payloads are kept; the reconciler
+	// empties older ones (0: kept for ever; TIDINGS_INBOX_RETENTION sets 30 days).
+	InboxRetention time.Duration
 }
 
 // Engine runs campaigns: it holds the loaded campaigns, the store, the

@@ -57,12 +57,15 @@ func evSend(t *testing.T, b *bundle, srv *httptest.Server, path, id string, body
 	if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
 		t.Fatalf("post %s: %s", id, resp.Status)
 	}
-	waitUntil(t, 10*time.Second, "the reaction to "+id, func() bool {
+	waitUntil(t, 10*time.Second, "event "+id+" to be processed", func() bool {
 		row, err := b.st.InboxEvent(context.Background(), id)
-		if err == nil && row.Status == store.InboxFailed {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.Status == store.InboxFailed {
 			t.Fatalf("event %s: status %s, error %q", id, row.Status, row.Error)
 		}
-		return err == nil && row.Status == store.InboxProcessed
+		return row.Status == store.InboxProcessed
 	})
 }
 

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -45,7 +46,12 @@ func (e *Engine) exitOn(ctx context.Context, env *rules.Env, customerID int64, e
 			return 0, err
 		}
 		for _, r := range rows {
-			at, err := e.eventTime(ctx, r.EventID)
+			at, err := e.eventTime(ctx, customerID, r.EventID)
+			if errors.Is(err, store.ErrNotFound) {
+				e.opts.Logger.Warn("event: the event a waiting message is for is gone; not exiting it", "campaign", c.ID,
+					"customer", customerID, "delivery", r.ID, "err", err)
+				continue
+			}
 			if err != nil {
 				return 0, err
 			}
@@ -115,15 +121,21 @@ func (e *Engine) exitedMeanwhile(ctx context.Context, env *rules.Env, c *campaig
 	return 0, nil
 }
 
-// eventTime is when the stored event eventID happened.
-func (e *Engine) eventTime(ctx context.Context, eventID string) (time.Time, error) {
+// eventTime is when the customer's stored event eventID happened: from the
+// events log, else (an event older than the log) from its inbox payload;
+// store.ErrNotFound when neither has it any more.
+func (e *Engine) eventTime(ctx context.Context, customerID int64, eventID string) (time.Time, error) {
+	at, err := e.st.EventTime(ctx, customerID, eventID)
+	if !errors.Is(err, store.ErrNotFound) {
+		return at, err
+	}
 	row, err := e.st.InboxEvent(ctx, eventID)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("load event %s: %w", eventID, err)
 	}
 	ev, err := reactionOf(row)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("stored event %s: %w", eventID, err)
+		return time.Time{}, fmt.Errorf("stored event %s (%v): %w", eventID, err, store.ErrNotFound)
 	}
 	return ev.at, nil
 }

@@ -66,3 +66,41 @@ func TestWinBackSequenceExampleRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestWelcomeSeriesEntersOnAFirstPurchase: an event-triggered journey (the
+// shipped welcome series, holdout removed) enters a customer from the
+// purchase webhook's reaction, sends the thank-you at once, and a second
+// purchase does not enter them again while they are inside.
+func TestWelcomeSeriesEntersOnAFirstPurchase(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../examples/campaigns/welcome-series.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := regexp.MustCompile(`\nholdout: [^\n]*`).ReplaceAllString(string(raw), "")
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, d)
+			t0 := time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC)
+			b.clock = &fakeClock{t: t0}
+			w := &journeyWorld{bundle: b, t0: t0, ctx: t.Context()}
+			w.e = b.engine(t, b.campaign(t, yaml))
+			b.startWorker(t, w.e, 4)
+			hook := evHook(t, b)
+			evPost(t, b, hook, "first", "ann", "o-1", "30.00", t0)
+			w.sweep(t)
+			w.at(time.Hour)
+			evPost(t, b, hook, "second", "ann", "o-2", "30.00", w.clock.Now())
+			w.sweep(t)
+			checkSteps(t, w.steps(t, "welcome-series"), map[string]string{"ann": "ever/thank-you#1:sent"})
+			if s := w.state(t, "welcome-series", "ann", "ever"); s.Status != store.JourneyWaiting || s.Step != "three-days" {
+				t.Fatalf("ann: %+v, want waiting at three-days", s)
+			}
+			var n int
+			if err := b.st.DB.Get(&n, `SELECT count(*) FROM journey_states`); err != nil || n != 1 {
+				t.Fatalf("%d journey states (%v), want 1: a second purchase must not enter again", n, err)
+			}
+		})
+	}
+}

@@ -12,6 +12,7 @@ type ReconcileReport struct {
 	Requeued   int   // waiting rows re-enqueued
 	Shards     int   // pending shards re-enqueued
 	Runs       int   // runs re-planned
+	Purged     int64 // webhook payloads emptied after the inbox retention
 	Incomplete bool  // more waiting rows remain than one pass handles
 }
 
@@ -77,9 +78,14 @@ func (e *Engine) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		}
 		r.Runs++
 	}
+	if e.opts.InboxRetention > 0 {
+		if r.Purged, err = e.st.PurgeInboxPayloads(ctx, now.Add(-e.opts.InboxRetention), reconcileLimit); err != nil {
+			return r, err
+		}
+	}
 	if r != (ReconcileReport{}) {
 		e.opts.Logger.Info("reconciled", "unknown", r.Unknown, "resent", r.Resent, "requeued", r.Requeued,
-			"shards", r.Shards, "runs", r.Runs)
+			"shards", r.Shards, "runs", r.Runs, "purged", r.Purged)
 	}
 	return r, nil
 }

@@ -28,6 +28,10 @@ type Scheduler struct {
 	// engine's: a simulated one (drills run a day of ticks in minutes).
 	// The workers that run the firings keep the wall clock.
 	Clock *SimClock
+	// Ticked, when set, is called by Run after each tick with the instant
+	// it ticked at (on its clock), how many firings it enqueued and the
+	// tick's error: the signal a test waits on instead of sleeping.
+	Ticked func(at time.Time, fired int, err error)
 }
 
 // Tick enqueues every firing due at now and returns how many it enqueued.
@@ -130,10 +134,15 @@ func (s *Scheduler) Run(ctx context.Context) {
 		now, speed = s.Clock.Now, s.Clock.Speed
 	}
 	for {
-		if _, err := s.Tick(ctx, now()); err != nil && ctx.Err() == nil {
+		at := now()
+		fired, err := s.Tick(ctx, at)
+		if err != nil && ctx.Err() == nil {
 			s.Engine.log().Error("scheduler tick", "err", err)
 		}
-		at := now()
+		if s.Ticked != nil {
+			s.Ticked(at, fired, err)
+		}
+		at = now()
 		wait := time.Duration(float64(at.Truncate(time.Minute).Add(time.Minute).Sub(at)) / speed)
 		select {
 		case <-ctx.Done():

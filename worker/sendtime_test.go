@@ -47,7 +47,7 @@ func TestUnsubscribeMidRunStopsWaitingMessages(t *testing.T) {
 			if err := b.st.Suppress(ctx, "email", "Customer2@Example.com", store.SuppressUnsubscribe, rows["c2"].CustomerID); err != nil {
 				t.Fatal(err)
 			}
-			if err := b.st.SetConsent(ctx, rows["c5"].CustomerID, "email", false); err != nil {
+			if err := b.st.SetConsent(ctx, rows["c5"].CustomerID, "email", false, store.ConsentAdmin); err != nil {
 				t.Fatal(err)
 			}
 			b.acceptWorker(t, e, sendOnly)

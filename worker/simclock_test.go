@@ -35,7 +35,9 @@ func TestSimClockParsesItsOwnFormAndRejectsBadInput(t *testing.T) {
 
 // TestSchedulerRunsOnASimulatedClock runs a real Scheduler.Run loop on a
 // clock 1,200 times faster than the wall: an hour of an every-ten-minutes
-// campaign passes in three seconds, and each simulated tick runs once.
+// campaign passes in three seconds (the test waits for the scheduler's
+// ticks, Scheduler.Ticked, until one is an hour in), and each simulated
+// tick runs once.
 func TestSchedulerRunsOnASimulatedClock(t *testing.T) {
 	t.Parallel()
 	b := setup(t, store.Postgres)
@@ -46,9 +48,24 @@ func TestSchedulerRunsOnASimulatedClock(t *testing.T) {
 	start := time.Date(2026, 3, 1, 0, 5, 0, 0, time.UTC)
 	clock := worker.SimClock{Start: start, Anchor: time.Now(), Speed: 1200}
 	ctx, cancel := context.WithCancel(context.Background())
+	ticks := make(chan time.Time, 64)
+	sched := &worker.Scheduler{Engine: e, Clock: &clock, Ticked: func(at time.Time, _ int, _ error) {
+		select {
+		case ticks <- at:
+		default: // the test has stopped listening
+		}
+	}}
 	done := make(chan struct{})
-	go func() { defer close(done); (&worker.Scheduler{Engine: e, Clock: &clock}).Run(ctx) }()
-	time.Sleep(3 * time.Second)
+	go func() { defer close(done); sched.Run(ctx) }()
+	timeout := time.After(time.Minute)
+	for hourIn := false; !hourIn; {
+		select {
+		case at := <-ticks:
+			hourIn = !at.Before(start.Add(time.Hour))
+		case <-timeout:
+			t.Fatalf("no scheduler tick an hour into the simulated clock after a minute (it reads %s)", clock.Now())
+		}
+	}
 	cancel()
 	<-done
 	end := clock.Now()

@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tidings-crm/tidings/internal/wait"
 	"github.com/tidings-crm/tidings/worker/redistest"
 )
 
@@ -45,16 +46,13 @@ func taskIn(t *testing.T, c *asynq.Client, typ, id string, opts ...asynq.Option)
 // waitState waits until asynq reports the task in state.
 func waitState(t *testing.T, insp *asynq.Inspector, id string, state asynq.TaskState) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		info, err := insp.GetTaskInfo(checkQueue, id)
-		if err == nil && info.State == state {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("task %s not %s after 15 s (%v, %v)", id, state, info, err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var info *asynq.TaskInfo
+	var err error
+	if !wait.Until(15*time.Second, func() bool {
+		info, err = insp.GetTaskInfo(checkQueue, id)
+		return err == nil && info.State == state
+	}) {
+		t.Fatalf("task %s not %s after 15 s (%v, %v)", id, state, info, err)
 	}
 }
 
@@ -175,11 +173,7 @@ func dequeueLikeAsynq(t *testing.T, rdb *redis.Client, prefix string) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	deadline := time.Now().Add(15 * time.Second)
-	for rdb.LLen(context.Background(), prefix+"pending").Val() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("asynq did not dequeue the id in 15 s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	wait.For(t, 15*time.Second, "asynq to dequeue the id", func() bool {
+		return rdb.LLen(context.Background(), prefix+"pending").Val() == 0
+	})
 }

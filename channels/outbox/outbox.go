@@ -5,6 +5,7 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -137,4 +138,55 @@ func (o *Outbox) appendLine(line []byte) error {
 		werr = cerr
 	}
 	return werr
+}
+
+// EraseMessages removes what the outbox holds of the given deliveries: their
+// .eml files and their sms.log lines (the log is rewritten without them and
+// renamed into place). It returns how many messages it removed. A line
+// appended by another process while the log is rewritten may be lost: erase
+// while no campaign is writing to a shared outbox.
+func (o *Outbox) EraseMessages(deliveryIDs []int64) (int, error) {
+	gone := make(map[int64]bool, len(deliveryIDs))
+	n := 0
+	for _, id := range deliveryIDs {
+		gone[id] = true
+		err := os.Remove(o.EmailPath(id))
+		if err == nil {
+			n++
+		} else if !os.IsNotExist(err) {
+			return n, fmt.Errorf("outbox: erase email %d: %w", id, err)
+		}
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	path := filepath.Join(o.dir, SMSLogName)
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return n, nil
+	}
+	if err != nil {
+		return n, fmt.Errorf("outbox: erase sms: %w", err)
+	}
+	var kept []byte
+	for line := range bytes.Lines(data) {
+		var rec struct {
+			DeliveryID int64 `json:"delivery_id"`
+		}
+		if json.Unmarshal(line, &rec) == nil && gone[rec.DeliveryID] {
+			n++
+			continue
+		}
+		kept = append(kept, line...)
+	}
+	if len(kept) == len(data) {
+		return n, nil
+	}
+	tmp := path + ".erase"
+	if err := os.WriteFile(tmp, kept, 0o644); err != nil {
+		return n, fmt.Errorf("outbox: erase sms: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return n, fmt.Errorf("outbox: erase sms: %w", err)
+	}
+	return n, nil
 }

@@ -92,6 +92,8 @@ func TestTwilio429RetryAfterHoldsSends(t *testing.T) {
 	if n := len(srv.Requests()); n != 1 {
 		t.Fatalf("API saw %d requests during Retry-After, want 1", n)
 	}
+	// The hold is wall time and the API server's clock is the wall's: the
+	// test lets the second pass, which is what it checks (the gap below).
 	time.Sleep(time.Second + 50*time.Millisecond)
 	if _, err := tw.Send(context.Background(), smsMessage(2, "+14155550124", "hello")); err != nil {
 		t.Fatalf("after Retry-After: %v", err)

@@ -16,6 +16,7 @@ import (
 // Paris number without a zone are inferred, a stated zone (even with a
 // phone) counts as stated, and no zone with no usable number is the default.
 func TestAudienceCountsStatedInferredAndDefaultZones(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	csv := "external_id,email,phone,time_zone,email_consent\n" +
 		"ny,ny@example.com,+12125550101,,true\n" +

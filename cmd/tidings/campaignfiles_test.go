@@ -75,6 +75,7 @@ func dashboardPage(t *testing.T, url string) string {
 // banner; when the valid file breaks too, its campaign keeps running and
 // /readyz says so.
 func TestServeRunsValidCampaignsBesideABrokenFile(t *testing.T) {
+	t.Parallel()
 	flags, spring, broken := worldWithBrokenFile(t)
 	rt, srv := serveRuntime(t, flags)
 	if got := rt.engine.Campaigns(); len(got) != 1 || got[0].ID != "spring" {
@@ -128,6 +129,7 @@ func TestServeRunsValidCampaignsBesideABrokenFile(t *testing.T) {
 // valid campaign work with a broken sibling file, warning about it on
 // stderr; validate still fails on it.
 func TestAudienceAndPreviewRunBesideABrokenFile(t *testing.T) {
+	t.Parallel()
 	flags, _, broken := worldWithBrokenFile(t)
 	for _, args := range [][]string{{"audience", "spring"}, {"preview", "spring", "--customer", "c1"}} {
 		code, out, errOut := cli(t, append(flags, args...)...)

@@ -91,6 +91,7 @@ func cliWorld(t *testing.T, name, yaml string) (st *store.Store, flags []string)
 }
 
 func TestDeliveriesCommandShowsPlannedSendsLocalAndUTC(t *testing.T) {
+	t.Parallel()
 	base := deliveriesWorld(t)
 	code, out, errOut := cli(t, append(base, "deliveries", "bday", "--limit", "4")...)
 	if code != 0 {
@@ -125,6 +126,7 @@ c4        deferred    local send time  2026        sms      2026-12-04 09:00 -08
 }
 
 func TestDeliveriesEndpointNeedsTheAdminTokenAndMatchesTheCLI(t *testing.T) {
+	t.Parallel()
 	base := deliveriesWorld(t)
 	srv := serveHTTP(t, base)
 	get := func(token string) (int, []byte) {
@@ -156,7 +158,14 @@ func TestDeliveriesEndpointNeedsTheAdminTokenAndMatchesTheCLI(t *testing.T) {
 // returns the status and body.
 func bearerGet(t *testing.T, url, token string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	return bearerDo(t, http.MethodGet, url, token, "")
+}
+
+// bearerDo sends a request with body and, when token is set, the bearer
+// token; it returns the status and the body of the answer.
+func bearerDo(t *testing.T, method, url, token, body string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -165,6 +174,6 @@ func bearerGet(t *testing.T, url, token string) (int, []byte) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, body
+	answer, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, answer
 }

@@ -97,6 +97,9 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 	if err := a.printDemoTable(ctx, rt.st, fired); err != nil {
 		return err
 	}
+	if err := a.demoJourneys(ctx, rt.st, rt.engine, fired); err != nil {
+		return err
+	}
 	if o.once {
 		return nil
 	}

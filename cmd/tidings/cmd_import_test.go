@@ -11,6 +11,7 @@ import (
 )
 
 func TestImportReportsBadBytesAtLineAndColumn(t *testing.T) {
+	t.Parallel()
 	path, code, out, errOut := importCustomersCLI(t, "external_id,first_name,last_name\n"+
 		"a1,Ann,Lee\n"+
 		"a2,Bj\xf6rn,Berg\n"+

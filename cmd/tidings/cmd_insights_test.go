@@ -40,6 +40,7 @@ func insightsCLI(t *testing.T, args ...string) (int, string, string) {
 // and report print the same model, segment sizes and a P(alive)
 // distribution over all 2,357 buyers.
 func TestInsightsRefreshAndReport(t *testing.T) {
+	t.Parallel()
 	sample := storetest.CDNOWFile(t, "CDNOW_sample.txt")
 	url := storetest.URL(t, "sqlite")
 	base := []string{"--database-url", url}

@@ -30,6 +30,10 @@ run "tidings migrate up" before rolling them out, or start them with --migrate.`
 			if err != nil {
 				return err
 			}
+			// Suppressions stored in clear before 0012 are hashed now.
+			if err := a.loadHashKey(cmd.Context(), st); err != nil {
+				return err
+			}
 			if len(applied) == 0 {
 				fmt.Fprintln(a.stdout, "database is up to date")
 			}

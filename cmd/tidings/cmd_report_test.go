@@ -77,6 +77,7 @@ func reportWorld(t *testing.T) []string {
 // TestReportCommand: --json prints the report's numbers; the table shows the
 // arms and the verdict; an unknown campaign names the ones there are.
 func TestReportCommand(t *testing.T) {
+	t.Parallel()
 	base := reportWorld(t)
 	code, out, errOut := cli(t, append(base, "report", "spring", "--json")...)
 	if code != 0 {
@@ -147,22 +148,28 @@ func serveRuntime(t *testing.T, flags []string) (*runtime, *httptest.Server) {
 
 const testWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
+// postSigned posts body to the purchase webhook at base, signed with
+// testWebhookSecret, and returns the status code.
+func postSigned(t *testing.T, base, id string, body []byte) int {
+	t.Helper()
+	req, err := triggers.SignedRequest(context.Background(), testWebhookSecret, base+triggers.PathPurchase, id, time.Now(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // TestMetricsCountWebhookEvents: /metrics (admin token) exposes
 // tidings_webhook_events_total and it moves when purchases are posted.
 func TestMetricsCountWebhookEvents(t *testing.T) {
+	t.Parallel()
 	srv := serveHTTP(t, reportWorld(t))
-	post := func(id string, body []byte) int {
-		req, err := triggers.SignedRequest(context.Background(), testWebhookSecret, srv.URL+triggers.PathPurchase, id, time.Now(), body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	post := func(id string, body []byte) int { return postSigned(t, srv.URL, id, body) }
 	ev := []byte(`{"event_id": "m1", "customer": {"external_id": "c1"}, "order_id": "m1", "amount": 12.5,
 		"occurred_at": "2026-04-07T10:00:00Z"}`)
 	if code := post("m1", ev); code != http.StatusAccepted {
@@ -190,6 +197,7 @@ func TestMetricsCountWebhookEvents(t *testing.T) {
 // through the served mux answers 401 without the token, 200 with the same
 // report as the CLI, and 404 for an unknown campaign.
 func TestReportEndpointNeedsTheAdminToken(t *testing.T) {
+	t.Parallel()
 	base := reportWorld(t)
 	srv := serveHTTP(t, base)
 	get := func(path, token string) (int, []byte) { return bearerGet(t, srv.URL+path, token) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -78,6 +79,20 @@ func (a *app) runRoles(ctx context.Context, r roles) error {
 			a.log.Warn(w)
 		}
 	}
+	// The HTTP port is taken before anything starts, so a port in use
+	// fails the command before it runs a scheduler or workers.
+	var hs *http.Server
+	var l net.Listener
+	if r.http {
+		if hs, err = a.httpServer(rt); err != nil {
+			return err
+		}
+		if l, err = net.Listen("tcp", hs.Addr); err != nil {
+			return fmt.Errorf("http server: %w", err)
+		}
+		defer l.Close() // Serve closes it too; this is for a return before Serve
+		a.log.Info("http server listening", "addr", l.Addr().String())
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -112,24 +127,22 @@ func (a *app) runRoles(ctx context.Context, r roles) error {
 		goRun(func() { rt.engine.RunJourneySweeper(ctx, journeySweepEvery) })
 	}
 	if r.http {
-		hs, err := a.httpServer(rt)
-		if err != nil {
-			return err
-		}
 		goRun(func() {
-			a.log.Info("http server listening", "addr", a.cfg.HTTPAddr)
-			if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := hs.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("http server: %w", err)
 			}
 		})
 		// Shut the server down when ctx ends: wg.Wait below waits for
-		// ListenAndServe, so a deferred Shutdown would never run.
+		// Serve, so a deferred Shutdown would never run.
 		goRun(func() {
 			<-ctx.Done()
 			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
 			defer c()
 			hs.Shutdown(sctx)
 		})
+	}
+	if l != nil && a.listening != nil {
+		a.listening(l.Addr()) // everything has started
 	}
 	a.log.Info("tidings running", "worker", r.worker, "scheduler", r.scheduler, "http", r.http,
 		"campaigns", len(rt.engine.Campaigns()))

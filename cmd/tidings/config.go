@@ -48,6 +48,8 @@ type Config struct {
 	PublicURL     string // base URL for links in messages (unsubscribe)
 	AdminToken    string
 	SigningKey    string // HMAC key for unsubscribe links
+	HashKey       string // HMAC key of hashed suppressions; empty: kept in the database
+	InboxRetain   string // how long webhook payloads are kept: 30d, 720h, or 0 (for ever)
 	SegmentMap    string // optional YAML file overriding the RFM segment map
 	LogFormat     string // text or json
 	OutboxDir     string
@@ -64,6 +66,7 @@ type Config struct {
 	location      *time.Location
 	claimLease    time.Duration
 	eventKeep     time.Duration
+	inboxRetain   time.Duration
 	allowEviction bool
 	migrate       bool
 	dbPool        int // 0: the store's default
@@ -126,6 +129,10 @@ func (c *Config) settings() []setting {
 			help: "bearer token for the admin API, dashboard and monitoring", str: &c.AdminToken, secret: true},
 		{flag: "signing-key", env: "TIDINGS_SIGNING_KEY", yaml: "signing_key", def: "",
 			help: "secret (32+ random characters) that signs unsubscribe links; keep it stable across restarts", str: &c.SigningKey, secret: true},
+		{flag: "hash-key", env: "TIDINGS_HASH_KEY", yaml: "hash_key", def: "",
+			help: "secret (32+ random characters) suppressed addresses are hashed with; empty: generated once and kept in the database (docs/privacy.md)", str: &c.HashKey, secret: true},
+		{flag: "inbox-retention", env: "TIDINGS_INBOX_RETENTION", yaml: "inbox_retention", def: "30d",
+			help: "how long webhook event payloads (which hold the customer's profile) are kept; the event id stays. Days (30d) or a duration (720h); 0 keeps them", str: &c.InboxRetain},
 		{flag: "segment-map", env: "TIDINGS_SEGMENT_MAP", yaml: "segment_map", def: "",
 			help: "YAML file mapping RFM score patterns to segment names (see insights.DefaultSegmentMapYAML); empty uses the default", str: &c.SegmentMap},
 		{flag: "log-format", env: "TIDINGS_LOG_FORMAT", yaml: "log_format", def: "text",
@@ -261,6 +268,9 @@ func (c *Config) validate() error {
 	if _, err := mail.ParseAddress(c.SMTPFrom); err != nil {
 		bad("TIDINGS_SMTP_FROM", "%v; write an address such as \"Shop <hello@shop.example>\"", err)
 	}
+	if c.HashKey != "" && len(c.HashKey) < 32 {
+		bad("TIDINGS_HASH_KEY", "is %d characters; use at least 32 random characters (e.g. openssl rand -hex 32)", len(c.HashKey))
+	}
 	if c.SigningKey != "" && len(c.SigningKey) < 32 {
 		bad("TIDINGS_SIGNING_KEY", "is %d characters; use at least 32 random characters (e.g. openssl rand -hex 32)", len(c.SigningKey))
 	}
@@ -290,6 +300,11 @@ func (c *Config) validate() error {
 	}
 	if c.SMSProvider == "twilio" && c.SMSInbound != "" {
 		bad("TIDINGS_SMS_INBOUND_SECRET", "is for the http provider; Twilio signs inbound SMS with its auth token, TIDINGS_SMS_TOKEN: unset it")
+	}
+	if d, err := parseDays(c.InboxRetain); err != nil || d < 0 || (d > 0 && d < time.Hour) {
+		bad("TIDINGS_INBOX_RETENTION", "must be a number of days such as 30d, a duration of at least 1h such as 720h, or 0 to keep payloads, got %q", c.InboxRetain)
+	} else {
+		c.inboxRetain = d
 	}
 	if d, err := time.ParseDuration(c.ClaimLease); err != nil || d < 10*time.Second {
 		bad("TIDINGS_CLAIM_LEASE", "must be a duration of at least 10s such as 2m, got %q", c.ClaimLease)
@@ -404,6 +419,18 @@ func (c *Config) Lease() time.Duration { return c.claimLease }
 
 // EventRetention is how long the events log keeps an event.
 func (c *Config) EventRetention() time.Duration { return c.eventKeep }
+
+// InboxRetention is TIDINGS_INBOX_RETENTION; 0 keeps webhook payloads.
+func (c *Config) InboxRetention() time.Duration { return c.inboxRetain }
+
+// parseDays reads "30d" as 30 days, anything else as a Go duration ("0" too).
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		return time.Duration(days) * 24 * time.Hour, err
+	}
+	return time.ParseDuration(s)
+}
 
 // redactURL hides the password of a URL before it is printed, also when the
 // URL does not parse (email.RedactURL).

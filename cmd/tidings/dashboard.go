@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
@@ -23,7 +25,7 @@ func (a *app) mountDashboard(mux *http.ServeMux, rt *runtime) error {
 		return nil
 	}
 	dash, err := dashboard.New(dashboard.Options{Source: rt.engine, Files: rt.engine, Token: a.cfg.AdminToken, Logger: a.log,
-		MonitoringPath: monitoringPath})
+		MonitoringPath: monitoringPath, Revocations: redisRevocations{rt.rdb}})
 	if err != nil {
 		return err
 	}
@@ -38,6 +40,25 @@ func (a *app) mountDashboard(mux *http.ServeMux, rt *runtime) error {
 	mux.Handle(monitoringPath, dash.Protect(mon))
 	mux.Handle(monitoringPath+"/", dash.Protect(mon))
 	return nil
+}
+
+// redisRevocations keeps the dashboard sessions ended by logout in Redis,
+// each until it would have expired, so every serve process refuses them.
+type redisRevocations struct{ rdb redis.UniversalClient }
+
+const revokedPrefix = "tidings:dashboard:revoked:"
+
+func (r redisRevocations) Revoke(ctx context.Context, session string, until time.Time) error {
+	ttl := time.Until(until)
+	if ttl <= 0 {
+		return nil
+	}
+	return r.rdb.Set(ctx, revokedPrefix+session, "1", ttl).Err()
+}
+
+func (r redisRevocations) Revoked(ctx context.Context, session string) (bool, error) {
+	n, err := r.rdb.Exists(ctx, revokedPrefix+session).Result()
+	return n > 0, err
 }
 
 // asynqConnOpt gives asynqmon the connection options of the runtime's Redis

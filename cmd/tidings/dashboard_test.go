@@ -29,6 +29,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/internal/wait"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/web/dashboard"
@@ -67,6 +68,7 @@ messages: {email: {subject: Thanks, text: "Thanks. {{ .unsubscribe_url }}"}}
 // chart's colours; without the token every page answers 401. It also checks
 // asynqmon at /monitoring.
 func TestDashboardInChromium(t *testing.T) {
+	t.Parallel()
 	chromium := chromiumPath(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -236,21 +238,18 @@ func seedSpringSale(t *testing.T, ctx context.Context, dbURL, dir string) {
 	}
 }
 
-// serveForTest runs `tidings serve` in-process on a free port until the test
-// ends, and returns its base URL once /healthz answers.
+// serveForTest runs `tidings serve` in-process on a port of its choosing
+// until the test ends, and returns its base URL once the command says
+// (app.listening) that everything has started.
 func serveForTest(t *testing.T, ctx context.Context, args ...string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	var logs syncBuffer
 	done := make(chan int, 1)
+	listening := make(chan net.Addr, 1)
+	a := &app{stdout: &logs, stderr: &logs, listening: func(addr net.Addr) { listening <- addr }}
 	go func() {
-		done <- run(ctx, append(args, "--http-addr", addr, "serve"), &logs, &logs)
+		done <- a.run(ctx, append(args, "--http-addr", "127.0.0.1:0", "serve"))
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -265,25 +264,16 @@ func serveForTest(t *testing.T, ctx context.Context, args ...string) string {
 			t.Logf("serve output:\n%s", logs.String())
 		}
 	})
-	base := "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("tidings serve exited with %d:\n%s", code, logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tidings serve did not answer /healthz within 20 s:\n%s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	select {
+	case addr := <-listening:
+		return "http://" + addr.String()
+	case code := <-done:
+		done <- code // for the cleanup
+		t.Fatalf("tidings serve exited with %d:\n%s", code, logs.String())
+	case <-time.After(time.Minute):
+		t.Fatalf("tidings serve did not start within a minute:\n%s", logs.String())
 	}
+	return ""
 }
 
 type syncBuffer struct {
@@ -315,22 +305,24 @@ func httpGet(t *testing.T, u, token string) (int, string) {
 
 func waitRunDone(t *testing.T, base, id string) worker.CampaignStatus {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var found worker.CampaignStatus
+	var body string
+	if !wait.UntilEvery(20*time.Second, 100*time.Millisecond, func() bool {
 		var list []worker.CampaignStatus
-		_, body := httpGet(t, base+"/v1/campaigns", dashToken)
+		_, body = httpGet(t, base+"/v1/campaigns", dashToken)
 		json.Unmarshal([]byte(body), &list)
 		for _, c := range list {
 			pending := c.Ledger[store.StatusPending] + c.Ledger[store.StatusSending]
 			if c.ID == id && c.LastRun != nil && c.LastRun.Status == "done" && pending == 0 {
-				return c
+				found = c
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not finish within 20 s: %s", id, body)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("%s did not finish within 20 s: %s", id, body)
 	}
+	return found
 }
 
 // checkMonitoring: asynqmon answers at /monitoring with its page and lists

@@ -134,8 +134,10 @@ func relayMatchesLedger(t *testing.T, st *store.Store, relay *smtptest.Server) {
 // newsletter again. Every table shows that run's own ledger rows, and the
 // relay received exactly the emails the runs' tables say.
 func TestDemoOnceTwiceSendsOnce(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			url, relay := storetest.URL(t, d), smtptest.Start(t)
 			args := []string{"--database-url", url, "--smtp-url", relay.URL(), "--outbox", t.TempDir(),
 				"--campaigns", "../../examples/campaigns"}

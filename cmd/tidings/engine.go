@@ -34,6 +34,7 @@ type runtime struct {
 	queue   *worker.Enqueuer // on client, verifying task-id conflicts against rdb
 	engine  *worker.Engine
 	signer  unsubscribe.Signer
+	outbox  *outbox.Outbox // where messages go without a provider; an erasure cleans it
 	metrics *prometheus.Registry
 	closers []func()
 }
@@ -67,6 +68,9 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 		if err := requireMigrated(ctx, st); err != nil {
 			return nil, err
 		}
+		if err := a.loadHashKey(ctx, st); err != nil {
+			return nil, err
+		}
 	}
 	if rt.rdb, err = a.openRedis(rt); err != nil {
 		return nil, err
@@ -79,8 +83,9 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 	}
 	rt.signer = a.signer()
 	rt.metrics = prometheus.NewRegistry()
+	inspector := asynq.NewInspectorFromRedisClient(rt.rdb)
 	rt.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		worker.NewQueueDepth(asynq.NewInspectorFromRedisClient(rt.rdb)))
+		worker.NewQueueDepth(inspector), worker.NewConsentChanges(st))
 	insightsOpts, err := a.insightsOptions()
 	if err != nil {
 		return nil, err
@@ -88,11 +93,13 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 	rt.engine = worker.NewEngine(st, rt.queue, chans, worker.Options{
 		DefaultLoc:     a.cfg.Location(),
 		Lease:          a.cfg.Lease(),
+		InboxRetention: a.cfg.InboxRetention(),
 		Logger:         a.log,
 		UnsubscribeURL: unsubscribeURL(rt.signer, a.cfg.PublicURL),
 		Insights:       insightsOpts,
 		Metrics:        worker.NewMetrics(rt.metrics),
 		EventRetention: a.cfg.EventRetention(),
+		Erase:          worker.EraseTargets{Inspector: inspector, Outbox: rt.outbox},
 	})
 	rt.engine.LoadCampaigns(a.cfg.CampaignsDir)
 	if err := a.loadPolicy(rt.engine); err != nil {
@@ -170,6 +177,7 @@ func (a *app) openChannels(rt *runtime) (map[channels.Name]channels.Channel, err
 	if err != nil {
 		return nil, err
 	}
+	rt.outbox = box
 	emailCh, smsCh = box.Email(), box.SMS()
 	if a.cfg.SMTPURL != "" {
 		cfg, err := email.ParseURL(a.cfg.SMTPURL)

@@ -69,6 +69,7 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 		api := a.adminOnly(admin.Handler(rt.engine, a.log))
 		mux.Handle("/v1/campaigns", api)
 		mux.Handle("/v1/campaigns/", api)
+		mux.Handle("/v1/customers/", api)
 	} else {
 		a.log.Warn("TIDINGS_ADMIN_TOKEN is not set: the admin API (/v1/campaigns) is disabled and /metrics answers anyone")
 	}

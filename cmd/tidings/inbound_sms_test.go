@@ -16,6 +16,7 @@ import (
 // with the credential, an unsigned request is refused and a signed one
 // is carried out.
 func TestInboundSMSNeedsItsProvidersCredential(t *testing.T) {
+	t.Parallel()
 	const secret = "whsec_c21zLWluYm91bmQtc2VjcmV0LWZvci1jbWQtdGVzdHM="
 	sms := []string{"--sms-url", "https://sms.example", "--sms-from", "+15550001111"}
 	for _, c := range []struct {

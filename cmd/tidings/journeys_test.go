@@ -85,6 +85,7 @@ steps:
 // message reads as .journey.arm; and it stops at a wait_for with both
 // outcomes.
 func TestPreviewJourneyPrintsThePath(t *testing.T) {
+	t.Parallel()
 	flags := journeyWorld(t)
 	preview := func(journey, who string) string {
 		t.Helper()
@@ -181,6 +182,7 @@ func customerID(t *testing.T, flags []string, ext string) int64 {
 // TestValidateReportsJourneyProblems: validate prints a journey's problems
 // at their file:line:col and fails; the example journey is valid.
 func TestValidateReportsJourneyProblems(t *testing.T) {
+	t.Parallel()
 	src, err := os.ReadFile("../../examples/campaigns/win-back-sequence.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+
 	// The IANA zone database is built in: customer and campaign zones, DST
 	// rules and the typo checks of time_zone must not depend on the host
 	// having tzdata installed (slim containers do not).
@@ -42,6 +44,11 @@ type app struct {
 	log    *slog.Logger
 	// changed lists the flags given on the command line.
 	changed map[string]bool
+	// listening, when set, is called with the HTTP server's address once
+	// it and every other part of the command have started (serve): the
+	// signal tests wait on instead of polling /healthz, and how they learn
+	// the port of --http-addr 127.0.0.1:0.
+	listening func(net.Addr)
 }
 
 func main() {
@@ -54,7 +61,12 @@ func main() {
 // run executes the CLI with args and returns the process exit code. Tests call
 // it directly.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	return (&app{stdout: stdout, stderr: stderr}).run(ctx, args)
+}
+
+// run executes the CLI with args on a's output streams (and hooks).
+func (a *app) run(ctx context.Context, args []string) int {
+	stdout, stderr := a.stdout, a.stderr
 	a.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	root := a.rootCommand()
 	root.SetArgs(args)
@@ -113,6 +125,7 @@ Settings come from flags, TIDINGS_* environment variables or a YAML file
 		a.eventsCommand(),
 		a.reportCommand(),
 		a.deliveriesCommand(),
+		a.customersCommand(),
 	)
 	return root
 }
@@ -132,8 +145,31 @@ func (a *app) openStore(ctx context.Context, migrate bool) (*store.Store, error)
 			st.Close()
 			return nil, err
 		}
+		if err := a.loadHashKey(ctx, st); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	return st, nil
+}
+
+// loadHashKey gives st the key of hashed suppressions (TIDINGS_HASH_KEY, or
+// the one kept in the database) once the schema has it. A key kept in the
+// database protects the hashes from nobody who holds a copy of it: say so.
+func (a *app) loadHashKey(ctx context.Context, st *store.Store) error {
+	where, err := st.LoadHashKey(ctx, a.cfg.HashKey)
+	if errors.Is(err, store.ErrHashKey) {
+		return fmt.Errorf("%w (TIDINGS_HASH_KEY, docs/privacy.md#the-hash-key)", err)
+	}
+	if err != nil {
+		return err
+	}
+	if where == store.KeyGenerated {
+		a.log.Warn("TIDINGS_HASH_KEY is not set: the key of hashed suppressions is kept in the database, " +
+			"so a copy of the database can test guesses against them; set TIDINGS_HASH_KEY to it " +
+			"(SELECT key FROM hash_key) to move it out (docs/privacy.md#the-hash-key)")
+	}
+	return nil
 }
 
 // requireMigrated fails when st has pending migrations, naming them and the

@@ -26,6 +26,7 @@ func cli(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestValidateExamplesPass(t *testing.T) {
+	t.Parallel()
 	code, out, errOut := cli(t, "validate", "../../examples/campaigns")
 	if code != 0 {
 		t.Fatalf("validate examples: exit %d\n%s%s", code, out, errOut)
@@ -38,6 +39,7 @@ func TestValidateExamplesPass(t *testing.T) {
 // TestValidateReportsExactPositions breaks a copy of an example campaign in
 // four ways and checks each problem is reported at its file:line:col.
 func TestValidateReportsExactPositions(t *testing.T) {
+	t.Parallel()
 	src, err := os.ReadFile("../../examples/campaigns/weekly-newsletter.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -178,6 +180,7 @@ func TestAudienceOnCDNOWMatchesIndependentSQL(t *testing.T) {
 }
 
 func TestImportCustomersReportsBadRows(t *testing.T) {
+	t.Parallel()
 	path, code, out, errOut := importCustomersCLI(t, "external_id,email,time_zone,birthday\n"+
 		"a1,ann@example.com,Europe/Paris,1990-04-02\n"+
 		"a2,bob@,Europe/Paris,\n"+
@@ -194,6 +197,7 @@ func TestImportCustomersReportsBadRows(t *testing.T) {
 }
 
 func TestConfigErrorsSayWhatToFix(t *testing.T) {
+	t.Parallel()
 	code, _, errOut := cli(t, "--database-url", "mysql://x", "--time-zone", "Mars/Base", "validate", "../../examples/campaigns")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
@@ -208,6 +212,7 @@ func TestConfigErrorsSayWhatToFix(t *testing.T) {
 // TestREADMEDocumentsEveryVariable keeps the README's configuration table
 // true: every setting's variable and YAML key is listed.
 func TestREADMEDocumentsEveryVariable(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +231,7 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 // TestDemoOnceSendsIntoTheOutbox runs the README's first command on a fresh
 // SQLite file with the in-process Redis, and checks the table and the outbox.
 func TestDemoOnceSendsIntoTheOutbox(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	code, out, errOut := cli(t, "--database-url", "sqlite:"+filepath.Join(dir, "demo.db"), "--outbox", filepath.Join(dir, "outbox"),
 		"--campaigns", "../../examples/campaigns", "demo", "--once", "--customers", "400")
@@ -251,6 +257,7 @@ func TestDemoOnceSendsIntoTheOutbox(t *testing.T) {
 // A rule may compare rfm.segment only with a segment the deployment's
 // segment map names: the default map's, or TIDINGS_SEGMENT_MAP's.
 func TestValidateChecksSegmentsAgainstTheConfiguredMap(t *testing.T) {
+	t.Parallel()
 	src, err := os.ReadFile("../../examples/campaigns/weekly-newsletter.yaml")
 	if err != nil {
 		t.Fatal(err)

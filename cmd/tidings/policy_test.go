@@ -32,6 +32,7 @@ const brokenPolicy = "caps:\n  sms:\n    promotional: 3 per 7d\n  mail: {alert: 
 // --policy (or TIDINGS_POLICY) with the campaigns, each problem at its
 // file:line:col; the shipped examples pass.
 func TestValidateChecksThePolicy(t *testing.T) {
+	t.Parallel()
 	for _, example := range []string{"../../examples/policy.yaml", "../../examples/policy-us.yaml"} {
 		if code, out, errOut := cli(t, "validate", "--policy", example, "../../examples/campaigns"); code != 0 {
 			t.Errorf("validate --policy %s: exit %d\n%s%s", example, code, out, errOut)
@@ -59,6 +60,7 @@ func TestValidateChecksThePolicy(t *testing.T) {
 // policy and /readyz says "degraded", naming the file and, to the admin,
 // its problems.
 func TestServeRefusesABrokenPolicyAndReportsABrokenEdit(t *testing.T) {
+	t.Parallel()
 	world := reportWorld(t)
 	a := &app{stdout: io.Discard, stderr: io.Discard, log: slog.New(slog.DiscardHandler)}
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)

@@ -52,6 +52,7 @@ func runtimeWith(t *testing.T, flags ...string) (*runtime, *syncBuffer, error) {
 // Redis that hides CONFIG (managed Redis) starts with a warning that the
 // policy could not be checked; the embedded queue is not checked.
 func TestRedisThatCanEvictTasksIsRefused(t *testing.T) {
+	t.Parallel()
 	r := cluster.StartRedis(t)
 	ctx := context.Background()
 	admin := r.Client()

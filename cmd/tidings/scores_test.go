@@ -66,10 +66,12 @@ func openURL(t *testing.T, url string) *store.Store {
 // BG/NBD fit at the end of the calibration period, a win-back audience in
 // 1998), and the live rows stay byte-identical.
 func TestBacktestAtLeavesLiveRowsUntouched(t *testing.T) {
+	t.Parallel()
 	sample := storetest.CDNOWFile(t, "CDNOW_sample.txt")
 	dir := campaignsWith(t, map[string]string{"who.yaml": whoYAML})
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			url := storetest.URL(t, d)
 			base := []string{"--database-url", url, "--campaigns", dir}
 			if code, out, errOut := cli(t, append(base, "import", "purchases", sample)...); code != 0 ||
@@ -111,9 +113,11 @@ func TestBacktestAtLeavesLiveRowsUntouched(t *testing.T) {
 // what to run; audience and preview then warn about the missing scores with
 // the command, and about stale ones once refreshed long ago.
 func TestImportPurchasesRefreshesScores(t *testing.T) {
+	t.Parallel()
 	sample := storetest.CDNOWFile(t, "CDNOW_sample.txt")
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			url := storetest.URL(t, d)
 			base := []string{"--database-url", url, "--campaigns", "../../examples/campaigns"}

@@ -22,6 +22,7 @@ const badBytesCustomers = "external_id,email,first_name,plan\n" +
 	"c7,c7@example.com,Gus,gold\n"
 
 func TestImportCustomersKeepsGoodRowsAroundBadBytes(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
@@ -75,6 +76,7 @@ var badBytesPurchases = "order_id,customer_id,amount,currency,quantity,occurred_
 	"o7,c3,16.00,USD,1,2024-05-07\n"
 
 func TestImportPurchasesCSVKeepsGoodRowsAroundBadBytes(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
@@ -115,6 +117,7 @@ var badBytesCDNOW = "0000\x001 19970101 1 10.00\n" +
 	"00003 19970106 2 15.00\n"
 
 func TestImportCDNOWKeepsGoodRowsAroundBadBytes(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
@@ -148,6 +151,7 @@ func TestImportCDNOWKeepsGoodRowsAroundBadBytes(t *testing.T) {
 // A row that passes every check but that the database refuses all the same
 // is reported at its line, and the rest of its batch is stored.
 func TestImportKeepsBatchWhenDatabaseRefusesARow(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
@@ -176,6 +180,7 @@ func TestImportKeepsBatchWhenDatabaseRefusesARow(t *testing.T) {
 }
 
 func TestImportRefusesHeaderThatIsNotUTF8(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	_, err := imports.Customers(context.Background(), st, strings.NewReader("external_id,pr\xe9nom\nc1,Ann\n"), imports.Options{})
 	if err == nil || !strings.Contains(err.Error(), "header's column 2: the value is not valid UTF-8") {

@@ -165,6 +165,7 @@ func checkCounts(t *testing.T, st *store.Store, customers, purchases int64) {
 // (PostgreSQL only: the SQLite import of the master file is already covered
 // above and is slow under -race.)
 func TestImportCDNOWSampleAfterMaster(t *testing.T) {
+	t.Parallel()
 	dir := cdnowDir(t)
 	st := storetest.Open(t, store.Postgres)
 	importFile(t, st, filepath.Join(dir, "CDNOW_master.txt"), purchases)

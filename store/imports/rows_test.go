@@ -23,8 +23,10 @@ c7,gus@example.com,,Gus,America/New_York,,1,1,,silver
 `
 
 func TestImportCustomersReportsBadRows(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			sum, err := imports.Customers(ctx, st, strings.NewReader(customersCSV), imports.Options{BatchSize: 2})
@@ -74,6 +76,7 @@ func TestImportCustomersReportsBadRows(t *testing.T) {
 }
 
 func TestImportCustomersNeedsExternalIDColumn(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	_, err := imports.Customers(context.Background(), st, strings.NewReader("email\na@example.com\n"), imports.Options{})
 	if err == nil || !strings.Contains(err.Error(), "no external_id column") {
@@ -93,8 +96,10 @@ A-8,c2,-2.5,,,2024-05-04,
 `
 
 func TestImportPurchasesCSVReportsBadRows(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, d)
 			sum, err := imports.Purchases(ctx, st, strings.NewReader(purchasesCSV), imports.Options{BatchSize: 3})
@@ -138,6 +143,7 @@ func TestImportPurchasesCSVReportsBadRows(t *testing.T) {
 }
 
 func TestImportCDNOWRejectsBadLines(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	log := " customer_id  date number_of_cds  dollar_value\n 00001 19970101  1   11.77\n 00002 1997013x 1 1.00\n" +
 		" 00002 19970112  1   twelve\n\n 00002 19970112  1   12.00\n 00002 19970112  5   77.00\n"
@@ -157,6 +163,7 @@ func TestImportCDNOWRejectsBadLines(t *testing.T) {
 }
 
 func TestImportKeepsFirstRejections(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	var b strings.Builder
 	b.WriteString("external_id,email\n")

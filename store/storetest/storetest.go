@@ -39,13 +39,32 @@ func DatabaseURL() string {
 // unreachable the test fails, saying how to point it at a server.
 func Open(t testing.TB, dialect store.Dialect) *store.Store {
 	t.Helper()
-	st := OpenEmpty(t, dialect)
+	st, _ := OpenURL(t, dialect)
+	return st
+}
+
+// OpenURL is Open, and the URL of the test's database (for SQLiteFiles or
+// another process).
+func OpenURL(t testing.TB, dialect store.Dialect) (*store.Store, string) {
+	t.Helper()
+	url := URL(t, dialect)
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatalf("storetest: open %s: %v", dialect, err)
+	}
+	t.Cleanup(func() { st.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatalf("storetest: migrate %s: %v", dialect, err)
 	}
-	return st
+	// A key generated and kept in the database, as a first start without
+	// TIDINGS_HASH_KEY does: another store or process on the same database
+	// finds it there.
+	if _, err := st.LoadHashKey(ctx, ""); err != nil {
+		t.Fatalf("storetest: hash key %s: %v", dialect, err)
+	}
+	return st, url
 }
 
 // OpenEmpty is Open without the migrations, for tests of the migrations

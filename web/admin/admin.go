@@ -1,5 +1,6 @@
 // Package admin serves the admin API: the operator's JSON view of the
-// engine (campaigns, runs, pause, reports, the ledger). Mount it behind the
+// engine (campaigns, runs, pause, reports, the ledger) and the
+// data-protection requests (erasure, export, consent). Mount it behind the
 // admin token; it holds no state of its own and calls the engine for all.
 package admin
 
@@ -33,6 +34,9 @@ type api struct {
 //	GET  /v1/campaigns/{id}/report   did it work: arms, conversions, lift (Report)
 //	GET  /v1/campaigns/{id}/deliveries?customer=&status=&limit=&cursor=
 //	                                 the ledger: status, reason, planned time (Deliveries)
+//	POST /v1/customers/{id}/erase    remove the person's data, keep aggregates (docs/privacy.md)
+//	GET  /v1/customers/{id}/export   everything held about the person, one JSON document
+//	POST /v1/customers/{id}/consent  {"channel": "email", "granted": false}: an operator's change
 func Handler(e *worker.Engine, logger *slog.Logger) http.Handler {
 	h := &api{e: e, log: logger}
 	mux := http.NewServeMux()
@@ -42,6 +46,9 @@ func Handler(e *worker.Engine, logger *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/campaigns/{id}/resume", h.pause(false))
 	mux.HandleFunc("GET /v1/campaigns/{id}/report", h.report)
 	mux.HandleFunc("GET /v1/campaigns/{id}/deliveries", h.deliveries)
+	mux.HandleFunc("POST /v1/customers/{id}/erase", h.erase)
+	mux.HandleFunc("GET /v1/customers/{id}/export", h.export)
+	mux.HandleFunc("POST /v1/customers/{id}/consent", h.consent)
 	return mux
 }
 

@@ -54,6 +54,9 @@ type Options struct {
 	Now func() time.Time
 	// MonitoringPath, when set, is linked from the pages (asynqmon).
 	MonitoringPath string
+	// Revocations holds the sessions ended by logout; nil: this process's
+	// memory (enough for one serve process).
+	Revocations Revocations
 }
 
 // Handler serves the dashboard under /dashboard.
@@ -82,7 +85,7 @@ func New(opts Options) (*Handler, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	h := &Handler{opts: opts, guard: newGuard(opts.Token, opts.Now), pages: map[string]*template.Template{}}
+	h := &Handler{opts: opts, guard: newGuard(opts.Token, opts.Now, opts.Revocations), pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{"count": Count, "percent": Percent, "points": Points, "money": Money,
 		"relative": Relative, "pvalue": PValue, "when": whenAny, "window": Window,
 		"countInt": func(n int) string { return Count(int64(n)) },

@@ -90,7 +90,12 @@ type reply struct {
 
 func get(t *testing.T, srv *httptest.Server, path string, edit func(*http.Request)) reply {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+	return send(t, srv, http.MethodGet, path, edit)
+}
+
+func send(t *testing.T, srv *httptest.Server, method, path string, edit func(*http.Request)) reply {
+	t.Helper()
+	req, _ := http.NewRequest(method, srv.URL+path, nil)
 	req.Header.Set("Accept", "text/html")
 	if edit != nil {
 		edit(req)
@@ -223,7 +228,7 @@ func TestLoginSetsSessionCookie(t *testing.T) {
 	// A cookie edited to last longer, or signed for another token, is refused.
 	exp, mac, _ := strings.Cut(c.Value, ".")
 	longer := &http.Cookie{Name: CookieName, Value: exp + "9." + mac}
-	other := &http.Cookie{Name: CookieName, Value: newGuard("other", clk.now).newSession()}
+	other := &http.Cookie{Name: CookieName, Value: newGuard("other", clk.now, nil).newSession()}
 	for _, bad := range []*http.Cookie{longer, other, {Name: CookieName, Value: "garbage"}} {
 		if r := get(t, srv, "/dashboard", withCookie(bad)); r.status != http.StatusUnauthorized {
 			t.Errorf("cookie %q: %d, want 401", bad.Value, r.status)
@@ -274,16 +279,105 @@ func TestLoginGuessingIsThrottled(t *testing.T) {
 	}
 }
 
-func TestLogoutClearsCookie(t *testing.T) {
+// TestLogoutRevokesTheSession: logout clears the cookie and revokes the
+// session on the server, so a copy of the cookie stops working; a logout
+// from another site (no Origin of this server) is refused.
+func TestLogoutRevokesTheSession(t *testing.T) {
+	t.Parallel()
 	srv, _ := newServer(t, fixedSource{})
-	c := &http.Client{CheckRedirect: noRedirect}
-	resp, err := c.Post(srv.URL+"/dashboard/logout", "application/x-www-form-urlencoded", nil)
+	c := login(t, srv, token, "").Cookies()[0]
+	origin := func(o string) func(*http.Request) {
+		return func(r *http.Request) { r.AddCookie(c); r.Header.Set("Origin", o) }
+	}
+	if r := send(t, srv, http.MethodPost, "/dashboard/logout", origin("https://evil.example")); r.status != http.StatusForbidden {
+		t.Fatalf("logout from another site: %d, want 403", r.status)
+	}
+	if r := get(t, srv, "/dashboard", withCookie(c)); r.status != http.StatusOK {
+		t.Fatalf("the session after a refused logout: %d, want 200", r.status)
+	}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/dashboard/logout", nil)
+	origin(srv.URL)(req)
+	resp, err := (&http.Client{CheckRedirect: noRedirect}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 || resp.Cookies()[0].MaxAge >= 0 {
 		t.Fatalf("logout: %d %v", resp.StatusCode, resp.Cookies())
+	}
+	if r := get(t, srv, "/dashboard", withCookie(c)); r.status != http.StatusUnauthorized {
+		t.Fatalf("the logged-out cookie, replayed: %d, want 401", r.status)
+	}
+}
+
+// TestCookieWritesNeedThisOrigin: a state-changing request to a protected
+// handler (asynqmon's delete, run, pause) on the session cookie must carry
+// this server's Origin (or Referer); reads and bearer calls need none.
+func TestCookieWritesNeedThisOrigin(t *testing.T) {
+	t.Parallel()
+	srv, _ := newServer(t, fixedSource{})
+	c := login(t, srv, token, "").Cookies()[0]
+	with := func(origin, referer string) func(*http.Request) {
+		return func(r *http.Request) {
+			r.AddCookie(c)
+			if origin != "" {
+				r.Header.Set("Origin", origin)
+			}
+			if referer != "" {
+				r.Header.Set("Referer", referer)
+			}
+		}
+	}
+	cases := []struct {
+		method, origin, referer string
+		want                    int
+	}{
+		{http.MethodDelete, "", "", http.StatusUnauthorized},
+		{http.MethodPost, "https://evil.example", "", http.StatusUnauthorized},
+		{http.MethodPost, "null", "", http.StatusUnauthorized},
+		{http.MethodPost, srv.URL, "", http.StatusOK},
+		{http.MethodDelete, "", srv.URL + "/monitoring/queues", http.StatusOK},
+		{http.MethodGet, "", "", http.StatusOK},
+	}
+	for _, tc := range cases {
+		if r := send(t, srv, tc.method, "/monitoring/api/queues/deliver/tasks", with(tc.origin, tc.referer)); r.status != tc.want {
+			t.Errorf("%s origin %q referer %q: %d, want %d", tc.method, tc.origin, tc.referer, r.status, tc.want)
+		}
+	}
+	if r := send(t, srv, http.MethodPost, "/monitoring/api/queues/deliver/tasks", bearer(token)); r.status != http.StatusOK {
+		t.Errorf("POST with the bearer token and no Origin: %d, want 200", r.status)
+	}
+}
+
+// TestLoginThrottleIsPerClient: one address guessing is throttled; the
+// admin at another address logs in meanwhile.
+func TestLoginThrottleIsPerClient(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	h, err := New(Options{Source: fixedSource{}, Token: token, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(from, tok string) int {
+		req := httptest.NewRequest(http.MethodPost, "/dashboard/login", strings.NewReader(url.Values{"token": {tok}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = from
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	throttled := false
+	for i := 0; i < 15 && !throttled; i++ {
+		throttled = post("203.0.113.5:4000", fmt.Sprint("guess", i)) == http.StatusTooManyRequests
+	}
+	if !throttled {
+		t.Fatal("15 wrong tokens from one address were never throttled")
+	}
+	if code := post("203.0.113.5:4001", token); code != http.StatusTooManyRequests {
+		t.Fatalf("the guessing address, another port, right token: %d, want 429", code)
+	}
+	if code := post("198.51.100.7:5000", token); code != http.StatusSeeOther {
+		t.Fatalf("the admin at another address: %d, want 303 (not locked out by the guesses)", code)
 	}
 }
 

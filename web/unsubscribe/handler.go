@@ -24,7 +24,7 @@ type Store interface {
 	IsSuppressed(ctx context.Context, channel channels.Name, address string) (bool, error)
 	Suppress(ctx context.Context, channel channels.Name, address string, reason store.SuppressionReason, customerID int64) error
 	Unsuppress(ctx context.Context, channel channels.Name, address string) (bool, error)
-	SetConsent(ctx context.Context, customerID int64, channel channels.Name, ok bool) error
+	SetConsent(ctx context.Context, customerID int64, channel channels.Name, ok bool, source string) error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -167,7 +167,7 @@ func (h *handler) unsubscribe(ctx context.Context, sub Subject) error {
 			return err
 		}
 	}
-	if err := h.opts.Store.SetConsent(ctx, c.ID, sub.Channel, false); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := h.opts.Store.SetConsent(ctx, c.ID, sub.Channel, false, store.ConsentUnsubscribe); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("clear consent: %w", err)
 	}
 	h.log.InfoContext(ctx, "unsubscribed", "customer", c.ID, "delivery", sub.DeliveryID,

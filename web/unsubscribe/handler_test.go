@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -97,25 +98,49 @@ func (b *bundle) customer(t *testing.T, ext, email, phone string, consent bool) 
 	return c.ID
 }
 
+// addressNames maps the keyed hash of each customer's address, and of the
+// numbers the tests text from, back to the address, so state reads plainly.
+func (b *bundle) addressNames(t *testing.T) map[string]string {
+	t.Helper()
+	var addrs []string
+	if err := b.st.DB.Select(&addrs, `SELECT email FROM customers UNION SELECT phone FROM customers`); err != nil {
+		t.Fatal(err)
+	}
+	addrs = append(addrs, "+447700900555", "+447700900999", "+18005551212", "+15005550006", "+12349013030")
+	out := map[string]string{}
+	for _, a := range addrs {
+		if h, err := b.st.AddressHash(context.Background(), "email", a); err == nil {
+			out[h] = strings.ToLower(strings.TrimSpace(a))
+		}
+	}
+	return out
+}
+
 // state renders every suppression and every customer's consents, so a test
 // can assert exactly what a request changed (or that it changed nothing).
 func (b *bundle) state(t *testing.T) string {
 	t.Helper()
 	var out strings.Builder
-	rows, err := b.st.DB.Query(`SELECT channel, address, reason, COALESCE(customer_id, 0) FROM suppressions
-		ORDER BY channel, address`)
+	named := b.addressNames(t)
+	rows, err := b.st.DB.Query(`SELECT channel, address, reason, COALESCE(customer_id, 0) FROM suppressions`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
+	var lines []string
 	for rows.Next() {
 		var ch, addr, reason string
 		var id int64
 		if err := rows.Scan(&ch, &addr, &reason, &id); err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(&out, "suppressed %s %s %s %d\n", ch, addr, reason, id)
+		if a, ok := named[addr]; ok {
+			addr = a
+		}
+		lines = append(lines, fmt.Sprintf("suppressed %s %s %s %d\n", ch, addr, reason, id))
 	}
+	sort.Strings(lines)
+	out.WriteString(strings.Join(lines, ""))
 	var consents []struct {
 		ID    int64 `db:"id"`
 		Email bool  `db:"email_consent"`
@@ -159,8 +184,10 @@ func oneClickMultipart(t *testing.T) (string, io.Reader) {
 }
 
 func TestOneClickUnsubscribe(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			b := setup(t, d, nil)
 			ann := b.customer(t, "ann", "Ann@Example.com", "+33612345678", true)
 			bob := b.customer(t, "bob", "bob@example.com", "+33687654321", true)
@@ -209,6 +236,7 @@ func TestOneClickUnsubscribe(t *testing.T) {
 }
 
 func TestOneClickSMSLinkAndGoneCustomer(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.SQLite, nil)
 	ann := b.customer(t, "ann", "ann@example.com", "+33612345678", true)
 	link := "/u/" + b.signer.Sign(unsubscribe.Subject{DeliveryID: 1, CustomerID: ann, Channel: "sms", Campaign: "flash"})
@@ -231,6 +259,7 @@ func TestOneClickSMSLinkAndGoneCustomer(t *testing.T) {
 }
 
 func TestInvalidLink(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.SQLite, nil)
 	ann := b.customer(t, "ann", "ann@example.com", "", true)
 	good := b.signer.Sign(unsubscribe.Subject{DeliveryID: 1, CustomerID: ann, Channel: "email", Campaign: "c"})
@@ -254,6 +283,7 @@ func TestInvalidLink(t *testing.T) {
 }
 
 func TestHandlerOptionsChecked(t *testing.T) {
+	t.Parallel()
 	if _, err := unsubscribe.Handler(unsubscribe.Options{Signer: unsubscribe.Signer{Key: testKey}}); err == nil {
 		t.Fatal("Handler without a store succeeded")
 	}

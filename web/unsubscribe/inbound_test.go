@@ -35,9 +35,11 @@ func (b *bundle) consentOf(t *testing.T, id int64, phone string) consent {
 // flip consent back). Each is answered 401 or 403 and the customer's consent
 // in the database is what the genuine requests made it. Both databases.
 func TestForgedInboundSMSChangesNothing(t *testing.T) {
+	t.Parallel()
 	const phone = "+33700000010"
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			b := setup(t, d, nil)
 			id := b.customer(t, "a", "a@example.com", phone, true)
 			stop := smsForm(phone, "STOP").Encode()
@@ -91,9 +93,11 @@ func TestForgedInboundSMSChangesNothing(t *testing.T) {
 // (its signature has no timestamp: the MessageSid tells the copy) after the
 // customer opted back in: 403, consent unchanged.
 func TestReplayedTwilioRequestChangesNothing(t *testing.T) {
+	t.Parallel()
 	const token, phone = "twilio-auth-token", "+33700000011"
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			b := setup(t, d, func(o *unsubscribe.Options) { o.TwilioAuthToken, o.InboundSecret = token, "" })
 			id := b.customer(t, "a", "a@example.com", phone, true)
 			url := b.srv.URL + "/v1/sms/inbound"
@@ -133,6 +137,7 @@ func TestReplayedTwilioRequestChangesNothing(t *testing.T) {
 // not served (a STOP from anyone is not honoured, nor a START); with both a
 // Twilio token and a secret the handler refuses to start.
 func TestInboundNeedsACredential(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.SQLite, func(o *unsubscribe.Options) { o.InboundSecret = "" })
 	id := b.customer(t, "a", "a@example.com", "+33700000012", true)
 	if status, _ := b.post(t, smsForm("+33700000012", "STOP").Encode(), nil); status != http.StatusNotFound {

@@ -126,7 +126,7 @@ func (h *handler) stop(ctx context.Context, from string) (string, error) {
 	if err := h.opts.Store.Suppress(ctx, channels.SMS, from, store.SuppressStop, owner); err != nil {
 		return "", err
 	}
-	if err := h.setConsent(ctx, custs, false); err != nil {
+	if err := h.setConsent(ctx, custs, false, store.ConsentSMSStop); err != nil {
 		return "", err
 	}
 	h.log.InfoContext(ctx, "sms inbound: opted out", "address", channels.Redact(from),
@@ -150,7 +150,7 @@ func (h *handler) start(ctx context.Context, from string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := h.setConsent(ctx, custs, true); err != nil {
+	if err := h.setConsent(ctx, custs, true, store.ConsentSMSStart); err != nil {
 		return "", err
 	}
 	h.log.InfoContext(ctx, "sms inbound: opted in", "address", channels.Redact(from),
@@ -161,9 +161,9 @@ func (h *handler) start(ctx context.Context, from string) (string, error) {
 	return h.opts.Brand + ": you are subscribed to messages again. Reply STOP to unsubscribe, HELP for help.", nil
 }
 
-func (h *handler) setConsent(ctx context.Context, custs []*store.Customer, ok bool) error {
+func (h *handler) setConsent(ctx context.Context, custs []*store.Customer, ok bool, source string) error {
 	for _, c := range custs {
-		if err := h.opts.Store.SetConsent(ctx, c.ID, channels.SMS, ok); err != nil {
+		if err := h.opts.Store.SetConsent(ctx, c.ID, channels.SMS, ok, source); err != nil {
 			return err
 		}
 	}

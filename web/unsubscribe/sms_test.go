@@ -81,6 +81,7 @@ func smsForm(from, body string) url.Values {
 }
 
 func TestParseKeyword(t *testing.T) {
+	t.Parallel()
 	for body, want := range map[string]unsubscribe.Keyword{
 		"STOP": unsubscribe.KeywordStop, "stop ": unsubscribe.KeywordStop, "Stop.": unsubscribe.KeywordStop,
 		" \tStOp!!\n": unsubscribe.KeywordStop, "opt   out": unsubscribe.KeywordStop, "Arrêt": unsubscribe.KeywordStop,
@@ -99,6 +100,7 @@ func TestParseKeyword(t *testing.T) {
 // TestInboundKeywords is reliability scenario 20: each keyword has exactly
 // the database effect it should and gets at most one reply.
 func TestInboundKeywords(t *testing.T) {
+	t.Parallel()
 	type effect struct {
 		suppressed, consent bool
 		replies             int
@@ -129,6 +131,7 @@ func TestInboundKeywords(t *testing.T) {
 	}
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			b := setup(t, d, nil)
 			ctx := t.Context()
 			for i, c := range cases {
@@ -138,7 +141,7 @@ func TestInboundKeywords(t *testing.T) {
 					if err := b.st.Suppress(ctx, "sms", phone, store.SuppressStop, id); err != nil {
 						t.Fatal(err)
 					}
-					if err := b.st.SetConsent(ctx, id, "sms", false); err != nil {
+					if err := b.st.SetConsent(ctx, id, "sms", false, store.ConsentAdmin); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -174,6 +177,7 @@ func TestInboundKeywords(t *testing.T) {
 }
 
 func TestInboundStopSharedAndUnknownNumbers(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.Postgres, nil)
 	a := b.customer(t, "a", "a@example.com", "+447700900123", true)
 	c := b.customer(t, "c", "c@example.com", "+447700900123", true)
@@ -197,6 +201,7 @@ func TestInboundStopSharedAndUnknownNumbers(t *testing.T) {
 }
 
 func TestInboundProviderConfirms(t *testing.T) {
+	t.Parallel()
 	b := setup(t, store.SQLite, func(o *unsubscribe.Options) { o.ProviderConfirms = true })
 	id := b.customer(t, "a", "a@example.com", "+33700000001", true)
 	for _, body := range []string{"STOP", "HELP"} {
@@ -213,6 +218,7 @@ func TestInboundProviderConfirms(t *testing.T) {
 // TestTwilioSignatureKnownVector checks the algorithm against the example
 // in Twilio's security documentation.
 func TestTwilioSignatureKnownVector(t *testing.T) {
+	t.Parallel()
 	form := url.Values{
 		"CallSid": {"CA1234567890ABCDE"}, "Caller": {"+12349013030"}, "Digits": {"1234"},
 		"From": {"+12349013030"}, "To": {"+18005551212"},
@@ -224,6 +230,7 @@ func TestTwilioSignatureKnownVector(t *testing.T) {
 }
 
 func TestInboundTwilioSignature(t *testing.T) {
+	t.Parallel()
 	const token = "twilio-auth-token"
 	b := setup(t, store.SQLite, func(o *unsubscribe.Options) {
 		o.TwilioAuthToken, o.InboundSecret = token, ""

@@ -13,6 +13,7 @@ import (
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 func TestTokenRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := unsubscribe.Signer{Key: testKey}
 	for _, sub := range []unsubscribe.Subject{
 		{DeliveryID: 1, CustomerID: 42, Channel: "email", Campaign: "win-back-90d"},
@@ -38,6 +39,7 @@ func TestTokenRoundTrip(t *testing.T) {
 }
 
 func TestTokenTamperRejected(t *testing.T) {
+	t.Parallel()
 	s := unsubscribe.Signer{Key: testKey}
 	tok := s.Sign(unsubscribe.Subject{DeliveryID: 5, CustomerID: 77, Channel: "email", Campaign: "spring-sale"})
 	for i := range len(tok) {
@@ -73,6 +75,7 @@ func TestTokenTamperRejected(t *testing.T) {
 }
 
 func TestSignerKeyCheck(t *testing.T) {
+	t.Parallel()
 	short := unsubscribe.Signer{Key: []byte("short")}
 	if err := short.Check(); err == nil {
 		t.Fatal("a 5-byte key passed Check")
@@ -86,6 +89,7 @@ func TestSignerKeyCheck(t *testing.T) {
 }
 
 func TestSignerURL(t *testing.T) {
+	t.Parallel()
 	s := unsubscribe.Signer{Key: testKey}
 	sub := unsubscribe.Subject{DeliveryID: 3, CustomerID: 4, Channel: "email", Campaign: "x"}
 	for _, base := range []string{"https://news.example.com", "https://news.example.com/"} {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/tidings-crm/tidings/internal/wait"
 )
 
 // DefaultURL is the Redis the tests use when TIDINGS_TEST_REDIS_URL is unset.
@@ -38,39 +39,40 @@ func Client(t testing.TB) (*redis.Client, *redis.Options) {
 	ctx := context.Background()
 	owner := fmt.Sprintf("%s-%d-%d", t.Name(), os.Getpid(), time.Now().UnixNano())
 	// Tests wait for a database rather than fail: on a busy machine all
-	// fifteen may be taken by parallel tests for a while.
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
+	// fifteen may be taken by parallel tests for a while. They are taken
+	// by other processes too: nothing to signal across, so a poll.
+	var rdb *redis.Client
+	var opt redis.Options
+	if !wait.UntilEvery(3*time.Minute, 200*time.Millisecond, func() bool {
 		for db := 1; db <= 15; db++ {
-			opt := *base
+			opt = *base
 			opt.DB = db
-			rdb := redis.NewClient(&opt)
+			rdb = redis.NewClient(&opt)
 			ok, err := rdb.SetNX(ctx, lockKey, owner, lockTTL).Result()
 			if err != nil {
 				rdb.Close()
 				t.Fatalf("redis at %s is not reachable (%v); start it or set TIDINGS_TEST_REDIS_URL", base.Addr, err)
 			}
-			if !ok {
-				rdb.Close()
-				continue
+			if ok {
+				return true
 			}
-			flush(t, rdb)
-			stop := holdLock(rdb, owner)
-			t.Cleanup(func() {
-				stop()
-				// FLUSHDB also drops the lock key: the database is free again.
-				if err := rdb.FlushDB(context.Background()).Err(); err != nil {
-					t.Errorf("flush redis db: %v", err)
-				}
-				rdb.Close()
-			})
-			return rdb, &opt
+			rdb.Close()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no free logical database on redis %s for 3 minutes", base.Addr)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("no free logical database on redis %s for 3 minutes", base.Addr)
 	}
+	flush(t, rdb)
+	stop := holdLock(rdb, owner)
+	t.Cleanup(func() {
+		stop()
+		// FLUSHDB also drops the lock key: the database is free again.
+		if err := rdb.FlushDB(context.Background()).Err(); err != nil {
+			t.Errorf("flush redis db: %v", err)
+		}
+		rdb.Close()
+	})
+	return rdb, &opt
 }
 
 // lockTTL is how long a lock outlives a test process that died holding it.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tidings-crm/tidings/cmd/tidings/internal/cluster"
+	"github.com/tidings-crm/tidings/internal/wait"
 )
 
 // dripYAML is a three-send journey with short real-time waits between the
@@ -72,12 +73,8 @@ func TestJourneyDrill(t *testing.T) {
 	waitJourney(t, c, "every customer to finish", 6*time.Minute, func(open, waiting, done int) bool { return done == n })
 	// A journey moves on once a send's row is written; the rows whose task
 	// FLUSHALL took are sent when the reconciler requeues them.
-	deadline := time.Now().Add(3 * time.Minute)
-	for waitingRows(t, c) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("journey drill: %d ledger rows still waiting after 3 minutes", waitingRows(t, c))
-		}
-		time.Sleep(200 * time.Millisecond)
+	if !wait.UntilEvery(3*time.Minute, 200*time.Millisecond, func() bool { return waitingRows(t, c) == 0 }) {
+		t.Fatalf("journey drill: %d ledger rows still waiting after 3 minutes", waitingRows(t, c))
 	}
 	recover := time.Since(over)
 	c.WaitQueuesIdle(time.Minute)
@@ -91,13 +88,12 @@ func TestJourneyDrill(t *testing.T) {
 // waitJourney polls the drip journey's states until cond holds.
 func waitJourney(t *testing.T, c *cluster.Cluster, what string, timeout time.Duration, cond func(open, waiting, done int) bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		var s struct {
-			Open    int `db:"open"`
-			Waiting int `db:"waiting"`
-			Done    int `db:"done"`
-		}
+	var s struct {
+		Open    int `db:"open"`
+		Waiting int `db:"waiting"`
+		Done    int `db:"done"`
+	}
+	if !wait.UntilEvery(timeout, 200*time.Millisecond, func() bool {
 		err := c.Store.DB.Get(&s, `SELECT
 			COALESCE(SUM(CASE WHEN status IN ('active', 'waiting') THEN 1 ELSE 0 END), 0) AS open,
 			COALESCE(SUM(CASE WHEN status = 'waiting' THEN 1 ELSE 0 END), 0) AS waiting,
@@ -106,14 +102,10 @@ func waitJourney(t *testing.T, c *cluster.Cluster, what string, timeout time.Dur
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cond(s.Open, s.Waiting, s.Done) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("journey drill: timed out after %s waiting for %s: %d open, %d waiting, %d done",
-				timeout, what, s.Open, s.Waiting, s.Done)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return cond(s.Open, s.Waiting, s.Done)
+	}) {
+		t.Fatalf("journey drill: timed out after %s waiting for %s: %d open, %d waiting, %d done",
+			timeout, what, s.Open, s.Waiting, s.Done)
 	}
 }
 

@@ -24,7 +24,7 @@ func TestKillWorkerMidSend(t *testing.T) {
 		w.Kill()
 		inFlight = sending(t, c)
 		t.Logf("killed %s after %d messages; %d rows sending at the kill", w.Name, len(c.SMTP.Messages()), inFlight)
-		time.Sleep(5 * time.Second)
+		time.Sleep(5 * time.Second) // the fault: the worker stays dead 5 s
 		w.Restart()
 	})
 	if rep.Unknown > inFlight {

@@ -23,7 +23,7 @@ func TestPostgresRestartMidRun(t *testing.T) {
 		inFlight = sending(t, c)
 		t.Logf("crashing PostgreSQL after %d messages (%d rows sending)", len(c.SMTP.Messages()), inFlight)
 		pg.Stop("immediate")
-		time.Sleep(5 * time.Second)
+		time.Sleep(5 * time.Second) // the fault: the database stays down 5 s
 		pg.Start()
 	})
 	record(t, "c. PostgreSQL crash+restart at 30%", rep, recover,

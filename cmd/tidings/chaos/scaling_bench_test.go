@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/tidings-crm/tidings/cmd/tidings/internal/cluster"
+	"github.com/tidings-crm/tidings/internal/wait"
 )
 
 // scalingWorkerEnv lifts the per-process email rate limit (it stands for a
@@ -64,15 +65,12 @@ func BenchmarkScaling(b *testing.B) {
 func waitWorkers(b *testing.B, c *cluster.Cluster, n int) {
 	b.Helper()
 	in := asynq.NewInspectorFromRedisClient(c.Redis.Client())
-	deadline := time.Now().Add(time.Minute)
-	for {
-		servers, err := in.Servers()
-		if err == nil && len(servers) >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%d worker processes registered with Redis after a minute, want %d (err %v)", len(servers), n, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var servers []*asynq.ServerInfo
+	var err error
+	if !wait.UntilEvery(time.Minute, 100*time.Millisecond, func() bool {
+		servers, err = in.Servers()
+		return err == nil && len(servers) >= n
+	}) {
+		b.Fatalf("%d worker processes registered with Redis after a minute, want %d (err %v)", len(servers), n, err)
 	}
 }

@@ -54,6 +54,9 @@ func TestTwoSchedulersThreeWorkers(t *testing.T) {
 	began := clock.Now() // a little before clock.Start: the schedulers start before the anchor
 	s1 := c.Start("scheduler", simClock)
 	c.Start("scheduler", simClock)
+	// The drill is wall time on a fast clock: the schedulers tick through
+	// the first half of the simulated day, one is down for 20 s, and both
+	// tick to its end. These sleeps are the scenario, not waits for a result.
 	time.Sleep(time.Until(clock.Anchor.Add(span / 2)))
 	s1.Kill()
 	t.Logf("killed %s at simulated %s", s1.Name, clock.Now().Format(time.TimeOnly))

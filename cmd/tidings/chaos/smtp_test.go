@@ -21,7 +21,7 @@ func TestSMTPRefusesThenAccepts(t *testing.T) {
 	_, rep, recover := faultRun(t, cluster.Options{}, n, 2, 0.2, 8*time.Minute, func(c *cluster.Cluster) {
 		c.SMTP.Refuse(451)
 		t.Logf("refusing with 451 after %d messages, for %s", len(c.SMTP.Messages()), window)
-		time.Sleep(window)
+		time.Sleep(window) // the fault: the relay refuses for the whole window
 		c.SMTP.Refuse(0)
 		refused = c.SMTP.Refused()
 	})

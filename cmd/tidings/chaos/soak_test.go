@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tidings-crm/tidings/cmd/tidings/internal/cluster"
+	"github.com/tidings-crm/tidings/internal/wait"
 	"github.com/tidings-crm/tidings/triggers"
 )
 
@@ -260,27 +261,21 @@ func flatSummary(samples map[string][]sample) string {
 // unfinished (and the event inbox is processed).
 func waitQuiet(t *testing.T, c *cluster.Cluster, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		var open, runs int
-		err := c.Store.DB.GetContext(context.Background(), &open,
+	var open, runs, inbox int
+	var err error
+	if !wait.UntilEvery(timeout, 500*time.Millisecond, func() bool {
+		ctx := context.Background()
+		err = c.Store.DB.GetContext(ctx, &open,
 			`SELECT count(*) FROM deliveries WHERE status IN ('pending', 'deferred', 'sending')`)
 		if err == nil {
-			err = c.Store.DB.GetContext(context.Background(), &runs,
-				`SELECT count(*) FROM campaign_runs WHERE status <> 'done'`)
+			err = c.Store.DB.GetContext(ctx, &runs, `SELECT count(*) FROM campaign_runs WHERE status <> 'done'`)
 		}
-		var inbox int
 		if err == nil {
-			err = c.Store.DB.GetContext(context.Background(), &inbox,
-				`SELECT count(*) FROM webhook_inbox WHERE status <> 'processed'`)
+			err = c.Store.DB.GetContext(ctx, &inbox, `SELECT count(*) FROM webhook_inbox WHERE status <> 'processed'`)
 		}
-		if err == nil && open == 0 && runs == 0 && inbox == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not quiet after %s: %d unfinished rows, %d runs not done, %d events not processed, err %v",
-				timeout, open, runs, inbox, err)
-		}
-		time.Sleep(500 * time.Millisecond)
+		return err == nil && open == 0 && runs == 0 && inbox == 0
+	}) {
+		t.Fatalf("not quiet after %s: %d unfinished rows, %d runs not done, %d events not processed, err %v",
+			timeout, open, runs, inbox, err)
 	}
 }

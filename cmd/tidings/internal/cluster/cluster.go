@@ -27,6 +27,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/tidings-crm/tidings/channels/smtptest"
+	"github.com/tidings-crm/tidings/internal/wait"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/worker"
@@ -107,6 +108,10 @@ func New(t testing.TB, opts Options) *Cluster {
 	if _, err := st.Migrate(ctx); err != nil {
 		st.Close()
 		t.Fatalf("cluster: migrate: %v", err)
+	}
+	if _, err := st.LoadHashKey(ctx, ""); err != nil {
+		st.Close()
+		t.Fatalf("cluster: hash key: %v", err)
 	}
 	c.Store = st
 	c.Redis = StartRedis(t)
@@ -226,26 +231,27 @@ var Unfinished = []string{string(store.StatusPending), string(store.StatusDeferr
 // retried until the timeout (drills take the database down on purpose).
 func (c *Cluster) WaitRun(ctx context.Context, campaignID, key string, timeout time.Duration) map[string]int {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
 	var counts map[string]int
+	var done bool
 	var lastErr error
-	for {
+	if !wait.UntilEvery(timeout, 250*time.Millisecond, func() bool {
+		if ctx.Err() != nil {
+			return true
+		}
 		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		done, err := c.Store.RunDone(qctx, campaignID, key)
+		defer cancel()
+		var err error
+		done, err = c.Store.RunDone(qctx, campaignID, key)
 		if err == nil && done {
 			counts, err = c.Counts(qctx, campaignID, key)
 		}
-		cancel()
 		lastErr = err
-		if err == nil && done && sum(counts, Unfinished...) == 0 {
-			return counts
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			c.t.Fatalf("cluster: run %s/%s not finished after %s: evaluated %v, ledger %v, last error %v",
-				campaignID, key, timeout, done, counts, lastErr)
-		}
-		time.Sleep(250 * time.Millisecond)
+		return err == nil && done && sum(counts, Unfinished...) == 0
+	}) || ctx.Err() != nil {
+		c.t.Fatalf("cluster: run %s/%s not finished after %s: evaluated %v, ledger %v, last error %v",
+			campaignID, key, timeout, done, counts, lastErr)
 	}
+	return counts
 }
 
 // WaitSent waits until the SMTP server has accepted at least n messages.
@@ -310,17 +316,13 @@ func (c *Cluster) queueCounts() (pending, active, archived int, err error) {
 // enqueued so far (a scheduler's last run, say) has been taken and finished.
 func (c *Cluster) WaitQueuesEmpty(timeout time.Duration) {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		pending, active, _, err := c.queueCounts()
-		if err == nil && pending+active == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			c.t.Errorf("cluster: %d tasks still pending or active after %s (err %v)", pending+active, timeout, err)
-			return
-		}
-		time.Sleep(250 * time.Millisecond)
+	var pending, active int
+	var err error
+	if !wait.UntilEvery(timeout, 250*time.Millisecond, func() bool {
+		pending, active, _, err = c.queueCounts()
+		return err == nil && pending+active == 0
+	}) {
+		c.t.Errorf("cluster: %d tasks still pending or active after %s (err %v)", pending+active, timeout, err)
 	}
 }
 
@@ -328,21 +330,17 @@ func (c *Cluster) WaitQueuesEmpty(timeout time.Duration) {
 // task was archived.
 func (c *Cluster) WaitQueuesIdle(timeout time.Duration) {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		_, active, archived, err := c.queueCounts()
-		if err == nil && archived > 0 {
-			c.t.Errorf("cluster: %d tasks archived (given up on)", archived)
-			return
-		}
-		if err == nil && active == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			c.t.Errorf("cluster: %d tasks still active after %s (err %v): %s", active, timeout, err, c.activeTasks())
-			return
-		}
-		time.Sleep(250 * time.Millisecond)
+	var active, archived int
+	var err error
+	idle := wait.UntilEvery(timeout, 250*time.Millisecond, func() bool {
+		_, active, archived, err = c.queueCounts()
+		return err == nil && (archived > 0 || active == 0)
+	})
+	switch {
+	case idle && archived > 0:
+		c.t.Errorf("cluster: %d tasks archived (given up on)", archived)
+	case !idle:
+		c.t.Errorf("cluster: %d tasks still active after %s (err %v): %s", active, timeout, err, c.activeTasks())
 	}
 }
 

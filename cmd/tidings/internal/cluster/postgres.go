@@ -17,6 +17,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/tidings-crm/tidings/internal/wait"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 )
@@ -222,19 +223,15 @@ func (p *Postgres) start() error {
 		return err
 	}
 	defer db.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	if wait.UntilEvery(30*time.Second, 50*time.Millisecond, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err := db.PingContext(ctx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("PostgreSQL on %s does not answer: %v", p.Addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		defer cancel()
+		err = db.PingContext(ctx)
+		return err == nil
+	}) {
+		return nil
 	}
+	return fmt.Errorf("PostgreSQL on %s does not answer: %v", p.Addr, err)
 }
 
 // Stop stops the server: "fast" disconnects every client and shuts down

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tidings-crm/tidings/internal/wait"
 )
 
 var build struct {
@@ -236,22 +238,21 @@ func (p *Process) tail(n int) string {
 // WaitHTTP waits until a serve process answers /healthz.
 func (p *Process) WaitHTTP(t testing.TB, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	// Another process: nothing to signal across, so a poll of /healthz.
+	if !wait.UntilEvery(timeout, 50*time.Millisecond, func() bool {
 		resp, err := p.c.http.Get("http://" + p.HTTPAddr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return
+				return true
 			}
 		}
 		if !p.Running() {
 			t.Fatalf("cluster: %s exited before serving HTTP:\n%s", p.Name, p.tail(40))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster: %s does not answer on %s after %s:\n%s", p.Name, p.HTTPAddr, timeout, p.tail(40))
-		}
-		time.Sleep(50 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("cluster: %s does not answer on %s after %s:\n%s", p.Name, p.HTTPAddr, timeout, p.tail(40))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/tidings-crm/tidings/internal/wait"
 )
 
 // Redis is a private redis-server process on a free port, so that FLUSHALL,
@@ -70,30 +71,34 @@ func (r *Redis) start(bin string) error {
 	r.mu.Unlock()
 	rdb := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: -1})
 	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		// A plain dial first: go-redis logs every refused dial.
-		conn, err := net.DialTimeout("tcp", r.Addr, time.Second)
-		if err == nil {
-			conn.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			err = rdb.Ping(ctx).Err()
-			cancel()
-			if err == nil {
-				return nil
-			}
-		}
+	var err error
+	exited := false
+	answers := wait.UntilEvery(10*time.Second, 20*time.Millisecond, func() bool {
 		select {
 		case <-done:
-			log, _ := os.ReadFile(r.logPath)
-			return fmt.Errorf("redis-server on %s exited: %s", r.Addr, log)
+			exited = true
+			return true
 		default:
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("redis-server on %s does not answer: %v", r.Addr, err)
+		// A plain dial first: go-redis logs every refused dial.
+		var conn net.Conn
+		if conn, err = net.DialTimeout("tcp", r.Addr, time.Second); err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		err = rdb.Ping(ctx).Err()
+		return err == nil
+	})
+	switch {
+	case exited:
+		log, _ := os.ReadFile(r.logPath)
+		return fmt.Errorf("redis-server on %s exited: %s", r.Addr, log)
+	case !answers:
+		return fmt.Errorf("redis-server on %s does not answer: %v", r.Addr, err)
 	}
+	return nil
 }
 
 func (r *Redis) stop(sig syscall.Signal) {
@@ -124,7 +129,7 @@ func (r *Redis) FlushAll(ctx context.Context) error {
 func (r *Redis) Restart(down time.Duration) {
 	r.t.Helper()
 	r.stop(syscall.SIGKILL)
-	time.Sleep(down)
+	time.Sleep(down) // the outage is the drill: Redis stays down this long
 	bin, _ := exec.LookPath("redis-server")
 	if err := r.start(bin); err != nil {
 		r.t.Fatalf("cluster: restart redis-server: %v", err)

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tidings-crm/tidings/channels"
+)
+
+// The sources of a consent change (consent_changes.source): who or what
+// changed the flag.
+const (
+	ConsentImport      = "import"      // a CSV import of customers
+	ConsentWebhook     = "webhook"     // a signed purchase webhook carrying the profile
+	ConsentUnsubscribe = "unsubscribe" // the customer's unsubscribe link
+	ConsentSMSStop     = "sms_stop"    // an inbound SMS STOP
+	ConsentSMSStart    = "sms_start"   // an inbound SMS START
+	ConsentAdmin       = "admin"       // an operator, through the admin API
+	ConsentErasure     = "erasure"     // the customer's data was erased
+)
+
+// ConsentChange is one row of the consent history.
+type ConsentChange struct {
+	CustomerID int64         `json:"-" db:"customer_id"`
+	Channel    channels.Name `json:"channel" db:"channel"`
+	Granted    bool          `json:"granted" db:"granted"`
+	Source     string        `json:"source" db:"source"`
+	ChangedAt  time.Time     `json:"changed_at" db:"changed_at"`
+}
+
+// consentFlip is a consent flag that changed on a customer known by
+// external id, to record once the customer's row is written.
+type consentFlip struct {
+	ext     string
+	channel channels.Name
+	granted bool
+}
+
+// recordConsentByExternalID appends the flips to the consent history, with
+// one statement per channel and value.
+func (s *Store) recordConsentByExternalID(ctx context.Context, tx *sqlx.Tx, flips []consentFlip, source string) error {
+	type group struct {
+		channel channels.Name
+		granted bool
+	}
+	byGroup := map[group][]string{}
+	var order []group
+	for _, f := range flips {
+		g := group{f.channel, f.granted}
+		if _, ok := byGroup[g]; !ok {
+			order = append(order, g)
+		}
+		byGroup[g] = append(byGroup[g], f.ext)
+	}
+	for _, g := range order {
+		ext := byGroup[g]
+		for _, ch := range chunks(len(ext), maxInList) {
+			part := anySlice(ext[ch[0]:ch[1]])
+			args := append([]any{g.channel, g.granted, source}, part...)
+			q := tx.Rebind(`INSERT INTO consent_changes (customer_id, channel, granted, source)
+				SELECT id, CAST(? AS TEXT), CAST(? AS BOOLEAN), CAST(? AS TEXT) FROM customers
+				WHERE external_id IN ` + placeholders(len(part)))
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("record consent changes: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// SetConsent records whether the customer agrees to marketing on channel
+// (customers.email_consent or sms_consent) and, when that changes it, the
+// change and its source in the consent history. It returns ErrNotFound when
+// the customer does not exist.
+func (s *Store) SetConsent(ctx context.Context, customerID int64, channel channels.Name, ok bool, source string) error {
+	col, err := consentColumn(channel)
+	if err != nil {
+		return fmt.Errorf("store: set consent of customer %d: %w", customerID, err)
+	}
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error { return s.setConsentTx(ctx, tx, customerID, col, channel, ok, source) })
+	if err != nil {
+		return fmt.Errorf("store: set %s consent of customer %d: %w", channel, customerID, err)
+	}
+	return nil
+}
+
+func consentColumn(channel channels.Name) (string, error) {
+	switch channel {
+	case channels.Email:
+		return "email_consent", nil
+	case channels.SMS:
+		return "sms_consent", nil
+	}
+	return "", fmt.Errorf("unknown channel %q", channel)
+}
+
+// setConsentTx sets one flag; col is consentColumn(channel), never input.
+func (s *Store) setConsentTx(ctx context.Context, tx *sqlx.Tx, customerID int64, col string, channel channels.Name, ok bool, source string) error {
+	var before bool
+	if err := tx.QueryRowContext(ctx, tx.Rebind(`SELECT `+col+` FROM customers WHERE id = ?`), customerID).
+		Scan(boolInto{&before}); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		return err
+	}
+	if before == ok {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE customers SET `+col+` = ?, updated_at = ? WHERE id = ?`),
+		ok, time.Now().UTC(), customerID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO consent_changes (customer_id, channel, granted, source)
+		VALUES (?, ?, ?, ?)`), customerID, channel, ok, source)
+	return err
+}
+
+// ConsentHistory returns the customer's consent changes, oldest first.
+func (s *Store) ConsentHistory(ctx context.Context, customerID int64) ([]ConsentChange, error) {
+	rows, err := s.DB.QueryContext(ctx, s.DB.Rebind(`SELECT channel, granted, source, changed_at
+		FROM consent_changes WHERE customer_id = ? ORDER BY changed_at, id`), customerID)
+	if err != nil {
+		return nil, fmt.Errorf("store: consent history: %w", err)
+	}
+	defer rows.Close()
+	out := []ConsentChange{}
+	for rows.Next() {
+		c := ConsentChange{CustomerID: customerID}
+		if err := rows.Scan(&c.Channel, boolInto{&c.Granted}, &c.Source, timeInto{&c.ChangedAt}); err != nil {
+			return nil, fmt.Errorf("store: consent history: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: consent history: %w", err)
+	}
+	return out, nil
+}
+
+// ConsentCount is how many consent changes of one kind were recorded.
+type ConsentCount struct {
+	Source  string
+	Channel channels.Name
+	Granted bool
+	N       int64
+}
+
+// ConsentCounts counts the consent history by source, channel and value:
+// /metrics serves it as a counter (rows are only ever added), so changes
+// made by any process (an import, a webhook on another server) are counted.
+func (s *Store) ConsentCounts(ctx context.Context) ([]ConsentCount, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT source, channel, granted, count(*) FROM consent_changes
+		GROUP BY source, channel, granted ORDER BY source, channel, granted`)
+	if err != nil {
+		return nil, fmt.Errorf("store: count consent changes: %w", err)
+	}
+	defer rows.Close()
+	var out []ConsentCount
+	for rows.Next() {
+		var c ConsentCount
+		if err := rows.Scan(&c.Source, &c.Channel, boolInto{&c.Granted}, &c.N); err != nil {
+			return nil, fmt.Errorf("store: count consent changes: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
