@@ -117,14 +117,16 @@ func (s *Store) eraseTx(ctx context.Context, tx *sqlx.Tx, er *Erasure) error {
 // eraseInbox empties the payload of the customer's webhook events. Events
 // not processed yet are settled: there is no one left to react for.
 func (s *Store) eraseInbox(ctx context.Context, tx *sqlx.Tx, ext string) (int, error) {
-	who := `json_extract(payload, '$.customer.external_id') = ?`
+	// A purchase's payload names the customer as {"external_id": ...}, an
+	// event of /v1/events as a plain string.
+	who := `(json_extract(payload, '$.customer.external_id') = ? OR json_extract(payload, '$.customer') = ?)`
 	if s.Dialect == Postgres {
-		who = `payload->'customer'->>'external_id' = ?`
+		who = `(payload->'customer'->>'external_id' = ? OR payload->>'customer' = ?)`
 	}
 	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE webhook_inbox SET payload = '{}',
 		status = CASE status WHEN 'processed' THEN status ELSE 'processed' END,
 		error = CASE status WHEN 'processed' THEN error ELSE 'customer erased' END,
-		processed_at = COALESCE(processed_at, ?) WHERE `+who), time.Now().UTC(), ext)
+		processed_at = COALESCE(processed_at, ?) WHERE `+who), time.Now().UTC(), ext, ext)
 	if err != nil {
 		return 0, fmt.Errorf("erase webhook payloads: %w", err)
 	}
@@ -149,6 +151,9 @@ func (s *Store) eraseRows(ctx context.Context, tx *sqlx.Tx, er *Erasure) error {
 		{"ledger error texts", `UPDATE deliveries SET error = '' WHERE customer_id = ? AND error <> '' AND error <> 'customer erased'`},
 		{"purchase items", `UPDATE purchases SET items = '[]' WHERE customer_id = ? AND items <> '[]'`},
 		{"customer events", `UPDATE customer_events SET data = '{}' WHERE customer_id = ?`},
+		// The events log is append-only but for this: a shop's properties
+		// may hold anything personal; type and time stay (counts, exits).
+		{"events log properties", `UPDATE events SET properties = '{}' WHERE customer_id = ?`},
 		{"journey events", `UPDATE journey_events SET properties = '{}'
 			WHERE state_id IN (SELECT id FROM journey_states WHERE customer_id = ?)`},
 	}

@@ -48,7 +48,13 @@ func seedAnn(t *testing.T, st *store.Store) (ann, bob int64) {
 	ev.Purchase.Items = json.RawMessage(`[{"name":"Engraved mug: to ` + annNames[0] + ` ` + annNames[1] + `","quantity":1}]`)
 	bobEv := inboxEvent("evt-bob", "bob-1", "order-bob", 1000, at)
 	bobEv.Payload = []byte(`{"event_id":"evt-bob","customer":{"external_id":"bob-1","email":"bob@example.com"}}`)
-	if _, err := st.AcceptEvents(ctx, []store.InboxEvent{ev, bobEv}); err != nil {
+	// An event of /v1/events whose properties quote her: in the inbox and
+	// in the events log.
+	note := `{"gift_note":"for ` + annNames[0] + ` ` + annNames[1] + `"}`
+	cart := store.InboxEvent{EventID: "evt-ann-cart", EventType: "cart_updated", ReceivedAt: at, ExternalID: "ann-1",
+		Payload: []byte(`{"id":"evt-ann-cart","type":"cart_updated","customer":"ann-1","properties":` + note + `}`),
+		Event:   &store.EventInput{Type: "cart_updated", OccurredAt: at, Properties: []byte(note)}}
+	if _, err := st.AcceptEvents(ctx, []store.InboxEvent{ev, bobEv, cart}); err != nil {
 		t.Fatal(err)
 	}
 	a, err := st.CustomerByExternalID(ctx, "ann-1")
@@ -93,8 +99,8 @@ func TestEraseCustomer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if er.Cancelled != 1 || er.Suppressed != 2 || er.InboxEvents != 1 || len(er.DeliveryIDs) != 2 {
-				t.Fatalf("erasure = %+v; want 1 cancelled, 2 suppressed, 1 inbox event, 2 deliveries", er)
+			if er.Cancelled != 1 || er.Suppressed != 2 || er.InboxEvents != 2 || len(er.DeliveryIDs) != 2 {
+				t.Fatalf("erasure = %+v; want 1 cancelled, 2 suppressed, 2 inbox events, 2 deliveries", er)
 			}
 			dump := strings.ToLower(storetest.DumpAll(t, st))
 			var file []byte
