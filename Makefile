@@ -6,7 +6,7 @@ SHORT_FUZZ ?= 20000x
 # The CDNOW acceptance tests (Test*CDNOW*) replay a tenth of the log under
 # -race (storetest.CDNOWPurchases); make test runs them once more without
 # -race on the whole log, in these packages.
-CDNOW_FULL_PKGS ?= ./store/imports ./triggers ./cmd/tidings
+CDNOW_FULL_PKGS ?= ./store/imports ./triggers ./cmd/tidings ./worker
 
 .PHONY: build test fuzz bench demo lint clean
 

@@ -133,10 +133,17 @@ var Fields = []Field{
 	{Column: "spend_90d_cents", Name: "spend_90d", Type: Cents, Set: Insights,
 		Doc: "spent in the 90 days up to the refresh (orders after its clock minus 90 days), in currency units"},
 	{Column: "spend_prev_90d_cents", Name: "spend_prev_90d", Type: Cents, Set: Insights,
-		Doc: "spent in the 90 days before those (91 to 180 days before the refresh), in currency units; " +
-			"`spend_90d < spend_prev_90d / 2` is value churn in the making"},
+		Doc: "spent in the 90 days before those (91 to 180 days before the refresh), in currency units"},
 	{Column: "orders_90d", Name: "orders_90d", Type: Int, Set: Insights,
 		Doc: "orders in the 90 days up to the refresh, the window of `spend_90d`"},
+	{Column: "orders_prev_90d", Name: "orders_prev_90d", Type: Int, Set: Insights,
+		Doc: "orders in the 90 days before those, the window of `spend_prev_90d`"},
+	{Column: "value_trend", Name: "value_trend", Type: Float, Set: Insights,
+		Doc: "`spend_90d / max(spend_prev_90d, floor)` (floor: the base's median order value, " +
+			"`TIDINGS_VALUE_FLOOR`); 1 when neither window has spend, 0.5 = spend halved"},
+	{Column: "value_churn", Name: "value_churn", Type: Bool, Set: Insights,
+		Doc: "still buying but spending far less: `orders_90d >= 1 && spend_prev_90d >= floor && " +
+			"value_trend < 0.5` (`TIDINGS_VALUE_CHURN_BELOW`)"},
 	{Column: "insights_at", Type: Time, Set: Insights, Doc: "the clock of the refresh that wrote the scores"},
 	{Column: "created_at", Type: Time, Set: Record, Doc: "when the row was created"},
 	{Column: "updated_at", Type: Time, Set: Record, Doc: "when the profile or the purchase metrics last changed"},

@@ -41,9 +41,12 @@ type Env struct {
 	PAlive               float64 `expr:"p_alive"`
 	ExpectedPurchases90d float64 `expr:"expected_purchases_90d"`
 	CLV                  float64 `expr:"clv"`
-	Spend90d             float64 `expr:"spend_90d"`      // spent in the 90 days up to the refresh
-	SpendPrev90d         float64 `expr:"spend_prev_90d"` // spent in the 90 days before those
-	Orders90d            int     `expr:"orders_90d"`     // orders in the 90 days up to the refresh
+	Spend90d             float64 `expr:"spend_90d"`       // spent in the 90 days up to the refresh
+	SpendPrev90d         float64 `expr:"spend_prev_90d"`  // spent in the 90 days before those
+	Orders90d            int     `expr:"orders_90d"`      // orders in the 90 days up to the refresh
+	OrdersPrev90d        int     `expr:"orders_prev_90d"` // orders in the 90 days before those
+	ValueTrend           float64 `expr:"value_trend"`     // spend_90d over the floored spend_prev_90d
+	ValueChurn           bool    `expr:"value_churn"`     // still buying, spend fallen (insights.ValueChurnRule)
 
 	// The triggering event, for event-triggered campaigns (zero otherwise).
 	Event Event `expr:"event"`

@@ -44,6 +44,9 @@ type Customer struct {
 	Spend90dCents        int64     `db:"spend_90d_cents"`      // orders of the 90 days up to InsightsAt
 	SpendPrev90dCents    int64     `db:"spend_prev_90d_cents"` // orders of the 90 days before those
 	Orders90d            int       `db:"orders_90d"`
+	OrdersPrev90d        int       `db:"orders_prev_90d"`
+	ValueTrend           float64   `db:"value_trend"` // see insights.ValueChurnRule
+	ValueChurn           bool      `db:"value_churn"`
 	InsightsAt           time.Time `db:"insights_at"`
 
 	CreatedAt time.Time `db:"created_at"`

@@ -29,6 +29,9 @@ type InsightRow struct {
 	Spend90dCents        int64     `db:"spend_90d_cents"` // see insights.ValueWindows
 	SpendPrev90dCents    int64     `db:"spend_prev_90d_cents"`
 	Orders90d            int       `db:"orders_90d"`
+	OrdersPrev90d        int       `db:"orders_prev_90d"`
+	ValueTrend           float64   `db:"value_trend"` // see insights.ValueChurnRule
+	ValueChurn           bool      `db:"value_churn"`
 	At                   time.Time `db:"insights_at"` // the refresh clock
 }
 

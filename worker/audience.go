@@ -59,6 +59,9 @@ func FillEnv(env *rules.Env, c *store.Customer) {
 	env.Spend90d = float64(c.Spend90dCents) / 100
 	env.SpendPrev90d = float64(c.SpendPrev90dCents) / 100
 	env.Orders90d = c.Orders90d
+	env.OrdersPrev90d = c.OrdersPrev90d
+	env.ValueTrend = c.ValueTrend
+	env.ValueChurn = c.ValueChurn
 }
 
 // AudienceOptions bounds an audience evaluation.

@@ -34,9 +34,12 @@ type asOfRow struct {
 	id                      int64
 	first, last, cents      int64
 	avg, pAlive, exp90, clv float64
+	trend                   float64
 	spend90, spendPrev90    int64
 	orders, orders90        int32
+	ordersPrev90            int32
 	r, f, m                 uint8
+	valueChurn              bool
 	seg, stage              uint16
 }
 
@@ -89,6 +92,7 @@ func (a *AsOf) keep(h *store.CustomerHistory, row store.InsightRow) {
 	r := asOfRow{id: h.ID, cents: m.TotalSpentCents, avg: m.AvgDaysBetween, orders: int32(m.OrdersCount),
 		pAlive: row.PAlive, exp90: row.ExpectedPurchases90d, clv: row.CLV,
 		spend90: row.Spend90dCents, spendPrev90: row.SpendPrev90dCents, orders90: int32(row.Orders90d),
+		ordersPrev90: int32(row.OrdersPrev90d), trend: row.ValueTrend, valueChurn: row.ValueChurn,
 		r: uint8(row.R), f: uint8(row.F), m: uint8(row.M), seg: a.intern(row.Segment), stage: a.intern(row.Lifecycle)}
 	if m.OrdersCount > 0 {
 		r.first, r.last = m.FirstPurchaseAt.UnixMicro(), m.LastPurchaseAt.UnixMicro()
@@ -115,7 +119,7 @@ func (a *AsOf) Apply(c *store.Customer) {
 		if a.metricsOnly {
 			return
 		}
-		store.InsightRow{Lifecycle: insights.StageProspect, PAlive: 1, At: a.At}.Apply(c)
+		store.InsightRow{Lifecycle: insights.StageProspect, PAlive: 1, ValueTrend: 1, At: a.At}.Apply(c)
 		return
 	}
 	r := &a.rows[i]
@@ -129,5 +133,6 @@ func (a *AsOf) Apply(c *store.Customer) {
 	}
 	store.InsightRow{R: int(r.r), F: int(r.f), M: int(r.m), Segment: a.names[r.seg], Lifecycle: a.names[r.stage],
 		PAlive: r.pAlive, ExpectedPurchases90d: r.exp90, CLV: r.clv, Spend90dCents: r.spend90,
-		SpendPrev90dCents: r.spendPrev90, Orders90d: int(r.orders90), At: a.At}.Apply(c)
+		SpendPrev90dCents: r.spendPrev90, Orders90d: int(r.orders90), OrdersPrev90d: int(r.ordersPrev90),
+		ValueTrend: r.trend, ValueChurn: r.valueChurn, At: a.At}.Apply(c)
 }

@@ -24,6 +24,10 @@ type InsightsOptions struct {
 	// (parameters fitted on a larger base, or held fixed). The forecast is
 	// stored in expected_purchases_90d, so keep HorizonDays at 90.
 	Score insights.ScoreOptions
+	// Value defines value_trend and value_churn (insights.ValueChurnRule):
+	// a zero FloorCents takes the base's median order value at the refresh
+	// clock, a zero Below 0.5.
+	Value insights.ValueChurnRule
 	// BatchSize is the number of customers written per transaction
 	// (default 1,000); PageSize the customers read per query (default 2,000).
 	BatchSize int
@@ -41,9 +45,11 @@ type InsightsReport struct {
 	Models        insights.Models
 	LogLikelihood float64 // BG/NBD log-likelihood at the fitted parameters
 
-	Customers    int // customers refreshed
-	Buyers       int // customers with a purchase by At
-	RepeatBuyers int // buyers with at least one repeat purchase day (the Gamma-Gamma input)
+	Customers    int                     // customers refreshed
+	Buyers       int                     // customers with a purchase by At
+	RepeatBuyers int                     // buyers with at least one repeat purchase day (the Gamma-Gamma input)
+	Value        insights.ValueChurnRule // the value churn rule applied (its floor resolved)
+	ValueChurn   int                     // customers flagged value_churn
 
 	Segments      map[string]int // buyers per RFM segment
 	Lifecycle     map[string]int // customers per lifecycle stage
@@ -66,7 +72,11 @@ type InsightsParams struct {
 	GammaGamma   insights.GGParams    `json:"gamma_gamma"`
 	Buyers       int                  `json:"buyers"`
 	RepeatBuyers int                  `json:"repeat_buyers"`
-	RFMCuts      struct {
+	ValueChurn   struct {
+		FloorCents int64   `json:"floor_cents"`
+		Below      float64 `json:"below"`
+	} `json:"value_churn"`
+	RFMCuts struct {
 		R, F, M insights.Quintiles
 	} `json:"rfm_cuts"`
 }
@@ -106,6 +116,9 @@ func refreshInsights(ctx context.Context, st *store.Store, now time.Time, opts I
 		return rep, err
 	}
 	rep.Buyers, rep.RepeatBuyers = len(in.rft), len(in.freq)
+	if rep.Value, err = valueRule(opts.Value, in.aov); err != nil {
+		return rep, err
+	}
 	models, err := fitInsights(in, opts, &rep)
 	if err != nil {
 		return rep, err
@@ -187,11 +200,28 @@ func recencyDays(c insights.CustomerStats, now time.Time) float64 {
 	return math.Max(0, math.Floor(now.Sub(c.LastPurchaseAt).Hours()/24))
 }
 
+// valueRule resolves the value churn rule: a zero floor is the median of
+// the buyers' average order values (aov, in cents), a zero threshold 0.5.
+func valueRule(r insights.ValueChurnRule, aov []float64) (insights.ValueChurnRule, error) {
+	if r.FloorCents == 0 {
+		r.FloorCents = insights.DefaultValueFloorCents(aov)
+	}
+	if r.Below == 0 {
+		r.Below = insights.DefaultValueChurnBelow
+	}
+	if err := r.Validate(); err != nil {
+		return r, fmt.Errorf("insights refresh: %w", err)
+	}
+	return r, nil
+}
+
 // fitInputs is what the first pass keeps: one model row per buyer, the
-// Gamma-Gamma rows of repeat buyers and the RFM cut points.
+// Gamma-Gamma rows of repeat buyers, the RFM cut points and each buyer's
+// average order value in cents (the value churn floor's input).
 type fitInputs struct {
 	rft        []insights.RFT
 	freq, mean []float64
+	aov        []float64
 	cuts       [3]insights.Quintiles
 }
 
@@ -213,6 +243,7 @@ func readFitInputs(ctx context.Context, st *store.Store, now time.Time, opts Ins
 			if sum.X > 0 && sum.MonetaryMean > 0 {
 				in.freq, in.mean = append(in.freq, sum.X), append(in.mean, sum.MonetaryMean)
 			}
+			in.aov = append(in.aov, c.TotalSpent*100/float64(c.Orders))
 			money := c.TotalSpent
 			if opts.Score.Monetary == insights.MonetaryAverage {
 				money /= float64(c.Orders)
@@ -289,6 +320,7 @@ func fitWarning(log *slog.Logger, rep *InsightsReport, model string, fit insight
 func saveModel(ctx context.Context, st *store.Store, in *fitInputs, rep *InsightsReport) (int64, error) {
 	p := InsightsParams{UnitDays: rep.Unit.Hours() / 24, BGNBD: rep.Models.BG, GammaGamma: rep.Models.GG,
 		Buyers: rep.Buyers, RepeatBuyers: rep.RepeatBuyers}
+	p.ValueChurn.FloorCents, p.ValueChurn.Below = rep.Value.FloorCents, rep.Value.Below
 	p.RFMCuts.R, p.RFMCuts.F, p.RFMCuts.M = in.cuts[0], in.cuts[1], in.cuts[2]
 	raw, err := json.Marshal(p)
 	if err != nil {
@@ -363,6 +395,10 @@ func (s *refreshScorer) score(h *store.CustomerHistory) store.InsightRow {
 		w.Add(p.OccurredAt, s.now, p.AmountCents)
 	}
 	row.Spend90dCents, row.SpendPrev90dCents, row.Orders90d = w.Spend90dCents, w.SpendPrev90dCents, w.Orders90d
+	row.OrdersPrev90d, row.ValueTrend, row.ValueChurn = w.OrdersPrev90d, s.rep.Value.Trend(w), s.rep.Value.Churn(w)
+	if row.ValueChurn {
+		s.rep.ValueChurn++
+	}
 	s.rep.Customers++
 	if c.Orders > 0 && s.models != nil {
 		bg, gg, o := s.models.BG, s.models.GG, s.opts.Score

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -52,6 +53,29 @@ func TestRefreshStoresValueWindows(t *testing.T) {
 			} {
 				if got := shown(mustCustomer(t, st, ids[ext])); got != want {
 					t.Errorf("%s: stored spend_90d, spend_prev_90d, orders_90d %+v, want %+v", ext, got, want)
+				}
+			}
+			// Value churn: the floor is the median of the 20 buyers' average
+			// orders ($59 and $66: $62.50). declining still buys and spends a
+			// third of a baseline above the floor; fading stopped (count
+			// churn); newbie and champ have no baseline.
+			type trend struct {
+				prevOrders int
+				trend      float64
+				churn      bool
+			}
+			for ext, want := range map[string]trend{
+				"declining": {3, 40.0 / 120, true},
+				"fading":    {10, 0, false},
+				"newbie":    {0, 30 / 62.5, false},
+				"champ":     {0, 960 / 62.5, false},
+				"prospect":  {0, 1, false},
+				"filler-03": {2, 62 / 62.5, false},
+			} {
+				c := mustCustomer(t, st, ids[ext])
+				if got := (trend{c.OrdersPrev90d, c.ValueTrend, c.ValueChurn}); got.prevOrders != want.prevOrders ||
+					math.Abs(got.trend-want.trend) > 1e-9 || got.churn != want.churn {
+					t.Errorf("%s: stored orders_prev_90d, value_trend, value_churn %+v, want %+v", ext, got, want)
 				}
 			}
 			// Four weeks back (day -28, 12:00): champ's days -79 to -30 all

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -29,7 +31,8 @@ purchases: RFM scores and segment (rfm.r, rfm.f, rfm.m, rfm.segment), lifecycle
 stage (lifecycle), the BG/NBD probability of still being a customer (p_alive),
 expected purchases over 90 days (expected_purchases_90d), lifetime value
 (clv, Gamma-Gamma spend model), and the spend and orders of the latest 90 days
-and the 90 days before (spend_90d, spend_prev_90d, orders_90d). Prospects (no purchase yet) get lifecycle
+and the 90 days before (spend_90d, spend_prev_90d, orders_90d, orders_prev_90d) with
+value_trend and value_churn (docs/intelligence.md). Prospects (no purchase yet) get lifecycle
 "prospect" and p_alive 1, so churn rules never pick them up by accident.
 Run "insights refresh" daily (a stage change is recorded as a
 lifecycle_changed customer event).`,
@@ -267,9 +270,22 @@ func printDistribution(w io.Writer, segments, stages []store.NameCount, deciles 
 	}
 }
 
-// insightsOptions reads the optional RFM segment map (TIDINGS_SEGMENT_MAP).
+// insightsOptions reads the optional RFM segment map (TIDINGS_SEGMENT_MAP)
+// and the value churn settings.
 func (a *app) insightsOptions() (worker.InsightsOptions, error) {
 	opts := worker.InsightsOptions{Log: a.log}
+	if a.cfg.ValueFloor != "" {
+		floor, err := positiveNumber("TIDINGS_VALUE_FLOOR", a.cfg.ValueFloor, "in currency units, e.g. 25")
+		if err != nil {
+			return opts, err
+		}
+		opts.Value.FloorCents = max(int64(math.Round(floor*100)), 1)
+	}
+	below, err := positiveNumber("TIDINGS_VALUE_CHURN_BELOW", a.cfg.ValueBelow, "e.g. 0.5 for spend halved")
+	if err != nil {
+		return opts, err
+	}
+	opts.Value.Below = below
 	if a.cfg.SegmentMap == "" {
 		return opts, nil
 	}
@@ -294,4 +310,14 @@ func (a *app) loadCampaigns(paths ...string) ([]*campaigns.Campaign, []campaigns
 	}
 	list, problems := worker.CampaignSettings(opts).Load(paths...)
 	return list, problems, nil
+}
+
+// positiveNumber parses the setting env's value v as a number > 0, or says
+// what to write instead (hint).
+func positiveNumber(env, v, hint string) (float64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || !(f > 0) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("config: %s must be a number above 0 (%s), got %q", env, hint, v)
+	}
+	return f, nil
 }

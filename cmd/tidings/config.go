@@ -51,6 +51,8 @@ type Config struct {
 	HashKey       string // HMAC key of hashed suppressions; empty: kept in the database
 	InboxRetain   string // how long webhook payloads are kept: 30d, 720h, or 0 (for ever)
 	SegmentMap    string // optional YAML file overriding the RFM segment map
+	ValueFloor    string // value_trend's baseline floor in currency units; empty: the base's median order value
+	ValueBelow    string // value_trend under which a customer still buying is value_churn
 	LogFormat     string // text or json
 	OutboxDir     string
 	Concurrency   int    // worker goroutines
@@ -135,6 +137,10 @@ func (c *Config) settings() []setting {
 			help: "how long webhook event payloads (which hold the customer's profile) are kept; the event id stays. Days (30d) or a duration (720h); 0 keeps them", str: &c.InboxRetain},
 		{flag: "segment-map", env: "TIDINGS_SEGMENT_MAP", yaml: "segment_map", def: "",
 			help: "YAML file mapping RFM score patterns to segment names (see insights.DefaultSegmentMapYAML); empty uses the default", str: &c.SegmentMap},
+		{flag: "value-floor", env: "TIDINGS_VALUE_FLOOR", yaml: "value_floor", def: "",
+			help: "value churn: the smallest spend of the earlier 90 days that counts as a baseline, in currency units (docs/intelligence.md); empty: the base's median order value at each refresh", str: &c.ValueFloor},
+		{flag: "value-churn-below", env: "TIDINGS_VALUE_CHURN_BELOW", yaml: "value_churn_below", def: "0.5",
+			help: "value churn: a customer still buying whose value_trend (latest 90 days' spend over the 90 before) is below this is value_churn", str: &c.ValueBelow},
 		{flag: "log-format", env: "TIDINGS_LOG_FORMAT", yaml: "log_format", def: "text",
 			help: "log format on stderr: text or json (structured, one object per line)", str: &c.LogFormat},
 		{flag: "outbox", env: "TIDINGS_OUTBOX", yaml: "outbox", def: "tidings-data/outbox",

@@ -41,6 +41,10 @@ func Profiles(n int, seed uint64, now time.Time) iter.Seq[*store.Customer] {
 	}
 }
 
+// valueRule is value churn with a fixed floor of $30 (about the synthetic
+// shop's median order) where a refresh takes the base's own median.
+var valueRule = insights.ValueChurnRule{FloorCents: 30_00, Below: insights.DefaultValueChurnBelow}
+
 // history sets the purchase metrics and the 90-day spend windows of the
 // purchases drawPurchases draws, the ones Generate would write for the same
 // random state.
@@ -55,6 +59,7 @@ func history(r *rand.Rand, now time.Time, c *store.Customer) {
 		w.Add(at, now, cents)
 	})
 	c.Spend90dCents, c.SpendPrev90dCents, c.Orders90d = w.Spend90dCents, w.SpendPrev90dCents, w.Orders90d
+	c.OrdersPrev90d, c.ValueTrend, c.ValueChurn = w.OrdersPrev90d, valueRule.Trend(w), valueRule.Churn(w)
 	if c.OrdersCount > 1 {
 		c.AvgDaysBetween = c.LastPurchaseAt.Sub(c.FirstPurchaseAt).Hours() / 24 / float64(c.OrdersCount-1)
 	}
