@@ -56,15 +56,20 @@ type BGNBDFit struct {
 // (MaxFitEvaluations), so a degenerate base costs a bounded fit and a
 // finite, flagged result.
 func FitBGNBDReport(data []RFT) (BGNBDFit, error) {
+	return fitBGFamily(data, false, "BG/NBD")
+}
+
+// fitBGFamily fits BG/NBD, or MBG/NBD when modified, named name in errors.
+func fitBGFamily(data []RFT, modified bool, name string) (BGNBDFit, error) {
 	maxT := 0.0
 	for i, d := range data {
 		if !validRFT(d) {
-			return BGNBDFit{}, fmt.Errorf("insights: fit BG/NBD: row %d: invalid (x=%g, t_x=%g, T=%g)", i, d.X, d.TX, d.T)
+			return BGNBDFit{}, fmt.Errorf("insights: fit %s: row %d: invalid (x=%g, t_x=%g, T=%g)", name, i, d.X, d.TX, d.T)
 		}
 		maxT = math.Max(maxT, d.T)
 	}
 	if len(data) == 0 || maxT == 0 {
-		return BGNBDFit{}, fmt.Errorf("insights: fit BG/NBD: %w", ErrNoData)
+		return BGNBDFit{}, fmt.Errorf("insights: fit %s: %w", name, ErrNoData)
 	}
 	// Fit in scaled time (max T = 10) so all four log-parameters start near 0;
 	// alpha is scaled back afterwards, the other parameters are unit-free.
@@ -74,18 +79,19 @@ func FitBGNBDReport(data []RFT) (BGNBDFit, error) {
 		rows[i].TX *= scale
 		rows[i].T *= scale
 	}
-	ll := newBGNBDLikelihood(rows)
+	ll := newBGNBDLikelihood(rows, modified)
 	x, _, rep, err := minimizeLog(func(lp []float64) float64 {
 		return -ll.eval(BGNBDParams{R: math.Exp(lp[0]), Alpha: math.Exp(lp[1]), A: math.Exp(lp[2]), B: math.Exp(lp[3])})
 	}, []float64{0, 0, 0, 0}, []string{"r", "alpha", "a", "b"})
 	if err != nil {
-		return BGNBDFit{}, fmt.Errorf("insights: fit BG/NBD: %w", err)
+		return BGNBDFit{}, fmt.Errorf("insights: fit %s: %w", name, err)
 	}
 	p := BGNBDParams{R: math.Exp(x[0]), Alpha: math.Exp(x[1]) / scale, A: math.Exp(x[2]), B: math.Exp(x[3])}
 	if !p.Valid() {
-		return BGNBDFit{}, fmt.Errorf("insights: fit BG/NBD: diverged to %+v", p)
+		return BGNBDFit{}, fmt.Errorf("insights: fit %s: diverged to %+v", name, p)
 	}
-	return BGNBDFit{Params: p, LogLikelihood: BGNBDLogLikelihood(p, data), FitReport: rep}, nil
+	ll = newBGNBDLikelihood(compress(data), modified)
+	return BGNBDFit{Params: p, LogLikelihood: ll.eval(p), FitReport: rep}, nil
 }
 
 func validRFT(d RFT) bool {
@@ -95,7 +101,7 @@ func validRFT(d RFT) bool {
 
 // BGNBDLogLikelihood returns the total log-likelihood of data under p.
 func BGNBDLogLikelihood(p BGNBDParams, data []RFT) float64 {
-	return newBGNBDLikelihood(compress(data)).eval(p)
+	return newBGNBDLikelihood(compress(data), false).eval(p)
 }
 
 // bgnbdLikelihood caches the structure of the data: the gamma-function terms
@@ -109,10 +115,13 @@ type bgnbdLikelihood struct {
 	txIdx         []int32   // per row: index of TX in ts
 	xTerm, logBX1 []float64 // per distinct x: A1+A2 less r*ln(alpha); ln(b+x-1)
 	logAT         []float64 // per distinct time: ln(alpha + time)
+	// shift is 1 for MBG/NBD, whose terms are BG/NBD's with b+x in place
+	// of b+x-1 and a drop-out term for x = 0 too; 0 for BG/NBD.
+	shift float64
 }
 
-func newBGNBDLikelihood(rows []weighted) *bgnbdLikelihood {
-	l := &bgnbdLikelihood{rows: rows, xIdx: make([]int32, len(rows)), tIdx: make([]int32, len(rows)), txIdx: make([]int32, len(rows))}
+func newBGNBDLikelihood(rows []weighted, modified bool) *bgnbdLikelihood {
+	l := &bgnbdLikelihood{rows: rows, shift: b2f(modified), xIdx: make([]int32, len(rows)), tIdx: make([]int32, len(rows)), txIdx: make([]int32, len(rows))}
 	xSeen, tSeen := map[float64]int32{}, map[float64]int32{}
 	index := func(seen map[float64]int32, vals *[]float64, v float64) int32 {
 		j, ok := seen[v]
@@ -134,13 +143,15 @@ func newBGNBDLikelihood(rows []weighted) *bgnbdLikelihood {
 }
 
 // eval is the log-likelihood, eq. (6) of Fader, Hardie and Lee (2005), as
-// A1 + A2 + log(exp(A3) + [x>0] exp(A4)).
+// A1 + A2 + log(exp(A3) + [x>0] exp(A4)); for MBG/NBD (shift 1, Batislam
+// et al. 2007, eq. 6) b+x-1 becomes b+x and the second term holds for
+// x = 0 too.
 func (l *bgnbdLikelihood) eval(p BGNBDParams) float64 {
 	r, alpha, a, b := p.R, p.Alpha, p.A, p.B
 	base := lgamma(a+b) - lgamma(b) - lgamma(r) + r*math.Log(alpha)
 	for j, x := range l.xs {
-		l.xTerm[j] = base + lgamma(r+x) + lgamma(b+x) - lgamma(a+b+x)
-		l.logBX1[j] = math.Log(b + x - 1)
+		l.xTerm[j] = base + lgamma(r+x) + lgamma(b+x+l.shift) - lgamma(a+b+x+l.shift)
+		l.logBX1[j] = math.Log(b + x - 1 + l.shift)
 	}
 	for j, t := range l.ts {
 		l.logAT[j] = math.Log(alpha + t)
@@ -150,7 +161,7 @@ func (l *bgnbdLikelihood) eval(p BGNBDParams) float64 {
 	for i, row := range l.rows {
 		x, xi := row.X, l.xIdx[i]
 		v := -(r + x) * l.logAT[l.tIdx[i]]
-		if x > 0 {
+		if x > 0 || l.shift > 0 {
 			a4 := logA - l.logBX1[xi] - (r+x)*l.logAT[l.txIdx[i]]
 			v = logSumExp(v, a4)
 		}
@@ -164,10 +175,15 @@ func (l *bgnbdLikelihood) eval(p BGNBDParams) float64 {
 // BG/NBD model", 2008). It is 1 for x = 0: the model lets customers drop
 // out only after a repeat purchase.
 func PAlive(p BGNBDParams, x, tx, T float64) float64 {
-	if x <= 0 {
+	return pAlive(p, false, x, tx, T)
+}
+
+// pAlive is PAlive, or MBG/NBD's (b+x for b+x-1, every x) when modified.
+func pAlive(p BGNBDParams, modified bool, x, tx, T float64) float64 {
+	if x <= 0 && !modified {
 		return 1
 	}
-	logOdds := math.Log(p.A) - math.Log(p.B+x-1) + (p.R+x)*(math.Log(p.Alpha+T)-math.Log(p.Alpha+tx))
+	logOdds := math.Log(p.A) - math.Log(p.B+x-1+b2f(modified)) + (p.R+x)*(math.Log(p.Alpha+T)-math.Log(p.Alpha+tx))
 	// 1/(1+e^z), written so neither branch overflows.
 	if logOdds > 0 {
 		e := math.Exp(-logOdds)
@@ -190,6 +206,16 @@ func ExpectedPurchases(p BGNBDParams, t, x, tx, T float64) float64 {
 // ExpectedPurchasesAt is ExpectedPurchases for several horizons ts at once
 // (out[i] for ts[i]), sharing the series work; len(out) must be >= len(ts).
 func ExpectedPurchasesAt(p BGNBDParams, ts []float64, x, tx, T float64, out []float64) {
+	expectedPurchasesAt(p, false, ts, x, tx, T, out)
+}
+
+// expectedPurchasesAt is ExpectedPurchasesAt, or MBG/NBD's when modified
+// (Batislam et al. 2007, eq. 9: BG/NBD's with b+1 for b, and the drop-out
+// odds for every x).
+func expectedPurchasesAt(p BGNBDParams, modified bool, ts []float64, x, tx, T float64, out []float64) {
+	if modified {
+		p.B++
+	}
 	a := p.A
 	if math.Abs(a-1) < 1e-8 {
 		a = 1 + 1e-8 // the closed form has a removable singularity at a = 1
@@ -207,7 +233,7 @@ func ExpectedPurchasesAt(p BGNBDParams, ts []float64, x, tx, T float64, out []fl
 	// with x, so the series stays well-conditioned for heavy buyers.
 	ok := hyp2f1Multi(a+p.B-1-p.R, a-1, a+p.B+x-1, zs, out)
 	scale := (a + p.B + x - 1) / (a - 1)
-	if x > 0 {
+	if x > 0 || modified {
 		odds := math.Exp(math.Log(a) - math.Log(p.B+x-1) + (p.R+x)*(math.Log(p.Alpha+T)-math.Log(p.Alpha+tx)))
 		scale /= 1 + odds
 	}
@@ -230,4 +256,12 @@ func ExpectedPurchasesAt(p BGNBDParams, ts []float64, x, tx, T float64, out []fl
 // eq. (9) of Fader, Hardie and Lee (2005).
 func ExpectedPurchasesNew(p BGNBDParams, t float64) float64 {
 	return ExpectedPurchases(p, t, 0, 0, 0)
+}
+
+// b2f is 1 for true, 0 for false.
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

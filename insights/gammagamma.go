@@ -152,6 +152,11 @@ func CLV(bg BGNBDParams, gg GGParams, x, tx, T, mean float64, horizonPeriods int
 // (1+discountRatePerPeriod)^i. lifetimes' customer_lifetime_value with
 // freq="W", time=12 and discount_rate=0.01 is CLVPeriods(..., 12, 4.345, 0.01).
 func CLVPeriods(bg BGNBDParams, gg GGParams, x, tx, T, mean float64, periods int, periodLength, discountRatePerPeriod float64) float64 {
+	return CLVOf(ModelBGNBD, bg, gg, x, tx, T, mean, periods, periodLength, discountRatePerPeriod)
+}
+
+// CLVOf is CLVPeriods with the expected purchases of count model m.
+func CLVOf(m CountModel, bg BGNBDParams, gg GGParams, x, tx, T, mean float64, periods int, periodLength, discountRatePerPeriod float64) float64 {
 	if periods <= 0 {
 		return 0
 	}
@@ -163,7 +168,7 @@ func CLVPeriods(bg BGNBDParams, gg GGParams, x, tx, T, mean float64, periods int
 	for i := 1; i <= periods; i++ {
 		ts = append(ts, float64(i)*periodLength)
 	}
-	ExpectedPurchasesAt(bg, ts, x, tx, T, cum)
+	expectedPurchasesAt(bg, m.modified(), ts, x, tx, T, cum)
 	spend := ExpectedSpend(gg, x, mean)
 	total, prev, discount := 0.0, 0.0, 1.0
 	for i := range ts {

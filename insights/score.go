@@ -28,11 +28,13 @@ const (
 	MonetaryAverage
 )
 
-// Models holds fitted BG/NBD and Gamma-Gamma parameters, in the time unit
-// ScoreOptions.Unit. A zero GG leaves CLV at 0.
+// Models holds fitted count-model (BG/NBD or MBG/NBD, Kind) and
+// Gamma-Gamma parameters, in the time unit ScoreOptions.Unit. A zero GG
+// leaves CLV at 0; a zero Kind is BG/NBD.
 type Models struct {
-	BG BGNBDParams
-	GG GGParams
+	Kind CountModel
+	BG   BGNBDParams
+	GG   GGParams
 }
 
 // ScoreOptions configure Score and NewScorer; the zero value is valid and
@@ -165,11 +167,11 @@ func (s *Scorer) Score(c CustomerStats) Result {
 	res.Segment = s.segments.Segment(res.R, res.F, res.M)
 	if m := s.opts.Models; m != nil {
 		rft := s.RFT(c)
-		res.PAlive = PAlive(m.BG, rft.X, rft.TX, rft.T)
-		res.ExpectedPurchases = ExpectedPurchases(m.BG, s.opts.HorizonDays*s.perDay, rft.X, rft.TX, rft.T)
+		res.PAlive = PAliveOf(m.Kind, m.BG, rft.X, rft.TX, rft.T)
+		res.ExpectedPurchases = ExpectedPurchasesOf(m.Kind, m.BG, s.opts.HorizonDays*s.perDay, rft.X, rft.TX, rft.T)
 		res.CLV = 0
 		if m.GG.Valid() {
-			res.CLV = CLVPeriods(m.BG, m.GG, rft.X, rft.TX, rft.T, c.TotalSpent/float64(c.Orders),
+			res.CLV = CLVOf(m.Kind, m.BG, m.GG, rft.X, rft.TX, rft.T, c.TotalSpent/float64(c.Orders),
 				s.opts.CLVPeriods, s.opts.CLVPeriodLength, s.opts.CLVDiscount)
 		}
 	}
