@@ -25,45 +25,69 @@ type EngagementHits struct {
 }
 
 // RecordEngagement adds hits to their deliveries' rows in one transaction
-// and returns the deliveries whose first human open this write recorded
-// (the ones an email_opened event is due for). Hits of a delivery that does
-// not exist (deleted since the send) are dropped.
+// (one statement per 500 deliveries) and returns the deliveries whose first
+// human open this write recorded (the ones an email_opened event is due
+// for). Hits of a delivery that does not exist (deleted since the send) are
+// dropped. Each delivery appears at most once in hits.
 func (s *Store) RecordEngagement(ctx context.Context, hits []EngagementHits, now time.Time) (map[int64]bool, error) {
-	ts := "?"
+	ts, n := "?", "?"
 	if s.Dialect == Postgres {
-		ts = "CAST(? AS TIMESTAMPTZ)" // an INSERT ... SELECT does not type its parameters by the columns
+		// VALUES rows do not take their types from the columns they fill.
+		ts, n = "CAST(? AS TIMESTAMPTZ)", "CAST(? AS INTEGER)"
 	}
-	q := strings.ReplaceAll(`INSERT INTO delivery_engagement (delivery_id, campaign_id, first_open_at, opens,
-		machine_opens, first_click_at, clicks, machine_clicks, honeypot_at, updated_at)
-	SELECT id, campaign_id, {TS}, CAST(? AS INTEGER), CAST(? AS INTEGER), {TS}, CAST(? AS INTEGER), CAST(? AS INTEGER), {TS}, {TS}
-	FROM deliveries WHERE id = ?
-	ON CONFLICT (delivery_id) DO UPDATE SET
-		first_open_at = COALESCE(delivery_engagement.first_open_at, excluded.first_open_at),
-		opens = delivery_engagement.opens + excluded.opens,
-		machine_opens = delivery_engagement.machine_opens + excluded.machine_opens,
-		first_click_at = COALESCE(delivery_engagement.first_click_at, excluded.first_click_at),
-		clicks = delivery_engagement.clicks + excluded.clicks,
-		machine_clicks = delivery_engagement.machine_clicks + excluded.machine_clicks,
-		honeypot_at = COALESCE(delivery_engagement.honeypot_at, excluded.honeypot_at),
-		updated_at = excluded.updated_at
-	RETURNING delivery_id, opens`, "{TS}", ts)
+	row := "(CAST(? AS BIGINT), " + ts + ", " + n + ", " + n + ", " + ts + ", " + n + ", " + n + ", " + ts + ")"
 	first := map[int64]bool{}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		stmt, err := tx.PreparexContext(ctx, tx.Rebind(q))
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, h := range hits {
-			var id int64
-			var opens int
-			err := stmt.QueryRowxContext(ctx, nullTime(h.FirstOpen), h.Opens, h.MachineOpens, nullTime(h.FirstClick),
-				h.Clicks, h.MachineClicks, nullTime(h.Honeypot), now.UTC(), h.DeliveryID).Scan(&id, &opens)
-			if err == nil && h.Opens > 0 && opens == h.Opens {
-				first[id] = true
+		for _, ch := range chunks(len(hits), maxRowsPerInsert) {
+			part := hits[ch[0]:ch[1]]
+			rows := make([]string, len(part))
+			args := make([]any, 0, len(part)*8+1)
+			opens := make(map[int64]int, len(part))
+			for i, h := range part {
+				rows[i] = row
+				args = append(args, h.DeliveryID, nullTime(h.FirstOpen), h.Opens, h.MachineOpens, nullTime(h.FirstClick),
+					h.Clicks, h.MachineClicks, nullTime(h.Honeypot))
+				opens[h.DeliveryID] = h.Opens
 			}
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("delivery %d: %w", h.DeliveryID, err)
+			args = append(args, now.UTC())
+			// column1..column8 are the VALUES columns' names in both
+			// dialects; WHERE true settles SQLite's upsert-after-join parse.
+			q := `INSERT INTO delivery_engagement (delivery_id, campaign_id, first_open_at, opens, machine_opens,
+				first_click_at, clicks, machine_clicks, honeypot_at, updated_at)
+			SELECT d.id, d.campaign_id, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, ` + ts + `
+			FROM (VALUES ` + strings.Join(rows, ", ") + `) AS v JOIN deliveries d ON d.id = v.column1
+			WHERE true
+			ON CONFLICT (delivery_id) DO UPDATE SET
+				first_open_at = COALESCE(delivery_engagement.first_open_at, excluded.first_open_at),
+				opens = delivery_engagement.opens + excluded.opens,
+				machine_opens = delivery_engagement.machine_opens + excluded.machine_opens,
+				first_click_at = COALESCE(delivery_engagement.first_click_at, excluded.first_click_at),
+				clicks = delivery_engagement.clicks + excluded.clicks,
+				machine_clicks = delivery_engagement.machine_clicks + excluded.machine_clicks,
+				honeypot_at = COALESCE(delivery_engagement.honeypot_at, excluded.honeypot_at),
+				updated_at = excluded.updated_at
+			RETURNING delivery_id, opens`
+			// The now parameter is last in the text but first in the SELECT
+			// list: move it to its place.
+			args = append(args[len(args)-1:], args[:len(args)-1]...)
+			r, err := tx.QueryContext(ctx, tx.Rebind(q), args...)
+			if err != nil {
+				return err
+			}
+			for r.Next() {
+				var id int64
+				var total int
+				if err := r.Scan(&id, &total); err != nil {
+					r.Close()
+					return err
+				}
+				if opens[id] > 0 && total == opens[id] {
+					first[id] = true
+				}
+			}
+			r.Close()
+			if err := r.Err(); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/web/tracking"
 	"github.com/tidings-crm/tidings/web/unsubscribe"
+	"github.com/tidings-crm/tidings/worker"
 )
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
@@ -168,6 +169,14 @@ func TestClickRedirectsOnlySignedURLs(t *testing.T) {
 			}
 			if len(b.reactor.ids) != 1 || b.reactor.ids[0] != evs[0].EventID {
 				t.Errorf("reactions enqueued %v, want the event %s", b.reactor.ids, evs[0].EventID)
+			}
+			// The reaction reads the stored event as one of /v1/events.
+			engine := worker.NewEngine(b.st, nil, nil, worker.Options{})
+			if err := engine.ProcessEvent(context.Background(), evs[0].EventID); err != nil {
+				t.Fatalf("reaction: %v", err)
+			}
+			if row, err := b.st.InboxEvent(context.Background(), evs[0].EventID); err != nil || row.Status != store.InboxProcessed {
+				t.Errorf("inbox row after the reaction: %+v %v", row, err)
 			}
 		})
 	}
