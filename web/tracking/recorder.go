@@ -83,6 +83,10 @@ type Recorder struct {
 	waiting []Hit
 }
 
+// writeTimeout bounds one write, so a database that hangs delays the
+// writes (the hits wait, then retry) instead of stopping them.
+const writeTimeout = 30 * time.Second
+
 // NewRecorder starts a recorder; Close stops it.
 func NewRecorder(o RecorderOptions) *Recorder {
 	if o.Buffer <= 0 {
@@ -213,6 +217,8 @@ func (r *Recorder) loop() {
 
 // write stores hits (and those a failed write left), then the events due.
 func (r *Recorder) write(ctx context.Context, hits []Hit) error {
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
 	all := append(r.waiting, hits...)
 	r.waiting = nil
 	if len(all) > 0 {
