@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tidings-crm/tidings/stdwebhook"
 	"github.com/tidings-crm/tidings/store"
-	"github.com/tidings-crm/tidings/triggers"
 )
 
 // HookSubscriber is one receiver of outgoing webhooks (TIDINGS_WEBHOOKS):
@@ -132,7 +132,7 @@ func checkSubscriber(s HookSubscriber, seen map[string]HookSubscriber) error {
 	if err := checkHookURL(s.URL); err != nil {
 		return err
 	}
-	if _, err := triggers.ParseSecret(s.Secret); err != nil {
+	if _, err := stdwebhook.ParseSecret(s.Secret); err != nil {
 		return fmt.Errorf("secret: %w (e.g. whsec_$(openssl rand -base64 32))", err)
 	}
 	for _, typ := range s.Events {
@@ -243,7 +243,7 @@ func (h *Hooks) post(ctx context.Context, r store.HookRow) error {
 	if !ok {
 		return fmt.Errorf("subscriber %q is no longer configured", r.Subscriber)
 	}
-	req, err := triggers.SignedRequest(ctx, sub.Secret, sub.URL, r.MessageID(), h.opts.Now(), []byte(r.Payload))
+	req, err := stdwebhook.SignedRequest(ctx, sub.Secret, sub.URL, r.MessageID(), h.opts.Now(), []byte(r.Payload))
 	if err != nil {
 		return err
 	}
