@@ -14,7 +14,6 @@ var inFlight = map[int]bool{
 	14: true, // outgoing webhooks
 	15: true, // surveys
 	16: true, // topics, double opt-in, global holdout
-	17: true, // bounces and complaints
 	18: true, // opens and clicks
 	19: true, // customer intelligence
 	20: true, // journeys

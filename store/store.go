@@ -47,6 +47,8 @@ type Store struct {
 
 	hasher atomic.Pointer[addressHasher] // the keyed hash of suppressed addresses (LoadHashKey)
 	hashMu sync.Mutex                    // one LoadHashKey at a time
+
+	feedback feedbackPolicy // what bounces and complaints do (SetFeedbackPolicy)
 }
 
 // Open connects to the database named by url: "postgres://..." or

@@ -39,10 +39,15 @@ func (e *Engine) SetPaused(ctx context.Context, campaignID string, paused bool) 
 	if err := e.st.SetPaused(ctx, campaignID, paused, e.now()); err != nil {
 		return err
 	}
+	e.forgetPauses()
+	return nil
+}
+
+// forgetPauses makes the next Paused read the database.
+func (e *Engine) forgetPauses() {
 	e.pauses.mu.Lock()
 	e.pauses.set = nil
 	e.pauses.mu.Unlock()
-	return nil
 }
 
 // holdPaused defers a waiting row of a paused campaign and checks again after

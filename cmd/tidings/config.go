@@ -20,6 +20,7 @@ import (
 
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/channels/email"
+	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/worker"
 )
@@ -63,6 +64,8 @@ type Config struct {
 	DBPool        string // database connections per process; empty: the store's default
 	RedisPool     string // Redis connections per process; empty: go-redis's default
 
+	Feedback FeedbackConfig // bounces, complaints and receipts (config_feedback.go)
+
 	location      *time.Location
 	claimLease    time.Duration
 	eventKeep     time.Duration
@@ -71,6 +74,7 @@ type Config struct {
 	migrate       bool
 	dbPool        int // 0: the store's default
 	redisPool     int // 0: go-redis's default
+	feedback      store.FeedbackPolicy
 }
 
 // setting describes one configuration key: its flag, environment variable, YAML
@@ -84,7 +88,7 @@ type setting struct {
 }
 
 func (c *Config) settings() []setting {
-	return []setting{
+	out := []setting{
 		{flag: "database-url", env: "TIDINGS_DATABASE_URL", yaml: "database_url", def: "sqlite:tidings-data/tidings.db",
 			help: "database: postgres://user@host:5432/db or sqlite:path/to/file.db", str: &c.DatabaseURL},
 		{flag: "db-pool", env: "TIDINGS_DB_POOL", yaml: "db_pool", def: "",
@@ -154,6 +158,7 @@ func (c *Config) settings() []setting {
 		{flag: "migrate", env: "TIDINGS_MIGRATE", yaml: "migrate", def: "false",
 			help: "serve, worker, scheduler: apply pending schema migrations at start; without it they refuse to start on a database that has some (run tidings migrate up)", str: &c.Migrate, boolean: true},
 	}
+	return append(out, c.Feedback.settings()...)
 }
 
 // bindFlags registers every setting as a persistent flag.
@@ -339,6 +344,7 @@ func (c *Config) validate() error {
 	if u, err := url.Parse(c.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
 		bad("TIDINGS_PUBLIC_URL", "must be an absolute URL such as https://tidings.example.com, got %q", c.PublicURL)
 	}
+	c.feedback = c.Feedback.validate(bad)
 	return errors.Join(errs...)
 }
 
