@@ -45,6 +45,21 @@ func (t FeedbackType) rank() int {
 	return 0
 }
 
+// add counts one sent message whose strongest report is t.
+func (c *FeedbackCounts) add(t FeedbackType) {
+	switch t {
+	case FeedbackHardBounce:
+		c.HardBounced++
+	case FeedbackSoftBounce, FeedbackUndelivered:
+		c.SoftBounced++
+	case FeedbackComplaint:
+		c.Complained++
+		c.Confirmed++
+	case FeedbackDelivered:
+		c.Confirmed++
+	}
+}
+
 // valid reports whether t is one of the feedback types.
 func (t FeedbackType) valid() bool { return t.rank() > 0 }
 

@@ -345,6 +345,7 @@ func (c *Config) validate() error {
 		bad("TIDINGS_PUBLIC_URL", "must be an absolute URL such as https://tidings.example.com, got %q", c.PublicURL)
 	}
 	c.feedback = c.Feedback.validate(bad)
+	c.Feedback.returnPath(c.SigningKey, bad)
 	return errors.Join(errs...)
 }
 
