@@ -54,7 +54,7 @@ func (e *Engine) forgetPauses() {
 // Options.PauseRecheck.
 func (e *Engine) holdPaused(ctx context.Context, id int64, now time.Time) error {
 	at := now.Add(e.opts.PauseRecheck)
-	if err := e.st.Defer(ctx, id, at, "campaign paused by an operator", now); err != nil {
+	if err := e.st.Defer(ctx, id, at, "campaign paused (by an operator, or by the safety: docs/deliverability.md)", now); err != nil {
 		return err
 	}
 	return e.q.Deliver(ctx, id, at)
