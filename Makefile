@@ -42,7 +42,7 @@ BENCH_SCALE_ENV := TIDINGS_BENCH_RECIPIENTS=20000
 endif
 BENCH_GO := $(GO) test -run '^$$' -benchtime 1x -timeout 60m
 
-bench: ## benchmarks (audience 1M with and without an event-history clause, insights refresh 5,000 and 1M, delivery, webhook and events ingest, tracked-link redirects, scaling, rules, journey sweep) as a table of medians; BENCH_QUICK=1 for a short form
+bench: ## benchmarks (audience 1M with and without an event-history clause, insights refresh 5,000 and 1M, delivery, webhook and events ingest, tracked-link redirects, scaling, rules, journey sweep, bounce webhook ingest) as a table of medians; BENCH_QUICK=1 for a short form
 	@mkdir -p bin && eval "$$(scripts/test-services.sh)" && { \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkAudience$$' -count $(BENCH_COUNT) ./worker; \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkRefreshSynthetic$$' -count $(BENCH_COUNT) ./worker; \
@@ -53,6 +53,7 @@ bench: ## benchmarks (audience 1M with and without an event-history clause, insi
 	  $(BENCH_SCALE_ENV) $(BENCH_GO) -bench '^BenchmarkScaling$$' -count $(BENCH_COUNT) ./cmd/tidings/chaos; \
 	  $(GO) test -run '^$$' -bench '^BenchmarkEval$$' -benchmem -count $(BENCH_COUNT) ./rules; \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkJourneySweep$$' -count $(BENCH_COUNT) ./worker; \
+	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkFeedbackIngest$$' -count 1 ./web/feedback; done; \
 	} 2>&1 | tee $(BENCH_OUT) | $(GO) run ./scripts/benchtable
 
 # make chaos: the reliability drills (cmd/tidings/chaos) in their full form,

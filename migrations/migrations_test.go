@@ -13,7 +13,6 @@ var inFlight = map[int]bool{
 	13: true, // profiles API and transactional sends
 	15: true, // surveys
 	16: true, // topics, double opt-in, global holdout
-	17: true, // bounces and complaints
 	18: true, // opens and clicks
 	19: true, // customer intelligence
 	20: true, // journeys

@@ -6,10 +6,15 @@ import (
 	"time"
 )
 
-// SetPaused records an operator's pause (or resume) of a campaign.
+// SetPaused records an operator's pause (or resume) of a campaign. Resuming
+// a campaign the safety paused (its complaint or bounce rate) clears the
+// reason and keeps the safety from pausing it again: the operator decided.
 func (s *Store) SetPaused(ctx context.Context, campaignID string, paused bool, now time.Time) error {
 	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`INSERT INTO campaign_state (campaign_id, paused, updated_at)
-		VALUES (?, ?, ?) ON CONFLICT (campaign_id) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at`),
+		VALUES (?, ?, ?) ON CONFLICT (campaign_id) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at,
+		safety_override = CASE WHEN NOT excluded.paused AND campaign_state.pause_reason <> '' THEN true
+			ELSE campaign_state.safety_override END,
+		pause_reason = CASE WHEN excluded.paused THEN campaign_state.pause_reason ELSE '' END`),
 		campaignID, paused, now.UTC())
 	if err != nil {
 		return fmt.Errorf("store: set paused %s: %w", campaignID, err)

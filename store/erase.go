@@ -149,6 +149,8 @@ func (s *Store) eraseRows(ctx context.Context, tx *sqlx.Tx, er *Erasure) error {
 	er.Cancelled = int(n)
 	steps := []struct{ what, q string }{
 		{"ledger error texts", `UPDATE deliveries SET error = '' WHERE customer_id = ? AND error <> '' AND error <> 'customer erased'`},
+		{"ledger feedback texts", `UPDATE deliveries SET feedback_text = '' WHERE customer_id = ? AND feedback_text <> ''`},
+		{"feedback diagnostics", `UPDATE delivery_feedback SET diagnostic = '', address_hash = '' WHERE customer_id = ?`},
 		{"purchase items", `UPDATE purchases SET items = '[]' WHERE customer_id = ? AND items <> '[]'`},
 		{"customer events", `UPDATE customer_events SET data = '{}' WHERE customer_id = ?`},
 		// The events log is append-only but for this: a shop's properties

@@ -38,26 +38,34 @@ func (s *Store) WakeJourneys(ctx context.Context, customerID int64, ev JourneyEv
 	if err != nil || ev.Properties == nil {
 		props = []byte("{}")
 	}
-	at := ev.At.UTC()
-	var ids []int64
+	var n int
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		err := tx.SelectContext(ctx, &ids, tx.Rebind(`UPDATE journey_states
-			SET due_at = CASE WHEN due_at IS NULL OR due_at > ? THEN ? ELSE due_at END
-			WHERE customer_id = ? AND status IN ('active', 'waiting') AND (wait_event = ? OR exit_events LIKE ?)
-			RETURNING id`), at, at, customerID, ev.Type, "% "+ev.Type+" %")
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO journey_events (state_id, type, occurred_at, properties)
-				VALUES (?, ?, ?, ?)`), id, ev.Type, at, string(props)); err != nil {
-				return err
-			}
-		}
-		return nil
+		n, err = wakeJourneysTx(ctx, tx, customerID, ev.Type, ev.At, props)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: wake journeys of customer %d on %s: %w", customerID, ev.Type, err)
+	}
+	return n, nil
+}
+
+// wakeJourneysTx is WakeJourneys within the caller's transaction, so an
+// event recorded elsewhere (a bounce) wakes journeys in the same commit.
+func wakeJourneysTx(ctx context.Context, tx *sqlx.Tx, customerID int64, typ string, at time.Time, props []byte) (int, error) {
+	at = at.UTC()
+	var ids []int64
+	err := tx.SelectContext(ctx, &ids, tx.Rebind(`UPDATE journey_states
+		SET due_at = CASE WHEN due_at IS NULL OR due_at > ? THEN ? ELSE due_at END
+		WHERE customer_id = ? AND status IN ('active', 'waiting') AND (wait_event = ? OR exit_events LIKE ?)
+		RETURNING id`), at, at, customerID, typ, "% "+typ+" %")
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO journey_events (state_id, type, occurred_at, properties)
+			VALUES (?, ?, ?, ?)`), id, typ, at, string(props)); err != nil {
+			return 0, err
+		}
 	}
 	return len(ids), nil
 }

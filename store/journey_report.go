@@ -24,8 +24,10 @@ type JourneyStepCount struct {
 	Passed int64 `db:"passed"`
 	// Waiting counts the entries at the step now (waiting, or due).
 	Waiting int64 `db:"-"`
-	// Sent counts the step's ledger rows that reached sent.
-	Sent int64 `db:"-"`
+	// Sent counts the step's ledger rows that reached sent; Feedback, what
+	// providers reported about them.
+	Sent     int64          `db:"-"`
+	Feedback FeedbackCounts `db:"-"`
 	// Converted counts the entries that took the step and converted.
 	Converted    int64 `db:"converted"`
 	RevenueCents int64 `db:"revenue_cents"`
@@ -101,15 +103,21 @@ func (s *Store) JourneyOutcomesOf(ctx context.Context, journeyID string, window 
 			step(g.Key).Waiting += g.N
 		}
 	}
-	var sends []string
-	if err := s.DB.SelectContext(ctx, &sends, s.DB.Rebind(`SELECT occurrence FROM deliveries
+	var sends []struct {
+		Occurrence string       `db:"occurrence"`
+		Feedback   FeedbackType `db:"feedback"`
+	}
+	if err := s.DB.SelectContext(ctx, &sends, s.DB.Rebind(`SELECT occurrence, feedback FROM deliveries
 		WHERE campaign_id = ? AND status = 'sent'`), journeyID); err != nil {
 		return nil, fmt.Errorf("store: journey sends %s: %w", journeyID, err)
 	}
-	for _, occ := range sends {
+	for _, sd := range sends {
+		occ := sd.Occurrence
 		i, j := strings.LastIndex(occ, "/"), strings.LastIndex(occ, "#")
 		if i >= 0 && j > i {
-			step(occ[i+1:j]).Sent++
+			st := step(occ[i+1 : j])
+			st.Sent++
+			st.Feedback.add(sd.Feedback)
 		}
 	}
 	return out, nil

@@ -27,11 +27,15 @@ type ArmOutcome struct {
 	// sides of the comparison).
 	Audience int64
 	// Sent messages were accepted by the provider; Delivered are the sent
-	// ones for which no hard bounce of that customer on that channel was
-	// recorded within BounceWindow after the send; Failed were refused or
+	// ones no provider reported bounced or undelivered, and for which no
+	// hard bounce of that customer on that channel was recorded within
+	// BounceWindow after the send; Failed were refused or
 	// ran out of attempts; Expired could not go out by their late deadline
 	// (the campaign's late policy) and were never sent.
 	Sent, Delivered, Failed, Expired int64
+	// Feedback counts what providers reported about the sent messages
+	// (docs/deliverability.md); Delivered also leaves out the bounced ones.
+	Feedback FeedbackCounts
 	// Conversions counts customers with at least one purchase attributed to
 	// the arm; RevenueCents sums those purchases.
 	Conversions  int64
@@ -115,7 +119,7 @@ func (s *Store) attributionCTE(pooled bool) string {
 	}
 	r := strings.NewReplacer("{VARIANT}", variant, "{T}", touch(""), "{OT}", touch("o."), "{PT}", s.epochMillis("p.occurred_at"))
 	return r.Replace(`WITH d AS (
-	SELECT id, customer_id, status, channel, sent_at,
+	SELECT id, customer_id, status, channel, sent_at, feedback,
 		CASE WHEN status = 'holdout' THEN 1 ELSE 0 END AS held,
 		{VARIANT} AS variant,
 		{T} AS t
@@ -138,13 +142,14 @@ func (s *Store) armOutcomes(ctx context.Context, campaignID string, window time.
 	q := s.attributionCTE(pooled) + r.Replace(`, aud AS (
 	SELECT held, variant, COUNT(DISTINCT customer_id) AS audience,
 		SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END) AS sent,
-		SUM(CASE WHEN status = 'sent' AND NOT EXISTS (
+		SUM(CASE WHEN status = 'sent' AND feedback NOT IN ('hard_bounce', 'soft_bounce', 'undelivered') AND NOT EXISTS (
 			SELECT 1 FROM suppressions b
 			WHERE b.customer_id = d.customer_id AND b.channel = d.channel AND b.reason = 'hard_bounce'
 			AND {BOUNCED} >= {SENT} AND {BOUNCED} <= {SENT} + ?
 		) THEN 1 ELSE 0 END) AS delivered,
 		SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
-		SUM(CASE WHEN status = 'expired' THEN 1 ELSE 0 END) AS expired
+		SUM(CASE WHEN status = 'expired' THEN 1 ELSE 0 END) AS expired,
+		`+feedbackSums+`
 	FROM d GROUP BY held, variant
 ), cv AS (
 	SELECT held, variant, COUNT(DISTINCT customer_id) AS conversions, SUM(amount_cents) AS revenue
@@ -152,6 +157,7 @@ func (s *Store) armOutcomes(ctx context.Context, campaignID string, window time.
 )
 SELECT aud.held, aud.variant, aud.audience,
 	CAST(aud.sent AS BIGINT), CAST(aud.delivered AS BIGINT), CAST(aud.failed AS BIGINT), CAST(aud.expired AS BIGINT),
+	CAST(aud.hard AS BIGINT), CAST(aud.soft AS BIGINT), CAST(aud.complained AS BIGINT), CAST(aud.confirmed AS BIGINT),
 	CAST(COALESCE(cv.conversions, 0) AS BIGINT), CAST(COALESCE(cv.revenue, 0) AS BIGINT)
 FROM aud LEFT JOIN cv ON cv.held = aud.held AND cv.variant = aud.variant
 ORDER BY aud.held, aud.variant`)
@@ -164,8 +170,9 @@ ORDER BY aud.held, aud.variant`)
 	for rows.Next() {
 		var a ArmOutcome
 		var held int64
+		fb := &a.Feedback
 		if err := rows.Scan(&held, &a.Variant, &a.Audience, &a.Sent, &a.Delivered, &a.Failed, &a.Expired,
-			&a.Conversions, &a.RevenueCents); err != nil {
+			&fb.HardBounced, &fb.SoftBounced, &fb.Complained, &fb.Confirmed, &a.Conversions, &a.RevenueCents); err != nil {
 			return nil, fmt.Errorf("arms: %w", err)
 		}
 		a.Holdout = held == 1
@@ -221,3 +228,30 @@ func (s *Store) dailyOutcomes(ctx context.Context, campaignID string, window tim
 	sort.Slice(out, func(i, j int) bool { return out[i].Day.Before(out[j].Day) })
 	return out, nil
 }
+
+// FeedbackCounts counts a group of sent messages by what their providers
+// reported (each message once, by the strongest report: docs/deliverability.md).
+type FeedbackCounts struct {
+	HardBounced int64 `json:"hard_bounced"`
+	SoftBounced int64 `json:"soft_bounced"` // soft bounces, and SMS the carrier could not deliver
+	Complained  int64 `json:"complained"`
+	// Confirmed messages were reported delivered by the receiving server or
+	// carrier (a complaint implies it); only providers that send delivery
+	// receipts report it.
+	Confirmed int64 `json:"confirmed"`
+}
+
+// Plus adds o's counts to c (steps of a journey into its total).
+func (c *FeedbackCounts) Plus(o FeedbackCounts) {
+	c.HardBounced += o.HardBounced
+	c.SoftBounced += o.SoftBounced
+	c.Complained += o.Complained
+	c.Confirmed += o.Confirmed
+}
+
+// feedbackSums is the SQL of FeedbackCounts over rows with a feedback
+// column: hard, soft, complained, confirmed.
+const feedbackSums = `SUM(CASE WHEN feedback = 'hard_bounce' THEN 1 ELSE 0 END) AS hard,
+		SUM(CASE WHEN feedback IN ('soft_bounce', 'undelivered') THEN 1 ELSE 0 END) AS soft,
+		SUM(CASE WHEN feedback = 'complaint' THEN 1 ELSE 0 END) AS complained,
+		SUM(CASE WHEN feedback IN ('delivered', 'complaint') THEN 1 ELSE 0 END) AS confirmed`

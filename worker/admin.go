@@ -11,13 +11,16 @@ import (
 
 // CampaignStatus is one campaign as the admin API lists it.
 type CampaignStatus struct {
-	ID      string               `json:"id"`
-	Name    string               `json:"name"`
-	Trigger string               `json:"trigger"`
-	Status  string               `json:"status"` // active, paused (file) or paused (operator)
-	Paused  bool                 `json:"paused"` // paused by an operator
-	LastRun *RunStatus           `json:"last_run,omitempty"`
-	Ledger  map[store.Status]int `json:"ledger"` // deliveries by status, all runs
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Trigger string `json:"trigger"`
+	Status  string `json:"status"` // active, paused (file) or paused (operator)
+	Paused  bool   `json:"paused"` // paused by an operator
+	// PauseReason says why the campaign paused itself (its complaint or
+	// hard-bounce rate; docs/deliverability.md); "" for an operator's pause.
+	PauseReason string               `json:"pause_reason,omitempty"`
+	LastRun     *RunStatus           `json:"last_run,omitempty"`
+	Ledger      map[store.Status]int `json:"ledger"` // deliveries by status, all runs
 }
 
 // RunStatus is a campaign run as the admin API shows it.
@@ -42,6 +45,11 @@ func (e *Engine) Status(ctx context.Context, id string) (CampaignStatus, error) 
 	cs := CampaignStatus{ID: c.ID, Name: c.Name, Trigger: string(c.Trigger.Kind), Status: string(c.Status), Paused: paused}
 	if paused {
 		cs.Status = "paused"
+		reasons, err := e.st.PauseReasons(ctx)
+		if err != nil {
+			return cs, err
+		}
+		cs.PauseReason = reasons[id]
 	}
 	if cs.Ledger, err = e.st.CampaignCounts(ctx, id); err != nil {
 		return cs, err

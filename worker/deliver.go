@@ -35,6 +35,10 @@ func (e *Engine) handleDeliverBatch(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
+	// A batch reads the pauses afresh: a campaign the safety paused (its
+	// complaint or bounce rate, recorded by another process) sends no
+	// further batch.
+	e.forgetPauses()
 	return e.deliverIDs(ctx, p.IDs)
 }
 

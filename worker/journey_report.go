@@ -33,6 +33,8 @@ type JourneyStepReport struct {
 	Converted int64    `json:"converted"`
 	Revenue   float64  `json:"revenue"`
 	Next      []string `json:"next,omitempty"` // the steps it leads to (the graph's edges)
+	// FeedbackCounts is what providers reported about its sent messages.
+	store.FeedbackCounts
 }
 
 // journeyReport fills a journey's report from its states: the entered and
@@ -67,6 +69,8 @@ func (e *Engine) journeyReport(ctx context.Context, c *campaigns.Campaign, r *Re
 		sr := JourneyStepReport{Step: s.ID, Kind: string(s.Kind), Next: c.Journey.Successors(s)}
 		if n := out.Steps[s.ID]; n != nil {
 			sr.Passed, sr.Sent, sr.Waiting, sr.Converted = n.Passed, n.Sent, n.Waiting, n.Converted
+			sr.FeedbackCounts = n.Feedback
+			treated.Feedback.Plus(n.Feedback)
 			sr.Revenue = float64(n.RevenueCents) / 100
 			treated.Sent += n.Sent
 		}

@@ -39,17 +39,22 @@ func (e *Engine) SetPaused(ctx context.Context, campaignID string, paused bool) 
 	if err := e.st.SetPaused(ctx, campaignID, paused, e.now()); err != nil {
 		return err
 	}
+	e.forgetPauses()
+	return nil
+}
+
+// forgetPauses makes the next Paused read the database.
+func (e *Engine) forgetPauses() {
 	e.pauses.mu.Lock()
 	e.pauses.set = nil
 	e.pauses.mu.Unlock()
-	return nil
 }
 
 // holdPaused defers a waiting row of a paused campaign and checks again after
 // Options.PauseRecheck.
 func (e *Engine) holdPaused(ctx context.Context, id int64, now time.Time) error {
 	at := now.Add(e.opts.PauseRecheck)
-	if err := e.st.Defer(ctx, id, at, "campaign paused by an operator", now); err != nil {
+	if err := e.st.Defer(ctx, id, at, "campaign paused (by an operator, or by the safety: docs/deliverability.md)", now); err != nil {
 		return err
 	}
 	return e.q.Deliver(ctx, id, at)

@@ -26,9 +26,13 @@ func (e *Engine) Report(ctx context.Context, campaignID string) (Report, error) 
 	if !ok {
 		return Report{}, fmt.Errorf("report: no campaign %q is loaded: %w", campaignID, store.ErrNotFound)
 	}
+	reasons, err := e.st.PauseReasons(ctx)
+	if err != nil {
+		return Report{}, fmt.Errorf("report %s: %w", c.ID, err)
+	}
 	if c.Journey != nil {
 		r := Report{CampaignID: c.ID, Name: c.Name, GeneratedAt: e.now().UTC(), Attribution: "entry",
-			AttributionWindow: campaigns.FormatDuration(c.AttributionWindow), Daily: []DayPoint{}}
+			AttributionWindow: campaigns.FormatDuration(c.AttributionWindow), Daily: []DayPoint{}, Paused: reasons[c.ID]}
 		return r, e.journeyReport(ctx, c, &r)
 	}
 	out, err := e.st.CampaignOutcomes(ctx, c.ID, c.AttributionWindow)
@@ -43,6 +47,7 @@ func (e *Engine) Report(ctx context.Context, campaignID string) (Report, error) 
 		Attribution:       AttributionLastTouch,
 		Treated:           armReport("treated", out.Treated),
 		Daily:             dailySeries(out.Daily),
+		Paused:            reasons[c.ID],
 	}
 	var holdout *store.ArmOutcome
 	for i, a := range out.Arms {
@@ -117,7 +122,7 @@ func armName(a store.ArmOutcome) string {
 
 func armReport(name string, a store.ArmOutcome) ArmReport {
 	r := ArmReport{Arm: name, Audience: a.Audience, Sent: a.Sent, Delivered: a.Delivered, Failed: a.Failed,
-		Expired: a.Expired, Conversions: a.Conversions, Revenue: float64(a.RevenueCents) / 100}
+		Expired: a.Expired, FeedbackCounts: a.Feedback, Conversions: a.Conversions, Revenue: float64(a.RevenueCents) / 100}
 	if a.Audience > 0 {
 		r.ConversionRate = float64(a.Conversions) / float64(a.Audience)
 		r.RevenuePerRecipient = r.Revenue / float64(a.Audience)

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/tidings-crm/tidings/insights"
+	"github.com/tidings-crm/tidings/store"
 )
 
 // Report answers "did it work?" for one campaign: per variant and holdout,
@@ -36,6 +37,10 @@ type Report struct {
 	// Daily is the time series the dashboard charts: sends and conversions
 	// per UTC day, oldest first.
 	Daily []DayPoint `json:"daily"`
+	// Paused says why the campaign paused itself (its complaint or
+	// hard-bounce rate passed the threshold; docs/deliverability.md), while it
+	// stays paused.
+	Paused string `json:"paused,omitempty"`
 	// Journey is set for a journey: its funnel, exits and split arms. Its
 	// Arms are then the entered customers ("all") and the holdout, whose
 	// conversions count purchases within the window after entry.
@@ -56,6 +61,9 @@ type ArmReport struct {
 	// Expired messages could not go out by their late deadline (the
 	// campaign's late policy) and were never sent.
 	Expired int64 `json:"expired"`
+	// FeedbackCounts is what providers reported about the sent messages:
+	// hard_bounced, soft_bounced, complained, confirmed (docs/deliverability.md).
+	store.FeedbackCounts
 	// ConversionRate is Conversions / Audience (recipients for variants,
 	// members for the holdout).
 	ConversionRate float64 `json:"conversion_rate"`

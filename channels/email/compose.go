@@ -18,6 +18,9 @@ type Identity struct {
 	FromName string // display name, may be empty
 	// MessageIDDomain is the right-hand side of the Message-ID.
 	MessageIDDomain string
+	// ReturnPath, when set, makes each message's envelope sender name its
+	// delivery (VERP), so bounces come back matched.
+	ReturnPath *VERP
 }
 
 // HeaderCampaign carries the campaign name, for feedback loops and debugging.
@@ -52,6 +55,11 @@ func Compose(m *channels.Message, id Identity, now time.Time) (*mail.Msg, error)
 	msg.Subject(m.Subject)
 	msg.SetDateWithValue(now)
 	msg.SetMessageIDWithValue(MessageID(m.DeliveryID, id.MessageIDDomain))
+	if id.ReturnPath != nil && m.DeliveryID > 0 {
+		if err := msg.EnvelopeFrom(id.ReturnPath.Address(m.DeliveryID)); err != nil {
+			return nil, channels.Permanent("invalid_sender", fmt.Errorf("email: compose: return path: %w", err))
+		}
+	}
 	if m.Campaign != "" {
 		msg.SetGenHeader(HeaderCampaign, m.Campaign)
 	}

@@ -50,6 +50,9 @@ type Config struct {
 	// MessageIDDomain is the right-hand side of generated Message-IDs;
 	// default: the domain of From.
 	MessageIDDomain string
+	// ReturnPath, when set, is the envelope sender of each message: a
+	// bounce address naming the delivery (VERP, see NewVERP).
+	ReturnPath *VERP
 	// HELO is the name sent in EHLO; default: the machine's hostname.
 	HELO string
 

@@ -73,7 +73,7 @@ func New(cfg Config) (*Sender, error) {
 	}
 	return &Sender{
 		cfg:    cfg,
-		id:     Identity{From: cfg.From, FromName: cfg.FromName, MessageIDDomain: cfg.MessageIDDomain},
+		id:     Identity{From: cfg.From, FromName: cfg.FromName, MessageIDDomain: cfg.MessageIDDomain, ReturnPath: cfg.ReturnPath},
 		client: client,
 		warm:   warm,
 		pool:   newPool(cfg.PoolSize),

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tidings-crm/tidings/campaigns"
+	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -71,6 +72,9 @@ func (a *app) report(ctx context.Context, id string, asJSON bool) error {
 // the latest days.
 func printReport(w io.Writer, r worker.Report) {
 	fmt.Fprintf(w, "%s (%s): %s attribution, window %s\n\n", r.CampaignID, r.Name, r.Attribution, r.AttributionWindow)
+	if r.Paused != "" {
+		fmt.Fprintf(w, "PAUSED: %s; resume with POST /v1/campaigns/%s/resume once the cause is fixed\n\n", r.Paused, r.CampaignID)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "arm\taudience\tsent\tdelivered\tfailed\texpired\tconversions\trate\trevenue\tper recipient\tlift over holdout (95% CI)\t")
 	rows := append(append([]worker.ArmReport{}, r.Arms...), r.Treated)
@@ -79,6 +83,7 @@ func printReport(w io.Writer, r worker.Report) {
 			a.Failed, a.Expired, a.Conversions, 100*a.ConversionRate, a.Revenue, a.RevenuePerRecipient, liftCell(a.Lift))
 	}
 	tw.Flush()
+	printDeliverability(w, r)
 	fmt.Fprintf(w, "\nverdict: %s\n", r.Verdict)
 	if r.Lift != nil {
 		fmt.Fprintf(w, "p-value %.3g, relative lift %+.1f%%\n", r.Lift.PValue, 100*r.Lift.Relative)
@@ -165,6 +170,47 @@ func printJourney(w io.Writer, j *worker.JourneyReport) {
 	for _, a := range j.Splits {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\t%.2f\t%s\t\n", a.Arm, a.Audience, a.Conversions, 100*a.ConversionRate,
 			a.Revenue, liftCell(a.Lift))
+	}
+	tw.Flush()
+}
+
+// printDeliverability writes what providers reported about the sent
+// messages, per arm and per send step of a journey; nothing while no
+// provider reported anything (no receiver is configured, or too early).
+func printDeliverability(w io.Writer, r worker.Report) {
+	type row struct {
+		name            string
+		sent, delivered int64
+		fb              store.FeedbackCounts
+	}
+	var rows []row
+	var total store.FeedbackCounts
+	for _, a := range r.Arms {
+		if a.Arm != "holdout" {
+			rows = append(rows, row{a.Arm, a.Sent, a.Delivered, a.FeedbackCounts})
+			total.Plus(a.FeedbackCounts)
+		}
+	}
+	if r.Journey != nil {
+		for _, s := range r.Journey.Steps {
+			if s.Kind == "send" {
+				rows = append(rows, row{"step " + s.Step, s.Sent, -1, s.FeedbackCounts})
+			}
+		}
+	}
+	if total == (store.FeedbackCounts{}) {
+		return
+	}
+	fmt.Fprintln(w, "\ndeliverability (what providers reported):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "arm\taccepted\tdelivered\thard bounced\tsoft bounced\tcomplained\tconfirmed\t")
+	for _, x := range rows {
+		delivered := "-"
+		if x.delivered >= 0 {
+			delivered = fmt.Sprint(x.delivered)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%d\t\n", x.name, x.sent, delivered, x.fb.HardBounced, x.fb.SoftBounced,
+			x.fb.Complained, x.fb.Confirmed)
 	}
 	tw.Flush()
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/channels/email"
+	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/worker"
 )
@@ -70,6 +71,8 @@ type Config struct {
 	TrackWindow   string // a tracked click sooner than this after the send is a machine's
 	TrustProxies  string // CIDRs of the reverse proxies whose X-Forwarded-For is believed
 
+	Feedback FeedbackConfig // bounces, complaints and receipts (config_feedback.go)
+
 	location      *time.Location
 	claimLease    time.Duration
 	eventKeep     time.Duration
@@ -78,6 +81,7 @@ type Config struct {
 	migrate       bool
 	dbPool        int // 0: the store's default
 	redisPool     int // 0: go-redis's default
+	feedback      store.FeedbackPolicy
 	hookSubs      []worker.HookSubscriber
 	trackWindow   time.Duration
 	trustProxies  []netip.Prefix
@@ -94,7 +98,7 @@ type setting struct {
 }
 
 func (c *Config) settings() []setting {
-	return []setting{
+	out := []setting{
 		{flag: "database-url", env: "TIDINGS_DATABASE_URL", yaml: "database_url", def: "sqlite:tidings-data/tidings.db",
 			help: "database: postgres://user@host:5432/db or sqlite:path/to/file.db", str: &c.DatabaseURL},
 		{flag: "db-pool", env: "TIDINGS_DB_POOL", yaml: "db_pool", def: "",
@@ -176,6 +180,7 @@ func (c *Config) settings() []setting {
 		{flag: "migrate", env: "TIDINGS_MIGRATE", yaml: "migrate", def: "false",
 			help: "serve, worker, scheduler: apply pending schema migrations at start; without it they refuse to start on a database that has some (run tidings migrate up)", str: &c.Migrate, boolean: true},
 	}
+	return append(out, c.Feedback.settings()...)
 }
 
 // bindFlags registers every setting as a persistent flag.
@@ -381,6 +386,8 @@ func (c *Config) validate() error {
 	if u, err := url.Parse(c.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
 		bad("TIDINGS_PUBLIC_URL", "must be an absolute URL such as https://tidings.example.com, got %q", c.PublicURL)
 	}
+	c.feedback = c.Feedback.validate(bad)
+	c.Feedback.returnPath(c.SigningKey, bad)
 	return errors.Join(errs...)
 }
 

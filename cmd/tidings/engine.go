@@ -195,6 +195,7 @@ func (a *app) openChannels(rt *runtime) (map[channels.Name]channels.Channel, err
 			return nil, fmt.Errorf("TIDINGS_SMTP_URL: %w", err)
 		}
 		cfg.From, cfg.FromName, cfg.PoolSize, cfg.Logger = from.Address, from.Name, a.cfg.smtpPool(), a.log
+		cfg.ReturnPath = a.cfg.Feedback.verp
 		sender, err := email.New(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("email: %w", err)
@@ -205,7 +206,7 @@ func (a *app) openChannels(rt *runtime) (map[channels.Name]channels.Channel, err
 	switch a.cfg.SMSProvider {
 	case "twilio":
 		smsCh, err = sms.NewTwilio(sms.TwilioConfig{BaseURL: a.cfg.SMSURL, AccountSID: a.cfg.SMSAccount,
-			AuthToken: a.cfg.SMSToken, From: a.cfg.SMSFrom})
+			AuthToken: a.cfg.SMSToken, From: a.cfg.SMSFrom, StatusCallback: a.twilioStatusCallback()})
 	case "http":
 		smsCh, err = sms.NewGeneric(sms.GenericConfig{URL: a.cfg.SMSURL, Token: a.cfg.SMSToken, From: a.cfg.SMSFrom})
 	}

@@ -117,6 +117,9 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	} else {
 		a.log.Warn("TIDINGS_ADMIN_TOKEN is not set: the admin API (/v1/campaigns) is disabled and /metrics answers anyone")
 	}
+	if err := a.mountFeedback(mux, rt); err != nil {
+		return nil, err
+	}
 	if err := a.mountDashboard(mux, rt); err != nil {
 		return nil, err
 	}

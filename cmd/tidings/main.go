@@ -141,6 +141,10 @@ func (a *app) openStore(ctx context.Context, migrate bool) (*store.Store, error)
 	if a.cfg.dbPool > 0 {
 		st.SetPoolSize(a.cfg.dbPool)
 	}
+	if err := st.SetFeedbackPolicy(a.cfg.feedback); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if migrate {
 		if _, err := st.Migrate(ctx); err != nil {
 			st.Close()
