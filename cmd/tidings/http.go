@@ -62,8 +62,15 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 		}
 		mux.Handle("POST "+triggers.PathEvents, wh)
 		mux.Handle("POST /v1/events/", wh)
+		v, err := triggers.NewVerifier(a.cfg.WebhookSecret)
+		if err != nil {
+			return nil, err
+		}
+		profiles := admin.Profiles(rt.engine, v, a.log)
+		mux.Handle("PUT /v1/customers/{id}", profiles)
+		mux.Handle("POST /v1/customers/batch", profiles)
 	} else {
-		a.log.Warn("TIDINGS_WEBHOOK_SECRET is not set: the events API (/v1/events, /v1/events/purchase) is disabled")
+		a.log.Warn("TIDINGS_WEBHOOK_SECRET is not set: the events API (/v1/events, /v1/events/purchase) and the profile writes (PUT /v1/customers) are disabled")
 	}
 	if a.cfg.AdminToken != "" {
 		api := a.adminOnly(admin.Handler(rt.engine, a.log))
