@@ -66,11 +66,12 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		profiles := admin.Profiles(rt.engine, v, a.log)
-		mux.Handle("PUT /v1/customers/{id}", profiles)
-		mux.Handle("POST /v1/customers/batch", profiles)
+		signed := admin.Signed(rt.engine, v, a.log)
+		for _, r := range admin.SignedRoutes {
+			mux.Handle(r, signed)
+		}
 	} else {
-		a.log.Warn("TIDINGS_WEBHOOK_SECRET is not set: the events API (/v1/events, /v1/events/purchase) and the profile writes (PUT /v1/customers) are disabled")
+		a.log.Warn("TIDINGS_WEBHOOK_SECRET is not set: the events API (/v1/events, /v1/events/purchase) the profile writes (PUT /v1/customers) and POST /v1/send are disabled")
 	}
 	if a.cfg.AdminToken != "" {
 		api := a.adminOnly(admin.Handler(rt.engine, a.log))

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -135,5 +137,58 @@ func TestProfilesAPI(t *testing.T) {
 				t.Fatalf("GET ada: %s", b)
 			}
 		})
+	}
+}
+
+// TestSendAPI: POST /v1/send is signed, answers 202 with the delivery once
+// its ledger row is committed, 200 with the same delivery for a repeat of
+// the key, 409 for the key with other data, 404 for an unknown customer.
+func TestSendAPI(t *testing.T) {
+	t.Parallel()
+	st, flags := emptyWorld(t, store.SQLite)
+	receipt, err := os.ReadFile(filepath.Join("..", "..", "examples", "campaigns", "order-receipt.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(flags[3], "order-receipt.yaml"), receipt, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := serveHTTP(t, flags)
+	if code, body := signedDo(t, "PUT", srv.URL+"/v1/customers/ada", "p1",
+		`{"email": "ada@example.com", "consents": {"email": {"granted": true}}}`); code != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	req := `{"campaign": "order-receipt", "customer": "ada", "data": {"order_id": "A-1001"}, "idempotency_key": "receipt-A-1001"}`
+	if code, _ := bearerDo(t, "POST", srv.URL+"/v1/send", "s3cret-admin", req); code != http.StatusUnauthorized {
+		t.Fatalf("unsigned send: %d, want 401", code)
+	}
+	code, body := signedDo(t, "POST", srv.URL+"/v1/send", "s1", req)
+	var first struct {
+		DeliveryID int64  `json:"delivery_id"`
+		Status     string `json:"status"`
+	}
+	if code != http.StatusAccepted || json.Unmarshal([]byte(body), &first) != nil || first.Status != "pending" {
+		t.Fatalf("send: %d %s, want 202 pending", code, body)
+	}
+	if d, err := st.Delivery(context.Background(), first.DeliveryID); err != nil || d.Occurrence != "receipt-A-1001" {
+		t.Fatalf("the ledger row of the send: %+v %v", d, err)
+	}
+	if code, again := signedDo(t, "POST", srv.URL+"/v1/send", "s2", req); code != http.StatusOK ||
+		!strings.Contains(again, `"duplicate": true`) || !strings.Contains(again, `"delivery_id": `+jsonNumber(first.DeliveryID)) {
+		t.Fatalf("repeat: %d %s, want 200 with the same delivery", code, again)
+	}
+	for _, tc := range []struct {
+		body string
+		code int
+		want string
+	}{
+		{strings.Replace(req, "A-1001\"}", "A-1002\"}", 1), http.StatusConflict, `"code": "id_reused"`},
+		{strings.Replace(req, `"ada"`, `"nobody"`, 1), http.StatusNotFound, `"field": "customer"`},
+		{strings.Replace(req, "order-receipt", "no-such", 1), http.StatusNotFound, `"field": "campaign"`},
+		{`{"campaign": "order-receipt", "customer": "ada"}`, http.StatusBadRequest, `"field": "idempotency_key"`},
+	} {
+		if code, body := signedDo(t, "POST", srv.URL+"/v1/send", "s3", tc.body); code != tc.code || !strings.Contains(body, tc.want) {
+			t.Errorf("send %s: %d %s, want %d with %s", tc.body, code, body, tc.code, tc.want)
+		}
 	}
 }

@@ -33,30 +33,47 @@ type apiError struct {
 	Errors imports.FieldErrors `json:"errors,omitempty"`
 }
 
-// profiles serves the shop's profile writes.
-type profiles struct {
+// signed serves the routes the shop's systems call, signed with Standard
+// Webhooks: the profile writes and the transactional sends.
+type signed struct {
 	e   *worker.Engine
 	v   *triggers.Verifier
 	log *slog.Logger
 }
 
-// Profiles serves the profile writes of the shop's systems, signed with
-// Standard Webhooks like /v1/events (the secrets of TIDINGS_WEBHOOK_SECRET):
+// Signed serves the routes of the shop's systems, signed with Standard
+// Webhooks like /v1/events (the secrets of TIDINGS_WEBHOOK_SECRET):
 //
 //	PUT  /v1/customers/{id}    create or update one customer by external id
 //	POST /v1/customers/batch   {"customers": [{"external_id": ..., ...}]}, per-item results
+//	POST /v1/send              a transactional message (send.go)
 //
 // GET /v1/customers/{id}, the profile, is the admin API's (Handler).
-func Profiles(e *worker.Engine, v *triggers.Verifier, logger *slog.Logger) http.Handler {
-	h := &profiles{e: e, v: v, log: logger}
+func Signed(e *worker.Engine, v *triggers.Verifier, logger *slog.Logger) http.Handler {
+	h := &signed{e: e, v: v, log: logger}
 	mux := http.NewServeMux()
-	mux.HandleFunc("PUT /v1/customers/{id}", h.put)
-	mux.HandleFunc("POST /v1/customers/batch", h.batch)
+	for _, r := range SignedRoutes {
+		mux.HandleFunc(r, h.route(r))
+	}
 	return mux
 }
 
+// SignedRoutes are the patterns Signed serves (cmd/tidings mounts each).
+var SignedRoutes = []string{"PUT /v1/customers/{id}", "POST /v1/customers/batch", "POST /v1/send"}
+
+// route is the handler of one of SignedRoutes.
+func (h *signed) route(pattern string) http.HandlerFunc {
+	switch pattern {
+	case "PUT /v1/customers/{id}":
+		return h.put
+	case "POST /v1/customers/batch":
+		return h.batch
+	}
+	return h.send
+}
+
 // read authenticates r and returns its body, or answers the failure.
-func (h *profiles) read(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+func (h *signed) read(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
 	body, err := h.v.ReadSigned(w, r, limit)
 	switch {
 	case errors.Is(err, triggers.ErrTooLarge):
@@ -83,7 +100,7 @@ type profileResult struct {
 
 // put serves PUT /v1/customers/{id}: 201 when created, 200 when updated or
 // unchanged (a repeat changes nothing), 400 with every refused field.
-func (h *profiles) put(w http.ResponseWriter, r *http.Request) {
+func (h *signed) put(w http.ResponseWriter, r *http.Request) {
 	body, ok := h.read(w, r, maxProfileBody)
 	if !ok {
 		return
@@ -112,7 +129,7 @@ func (h *profiles) put(w http.ResponseWriter, r *http.Request) {
 // batch serves POST /v1/customers/batch: the valid customers are written,
 // the others answered with their errors; 200 when all were written, 207
 // when some were refused, 400 when none was.
-func (h *profiles) batch(w http.ResponseWriter, r *http.Request) {
+func (h *signed) batch(w http.ResponseWriter, r *http.Request) {
 	body, ok := h.read(w, r, maxProfileBatch)
 	if !ok {
 		return
@@ -168,7 +185,7 @@ func (h *profiles) batch(w http.ResponseWriter, r *http.Request) {
 
 // write stores the validated profiles and returns one result for each, or
 // answers 503 when the database is unavailable.
-func (h *profiles) write(w http.ResponseWriter, r *http.Request, in []store.CustomerInput) ([]profileResult, bool) {
+func (h *signed) write(w http.ResponseWriter, r *http.Request, in []store.CustomerInput) ([]profileResult, bool) {
 	outcomes, refused, err := h.e.UpsertProfiles(r.Context(), in)
 	if err != nil {
 		h.log.Error("profiles not stored", "customers", len(in), "err", err)
