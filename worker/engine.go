@@ -37,6 +37,10 @@ type Options struct {
 	Insights InsightsOptions
 	// UnsubscribeURL returns the one-click unsubscribe URL for a delivery.
 	UnsubscribeURL func(d *store.Delivery) string
+	// TrackHTML puts a campaign's open and click tracking (Campaign.Tracking)
+	// into the HTML part of a delivery's email rendered at now; unsub is the
+	// message's unsubscribe link, never rewritten (nil: no tracking).
+	TrackHTML func(d *store.Delivery, t campaigns.Tracking, html, unsub string, now time.Time) string
 	// EventRetention is how long the events log keeps an event
 	// (TIDINGS_EVENT_RETENTION; default store.DefaultEventRetention).
 	EventRetention time.Duration
