@@ -194,7 +194,7 @@ func (h *Webhook) authenticate(w http.ResponseWriter, r *http.Request, batch boo
 	if batch {
 		limit = h.opts.MaxBatch
 	}
-	body, err := h.verifier.ReadSigned(w, r, limit)
+	body, err := ReadSigned(h.verifier, w, r, limit)
 	switch {
 	case errors.Is(err, ErrTooLarge):
 		return nil, &failure{status: http.StatusRequestEntityTooLarge, code: "too_large",

@@ -74,7 +74,7 @@ func (h *signed) route(pattern string) http.HandlerFunc {
 
 // read authenticates r and returns its body, or answers the failure.
 func (h *signed) read(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
-	body, err := h.v.ReadSigned(w, r, limit)
+	body, err := triggers.ReadSigned(h.v, w, r, limit)
 	switch {
 	case errors.Is(err, triggers.ErrTooLarge):
 		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Code: "too_large", Error: err.Error(),
