@@ -94,6 +94,10 @@ const (
 	TriggerInactivity TriggerKind = "inactivity"
 	TriggerChurnRisk  TriggerKind = "churn_risk"
 	TriggerEvent      TriggerKind = "event"
+	// TriggerAPI campaigns are sent one message at a time by POST /v1/send
+	// (receipts, password resets), never by the scheduler; their templates
+	// read the request's data as .data.
+	TriggerAPI TriggerKind = "api"
 )
 
 // Trigger says when a campaign fires. Exactly one of the pointers matching

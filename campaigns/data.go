@@ -32,6 +32,17 @@ func (c *Campaign) Data(env *rules.Env, variant, unsubscribeURL string) map[stri
 	return m
 }
 
+// sendData is the name of a POST /v1/send request's data in the templates
+// of an api-triggered campaign: any key (.data.order_id).
+const sendData = "data"
+
+// WithSendData adds a transactional send's data to a message's template
+// data m.
+func WithSendData(m map[string]any, data map[string]any) map[string]any {
+	m[sendData] = data
+	return m
+}
+
 // journeyData is the name of the journey's data in a send step's
 // templates, as in its branch rules.
 const journeyData = "journey"

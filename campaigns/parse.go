@@ -153,6 +153,10 @@ func (p *parser) parse(data []byte) *Campaign {
 		c.ResendUnknown, _ = p.boolean(n, "resend_unknown")
 	}
 	p.late(f.get("late"), c)
+	if c.Trigger.Kind == TriggerAPI && (steps != nil || c.Frequency.Class != ClassTransactional) {
+		p.errorf(f.get("trigger"), "trigger api sends one message per request of POST /v1/send: "+
+			"the campaign needs frequency: {class: transactional} and messages, not steps")
+	}
 	p.tracking(f.get("tracking"), c)
 	if steps != nil {
 		p.journey(f, c, exits)
@@ -166,7 +170,7 @@ func (p *parser) parse(data []byte) *Campaign {
 
 var requiredHint = map[string]string{
 	"audience": ` (a rule; write audience: "true" for everyone)`,
-	"trigger":  " (one of schedule, birthday, inactivity, churn_risk, event)",
+	"trigger":  " (one of schedule, birthday, inactivity, churn_risk, event, api)",
 	"channels": " (e.g. channels: [email, sms])",
 	"messages": " (the messages per channel; a journey has steps: instead)",
 }

@@ -18,7 +18,7 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 var DefaultAt = ClockTime{Hour: 10}
 
 var triggerKinds = []string{string(TriggerSchedule), string(TriggerBirthday), string(TriggerInactivity),
-	string(TriggerChurnRisk), string(TriggerEvent)}
+	string(TriggerChurnRisk), string(TriggerEvent), string(TriggerAPI)}
 
 // String formats the time as HH:MM.
 func (t ClockTime) String() string { return fmt.Sprintf("%02d:%02d", t.Hour, t.Minute) }
@@ -81,6 +81,8 @@ func (p *parser) trigger(n *yaml.Node, c *Campaign) {
 		}
 	case TriggerEvent:
 		c.Trigger.Event = p.eventTrigger(v, where)
+	case TriggerAPI:
+		p.mapping(v, where, []string{}) // {}: the request says who and when
 	}
 }
 

@@ -24,6 +24,9 @@ func (p *parser) campaignMessages(f fields, c *Campaign, journey bool) {
 	if journey {
 		root.fields[journeyData] = schemaOf(journeyType, journeyData)
 	}
+	if c.Trigger.Kind == TriggerAPI {
+		root.fields[sendData] = &schema{open: true, name: sendData}
+	}
 	c.messages = &messageSet{channels: map[Channel]*channelMessages{}, variants: map[string]map[Channel]*channelMessages{}}
 	if n := f.get("messages"); n != nil {
 		c.messages.channels = p.messages(n, "messages", root)

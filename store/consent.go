@@ -22,6 +22,7 @@ const (
 	ConsentSMSStart    = "sms_start"   // an inbound SMS START
 	ConsentAdmin       = "admin"       // an operator, through the admin API
 	ConsentErasure     = "erasure"     // the customer's data was erased
+	ConsentAPI         = "api"         // PUT /v1/customers without a source of its own
 )
 
 // ConsentChange is one row of the consent history.
@@ -39,19 +40,25 @@ type consentFlip struct {
 	ext     string
 	channel channels.Name
 	granted bool
+	source  string // "": the writer's source
 }
 
 // recordConsentByExternalID appends the flips to the consent history, with
-// one statement per channel and value.
+// one statement per channel, value and source; source is the flips' own
+// when they name none.
 func (s *Store) recordConsentByExternalID(ctx context.Context, tx *sqlx.Tx, flips []consentFlip, source string) error {
 	type group struct {
 		channel channels.Name
 		granted bool
+		source  string
 	}
 	byGroup := map[group][]string{}
 	var order []group
 	for _, f := range flips {
-		g := group{f.channel, f.granted}
+		g := group{f.channel, f.granted, f.source}
+		if g.source == "" {
+			g.source = source
+		}
 		if _, ok := byGroup[g]; !ok {
 			order = append(order, g)
 		}
@@ -61,7 +68,7 @@ func (s *Store) recordConsentByExternalID(ctx context.Context, tx *sqlx.Tx, flip
 		ext := byGroup[g]
 		for _, ch := range chunks(len(ext), maxInList) {
 			part := anySlice(ext[ch[0]:ch[1]])
-			args := append([]any{g.channel, g.granted, source}, part...)
+			args := append([]any{g.channel, g.granted, g.source}, part...)
 			q := tx.Rebind(`INSERT INTO consent_changes (customer_id, channel, granted, source)
 				SELECT id, CAST(? AS TEXT), CAST(? AS BOOLEAN), CAST(? AS TEXT) FROM customers
 				WHERE external_id IN ` + placeholders(len(part)))

@@ -156,6 +156,8 @@ func (s *Store) eraseRows(ctx context.Context, tx *sqlx.Tx, er *Erasure) error {
 		// The events log is append-only but for this: a shop's properties
 		// may hold anything personal; type and time stay (counts, exits).
 		{"events log properties", `UPDATE events SET properties = '{}' WHERE customer_id = ?`},
+		// The key stays (a retried send must not go out again), the data goes.
+		{"transactional send data", `UPDATE transactional_sends SET data = '{}' WHERE customer_id = ?`},
 		{"journey events", `UPDATE journey_events SET properties = '{}'
 			WHERE state_id IN (SELECT id FROM journey_states WHERE customer_id = ?)`},
 	}

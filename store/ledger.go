@@ -113,6 +113,12 @@ type Inserted struct {
 // (campaign, customer, occurrence) already exists: that unique key is what
 // makes re-runs, retried tasks and concurrent schedulers send once.
 func (s *Store) InsertDeliveries(ctx context.Context, rows []NewDelivery, now time.Time) ([]Inserted, error) {
+	return insertDeliveries(ctx, s.DB, rows, now)
+}
+
+// insertDeliveries is InsertDeliveries through db (the store's pool or a
+// transaction).
+func insertDeliveries(ctx context.Context, db sqlx.ExtContext, rows []NewDelivery, now time.Time) ([]Inserted, error) {
 	if len(rows) == 0 {
 		return nil, nil
 	}
@@ -138,7 +144,7 @@ func (s *Store) InsertDeliveries(ctx context.Context, rows []NewDelivery, now ti
 	b.WriteString(` ON CONFLICT (campaign_id, customer_id, occurrence) DO NOTHING
 		RETURNING id, customer_id, status, not_before`)
 	var out []Inserted
-	if err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(b.String()), args...); err != nil {
+	if err := sqlx.SelectContext(ctx, db, &out, db.Rebind(b.String()), args...); err != nil {
 		return nil, fmt.Errorf("store: insert deliveries: %w", err)
 	}
 	return out, nil

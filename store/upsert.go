@@ -14,6 +14,16 @@ type UpsertResult struct {
 	Unchanged int // existing rows the input matched exactly; nothing was written
 }
 
+// UpsertOutcome is what an upsert did to one input row.
+type UpsertOutcome string
+
+// The outcomes of an upsert, per input row.
+const (
+	OutcomeCreated   UpsertOutcome = "created"   // a new row
+	OutcomeUpdated   UpsertOutcome = "updated"   // stored values changed
+	OutcomeUnchanged UpsertOutcome = "unchanged" // the input matched; nothing was written
+)
+
 // Add accumulates o into r, for callers that upsert in several batches.
 func (r *UpsertResult) Add(o UpsertResult) {
 	r.Inserted += o.Inserted

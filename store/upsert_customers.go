@@ -28,7 +28,11 @@ type CustomerInput struct {
 	Birthday     *time.Time // date only; a zero time clears the birthday
 	EmailConsent *bool
 	SMSConsent   *bool
-	Tags         []string // non-nil replaces the tags (an empty, non-nil slice clears them)
+	// EmailConsentSource and SMSConsentSource name where a consent change
+	// comes from in the consent history ("checkout-form"); empty: the
+	// writer's own source (import, webhook, api).
+	EmailConsentSource, SMSConsentSource string
+	Tags                                 []string // non-nil replaces the tags (an empty, non-nil slice clears them)
 	// Attributes are merged key by key into the stored ones; a nil value
 	// deletes that key.
 	Attributes map[string]any
@@ -179,7 +183,17 @@ func checkCustomers(in []CustomerInput) error {
 // upsertCustomersTx writes in; source names where the consent flags come
 // from in the consent history.
 func (s *Store) upsertCustomersTx(ctx context.Context, tx *sqlx.Tx, in []CustomerInput, source string) (UpsertResult, error) {
+	return s.upsertEachTx(ctx, tx, in, source, nil)
+}
+
+// upsertEachTx is upsertCustomersTx that also says, when outcomes is not
+// nil (len(in) long), what the write did to each input.
+func (s *Store) upsertEachTx(ctx context.Context, tx *sqlx.Tx, in []CustomerInput, source string, outcomes []UpsertOutcome) (UpsertResult, error) {
 	var res UpsertResult
+	each := outcomes
+	if each == nil {
+		each = make([]UpsertOutcome, len(in))
+	}
 	keys := make([]string, 0, len(in))
 	seen := make(map[string]bool, len(in))
 	for i := range in {
@@ -207,18 +221,33 @@ func (s *Store) upsertCustomersTx(ctx context.Context, tx *sqlx.Tx, in []Custome
 		if err != nil {
 			return res, fmt.Errorf("customer %q: %w (%w)", k, err, ErrInvalidInput)
 		}
+		o := OutcomeUpdated
 		switch {
 		case !exists:
-			res.Inserted++
+			o = OutcomeCreated
 		case after.equal(before):
-			res.Unchanged++
-		default:
-			res.Updated++
+			o = OutcomeUnchanged
 		}
+		each[i] = o
 		current[k] = after
 	}
 	if err := s.withholdSuppressed(ctx, tx, keys, stored, current); err != nil {
 		return res, err
+	}
+	for i := range in {
+		// Consent withheld again from a suppressed address is no change.
+		k := in[i].ExternalID
+		if old, ok := stored[k]; ok && each[i] == OutcomeUpdated && old.equal(current[k]) {
+			each[i] = OutcomeUnchanged
+		}
+		switch each[i] {
+		case OutcomeCreated:
+			res.Inserted++
+		case OutcomeUnchanged:
+			res.Unchanged++
+		default:
+			res.Updated++
+		}
 	}
 	var writes []string
 	for _, k := range keys {
@@ -229,20 +258,37 @@ func (s *Store) upsertCustomersTx(ctx context.Context, tx *sqlx.Tx, in []Custome
 	if err := s.writeProfiles(ctx, tx, writes, current); err != nil {
 		return res, err
 	}
-	return res, s.recordConsentByExternalID(ctx, tx, consentFlips(writes, stored, current), source)
+	return res, s.recordConsentByExternalID(ctx, tx, consentFlips(writes, stored, current, consentSources(in)), source)
+}
+
+// consentSources is, by external id and channel, the source an input names
+// for its consent (the last input of a key wins, as its values do).
+func consentSources(in []CustomerInput) map[string][2]string {
+	var out map[string][2]string
+	for i := range in {
+		if in[i].EmailConsentSource == "" && in[i].SMSConsentSource == "" {
+			continue
+		}
+		if out == nil {
+			out = map[string][2]string{}
+		}
+		out[in[i].ExternalID] = [2]string{in[i].EmailConsentSource, in[i].SMSConsentSource}
+	}
+	return out
 }
 
 // consentFlips lists the consent flags the writes change. A new customer
 // starts without consent: granting it at creation is a change.
-func consentFlips(writes []string, stored, current map[string]encoded) []consentFlip {
+func consentFlips(writes []string, stored, current map[string]encoded, sources map[string][2]string) []consentFlip {
 	var out []consentFlip
 	for _, k := range writes {
 		before, after := stored[k].p, current[k].p
+		src := sources[k]
 		if before.emailConsent != after.emailConsent {
-			out = append(out, consentFlip{ext: k, channel: channels.Email, granted: after.emailConsent})
+			out = append(out, consentFlip{ext: k, channel: channels.Email, granted: after.emailConsent, source: src[0]})
 		}
 		if before.smsConsent != after.smsConsent {
-			out = append(out, consentFlip{ext: k, channel: channels.SMS, granted: after.smsConsent})
+			out = append(out, consentFlip{ext: k, channel: channels.SMS, granted: after.smsConsent, source: src[1]})
 		}
 	}
 	return out

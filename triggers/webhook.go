@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -191,25 +190,19 @@ func (h *Webhook) fail(w http.ResponseWriter, anyType bool, f *failure) {
 // authenticate checks the signature headers, reads the body within the
 // limit and verifies the signature on the raw bytes.
 func (h *Webhook) authenticate(w http.ResponseWriter, r *http.Request, batch bool) ([]byte, *failure) {
-	id, ts, sig := r.Header.Get(HeaderID), r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature)
-	if err := h.verifier.CheckHeaders(id, ts, sig); err != nil {
-		return nil, h.unauthorized(err)
-	}
 	limit := h.opts.MaxBody
 	if batch {
 		limit = h.opts.MaxBatch
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, &failure{status: http.StatusRequestEntityTooLarge, code: "too_large",
-				msg:  fmt.Sprintf("body is over the limit of %d bytes", limit),
-				hint: "split the events into several batches"}
-		}
+	body, err := ReadSigned(h.verifier, w, r, limit)
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return nil, &failure{status: http.StatusRequestEntityTooLarge, code: "too_large",
+			msg:  fmt.Sprintf("body is over the limit of %d bytes", limit),
+			hint: "split the events into several batches"}
+	case errors.Is(err, ErrUnreadable):
 		return nil, &failure{status: http.StatusBadRequest, code: "bad_request", msg: "could not read the body"}
-	}
-	if err := h.verifier.Verify(id, ts, sig, body); err != nil {
+	case err != nil:
 		return nil, h.unauthorized(err)
 	}
 	return body, nil
@@ -218,14 +211,7 @@ func (h *Webhook) authenticate(w http.ResponseWriter, r *http.Request, batch boo
 func (h *Webhook) unauthorized(err error) *failure {
 	h.opts.Logger.Warn("webhook refused", "reason", err.Error())
 	f := &failure{status: http.StatusUnauthorized, code: "unauthorized", msg: err.Error()}
-	switch {
-	case errors.Is(err, ErrMissingHeaders):
-		f.field, f.hint = HeaderSignature, "sign the request with Standard Webhooks: webhook-id, webhook-timestamp and webhook-signature headers (docs/api.md)"
-	case errors.Is(err, ErrBadTimestamp), errors.Is(err, ErrStaleTimestamp):
-		f.field, f.hint = HeaderTimestamp, "send the current Unix time in seconds; check the sender's clock"
-	default:
-		f.field, f.hint = HeaderSignature, "sign \"id.timestamp.body\" over the exact bytes sent, with a secret of TIDINGS_WEBHOOK_SECRET"
-	}
+	f.field, f.hint = AuthHint(err)
 	return f
 }
 

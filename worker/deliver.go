@@ -284,7 +284,15 @@ func (e *Engine) message(ctx context.Context, c *campaigns.Campaign, d *store.De
 		return nil, err
 	}
 	unsub := e.opts.UnsubscribeURL(d)
-	r, err := campaigns.Render(c, d.Channel, cust.Locale, d.Variant, c.Data(env, d.Variant, unsub))
+	data := c.Data(env, d.Variant, unsub)
+	if c.Trigger.Kind == campaigns.TriggerAPI {
+		sent, err := e.st.TransactionalData(ctx, d.ID)
+		if err != nil {
+			return nil, err
+		}
+		campaigns.WithSendData(data, sent)
+	}
+	r, err := campaigns.Render(c, d.Channel, cust.Locale, d.Variant, data)
 	if err != nil {
 		return nil, err
 	}

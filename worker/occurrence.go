@@ -98,6 +98,10 @@ func (e *Engine) Fire(ctx context.Context, campaignID, occurrence string) (Firin
 	if !ok {
 		return Firing{}, fmt.Errorf("no campaign %q is loaded: %w", campaignID, store.ErrNotFound)
 	}
+	if c.Trigger.Kind == campaigns.TriggerAPI {
+		return Firing{Campaign: c.ID}, &OccurrenceError{Msg: fmt.Sprintf("campaign %q (api trigger) sends one message per "+
+			"request of POST /v1/send; it is never run for an audience", c.ID)}
+	}
 	now := e.now()
 	f := Firing{Campaign: c.ID, Occurrence: occurrence, ScheduledFor: now}
 	legacy := ""

@@ -111,17 +111,7 @@ func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64,
 			counts["skipped_recent"]++
 			continue
 		}
-		row := store.NewDelivery{CampaignID: c.ID, CustomerID: cd.id, Occurrence: cd.occurrence, RunID: runID,
-			EventID: cd.eventID, Priority: c.Frequency.Priority, CappedClass: c.Frequency.Capped()}
-		e.route(c, cd, sup, &row)
-		to := contact(pol, cd.loc, cd.zone, cd.phone)
-		if row.Status == store.StatusPending {
-			e.applyCap(c, cd, recent, &row, now, pol, to.Place)
-		}
-		if row.Status == store.StatusPending {
-			e.schedule(c, cd, &row, now, pol, to)
-		}
-		rows = append(rows, row)
+		rows = append(rows, e.planRow(c, cd, runID, sup, recent, now, pol))
 	}
 	if err := e.cancelDisplaced(ctx, c, recent, now); err != nil {
 		return err
@@ -147,6 +137,24 @@ func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64,
 		due = due[k:]
 	}
 	return nil
+}
+
+// planRow is the ledger row of one customer of a batch: channel by
+// consent, address and suppressions, the policy's caps for the campaign's
+// class with priority, then its send time, quiet hours and blackout dates.
+func (e *Engine) planRow(c *campaigns.Campaign, cd candidate, runID int64, sup suppressions, recent *recentSet,
+	now time.Time, pol *campaigns.Policy) store.NewDelivery {
+	row := store.NewDelivery{CampaignID: c.ID, CustomerID: cd.id, Occurrence: cd.occurrence, RunID: runID,
+		EventID: cd.eventID, Priority: c.Frequency.Priority, CappedClass: c.Frequency.Capped()}
+	e.route(c, cd, sup, &row)
+	to := contact(pol, cd.loc, cd.zone, cd.phone)
+	if row.Status == store.StatusPending {
+		e.applyCap(c, cd, recent, &row, now, pol, to.Place)
+	}
+	if row.Status == store.StatusPending {
+		e.schedule(c, cd, &row, now, pol, to)
+	}
+	return row
 }
 
 // deliverBatch is how many due rows one deliver task sends: each task costs

@@ -28,7 +28,7 @@ func (d demoFiring) started() bool { return d.Status == worker.FiringStarted }
 func (a *app) fireDemo(ctx context.Context, e *worker.Engine, occurrence string) ([]demoFiring, error) {
 	var out []demoFiring
 	for _, c := range e.Campaigns() {
-		if c.Trigger.Kind == campaigns.TriggerEvent || c.Status == campaigns.StatusPaused {
+		if c.Trigger.Kind == campaigns.TriggerEvent || c.Trigger.Kind == campaigns.TriggerAPI || c.Status == campaigns.StatusPaused {
 			continue
 		}
 		f, err := e.Fire(ctx, c.ID, occurrence)

@@ -106,8 +106,16 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 		}
 		mux.Handle("POST "+triggers.PathEvents, wh)
 		mux.Handle("POST /v1/events/", wh)
+		v, err := triggers.NewVerifier(a.cfg.WebhookSecret)
+		if err != nil {
+			return nil, err
+		}
+		signed := admin.Signed(rt.engine, v, a.log)
+		for _, r := range admin.SignedRoutes {
+			mux.Handle(r, signed)
+		}
 	} else {
-		a.log.Warn("TIDINGS_WEBHOOK_SECRET is not set: the events API (/v1/events, /v1/events/purchase) is disabled")
+		a.log.Warn("TIDINGS_WEBHOOK_SECRET is not set: the events API (/v1/events, /v1/events/purchase) the profile writes (PUT /v1/customers) and POST /v1/send are disabled")
 	}
 	if a.cfg.AdminToken != "" {
 		api := a.adminOnly(admin.Handler(rt.engine, a.log))

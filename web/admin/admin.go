@@ -34,6 +34,7 @@ type api struct {
 //	GET  /v1/campaigns/{id}/report   did it work: arms, conversions, lift (Report)
 //	GET  /v1/campaigns/{id}/deliveries?customer=&status=&limit=&cursor=
 //	                                 the ledger: status, reason, planned time (Deliveries)
+//	GET  /v1/customers/{id}          the profile (every column) and the consent history
 //	POST /v1/customers/{id}/erase    remove the person's data, keep aggregates (docs/privacy.md)
 //	GET  /v1/customers/{id}/export   everything held about the person, one JSON document
 //	POST /v1/customers/{id}/consent  {"channel": "email", "granted": false}: an operator's change
@@ -46,6 +47,7 @@ func Handler(e *worker.Engine, logger *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/campaigns/{id}/resume", h.pause(false))
 	mux.HandleFunc("GET /v1/campaigns/{id}/report", h.report)
 	mux.HandleFunc("GET /v1/campaigns/{id}/deliveries", h.deliveries)
+	mux.HandleFunc("GET /v1/customers/{id}", h.profile)
 	mux.HandleFunc("POST /v1/customers/{id}/erase", h.erase)
 	mux.HandleFunc("GET /v1/customers/{id}/export", h.export)
 	mux.HandleFunc("POST /v1/customers/{id}/consent", h.consent)

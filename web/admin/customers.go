@@ -91,3 +91,19 @@ func (h *api) consent(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"customer_id": c.ID, "channel": req.Channel, "granted": *req.Granted})
 }
+
+// profile serves GET /v1/customers/{id}: the profile with its consents,
+// tags, attributes, metrics and scores, and the consent history.
+func (h *api) profile(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.customer(w, r)
+	if !ok {
+		return
+	}
+	p, err := h.e.Profile(r.Context(), c.ID)
+	if err != nil {
+		h.log.Error("profile failed", "customer", c.ID, "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "database unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
