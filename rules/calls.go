@@ -238,6 +238,8 @@ var envGetters = map[string]func(any) any{
 	"spend_90d":                  func(e any) any { return e.(*Env).Spend90d },
 	"spend_prev_90d":             func(e any) any { return e.(*Env).SpendPrev90d },
 	"orders_90d":                 func(e any) any { return e.(*Env).Orders90d },
+	"nps":                        func(e any) any { return e.(*Env).NPS },
+	"csat":                       func(e any) any { return e.(*Env).CSAT },
 	"now":                        func(e any) any { return e.(*Env).Now },
 	"rfm.r":                      func(e any) any { return e.(*Env).RFM.R },
 	"rfm.f":                      func(e any) any { return e.(*Env).RFM.F },

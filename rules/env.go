@@ -45,6 +45,10 @@ type Env struct {
 	SpendPrev90d         float64 `expr:"spend_prev_90d"` // spent in the 90 days before those
 	Orders90d            int     `expr:"orders_90d"`     // orders in the 90 days up to the refresh
 
+	// Satisfaction: the latest survey answers, -1 when never answered.
+	NPS  int `expr:"nps"`  // 0 to 10
+	CSAT int `expr:"csat"` // 1 to 5
+
 	// The triggering event, for event-triggered campaigns (zero otherwise).
 	Event Event `expr:"event"`
 

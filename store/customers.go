@@ -44,6 +44,8 @@ type Customer struct {
 	Spend90dCents        int64     `db:"spend_90d_cents"`      // orders of the 90 days up to InsightsAt
 	SpendPrev90dCents    int64     `db:"spend_prev_90d_cents"` // orders of the 90 days before those
 	Orders90d            int       `db:"orders_90d"`
+	NPS                  int       `db:"nps"`  // latest NPS answer, -1 when never answered
+	CSAT                 int       `db:"csat"` // latest CSAT answer, -1 when never answered
 	InsightsAt           time.Time `db:"insights_at"`
 
 	CreatedAt time.Time `db:"created_at"`

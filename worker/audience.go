@@ -59,6 +59,8 @@ func FillEnv(env *rules.Env, c *store.Customer) {
 	env.Spend90d = float64(c.Spend90dCents) / 100
 	env.SpendPrev90d = float64(c.SpendPrev90dCents) / 100
 	env.Orders90d = c.Orders90d
+	env.NPS = c.NPS
+	env.CSAT = c.CSAT
 }
 
 // AudienceOptions bounds an audience evaluation.

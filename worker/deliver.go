@@ -265,7 +265,9 @@ func (e *Engine) message(ctx context.Context, c *campaigns.Campaign, d *store.De
 		return nil, err
 	}
 	unsub := e.opts.UnsubscribeURL(d)
-	r, err := campaigns.Render(c, d.Channel, cust.Locale, d.Variant, c.Data(env, d.Variant, unsub))
+	data := c.Data(env, d.Variant, unsub)
+	c.AddSurvey(data, func(score int) string { return e.opts.SurveyURL(d, c.Survey.Kind, score) })
+	r, err := campaigns.Render(c, d.Channel, cust.Locale, d.Variant, data)
 	if err != nil {
 		return nil, err
 	}

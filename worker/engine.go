@@ -37,6 +37,9 @@ type Options struct {
 	Insights InsightsOptions
 	// UnsubscribeURL returns the one-click unsubscribe URL for a delivery.
 	UnsubscribeURL func(d *store.Delivery) string
+	// SurveyURL returns the signed link that answers score to a survey
+	// message (.survey.links).
+	SurveyURL func(d *store.Delivery, kind campaigns.SurveyKind, score int) string
 	// EventRetention is how long the events log keeps an event
 	// (TIDINGS_EVENT_RETENTION; default store.DefaultEventRetention).
 	EventRetention time.Duration
@@ -89,6 +92,9 @@ func NewEngine(st *store.Store, q *Enqueuer, chans map[channels.Name]channels.Ch
 	}
 	if opts.UnsubscribeURL == nil {
 		opts.UnsubscribeURL = func(*store.Delivery) string { return "" }
+	}
+	if opts.SurveyURL == nil {
+		opts.SurveyURL = func(*store.Delivery, campaigns.SurveyKind, int) string { return "" }
 	}
 	e := &Engine{st: st, q: q, channels: chans, opts: opts, journeyPoke: make(chan struct{}, 1)}
 	e.SetCampaigns(nil)

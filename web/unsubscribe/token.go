@@ -72,13 +72,11 @@ var b64 = base64.RawURLEncoding.Strict()
 func (s Signer) Sign(sub Subject) string {
 	payload := make([]byte, 0, 24+len(sub.Channel)+len(sub.Campaign))
 	payload = append(payload, tokenVersion)
-	payload = binary.AppendVarint(payload, sub.DeliveryID)
-	payload = binary.AppendVarint(payload, sub.CustomerID)
-	payload = binary.AppendUvarint(payload, uint64(len(sub.Channel)))
-	payload = append(payload, sub.Channel...)
-	payload = binary.AppendUvarint(payload, uint64(len(sub.Campaign)))
-	payload = append(payload, sub.Campaign...)
-	return b64.EncodeToString(payload) + "." + b64.EncodeToString(s.mac(payload))
+	payload = appendVarint(payload, sub.DeliveryID)
+	payload = appendVarint(payload, sub.CustomerID)
+	payload = appendString(payload, string(sub.Channel))
+	payload = appendString(payload, sub.Campaign)
+	return s.seal(payload)
 }
 
 // URL returns the one-click unsubscribe link for sub under base, the public
@@ -91,32 +89,47 @@ func (s Signer) URL(base string, sub Subject) string {
 // Verify checks token's signature in constant time and returns its
 // subject. Every failure wraps ErrInvalidToken.
 func (s Signer) Verify(token string) (Subject, error) {
-	if err := s.Check(); err != nil {
-		return Subject{}, err
-	}
-	if len(token) > maxTokenLen || !tokenAlphabet(token) {
-		return Subject{}, fmt.Errorf("%w: malformed", ErrInvalidToken)
-	}
-	body, sig, ok := strings.Cut(token, ".")
-	if !ok {
-		return Subject{}, fmt.Errorf("%w: no signature", ErrInvalidToken)
-	}
-	payload, err := b64.DecodeString(body)
+	payload, err := s.verified(token)
 	if err != nil {
-		return Subject{}, fmt.Errorf("%w: payload encoding", ErrInvalidToken)
-	}
-	mac, err := b64.DecodeString(sig)
-	if err != nil || len(mac) != macLen {
-		return Subject{}, fmt.Errorf("%w: signature encoding", ErrInvalidToken)
-	}
-	if !hmac.Equal(mac, s.mac(payload)) {
-		return Subject{}, fmt.Errorf("%w: bad signature", ErrInvalidToken)
+		return Subject{}, err
 	}
 	sub, err := decodePayload(payload)
 	if err != nil {
 		return Subject{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	return sub, nil
+}
+
+// verified checks token's signature in constant time and returns its
+// payload, of any version. Every failure wraps ErrInvalidToken.
+func (s Signer) verified(token string) ([]byte, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
+	if len(token) > maxTokenLen || !tokenAlphabet(token) {
+		return nil, fmt.Errorf("%w: malformed", ErrInvalidToken)
+	}
+	body, sig, ok := strings.Cut(token, ".")
+	if !ok {
+		return nil, fmt.Errorf("%w: no signature", ErrInvalidToken)
+	}
+	payload, err := b64.DecodeString(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload encoding", ErrInvalidToken)
+	}
+	mac, err := b64.DecodeString(sig)
+	if err != nil || len(mac) != macLen {
+		return nil, fmt.Errorf("%w: signature encoding", ErrInvalidToken)
+	}
+	if !hmac.Equal(mac, s.mac(payload)) {
+		return nil, fmt.Errorf("%w: bad signature", ErrInvalidToken)
+	}
+	return payload, nil
+}
+
+// seal is base64url(payload) "." base64url(mac).
+func (s Signer) seal(payload []byte) string {
+	return b64.EncodeToString(payload) + "." + b64.EncodeToString(s.mac(payload))
 }
 
 func (s Signer) mac(payload []byte) []byte {
@@ -166,6 +179,12 @@ func decodePayload(p []byte) (Subject, error) {
 		return Subject{}, errors.New("trailing bytes")
 	}
 	return sub, nil
+}
+
+func appendVarint(p []byte, v int64) []byte { return binary.AppendVarint(p, v) }
+
+func appendString(p []byte, v string) []byte {
+	return append(binary.AppendUvarint(p, uint64(len(v))), v...)
 }
 
 func readVarint(p []byte) (int64, []byte, bool) {
