@@ -40,6 +40,9 @@ type Report struct {
 	// Arms are then the entered customers ("all") and the holdout, whose
 	// conversions count purchases within the window after entry.
 	Journey *JourneyReport `json:"journey,omitempty"`
+	// Surveys sums up the answers to the campaign's survey messages, one
+	// entry per scale answered (none without answers).
+	Surveys []SurveyReport `json:"surveys,omitempty"`
 }
 
 // ArmReport is one variant, the holdout, or the treated arms pooled.

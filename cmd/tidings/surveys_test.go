@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/triggers"
+	"github.com/tidings-crm/tidings/worker"
 )
 
 const surveySMSSecret = "whsec_c3VydmV5LXNtcy1pbmJvdW5kLXNlY3JldC10ZXN0cw=="
@@ -76,6 +78,7 @@ func TestSurveyAnsweredByLinkAndSMSReply(t *testing.T) {
 			if stopped, err := w.st.IsSuppressed(ctx, channels.SMS, "+33612345678"); err != nil || !stopped {
 				t.Errorf("STOP after a survey: suppressed %v, %v", stopped, err)
 			}
+			w.reported(t)
 		})
 	}
 }
@@ -213,4 +216,44 @@ func (f *surveyFixture) sms(t *testing.T, id, body string) string {
 		t.Fatalf("inbound SMS %q: %s %s", body, resp.Status, b)
 	}
 	return string(b)
+}
+
+// reported holds the report and the satisfaction page to the answers:
+// ann's latest (9, a promoter) and bob's (4, a detractor) count, ann's
+// first answer does not.
+func (f *surveyFixture) reported(t *testing.T) {
+	t.Helper()
+	admin := func(path string) []byte {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, f.srv+path, nil)
+		req.Header.Set("Authorization", "Bearer s3cret-admin")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s\n%s", path, resp.Status, b)
+		}
+		return b
+	}
+	var rep worker.Report
+	if err := json.Unmarshal(admin("/v1/campaigns/nps-survey/report"), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Surveys) != 1 {
+		t.Fatalf("report surveys: %+v, want one NPS entry", rep.Surveys)
+	}
+	s := rep.Surveys[0]
+	if s.Kind != campaigns.SurveyNPS || s.Responses != 2 || s.Promoters != 1 || s.Detractors != 1 || s.NPS == nil ||
+		s.NPS.Score != 0 || s.NPS.Low >= 0 || s.NPS.High <= 0 {
+		t.Errorf("report survey: %+v (nps %+v), want 2 answers, 1 promoter, 1 detractor, NPS 0 inside its interval", s, s.NPS)
+	}
+	page := string(admin("/dashboard/surveys"))
+	for _, want := range []string{`id="nps-chart"`, `href="/dashboard/campaigns/nps-survey"`, "0 (-"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("satisfaction page lacks %q", want)
+		}
+	}
 }
