@@ -40,6 +40,10 @@ type Options struct {
 	// SurveyURL returns the signed link that answers score to a survey
 	// message (.survey.links).
 	SurveyURL func(d *store.Delivery, kind campaigns.SurveyKind, score int) string
+	// TrackHTML puts a campaign's open and click tracking (Campaign.Tracking)
+	// into the HTML part of a delivery's email rendered at now; unsub is the
+	// message's unsubscribe link, never rewritten (nil: no tracking).
+	TrackHTML func(d *store.Delivery, t campaigns.Tracking, html, unsub string, now time.Time) string
 	// EventRetention is how long the events log keeps an event
 	// (TIDINGS_EVENT_RETENTION; default store.DefaultEventRetention).
 	EventRetention time.Duration

@@ -43,6 +43,9 @@ type Report struct {
 	// Surveys sums up the answers to the campaign's survey messages, one
 	// entry per scale answered (none without answers).
 	Surveys []SurveyReport `json:"surveys,omitempty"`
+	// Tracking is set for a campaign with `tracking:` (or that had it):
+	// opens and clicks per arm, people's and machines' apart.
+	Tracking *TrackingReport `json:"tracking,omitempty"`
 }
 
 // ArmReport is one variant, the holdout, or the treated arms pooled.

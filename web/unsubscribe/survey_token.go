@@ -1,6 +1,7 @@
 package unsubscribe
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,8 +13,9 @@ import (
 // key, under another payload version: a survey token is never read as an
 // unsubscribe token (Verify refuses its version) nor the other way round.
 
-// surveyTokenVersion is the first payload byte of a survey answer token.
-const surveyTokenVersion = 2
+// surveyTokenVersion is the first payload byte of a survey answer token:
+// unsubscribe tokens are 1, the tracked links of web/tracking 2 to 4.
+const surveyTokenVersion = 5
 
 // SurveySubject is what one answer link says: this delivery's customer
 // answers Score on the Kind scale of campaign Campaign. It holds ids only.
@@ -34,7 +36,7 @@ func (s Signer) SignSurvey(sub SurveySubject) string {
 	payload = appendString(payload, sub.Campaign)
 	payload = appendString(payload, string(sub.Kind))
 	payload = appendVarint(payload, int64(sub.Score))
-	return s.seal(payload)
+	return s.Seal(payload)
 }
 
 // SurveyURL returns the answer link under base, the public root:
@@ -46,7 +48,7 @@ func (s Signer) SurveyURL(base string, sub SurveySubject) string {
 // VerifySurvey checks an answer link's token and returns what it says;
 // every failure wraps ErrInvalidToken, and so does a score off its scale.
 func (s Signer) VerifySurvey(token string) (SurveySubject, error) {
-	p, err := s.verified(token)
+	p, err := s.Open(token, maxTokenLen)
 	if err != nil {
 		return SurveySubject{}, err
 	}
@@ -89,4 +91,10 @@ func decodeSurvey(p []byte) (SurveySubject, error) {
 		return sub, fmt.Errorf("score %d is not on the %s scale", score, kind)
 	}
 	return sub, nil
+}
+
+func appendVarint(p []byte, v int64) []byte { return binary.AppendVarint(p, v) }
+
+func appendString(p []byte, v string) []byte {
+	return append(binary.AppendUvarint(p, uint64(len(v))), v...)
 }

@@ -25,7 +25,9 @@ import (
 const MinKeyLen = 16
 
 // tokenVersion is the first payload byte, so the format can change later
-// without old links being misread.
+// without old links being misread. It is also the token's kind: the tracked
+// links of web/tracking begin with bytes of their own (2 and up), so no
+// token of theirs verifies as an unsubscribe token.
 const tokenVersion = 1
 
 // macLen is how many bytes of the HMAC-SHA256 a token keeps (128 bits).
@@ -72,11 +74,22 @@ var b64 = base64.RawURLEncoding.Strict()
 func (s Signer) Sign(sub Subject) string {
 	payload := make([]byte, 0, 24+len(sub.Channel)+len(sub.Campaign))
 	payload = append(payload, tokenVersion)
-	payload = appendVarint(payload, sub.DeliveryID)
-	payload = appendVarint(payload, sub.CustomerID)
-	payload = appendString(payload, string(sub.Channel))
-	payload = appendString(payload, sub.Campaign)
-	return s.seal(payload)
+	payload = binary.AppendVarint(payload, sub.DeliveryID)
+	payload = binary.AppendVarint(payload, sub.CustomerID)
+	payload = binary.AppendUvarint(payload, uint64(len(sub.Channel)))
+	payload = append(payload, sub.Channel...)
+	payload = binary.AppendUvarint(payload, uint64(len(sub.Campaign)))
+	payload = append(payload, sub.Campaign...)
+	return s.Seal(payload)
+}
+
+// Seal signs payload into a URL-safe token, base64url(payload) "."
+// base64url(mac). It is the one signature of every link Tidings puts in a
+// message: unsubscribe tokens here, tracked links and the open pixel
+// (web/tracking). The payload's first byte names its kind, so a token of
+// one kind never verifies as another.
+func (s Signer) Seal(payload []byte) string {
+	return b64.EncodeToString(payload) + "." + b64.EncodeToString(s.mac(payload))
 }
 
 // URL returns the one-click unsubscribe link for sub under base, the public
@@ -89,7 +102,7 @@ func (s Signer) URL(base string, sub Subject) string {
 // Verify checks token's signature in constant time and returns its
 // subject. Every failure wraps ErrInvalidToken.
 func (s Signer) Verify(token string) (Subject, error) {
-	payload, err := s.verified(token)
+	payload, err := s.Open(token, maxTokenLen)
 	if err != nil {
 		return Subject{}, err
 	}
@@ -100,13 +113,14 @@ func (s Signer) Verify(token string) (Subject, error) {
 	return sub, nil
 }
 
-// verified checks token's signature in constant time and returns its
-// payload, of any version. Every failure wraps ErrInvalidToken.
-func (s Signer) verified(token string) ([]byte, error) {
+// Open checks a token made by Seal, at most maxLen bytes long, in constant
+// time and returns its payload. Every failure wraps ErrInvalidToken; the
+// caller still checks the payload's kind byte.
+func (s Signer) Open(token string, maxLen int) ([]byte, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
-	if len(token) > maxTokenLen || !tokenAlphabet(token) {
+	if len(token) > maxLen || !tokenAlphabet(token) {
 		return nil, fmt.Errorf("%w: malformed", ErrInvalidToken)
 	}
 	body, sig, ok := strings.Cut(token, ".")
@@ -125,11 +139,6 @@ func (s Signer) verified(token string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: bad signature", ErrInvalidToken)
 	}
 	return payload, nil
-}
-
-// seal is base64url(payload) "." base64url(mac).
-func (s Signer) seal(payload []byte) string {
-	return b64.EncodeToString(payload) + "." + b64.EncodeToString(s.mac(payload))
 }
 
 func (s Signer) mac(payload []byte) []byte {
@@ -179,12 +188,6 @@ func decodePayload(p []byte) (Subject, error) {
 		return Subject{}, errors.New("trailing bytes")
 	}
 	return sub, nil
-}
-
-func appendVarint(p []byte, v int64) []byte { return binary.AppendVarint(p, v) }
-
-func appendString(p []byte, v string) []byte {
-	return append(binary.AppendUvarint(p, uint64(len(v))), v...)
 }
 
 func readVarint(p []byte) (int64, []byte, bool) {
