@@ -28,6 +28,8 @@ type Campaign struct {
 	Recipient Recipient
 	// Offer holds the free-form `offer` strings, available as .offer.<key>.
 	Offer map[string]string
+	// Survey is the message's satisfaction question (survey:); nil for none.
+	Survey *Survey
 	// Holdout is the share of the audience kept as a control group, in [0, 1).
 	Holdout    float64
 	Variants   []Variant

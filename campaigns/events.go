@@ -17,7 +17,7 @@ import (
 // CommonEventTypes are the types a did-you-mean compares a new name with:
 // the purchase Tidings itself knows, and the ones the docs use.
 var CommonEventTypes = []string{"purchase", "cart_updated", "cart_emptied", "product_viewed", "signup",
-	"nps_answered", "checkout_started", "order_refunded"}
+	"nps_answered", "csat_answered", "checkout_started", "order_refunded", "complaint_opened", "complaint_resolved"}
 
 // eventTypeRE is the form of an event type (the events API's rule).
 var eventTypeRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)

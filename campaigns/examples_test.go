@@ -22,9 +22,12 @@ func TestExamplesLoadClean(t *testing.T) {
 		"birthday-reminder":        TriggerBirthday,
 		"welcome-series":           TriggerEvent,
 		"post-purchase-cross-sell": TriggerEvent,
+		"nps-survey":               TriggerEvent,
+		"detractor-alert":          TriggerEvent,
+		"complaint-follow-up":      TriggerEvent,
 	}
 	journeys := map[string]bool{"win-back-sequence": true, "churn-escalation": true, "birthday-reminder": true,
-		"welcome-series": true, "post-purchase-cross-sell": true}
+		"welcome-series": true, "post-purchase-cross-sell": true, "complaint-follow-up": true}
 	got := map[string]TriggerKind{}
 	for _, c := range list {
 		got[c.ID] = c.Trigger.Kind

@@ -16,7 +16,7 @@ var stepKeys = append([]string{"id", "next"}, stepKinds...)
 
 // sendKeys are the keys of a send step: a campaign's message keys. A
 // journey writes them in its send steps, never at the top.
-var sendKeys = []string{"channels", "recipient", "offer", "variants", "messages"}
+var sendKeys = []string{"channels", "recipient", "offer", "survey", "variants", "messages"}
 
 // weekdayNames spell time.Weekday as `until: {weekday: MON}` does.
 var weekdayNames = [7]string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
@@ -57,7 +57,7 @@ type ref struct {
 func (p *parser) journey(f fields, c *Campaign, exits []EventFilter) {
 	for _, k := range sendKeys {
 		if kn := f.key[k]; kn != nil {
-			p.errorf(kn, "%s belongs in a journey's send steps: with steps:, each send step has its own channels, messages, offer, variants and recipient", k)
+			p.errorf(kn, "%s belongs in a journey's send steps: with steps:, each send step has its own channels, messages, offer, survey, variants and recipient", k)
 		}
 	}
 	n := f.get("steps")
@@ -234,6 +234,7 @@ func (jp *journeyParser) stepRef(n *yaml.Node, what string) string {
 func (jp *journeyParser) send(n *yaml.Node, what string) *SendStep {
 	msg := *jp.c
 	msg.Journey, msg.Channels, msg.Recipient, msg.Offer, msg.Variants, msg.messages = nil, nil, Recipient{}, nil, nil, nil
+	msg.Survey = nil
 	msg.journeyStep = true
 	f, ok := jp.mapping(n, what, sendKeys)
 	if !ok {
@@ -248,6 +249,7 @@ func (jp *journeyParser) send(n *yaml.Node, what string) *SendStep {
 	jp.channels(f.get("channels"), &msg)
 	jp.recipient(f.get("recipient"), &msg)
 	jp.offer(f.get("offer"), &msg)
+	jp.survey(f.get("survey"), &msg)
 	jp.campaignMessages(f, &msg, true)
 	return &SendStep{Message: &msg}
 }

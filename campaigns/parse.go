@@ -18,7 +18,7 @@ import (
 
 // topKeys are the keys of a campaign file, in documentation order.
 var topKeys = []string{"id", "name", "description", "status", "trigger", "audience", "channels", "recipient",
-	"messages", "offer", "holdout", "variants", "frequency", "occurrence", "exit_on", "attribution_window", "resend_unknown", "late",
+	"messages", "offer", "survey", "holdout", "variants", "frequency", "occurrence", "exit_on", "attribution_window", "resend_unknown", "late",
 	"tracking", "steps"}
 
 // DefaultAttributionWindow is used when a campaign sets no attribution_window.
@@ -141,6 +141,7 @@ func (p *parser) parse(data []byte) *Campaign {
 		p.channels(f.get("channels"), c)
 		p.recipient(f.get("recipient"), c)
 		p.offer(f.get("offer"), c)
+		p.survey(f.get("survey"), c)
 	}
 	p.holdout(f.get("holdout"), c)
 	p.frequency(f.get("frequency"), c)

@@ -21,6 +21,9 @@ func (p *parser) campaignMessages(f fields, c *Campaign, journey bool) {
 	}
 	sort.Strings(keys)
 	root := rootSchema(keys)
+	if c.Survey != nil {
+		root.fields["survey"] = surveySchema()
+	}
 	if journey {
 		root.fields[journeyData] = schemaOf(journeyType, journeyData)
 	}

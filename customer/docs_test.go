@@ -59,6 +59,7 @@ var setBy = map[customer.Setter]string{
 	customer.Purchases: "every purchase",
 	customer.Insights:  "`insights refresh`",
 	customer.Record:    "the store",
+	customer.Surveys:   "a survey answer",
 }
 
 // fieldsTable is docs/campaigns.md's table of the names rules read.

@@ -73,6 +73,9 @@ const (
 	Insights Setter = "insights"
 	// Record columns are kept by the store itself (id, timestamps).
 	Record Setter = "record"
+	// Surveys columns hold the customer's latest answer to a satisfaction
+	// survey (a signed link or an SMS reply), written with its event.
+	Surveys Setter = "surveys"
 )
 
 // Fields is the registry. Its order is the store's SELECT order and the
@@ -144,6 +147,11 @@ var Fields = []Field{
 	{Column: "value_churn", Name: "value_churn", Type: Bool, Set: Insights,
 		Doc: "still buying but spending far less: `orders_90d >= 1 && spend_prev_90d >= floor && " +
 			"value_trend < 0.5` (`TIDINGS_VALUE_CHURN_BELOW`)"},
+	{Column: "nps", Name: "nps", Type: Int, Set: Surveys,
+		Doc: "the latest answer to an NPS survey, 0 to 10 (promoters 9-10, detractors 0-6); -1 when never answered, " +
+			"so `nps >= 0 && nps <= 6` finds detractors"},
+	{Column: "csat", Name: "csat", Type: Int, Set: Surveys,
+		Doc: "the latest answer to a CSAT survey, 1 to 5 (satisfied 4-5); -1 when never answered"},
 	{Column: "insights_at", Type: Time, Set: Insights, Doc: "the clock of the refresh that wrote the scores"},
 	{Column: "created_at", Type: Time, Set: Record, Doc: "when the row was created"},
 	{Column: "updated_at", Type: Time, Set: Record, Doc: "when the profile or the purchase metrics last changed"},

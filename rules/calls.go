@@ -241,6 +241,8 @@ var envGetters = map[string]func(any) any{
 	"orders_prev_90d":            func(e any) any { return e.(*Env).OrdersPrev90d },
 	"value_trend":                func(e any) any { return e.(*Env).ValueTrend },
 	"value_churn":                func(e any) any { return e.(*Env).ValueChurn },
+	"nps":                        func(e any) any { return e.(*Env).NPS },
+	"csat":                       func(e any) any { return e.(*Env).CSAT },
 	"now":                        func(e any) any { return e.(*Env).Now },
 	"rfm.r":                      func(e any) any { return e.(*Env).RFM.R },
 	"rfm.f":                      func(e any) any { return e.(*Env).RFM.F },

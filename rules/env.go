@@ -48,6 +48,10 @@ type Env struct {
 	ValueTrend           float64 `expr:"value_trend"`     // spend_90d over the floored spend_prev_90d
 	ValueChurn           bool    `expr:"value_churn"`     // still buying, spend fallen (insights.ValueChurnRule)
 
+	// Satisfaction: the latest survey answers, -1 when never answered.
+	NPS  int `expr:"nps"`  // 0 to 10
+	CSAT int `expr:"csat"` // 1 to 5
+
 	// The triggering event, for event-triggered campaigns (zero otherwise).
 	Event Event `expr:"event"`
 

@@ -36,7 +36,7 @@ func NewEnv(defaultTZ *time.Location) *Env {
 	if defaultTZ == nil {
 		defaultTZ = time.UTC
 	}
-	e := &Env{Now: time.Now()}
+	e := &Env{Now: time.Now(), NPS: -1, CSAT: -1} // a customer never surveyed
 	z := &zoneMemo{def: defaultTZ}
 	e.DaysSince = func(t time.Time) int {
 		if t.IsZero() {

@@ -47,6 +47,8 @@ type Customer struct {
 	OrdersPrev90d        int       `db:"orders_prev_90d"`
 	ValueTrend           float64   `db:"value_trend"` // see insights.ValueChurnRule
 	ValueChurn           bool      `db:"value_churn"`
+	NPS                  int       `db:"nps"`  // latest NPS answer, -1 when never answered
+	CSAT                 int       `db:"csat"` // latest CSAT answer, -1 when never answered
 	InsightsAt           time.Time `db:"insights_at"`
 
 	CreatedAt time.Time `db:"created_at"`

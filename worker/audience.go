@@ -62,6 +62,8 @@ func FillEnv(env *rules.Env, c *store.Customer) {
 	env.OrdersPrev90d = c.OrdersPrev90d
 	env.ValueTrend = c.ValueTrend
 	env.ValueChurn = c.ValueChurn
+	env.NPS = c.NPS
+	env.CSAT = c.CSAT
 }
 
 // AudienceOptions bounds an audience evaluation.

@@ -292,6 +292,7 @@ func (e *Engine) message(ctx context.Context, c *campaigns.Campaign, d *store.De
 		}
 		campaigns.WithSendData(data, sent)
 	}
+	c.AddSurvey(data, func(score int) string { return e.opts.SurveyURL(d, c.Survey.Kind, score) })
 	r, err := campaigns.Render(c, d.Channel, cust.Locale, d.Variant, data)
 	if err != nil {
 		return nil, err

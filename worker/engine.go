@@ -37,6 +37,9 @@ type Options struct {
 	Insights InsightsOptions
 	// UnsubscribeURL returns the one-click unsubscribe URL for a delivery.
 	UnsubscribeURL func(d *store.Delivery) string
+	// SurveyURL returns the signed link that answers score to a survey
+	// message (.survey.links).
+	SurveyURL func(d *store.Delivery, kind campaigns.SurveyKind, score int) string
 	// TrackHTML puts a campaign's open and click tracking (Campaign.Tracking)
 	// into the HTML part of a delivery's email rendered at now; unsub is the
 	// message's unsubscribe link, never rewritten (nil: no tracking).
@@ -93,6 +96,9 @@ func NewEngine(st *store.Store, q *Enqueuer, chans map[channels.Name]channels.Ch
 	}
 	if opts.UnsubscribeURL == nil {
 		opts.UnsubscribeURL = func(*store.Delivery) string { return "" }
+	}
+	if opts.SurveyURL == nil {
+		opts.SurveyURL = func(*store.Delivery, campaigns.SurveyKind, int) string { return "" }
 	}
 	e := &Engine{st: st, q: q, channels: chans, opts: opts, journeyPoke: make(chan struct{}, 1)}
 	e.SetCampaigns(nil)

@@ -119,3 +119,13 @@ func (e *Engine) pokeJourneys() {
 	default:
 	}
 }
+
+// SurveyOf is the survey a delivery's message asked (a campaign's, or its
+// journey step's), or nil: what an SMS reply to it answers.
+func (e *Engine) SurveyOf(d *store.Delivery) *campaigns.Survey {
+	c, ok := e.messageOf(d)
+	if !ok || c == nil {
+		return nil
+	}
+	return c.Survey
+}

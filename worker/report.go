@@ -22,6 +22,18 @@ const AttributionLastTouch = "last-touch"
 // verdict, and the daily series. An unknown campaign is an error wrapping
 // store.ErrNotFound.
 func (e *Engine) Report(ctx context.Context, campaignID string) (Report, error) {
+	r, err := e.report(ctx, campaignID)
+	if err != nil {
+		return r, err
+	}
+	if r.Surveys, err = e.surveyReports(ctx, campaignID); err != nil {
+		return r, fmt.Errorf("report %s: surveys: %w", campaignID, err)
+	}
+	return r, nil
+}
+
+// report is Report without the survey answers.
+func (e *Engine) report(ctx context.Context, campaignID string) (Report, error) {
 	c, ok := e.Campaign(campaignID)
 	if !ok {
 		return Report{}, fmt.Errorf("report: no campaign %q is loaded: %w", campaignID, store.ErrNotFound)

@@ -45,6 +45,9 @@ type Report struct {
 	// Arms are then the entered customers ("all") and the holdout, whose
 	// conversions count purchases within the window after entry.
 	Journey *JourneyReport `json:"journey,omitempty"`
+	// Surveys sums up the answers to the campaign's survey messages, one
+	// entry per scale answered (none without answers).
+	Surveys []SurveyReport `json:"surveys,omitempty"`
 	// Tracking is set for a campaign with `tracking:` (or that had it):
 	// opens and clicks per arm, people's and machines' apart.
 	Tracking *TrackingReport `json:"tracking,omitempty"`

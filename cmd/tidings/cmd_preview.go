@@ -126,6 +126,7 @@ func (a *app) render(c *campaigns.Campaign, cust *store.Customer, env *rules.Env
 	}
 	unsub := a.cfg.PublicURL + "/u/preview-token"
 	data := c.Data(env, variant, unsub)
+	c.AddSurvey(data, func(score int) string { return fmt.Sprintf("%s/s/preview-%d", a.cfg.PublicURL, score) })
 	for _, ch := range chans {
 		r, err := campaigns.Render(c, ch, locale, variant, data)
 		if err != nil {

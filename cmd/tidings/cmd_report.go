@@ -94,6 +94,7 @@ func printReport(w io.Writer, r worker.Report) {
 	if r.Journey != nil {
 		printJourney(w, r.Journey)
 	}
+	printSurveys(w, r.Surveys)
 	if len(r.Daily) == 0 {
 		return
 	}
@@ -213,4 +214,35 @@ func printDeliverability(w io.Writer, r worker.Report) {
 			x.fb.Complained, x.fb.Confirmed)
 	}
 	tw.Flush()
+}
+
+// printSurveys writes the survey results: answers, the three groups and
+// the NPS with its interval (CSAT: the mean and the share satisfied).
+func printSurveys(w io.Writer, list []worker.SurveyReport) {
+	for _, s := range list {
+		fmt.Fprintf(w, "\n%s survey: %d responses\n", strings.ToUpper(string(s.Kind)), s.Responses)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		if s.Kind == campaigns.SurveyNPS {
+			fmt.Fprintln(tw, "promoters (9-10)\tpassives (7-8)\tdetractors (0-6)\tNPS (95% CI)\t")
+			nps := "-"
+			if s.NPS != nil {
+				nps = fmt.Sprintf("%+.0f [%+.0f, %+.0f]", s.NPS.Score, s.NPS.Low, s.NPS.High)
+			}
+			fmt.Fprintf(tw, "%d (%s)\t%d (%s)\t%d (%s)\t%s\t\n", s.Promoters, share(s.Promoters, s.Responses), s.Passives,
+				share(s.Passives, s.Responses), s.Detractors, share(s.Detractors, s.Responses), nps)
+		} else {
+			fmt.Fprintln(tw, "satisfied (4-5)\tneutral (3)\tdissatisfied (1-2)\tmean\t")
+			fmt.Fprintf(tw, "%d (%s)\t%d (%s)\t%d (%s)\t%.2f\t\n", s.Promoters, share(s.Promoters, s.Responses), s.Passives,
+				share(s.Passives, s.Responses), s.Detractors, share(s.Detractors, s.Responses), s.Mean)
+		}
+		tw.Flush()
+	}
+}
+
+// share is n of total as a whole percentage.
+func share(n, total int64) string {
+	if total == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(n)/float64(total))
 }

@@ -25,7 +25,7 @@ func (a *app) mountDashboard(mux *http.ServeMux, rt *runtime) error {
 		return nil
 	}
 	dash, err := dashboard.New(dashboard.Options{Source: rt.engine, Files: rt.engine, Hooks: rt.st, Token: a.cfg.AdminToken, Logger: a.log,
-		MonitoringPath: monitoringPath, Revocations: redisRevocations{rt.rdb}})
+		MonitoringPath: monitoringPath, Revocations: redisRevocations{rt.rdb}, Surveys: rt.engine})
 	if err != nil {
 		return err
 	}

@@ -99,6 +99,7 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 		InboxRetention: a.cfg.InboxRetention(),
 		Logger:         a.log,
 		UnsubscribeURL: unsubscribeURL(rt.signer, a.cfg.PublicURL),
+		SurveyURL:      surveyURL(rt.signer, a.cfg.PublicURL),
 		TrackHTML:      trackHTML(rt.signer, a.cfg.PublicURL),
 		Insights:       insightsOpts,
 		Metrics:        worker.NewMetrics(rt.metrics),

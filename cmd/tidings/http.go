@@ -15,6 +15,7 @@ import (
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/web/admin"
+	"github.com/tidings-crm/tidings/web/survey"
 	"github.com/tidings-crm/tidings/web/tracking"
 	"github.com/tidings-crm/tidings/web/unsubscribe"
 	"github.com/tidings-crm/tidings/worker"
@@ -37,6 +38,14 @@ func (a *app) signer() unsubscribe.Signer {
 func unsubscribeURL(s unsubscribe.Signer, base string) func(d *store.Delivery) string {
 	return func(d *store.Delivery) string {
 		return s.URL(base, unsubscribe.Subject{DeliveryID: d.ID, CustomerID: d.CustomerID, Channel: d.Channel, Campaign: d.CampaignID})
+	}
+}
+
+// surveyURL builds a survey message's answer link for one score.
+func surveyURL(s unsubscribe.Signer, base string) func(d *store.Delivery, kind campaigns.SurveyKind, score int) string {
+	return func(d *store.Delivery, kind campaigns.SurveyKind, score int) string {
+		return s.SurveyURL(base, unsubscribe.SurveySubject{DeliveryID: d.ID, CustomerID: d.CustomerID,
+			Campaign: d.CampaignID, Kind: kind, Score: score})
 	}
 }
 
@@ -83,13 +92,21 @@ func (a *app) mountTracking(mux *http.ServeMux, rt *runtime) error {
 // health checks.
 func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	twilioToken, inboundSecret, noInbound := a.cfg.inboundSMS()
+	answers := triggers.Answers{Store: rt.st, Reactor: rt.queue, Logger: a.log}
 	unsub, err := unsubscribe.Handler(unsubscribe.Options{Store: rt.st, Signer: rt.signer, Logger: a.log,
-		PublicURL: a.cfg.PublicURL, TwilioAuthToken: twilioToken, InboundSecret: inboundSecret})
+		PublicURL: a.cfg.PublicURL, TwilioAuthToken: twilioToken, InboundSecret: inboundSecret,
+		Surveys: survey.Replies{Store: rt.st, SurveyOf: rt.engine.SurveyOf, Answers: answers, Logger: a.log}})
+	if err != nil {
+		return nil, err
+	}
+	answerPage, err := survey.Handler(survey.Options{Store: rt.st, Signer: rt.signer, Answers: answers,
+		PublicURL: a.cfg.PublicURL, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/u/", unsub)
+	mux.Handle("/s/", answerPage)
 	if err := a.mountTracking(mux, rt); err != nil {
 		return nil, err
 	}

@@ -34,6 +34,7 @@ func Profiles(n int, seed uint64, now time.Time) iter.Seq[*store.Customer] {
 			}
 			history(r, now, c)
 			intelligence(c, now, segments, stages)
+			c.NPS, c.CSAT = surveyAnswers(i)
 			if !yield(c) {
 				return
 			}
@@ -98,4 +99,19 @@ func bucket(v float64, bounds ...float64) int {
 		}
 	}
 	return len(bounds) + 1
+}
+
+// surveyAnswers are customer i's latest survey answers: one customer in five
+// answered an NPS survey and one in seven a CSAT survey, the others never
+// (-1). They are drawn from i, not from the random state, so adding them left
+// every other drawn value as it was.
+func surveyAnswers(i int) (nps, csat int) {
+	nps, csat = -1, -1
+	if i%5 == 0 {
+		nps = (i / 5 * 7) % 11
+	}
+	if i%7 == 0 {
+		csat = 1 + (i/7*3)%5
+	}
+	return nps, csat
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tidings-crm/tidings/insights"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -109,5 +110,33 @@ func TestLiftChartGeometry(t *testing.T) {
 	}
 	if newLiftChart(nil) != nil {
 		t.Error("no lift should draw no chart")
+	}
+}
+
+// TestNPSChartGeometry: weeks without an NPS are left out, the axis runs
+// from -100 (bottom) to +100 (top) with 0 in the middle, and each week's
+// whiskers span its interval around its dot.
+func TestNPSChartGeometry(t *testing.T) {
+	if newNPSChart(nil) != nil {
+		t.Error("no weeks: want no chart")
+	}
+	weeks := []worker.SurveyWeek{
+		{Week: "2026-11-23", SurveyReport: worker.SurveyReport{Responses: 10, NPS: &insights.NPS{Score: 20, Low: -10, High: 50}}},
+		{Week: "2026-11-30", SurveyReport: worker.SurveyReport{Responses: 0}},
+		{Week: "2026-12-07", SurveyReport: worker.SurveyReport{Responses: 4, NPS: &insights.NPS{Score: -100, Low: -100, High: -40}}},
+	}
+	c := newNPSChart(weeks)
+	if c == nil || len(c.Points) != 2 {
+		t.Fatalf("chart: %+v, want two points", c)
+	}
+	if mid := (c.Top + c.Base) / 2; c.ZeroY != mid {
+		t.Errorf("zero at y %.1f, want the middle %.1f", c.ZeroY, mid)
+	}
+	p, q := c.Points[0], c.Points[1]
+	if !(p.HighY < p.Y && p.Y < p.LowY) || q.Y != c.Base || !(q.HighY < q.Y) {
+		t.Errorf("points %+v %+v: whiskers must span the interval around the dot, -100 on the base line", p, q)
+	}
+	if !strings.Contains(p.Title, "NPS +20") || !strings.Contains(p.Title, "-10 to +50") {
+		t.Errorf("title %q", p.Title)
 	}
 }

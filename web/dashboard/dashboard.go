@@ -57,6 +57,8 @@ type Options struct {
 	// Revocations holds the sessions ended by logout; nil: this process's
 	// memory (enough for one serve process).
 	Revocations Revocations
+	// Surveys feeds the satisfaction page (/dashboard/surveys); nil: none.
+	Surveys Surveys
 	// Hooks, when set, feeds the outgoing webhooks page (its counts and
 	// dead-letter list); *store.Store provides it.
 	Hooks HookSource
@@ -98,12 +100,13 @@ func New(opts Options) (*Handler, error) {
 	funcs := template.FuncMap{"count": Count, "percent": Percent, "points": Points, "money": Money,
 		"relative": Relative, "pvalue": PValue, "when": whenAny, "window": Window,
 		"countInt": func(n int) string { return Count(int64(n)) },
+		"npsCell":  func(r worker.SurveyReport) string { return NPSCell(&r) },
 		// SVG geometry: coordinates with one decimal and a little arithmetic.
 		"f1":   func(v float64) string { return fmt.Sprintf("%.1f", v) },
 		"add":  func(a, b float64) float64 { return a + b },
 		"sub":  func(a, b float64) float64 { return a - b },
 		"half": func(a, b float64) float64 { return (a + b) / 2 }}
-	for _, name := range []string{"index", "campaign", "login", "problem", "webhooks"} {
+	for _, name := range []string{"index", "campaign", "login", "problem", "webhooks", "surveys"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: template %s: %w", name, err)
@@ -126,6 +129,7 @@ func New(opts Options) (*Handler, error) {
 	mux.Handle("GET /dashboard", h.Protect(http.HandlerFunc(h.index)))
 	mux.Handle("GET /dashboard/{$}", h.Protect(http.HandlerFunc(h.index)))
 	mux.Handle("GET /dashboard/campaigns/{id}", h.Protect(http.HandlerFunc(h.campaign)))
+	mux.Handle("GET /dashboard/surveys", h.Protect(http.HandlerFunc(h.surveys)))
 	mux.Handle("GET /dashboard/webhooks", h.Protect(http.HandlerFunc(h.webhooks)))
 	mux.Handle("/dashboard/", h.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, http.StatusNotFound, "No such page", "There is no dashboard page at "+r.URL.Path+".")

@@ -59,6 +59,9 @@ type Options struct {
 	// not both. A signed request is accepted once: its replay gets 403.
 	TwilioAuthToken string
 	InboundSecret   string
+	// Surveys reads an inbound SMS that is no keyword as a survey answer
+	// (a score replying to the survey last sent to the number); nil: none.
+	Surveys SurveyReplies
 	// Now is the clock of inbound timestamps (default time.Now).
 	Now func() time.Time
 	// PublicURL is the scheme://host[:port] the provider calls, used to
@@ -67,6 +70,13 @@ type Options struct {
 	PublicURL string
 
 	Logger *slog.Logger
+}
+
+// SurveyReplies records an inbound SMS that answers a survey (web/survey's
+// Replies): handled is false when body answers none, and reply is the SMS
+// to answer with ("" for none).
+type SurveyReplies interface {
+	Reply(ctx context.Context, custs []*store.Customer, body string) (reply string, handled bool, err error)
 }
 
 // handler serves the unsubscribe link and the inbound SMS webhook.

@@ -81,6 +81,18 @@ func (h *handler) smsInbound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kw := ParseKeyword(form.Get("Body"))
+	if kw == KeywordNone && h.opts.Surveys != nil {
+		reply, err := h.surveyReply(r.Context(), from, form.Get("Body"))
+		if err != nil {
+			h.inbound.seen.release(id)
+			h.log.ErrorContext(r.Context(), "sms inbound: survey answer failed", "address", channels.Redact(from),
+				"provider_id", form.Get("MessageSid"), "err", err)
+			http.Error(w, "unsubscribe: could not record the answer", http.StatusInternalServerError)
+			return
+		}
+		writeTwiML(w, reply)
+		return
+	}
 	reply, err := h.applyKeyword(r.Context(), kw, from)
 	if err != nil {
 		h.inbound.seen.release(id)
@@ -93,6 +105,24 @@ func (h *handler) smsInbound(w http.ResponseWriter, r *http.Request) {
 		reply = ""
 	}
 	writeTwiML(w, reply)
+}
+
+// surveyReply hands a message that is no keyword to the survey replies:
+// a score answers the survey last sent to the number. The thanks is not
+// sent to a number that opted out.
+func (h *handler) surveyReply(ctx context.Context, from, body string) (string, error) {
+	custs, err := h.opts.Store.CustomersByPhone(ctx, from)
+	if err != nil || len(custs) == 0 {
+		return "", err
+	}
+	reply, handled, err := h.opts.Surveys.Reply(ctx, custs, body)
+	if err != nil || !handled || reply == "" {
+		return "", err
+	}
+	if stopped, err := h.opts.Store.IsSuppressed(ctx, channels.SMS, from); err != nil || stopped {
+		return "", err
+	}
+	return reply, nil
 }
 
 // applyKeyword records what kw asks for and returns the reply ("" for none).
