@@ -183,8 +183,15 @@ func simulable(e *worker.Engine, id string) (*campaigns.Campaign, error) {
 // for a send time or quiet hours) are queued again, the journeys swept, and
 // the sends waited for.
 func simHour(ctx context.Context, rt *runtime, clock *simClock) error {
-	if _, err := rt.engine.Reconcile(ctx); err != nil {
-		return fmt.Errorf("demo: simulated hour: %w", err)
+	// A held message's task is due at its simulated time, which asynq (on
+	// the wall clock) has not reached: the reconciler queues it again now.
+	if n, err := rt.st.CountDue(ctx, clock.Now()); err != nil || n > 0 {
+		if err != nil {
+			return err
+		}
+		if _, err := rt.engine.Reconcile(ctx); err != nil {
+			return fmt.Errorf("demo: simulated hour: %w", err)
+		}
 	}
 	if _, err := rt.engine.SweepJourneys(ctx); err != nil {
 		return fmt.Errorf("demo: simulated hour: %w", err)
