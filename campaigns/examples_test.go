@@ -22,9 +22,10 @@ func TestExamplesLoadClean(t *testing.T) {
 		"birthday-reminder":        TriggerBirthday,
 		"welcome-series":           TriggerEvent,
 		"post-purchase-cross-sell": TriggerEvent,
+		"cart-abandonment":         TriggerEvent,
 	}
 	journeys := map[string]bool{"win-back-sequence": true, "churn-escalation": true, "birthday-reminder": true,
-		"welcome-series": true, "post-purchase-cross-sell": true}
+		"welcome-series": true, "post-purchase-cross-sell": true, "cart-abandonment": true}
 	got := map[string]TriggerKind{}
 	for _, c := range list {
 		got[c.ID] = c.Trigger.Kind
