@@ -64,6 +64,10 @@ type Campaign struct {
 	journeyStep bool
 }
 
+// IsJourneyStep reports whether c is the message of a journey's send step
+// (its times are the journey's, not its trigger's).
+func (c *Campaign) IsJourneyStep() bool { return c.journeyStep }
+
 // Status says whether the scheduler fires a campaign.
 type Status string
 

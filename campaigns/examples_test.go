@@ -25,9 +25,10 @@ func TestExamplesLoadClean(t *testing.T) {
 		"nps-survey":               TriggerEvent,
 		"detractor-alert":          TriggerEvent,
 		"complaint-follow-up":      TriggerEvent,
+		"cart-abandonment":         TriggerEvent,
 	}
 	journeys := map[string]bool{"win-back-sequence": true, "churn-escalation": true, "birthday-reminder": true,
-		"welcome-series": true, "post-purchase-cross-sell": true, "complaint-follow-up": true}
+		"welcome-series": true, "post-purchase-cross-sell": true, "complaint-follow-up": true, "cart-abandonment": true}
 	got := map[string]TriggerKind{}
 	for _, c := range list {
 		got[c.ID] = c.Trigger.Kind

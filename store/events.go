@@ -185,6 +185,19 @@ func (s *Store) EventsBetween(ctx context.Context, customerID int64, typ string,
 	return scanEvents(rows)
 }
 
+// EventsReceivedSince lists the customer's events of type typ received
+// after since, oldest first: the exit events a message planned at since has
+// not been checked against yet.
+func (s *Store) EventsReceivedSince(ctx context.Context, customerID int64, typ string, since time.Time) ([]StoredEvent, error) {
+	rows, err := s.DB.QueryContext(ctx, s.DB.Rebind(`SELECT event_id, customer_id, type, occurred_at, received_at,
+		properties FROM events WHERE customer_id = ? AND type = ? AND received_at > ?
+		ORDER BY occurred_at, event_id`), customerID, typ, since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("store: events received since: %w", err)
+	}
+	return scanEvents(rows)
+}
+
 // EventTime is when the customer's event eventID happened, from the events
 // log (which outlives the inbox's payloads), or ErrNotFound.
 func (s *Store) EventTime(ctx context.Context, customerID int64, eventID string) (time.Time, error) {

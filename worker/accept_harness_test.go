@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -31,6 +32,7 @@ type workerConfig struct {
 	retryDelay      asynq.RetryDelayFunc
 	shutdownTimeout time.Duration
 	running         *atomic.Int64 // non-nil: counts the handlers running now
+	taskCheck       time.Duration // asynq's poll of empty queues; 0: 10 ms
 }
 
 // acceptWorker runs an asynq server for e until the test ends (or stop).
@@ -56,7 +58,7 @@ func (b *bundle) acceptWorker(t testing.TB, e *worker.Engine, cfg workerConfig) 
 		RetryDelayFunc:           cfg.retryDelay,
 		IsFailure:                worker.IsFailure,
 		ShutdownTimeout:          cfg.shutdownTimeout,
-		TaskCheckInterval:        10 * time.Millisecond,
+		TaskCheckInterval:        cmp.Or(cfg.taskCheck, 10*time.Millisecond),
 		DelayedTaskCheckInterval: 50 * time.Millisecond,
 		LogLevel:                 asynqLogLevel(),
 	})

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -141,8 +140,12 @@ func (e *Engine) deliverRow(ctx context.Context, sr *sendRun, d *store.Delivery,
 		return e.settle(ctx, d, store.StatusCancelled, "campaign paused or removed before the send", now)
 	case cust == nil:
 		return e.settle(ctx, d, store.StatusCancelled, "customer deleted before the send", now)
-	case slices.Contains(c.ExitOn, "purchase") && cust.LastPurchaseAt.After(d.CreatedAt):
-		return e.settle(ctx, d, store.StatusCancelled, "exit: the customer purchased after the message was planned", now)
+	}
+	if reason, err := e.exitedBeforeSend(ctx, c, d, cust, now); err != nil || reason != "" {
+		if err != nil {
+			return err
+		}
+		return e.settle(ctx, d, store.StatusCancelled, reason, now)
 	}
 	to, check := e.address(c, d, cust)
 	if to == "" {

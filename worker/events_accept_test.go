@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -84,7 +85,11 @@ func newReplay(t *testing.T, dialect store.Dialect, now time.Time, customers int
 	t.Helper()
 	b := setup(t, dialect)
 	b.clock = &fakeClock{t: now}
-	cart := b.campaign(t, evCampaignFile(t, b, "cart-abandonment.yaml"))
+	raw, err := os.ReadFile("testdata/cart-reminder.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cart := b.campaign(t, string(raw))
 	e := b.engine(t, cart)
 	b.addCustomers(t, customers, nil)
 	h, err := triggers.NewWebhook(triggers.WebhookOptions{Secrets: evSecret, Store: b.st, Logger: quietLogger(), Now: b.clock.Now})
@@ -185,7 +190,7 @@ func (r *replayBundle) dumpLog(t *testing.T) (events, ledger []string) {
 // (carts, views, sign-ups, purchases) through the events API into two
 // databases of each kind: once cleanly, in time order, one request per
 // event; once shuffled, every event sent twice, some in batches. The events
-// log and the ledger of the cart-abandonment campaign are the same, and
+// log and the ledger of a one-message cart reminder (testdata/cart-reminder.yaml) are the same, and
 // the reminders go to exactly the carts over 50 that no purchase followed
 // within the hour.
 func TestEventDayReplayIsOrderFree(t *testing.T) {

@@ -23,9 +23,16 @@ import (
 //     purchase in that hour, whether the purchase is received before or
 //     after the cart (exitOn, and exitedMeanwhile when the cart comes
 //     last), and not by a purchase before the cart;
-//   - another campaign's message is cancelled by an exit event received
-//     after it was planned (a win-back planned this morning, a purchase
-//     this afternoon).
+//   - another campaign's message, and a journey's send step (whose time
+//     is the journey's, not its trigger's), is cancelled by an exit event
+//     received after it was planned (a win-back planned this morning, a
+//     purchase this afternoon).
+//
+// An entry with a filter (`{event: purchase, where: "event.amount > 50"}`)
+// takes only the events that pass it, on every path: the reaction to the
+// event (exitOn, exitedMeanwhile), the delivery's last look before a send
+// (exitedBeforeSend, for a reaction not run yet) and the journey sweep
+// (walk.exitOn).
 
 // exitOn cancels the customer's waiting messages that the event ev (in
 // env) exits, per campaign as above.
@@ -37,7 +44,7 @@ func (e *Engine) exitOn(ctx context.Context, env *rules.Env, customerID int64, e
 			continue
 		}
 		t := c.Trigger.Event
-		if c.Trigger.Kind != campaigns.TriggerEvent || t == nil {
+		if !byTriggerWindow(c) {
 			plain = append(plain, c.ID)
 			continue
 		}
@@ -65,6 +72,75 @@ func (e *Engine) exitOn(ctx context.Context, env *rules.Env, customerID int64, e
 		return 0, err
 	}
 	return e.st.CancelDeliveries(ctx, append(cancel, byReceipt...), store.StatusCancelled, store.ReasonExitPrefix+store.Reason(ev.typ), now)
+}
+
+// byTriggerWindow reports whether c's messages are exited by events in
+// their trigger's window (an event-triggered one-message campaign), not by
+// events received after they were planned.
+func byTriggerWindow(c *campaigns.Campaign) bool {
+	return c.Trigger.Kind == campaigns.TriggerEvent && c.Trigger.Event != nil && c.Journey == nil && !c.IsJourneyStep()
+}
+
+// exitedBeforeSend is the last look at exit_on before a send, by the rules
+// above, for an exit event whose reaction has not run yet (queued, or its
+// task lost with Redis): it returns the cancel reason when a stored event
+// of an entry's type passes the entry's filter and falls in the message's
+// window. A `purchase` entry without a filter also takes the customer's
+// latest purchase time, which purchases imported from files (not in the
+// events log) move.
+func (e *Engine) exitedBeforeSend(ctx context.Context, c *campaigns.Campaign, d *store.Delivery, cust *store.Customer,
+	now time.Time) (store.Reason, error) {
+	if len(c.Exits) == 0 {
+		return "", nil
+	}
+	env := rules.NewEnv(e.opts.DefaultLoc)
+	env.Now = now
+	FillEnv(env, cust)
+	for _, f := range c.Exits {
+		if f.Event == triggers.TypePurchase && f.Where == nil && cust.LastPurchaseAt.After(d.CreatedAt) {
+			return store.ReasonExitPurchase, nil
+		}
+		evs, err := e.exitCandidates(ctx, c, d, f.Event)
+		if err != nil {
+			return "", err
+		}
+		if len(evs) == 0 {
+			continue
+		}
+		if err := e.giveHistory(ctx, env, cust.ID, c.ReactionUses(f.Event), now); err != nil {
+			return "", err
+		}
+		for _, se := range evs {
+			if d.EventID != nil && se.EventID == *d.EventID {
+				continue // the message's own trigger
+			}
+			env.Event = logEventView(se)
+			if e.exits(c, env, cust.ID) {
+				return store.ReasonExitPrefix + store.Reason(se.Type), nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// exitCandidates lists the customer's stored events of type typ in the
+// window of the message d: its trigger's window, or received after it was
+// planned.
+func (e *Engine) exitCandidates(ctx context.Context, c *campaigns.Campaign, d *store.Delivery, typ string) ([]store.StoredEvent, error) {
+	if !byTriggerWindow(c) {
+		return e.st.EventsReceivedSince(ctx, d.CustomerID, typ, d.CreatedAt)
+	}
+	if d.EventID == nil {
+		return nil, nil
+	}
+	at, err := e.eventTime(ctx, d.CustomerID, *d.EventID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // the reaction's rule: an exit needs the trigger's time
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e.st.EventsBetween(ctx, d.CustomerID, typ, at, at.Add(c.Trigger.Event.Delay))
 }
 
 // exits reports whether an entry of c's exit_on takes the event in env.

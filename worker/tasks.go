@@ -29,6 +29,12 @@ const (
 	QueuePlan    = "plan"
 )
 
+// TaskCheckInterval is how often an idle worker asks Redis for a task (asynq
+// waits 1 s by default): the reaction to an event, which wakes the journeys
+// waiting for it, starts within it. One cheap Redis call per interval per
+// process.
+const TaskCheckInterval = 100 * time.Millisecond
+
 // RunPayload names a campaign firing. Occurrence is the run key (a
 // schedule's wall-clock time in its zone, a daily tick, a manual key).
 type RunPayload struct {

@@ -16,6 +16,8 @@ type demoOptions struct {
 	customers  int
 	once       bool
 	occurrence string
+	journey    string // simulate this journey only
+	days       int    // simulated days of a journey; 0: none
 }
 
 func (a *app) demoCommand() *cobra.Command {
@@ -34,8 +36,12 @@ per campaign with this run's numbers. An occurrence that ran before (an
 earlier demo, the scheduler) is not sent again: the table says "already
 sent". --occurrence NAME fires a new, named occurrence instead: an extra send
 on purpose. Messages scheduled for later (a birthday greeting at 09:00 in the
-customer's zone, SMS outside quiet hours) show as deferred. Without --once it
-then keeps running the scheduler and workers until interrupted.`,
+customer's zone, SMS outside quiet hours) show as deferred. It then runs the
+journey it fired that most customers entered over --days simulated days in a scratch database (the
+same synthetic customers, removed after) and prints the journey's funnel per
+simulated day. Without --once it then keeps running the scheduler and workers
+until interrupted. --journey ID runs only that simulation, for any journey a
+schedule or daily trigger fires.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.occurrence != "" {
@@ -43,12 +49,17 @@ then keeps running the scheduler and workers until interrupted.`,
 					return fmt.Errorf("--occurrence: %w", err)
 				}
 			}
+			if o.journey != "" {
+				return a.demoSimulate(cmd.Context(), o.journey, max(o.days, 1), o.customers)
+			}
 			return a.demo(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().IntVar(&o.customers, "customers", 5000, "synthetic customers to create when the database is empty")
 	cmd.Flags().BoolVar(&o.once, "once", false, "run one cycle, print the table and exit")
 	cmd.Flags().StringVar(&o.occurrence, "occurrence", "", "fire this named occurrence instead of each campaign's current one (an extra send on purpose, e.g. manual-2026-12-03-promo)")
+	cmd.Flags().StringVar(&o.journey, "journey", "", "only run this journey over --days simulated days in a scratch database, printing its funnel per day")
+	cmd.Flags().IntVar(&o.days, "days", 12, "simulated days of the journey run after the table (0: none)")
 	return cmd
 }
 
@@ -99,6 +110,17 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 	}
 	if err := a.demoJourneys(ctx, rt.st, rt.engine, fired); err != nil {
 		return err
+	}
+	if o.days > 0 {
+		id, err := busiestJourney(ctx, rt.engine, fired)
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			if err := a.demoSimulate(ctx, id, o.days, o.customers); err != nil {
+				return err
+			}
+		}
 	}
 	if o.once {
 		return nil

@@ -145,13 +145,21 @@ func TestDemoOnceTwiceSendsOnce(t *testing.T) {
 				_, ropt := redistest.Client(t)
 				args = append(args, "--redis-url", fmt.Sprintf("redis://%s/%d", ropt.Addr, ropt.DB))
 			}
-			demo := func(extra ...string) map[string]demoRow {
+			demoOut := func(extra ...string) (map[string]demoRow, string) {
 				t.Helper()
 				code, out, errOut := cli(t, append(append(args, "demo", "--once", "--customers", "60"), extra...)...)
 				if code != 0 {
 					t.Fatalf("demo %v: exit %d\n%s%s", extra, code, out, errOut)
 				}
-				return parseDemo(t, out)
+				return parseDemo(t, out), out
+			}
+			demo := func(extra ...string) map[string]demoRow {
+				t.Helper()
+				rows, out := demoOut(extra...)
+				if strings.Contains(out, "simulated days") {
+					t.Errorf("demo %v simulated a journey that had run before:\n%s", extra, out)
+				}
+				return rows
 			}
 			st, err := store.Open(context.Background(), url)
 			if err != nil {
@@ -159,7 +167,8 @@ func TestDemoOnceTwiceSendsOnce(t *testing.T) {
 			}
 			defer st.Close()
 
-			first := demo()
+			first, out := demoOut()
+			checkDemoJourney(t, out)
 			news := first["weekly-newsletter"]
 			if news.before || news.counts[1] == 0 {
 				t.Fatalf("first demo: the newsletter sent nothing: %+v", first)
@@ -203,5 +212,55 @@ func TestDemoOnceTwiceSendsOnce(t *testing.T) {
 				t.Errorf("newsletter sent %d in all, first run %d + named run %d", total[store.StatusSent], news.counts[1], promo.counts[1])
 			}
 		})
+	}
+}
+
+// checkDemoJourney checks the demo's simulated days of the journey it
+// fired that most customers entered: a row per day 0 to 12 under a header
+// naming the journey's send and wait steps, the same entries every day, sends
+// that only grow, and by the last day every customer who entered has left
+// (the shipped journeys take at most ten days), by reasons that add up to
+// the entries.
+func checkDemoJourney(t *testing.T, out string) {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^(\S+) over 12 simulated days .*\n((?:.*\n){14})`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no simulated days of a journey in:\n%s", out)
+	}
+	lines := strings.Split(m[2], "\n")
+	header := strings.Fields(lines[0])
+	if len(header) < 5 || strings.Join(header[:3], " ") != "DAY DATE ENTERED" || header[len(header)-1] != "LEFT" {
+		t.Fatalf("%s: simulated days header = %q", m[1], lines[0])
+	}
+	steps := len(header) - 4 // the send and wait steps' columns
+	var prev []int
+	for day := 0; day <= 12; day++ {
+		f := strings.Fields(lines[1+day])
+		if len(f) < len(header) || f[0] != strconv.Itoa(day) {
+			t.Fatalf("simulated day %d: row %q", day, lines[1+day])
+		}
+		var n []int // entered, then each step's count
+		for _, s := range f[2 : 3+steps] {
+			v, err := strconv.Atoi(s)
+			if err != nil {
+				t.Fatalf("simulated day %d: %q is not a count in %q", day, s, lines[1+day])
+			}
+			n = append(n, v)
+		}
+		if prev != nil && n[0] != prev[0] {
+			t.Fatalf("simulated day %d: %d entered, %d the day before", day, n[0], prev[0])
+		}
+		prev = n
+		if day < 12 {
+			continue
+		}
+		left := 0
+		for _, r := range regexp.MustCompile(`([a-z_]+) (\d+)`).FindAllStringSubmatch(strings.Join(f[3+steps:], " "), -1) {
+			v, _ := strconv.Atoi(r[2])
+			left += v
+		}
+		if left != n[0] {
+			t.Fatalf("simulated day 12: %q: %d left of %d entered, want all", lines[1+day], left, n[0])
+		}
 	}
 }

@@ -94,6 +94,7 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 		return nil, err
 	}
 	rt.engine = worker.NewEngine(st, rt.queue, chans, worker.Options{
+		Now:            a.now,
 		DefaultLoc:     a.cfg.Location(),
 		Lease:          a.cfg.Lease(),
 		InboxRetention: a.cfg.InboxRetention(),
@@ -223,13 +224,14 @@ func (a *app) openChannels(rt *runtime) (map[channels.Name]channels.Channel, err
 // asynqServer returns a worker server on rt's Redis running the engine.
 func (a *app) asynqServer(rt *runtime) (*asynq.Server, *asynq.ServeMux) {
 	srv := asynq.NewServerFromRedisClient(rt.rdb, asynq.Config{
-		Concurrency:     a.cfg.Concurrency,
-		Queues:          map[string]int{worker.QueueDeliver: 6, worker.QueuePlan: 3},
-		RetryDelayFunc:  worker.RetryDelay,
-		IsFailure:       worker.IsFailure,
-		ShutdownTimeout: 8 * time.Second,
-		Logger:          asynqLogger{a.log},
-		LogLevel:        asynq.WarnLevel,
+		Concurrency:       a.cfg.Concurrency,
+		Queues:            map[string]int{worker.QueueDeliver: 6, worker.QueuePlan: 3},
+		RetryDelayFunc:    worker.RetryDelay,
+		IsFailure:         worker.IsFailure,
+		ShutdownTimeout:   8 * time.Second,
+		TaskCheckInterval: worker.TaskCheckInterval,
+		Logger:            asynqLogger{a.log},
+		LogLevel:          asynq.WarnLevel,
 	})
 	mux := asynq.NewServeMux()
 	rt.engine.Register(mux)

@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	// The IANA zone database is built in: customer and campaign zones, DST
 	// rules and the typo checks of time_zone must not depend on the host
@@ -49,6 +50,9 @@ type app struct {
 	// signal tests wait on instead of polling /healthz, and how they learn
 	// the port of --http-addr 127.0.0.1:0.
 	listening func(net.Addr)
+	// now, when set, is the engine's clock (the demo's simulated journey
+	// days); nil is the wall clock.
+	now func() time.Time
 }
 
 func main() {
