@@ -29,7 +29,10 @@ type Campaign struct {
 	// Offer holds the free-form `offer` strings, available as .offer.<key>.
 	Offer map[string]string
 	// Holdout is the share of the audience kept as a control group, in [0, 1).
-	Holdout    float64
+	Holdout float64
+	// Topic is the topic the campaign's messages belong to (one of
+	// Settings.Topics): customers who left it are skipped. "" for none.
+	Topic      string
 	Variants   []Variant
 	Frequency  Frequency
 	Occurrence Occurrence
@@ -57,6 +60,8 @@ type Campaign struct {
 	// journeyStep marks a journey's send step (SendStep.Message), whose
 	// templates read .journey.
 	journeyStep bool
+	// readsTopics: a rule calls subscribed() (ReadsTopics).
+	readsTopics bool
 }
 
 // Status says whether the scheduler fires a campaign.

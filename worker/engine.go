@@ -45,6 +45,9 @@ type Options struct {
 	// InboxRetention is how long webhook payloads are kept; the reconciler
 	// empties older ones (0: kept for ever; TIDINGS_INBOX_RETENTION sets 30 days).
 	InboxRetention time.Duration
+	// Topics are the deployment's topics (TIDINGS_TOPICS), which campaign
+	// files are checked against and the preference page lists.
+	Topics []campaigns.Topic
 }
 
 // Engine runs campaigns: it holds the loaded campaigns, the store, the

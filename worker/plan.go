@@ -101,6 +101,10 @@ func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64,
 	if err != nil {
 		return err
 	}
+	left, err := e.optedOut(ctx, c, batch)
+	if err != nil {
+		return err
+	}
 	recent, err := e.recent(ctx, c, batch, now, pol)
 	if err != nil {
 		return err
@@ -113,7 +117,7 @@ func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64,
 		}
 		row := store.NewDelivery{CampaignID: c.ID, CustomerID: cd.id, Occurrence: cd.occurrence, RunID: runID,
 			EventID: cd.eventID, Priority: c.Frequency.Priority, CappedClass: c.Frequency.Capped()}
-		e.route(c, cd, sup, &row)
+		e.route(c, cd, sup, left[cd.id], &row)
 		to := contact(pol, cd.loc, cd.zone, cd.phone)
 		if row.Status == store.StatusPending {
 			e.applyCap(c, cd, recent, &row, now, pol, to.Place)
@@ -163,11 +167,16 @@ func (e *Engine) enqueueOrWarn(err error, id int64) {
 }
 
 // route picks the holdout, the variant and the channel, or marks the row
-// suppressed with the reason.
-func (e *Engine) route(c *campaigns.Campaign, cd candidate, sup suppressions, row *store.NewDelivery) {
+// suppressed with the reason (left: the customer left the campaign's
+// topic).
+func (e *Engine) route(c *campaigns.Campaign, cd candidate, sup suppressions, left bool, row *store.NewDelivery) {
 	row.Channel = c.Channels[0]
 	if InHoldout(c, cd.id) {
 		row.Status = store.StatusHoldout
+		return
+	}
+	if left {
+		row.Status, row.Error = store.StatusSuppressed, store.TopicOptOutReason(c.Topic)
 		return
 	}
 	row.Variant = AssignVariant(c, cd.id)

@@ -80,6 +80,9 @@ func (a *app) preview(ctx context.Context, id string, o previewOptions) error {
 	env := rules.NewEnv(a.cfg.Location())
 	env.Now = now
 	worker.FillEnv(env, cust)
+	if err := worker.GiveOptOuts(ctx, st, env, cust.ID, c.ReadsTopics()); err != nil {
+		return err
+	}
 	if err := worker.GiveHistory(ctx, st, env, cust.ID, c.EventUses(), now); err != nil {
 		return err
 	}

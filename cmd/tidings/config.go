@@ -51,6 +51,7 @@ type Config struct {
 	HashKey       string // HMAC key of hashed suppressions; empty: kept in the database
 	InboxRetain   string // how long webhook payloads are kept: 30d, 720h, or 0 (for ever)
 	SegmentMap    string // optional YAML file overriding the RFM segment map
+	Topics        string // the topics customers may leave: "newsletter=Weekly newsletter, offers"
 	LogFormat     string // text or json
 	OutboxDir     string
 	Concurrency   int    // worker goroutines
@@ -67,6 +68,7 @@ type Config struct {
 	claimLease    time.Duration
 	eventKeep     time.Duration
 	inboxRetain   time.Duration
+	topics        []campaigns.Topic
 	allowEviction bool
 	migrate       bool
 	dbPool        int // 0: the store's default
@@ -135,6 +137,8 @@ func (c *Config) settings() []setting {
 			help: "how long webhook event payloads (which hold the customer's profile) are kept; the event id stays. Days (30d) or a duration (720h); 0 keeps them", str: &c.InboxRetain},
 		{flag: "segment-map", env: "TIDINGS_SEGMENT_MAP", yaml: "segment_map", def: "",
 			help: "YAML file mapping RFM score patterns to segment names (see insights.DefaultSegmentMapYAML); empty uses the default", str: &c.SegmentMap},
+		{flag: "topics", env: "TIDINGS_TOPICS", yaml: "topics", def: "",
+			help: "the topics customers may leave on their preference page, comma-separated, each a slug with an optional label: newsletter=Weekly newsletter, offers=Offers (docs/privacy.md#topics)", str: &c.Topics},
 		{flag: "log-format", env: "TIDINGS_LOG_FORMAT", yaml: "log_format", def: "text",
 			help: "log format on stderr: text or json (structured, one object per line)", str: &c.LogFormat},
 		{flag: "outbox", env: "TIDINGS_OUTBOX", yaml: "outbox", def: "tidings-data/outbox",
@@ -306,6 +310,11 @@ func (c *Config) validate() error {
 	} else {
 		c.inboxRetain = d
 	}
+	if t, err := campaigns.ParseTopics(c.Topics); err != nil {
+		bad("TIDINGS_TOPICS", "%v", err)
+	} else {
+		c.topics = t
+	}
 	if d, err := time.ParseDuration(c.ClaimLease); err != nil || d < 10*time.Second {
 		bad("TIDINGS_CLAIM_LEASE", "must be a duration of at least 10s such as 2m, got %q", c.ClaimLease)
 	} else {
@@ -419,6 +428,9 @@ func (c *Config) Lease() time.Duration { return c.claimLease }
 
 // EventRetention is how long the events log keeps an event.
 func (c *Config) EventRetention() time.Duration { return c.eventKeep }
+
+// TopicList is TIDINGS_TOPICS, parsed.
+func (c *Config) TopicList() []campaigns.Topic { return c.topics }
 
 // InboxRetention is TIDINGS_INBOX_RETENTION; 0 keeps webhook payloads.
 func (c *Config) InboxRetention() time.Duration { return c.inboxRetain }

@@ -94,6 +94,7 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 		DefaultLoc:     a.cfg.Location(),
 		Lease:          a.cfg.Lease(),
 		InboxRetention: a.cfg.InboxRetention(),
+		Topics:         a.cfg.TopicList(),
 		Logger:         a.log,
 		UnsubscribeURL: unsubscribeURL(rt.signer, a.cfg.PublicURL),
 		Insights:       insightsOpts,
