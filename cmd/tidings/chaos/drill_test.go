@@ -33,6 +33,6 @@ func faultRun(t *testing.T, opts cluster.Options, n, workers int, frac float64, 
 	over := time.Now()
 	c.WaitRun(ctx, "news", key, timeout)
 	recover := time.Since(over)
-	c.WaitQueuesIdle(30 * time.Second)
+	c.WaitQueuesIdle(cluster.TaskSettle)
 	return c, c.Check(ctx, "news", n), recover
 }

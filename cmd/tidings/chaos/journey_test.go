@@ -77,7 +77,7 @@ func TestJourneyDrill(t *testing.T) {
 		t.Fatalf("journey drill: %d ledger rows still waiting after 3 minutes", waitingRows(t, c))
 	}
 	recover := time.Since(over)
-	c.WaitQueuesIdle(time.Minute)
+	c.WaitQueuesIdle(cluster.TaskSettle)
 	rep := c.Check(ctx, "drip", 3*n)
 	if rep.Unknown > inFlight {
 		t.Errorf("%d rows unknown, more than the %d sends in flight at the kills", rep.Unknown, inFlight)

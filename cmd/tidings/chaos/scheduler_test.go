@@ -103,7 +103,7 @@ func TestTwoSchedulersThreeWorkers(t *testing.T) {
 		}
 	}
 	recover := time.Since(clock.Anchor.Add(span))
-	c.WaitQueuesIdle(30 * time.Second)
+	c.WaitQueuesIdle(cluster.TaskSettle)
 	rep := c.Check(ctx, "tick", len(keys)*n)
 	record(t, fmt.Sprintf("e. 2 schedulers+3 workers, a simulated day in %s", span), rep, recover,
 		fmt.Sprintf("%d ticks, one run each; scheduler killed midway", len(keys)))

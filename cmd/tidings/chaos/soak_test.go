@@ -113,7 +113,7 @@ func TestSoakMixedLoad(t *testing.T) {
 	loadEnd := time.Now()
 	waitQuiet(t, c, 4*time.Minute)
 	recover := time.Since(loadEnd)
-	c.WaitQueuesIdle(30 * time.Second)
+	c.WaitQueuesIdle(cluster.TaskSettle)
 
 	for name, ss := range samples {
 		checkFlat(t, name, ss)

@@ -326,6 +326,14 @@ func (c *Cluster) WaitQueuesEmpty(timeout time.Duration) {
 	}
 }
 
+// TaskSettle is how long a drill waits, once every row is settled, for
+// asynq to let go of its active tasks. A killed worker's task stays active
+// until its lease (30 s in asynq 0.26) runs out and the recoverer, which
+// looks once a minute, moves it back: up to 90 s. The drills waited 30 s and
+// failed on a loaded machine with nothing wrong (the recovered task finds
+// its row settled and does nothing).
+const TaskSettle = 90 * time.Second
+
 // WaitQueuesIdle waits until no task is active, and fails the test if any
 // task was archived.
 func (c *Cluster) WaitQueuesIdle(timeout time.Duration) {
