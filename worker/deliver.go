@@ -278,7 +278,8 @@ func (e *Engine) message(ctx context.Context, c *campaigns.Campaign, d *store.De
 		return nil, err
 	}
 	unsub := e.opts.UnsubscribeURL(d)
-	r, err := campaigns.Render(c, d.Channel, cust.Locale, d.Variant, c.Data(env, d.Variant, unsub))
+	links := campaigns.Links{Unsubscribe: unsub, Preferences: e.opts.PreferencesURL(d)}
+	r, err := campaigns.Render(c, d.Channel, cust.Locale, d.Variant, c.DataWith(env, d.Variant, links))
 	if err != nil {
 		return nil, err
 	}

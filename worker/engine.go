@@ -37,6 +37,9 @@ type Options struct {
 	Insights InsightsOptions
 	// UnsubscribeURL returns the one-click unsubscribe URL for a delivery.
 	UnsubscribeURL func(d *store.Delivery) string
+	// PreferencesURL returns the link to the customer's preference page
+	// (topics, unsubscribe from all) for a delivery; nil: none.
+	PreferencesURL func(d *store.Delivery) string
 	// EventRetention is how long the events log keeps an event
 	// (TIDINGS_EVENT_RETENTION; default store.DefaultEventRetention).
 	EventRetention time.Duration
@@ -89,6 +92,9 @@ func NewEngine(st *store.Store, q *Enqueuer, chans map[channels.Name]channels.Ch
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.PreferencesURL == nil {
+		opts.PreferencesURL = func(*store.Delivery) string { return "" }
 	}
 	if opts.UnsubscribeURL == nil {
 		opts.UnsubscribeURL = func(*store.Delivery) string { return "" }

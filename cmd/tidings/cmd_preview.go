@@ -127,8 +127,8 @@ func (a *app) render(c *campaigns.Campaign, cust *store.Customer, env *rules.Env
 	if locale == "" {
 		locale = cust.Locale
 	}
-	unsub := a.cfg.PublicURL + "/u/preview-token"
-	data := c.Data(env, variant, unsub)
+	data := c.DataWith(env, variant, campaigns.Links{Unsubscribe: a.cfg.PublicURL + "/u/preview-token",
+		Preferences: a.cfg.PublicURL + "/p/preview-token"})
 	for _, ch := range chans {
 		r, err := campaigns.Render(c, ch, locale, variant, data)
 		if err != nil {

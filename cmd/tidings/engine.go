@@ -97,6 +97,7 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 		Topics:         a.cfg.TopicList(),
 		Logger:         a.log,
 		UnsubscribeURL: unsubscribeURL(rt.signer, a.cfg.PublicURL),
+		PreferencesURL: preferencesURL(rt.signer, a.cfg.PublicURL),
 		Insights:       insightsOpts,
 		Metrics:        worker.NewMetrics(rt.metrics),
 		EventRetention: a.cfg.EventRetention(),

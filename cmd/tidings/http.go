@@ -38,11 +38,19 @@ func unsubscribeURL(s unsubscribe.Signer, base string) func(d *store.Delivery) s
 	}
 }
 
+// preferencesURL builds the link to the customer's preference page for a
+// delivery.
+func preferencesURL(s unsubscribe.Signer, base string) func(d *store.Delivery) string {
+	return func(d *store.Delivery) string {
+		return s.PreferencesURL(base, unsubscribe.Subject{DeliveryID: d.ID, CustomerID: d.CustomerID, Channel: d.Channel, Campaign: d.CampaignID})
+	}
+}
+
 // httpServer serves the public endpoints (unsubscribe, inbound SMS) and the
 // health checks.
 func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	twilioToken, inboundSecret, noInbound := a.cfg.inboundSMS()
-	unsub, err := unsubscribe.Handler(unsubscribe.Options{Store: rt.st, Signer: rt.signer, Logger: a.log,
+	unsub, err := unsubscribe.Handler(unsubscribe.Options{Store: rt.st, Signer: rt.signer, Logger: a.log, Topics: a.cfg.TopicList(),
 		PublicURL: a.cfg.PublicURL, TwilioAuthToken: twilioToken, InboundSecret: inboundSecret})
 	if err != nil {
 		return nil, err
