@@ -1,5 +1,4 @@
--- 0016_topics: per-topic opt-outs, topic changes in the consent history, and
--- double opt-in's pending confirmations.
+-- 0016_topics: per-topic opt-outs and topic changes in the consent history.
 --
 -- topic_optouts holds one row per customer and topic they left (the
 -- preference page, the admin API): a campaign declaring that topic skips
@@ -9,10 +8,6 @@
 --
 -- consent_changes records topic changes too: topic set and channel NULL
 -- (a topic is not a channel's consent); a channel change keeps topic NULL.
---
--- consent_pending holds an email sign-up waiting for its confirmation
--- (double opt-in): the consent starts when the link is followed, recorded
--- with source double_opt_in. Every statement is instant.
 CREATE TABLE topic_optouts (
     customer_id BIGINT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
     topic       TEXT NOT NULL,
@@ -24,11 +19,3 @@ ALTER TABLE consent_changes ALTER COLUMN channel DROP NOT NULL;
 ALTER TABLE consent_changes ADD COLUMN topic TEXT NULL;
 ALTER TABLE consent_changes ADD CONSTRAINT consent_changes_channel_or_topic
     CHECK ((channel IS NULL) <> (topic IS NULL));
-
-CREATE TABLE consent_pending (
-    customer_id  BIGINT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
-    channel      TEXT NOT NULL CHECK (channel IN ('email')),
-    source       TEXT NOT NULL,
-    requested_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    PRIMARY KEY (customer_id, channel)
-);

@@ -1,5 +1,4 @@
--- 0016_topics: per-topic opt-outs, topic changes in the consent history, and
--- double opt-in's pending confirmations.
+-- 0016_topics: per-topic opt-outs and topic changes in the consent history.
 --
 -- topic_optouts holds one row per customer and topic they left (the
 -- preference page, the admin API): a campaign declaring that topic skips
@@ -10,10 +9,6 @@
 -- consent_changes records topic changes too: topic set and channel NULL
 -- (a topic is not a channel's consent); a channel change keeps topic NULL.
 -- SQLite cannot drop a NOT NULL, so the table is copied.
---
--- consent_pending holds an email sign-up waiting for its confirmation
--- (double opt-in): the consent starts when the link is followed, recorded
--- with source double_opt_in.
 CREATE TABLE topic_optouts (
     customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
     topic       TEXT NOT NULL,
@@ -36,11 +31,3 @@ INSERT INTO consent_changes_new (id, customer_id, channel, granted, source, chan
 DROP TABLE consent_changes;
 ALTER TABLE consent_changes_new RENAME TO consent_changes;
 CREATE INDEX consent_changes_customer_idx ON consent_changes (customer_id, changed_at);
-
-CREATE TABLE consent_pending (
-    customer_id  INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
-    channel      TEXT NOT NULL CHECK (channel IN ('email')),
-    source       TEXT NOT NULL,
-    requested_at TIMESTAMP NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
-    PRIMARY KEY (customer_id, channel)
-);
