@@ -51,6 +51,9 @@ type Options struct {
 	// Topics are the deployment's topics (TIDINGS_TOPICS), which campaign
 	// files are checked against and the preference page lists.
 	Topics []campaigns.Topic
+	// GlobalHoldout is the share of customers who receive no promotional
+	// campaign (TIDINGS_GLOBAL_HOLDOUT; zero: none).
+	GlobalHoldout GlobalHoldout
 }
 
 // Engine runs campaigns: it holds the loaded campaigns, the store, the

@@ -171,6 +171,10 @@ func (e *Engine) enqueueOrWarn(err error, id int64) {
 // topic).
 func (e *Engine) route(c *campaigns.Campaign, cd candidate, sup suppressions, left bool, row *store.NewDelivery) {
 	row.Channel = c.Channels[0]
+	if e.heldGlobally(c, cd.id) {
+		row.Status, row.Error = store.StatusSuppressed, store.ReasonGlobalHoldout
+		return
+	}
 	if InHoldout(c, cd.id) {
 		row.Status = store.StatusHoldout
 		return

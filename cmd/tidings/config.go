@@ -52,6 +52,8 @@ type Config struct {
 	InboxRetain   string // how long webhook payloads are kept: 30d, 720h, or 0 (for ever)
 	SegmentMap    string // optional YAML file overriding the RFM segment map
 	Topics        string // the topics customers may leave: "newsletter=Weekly newsletter, offers"
+	GlobalHold    string // the share of customers who get no promotional campaign: "5%"
+	GlobalSalt    string // draws the global holdout's customers
 	LogFormat     string // text or json
 	OutboxDir     string
 	Concurrency   int    // worker goroutines
@@ -69,6 +71,7 @@ type Config struct {
 	eventKeep     time.Duration
 	inboxRetain   time.Duration
 	topics        []campaigns.Topic
+	globalHold    float64
 	allowEviction bool
 	migrate       bool
 	dbPool        int // 0: the store's default
@@ -139,6 +142,10 @@ func (c *Config) settings() []setting {
 			help: "YAML file mapping RFM score patterns to segment names (see insights.DefaultSegmentMapYAML); empty uses the default", str: &c.SegmentMap},
 		{flag: "topics", env: "TIDINGS_TOPICS", yaml: "topics", def: "",
 			help: "the topics customers may leave on their preference page, comma-separated, each a slug with an optional label: newsletter=Weekly newsletter, offers=Offers (docs/privacy.md#topics)", str: &c.Topics},
+		{flag: "global-holdout", env: "TIDINGS_GLOBAL_HOLDOUT", yaml: "global_holdout", def: "0",
+			help: "the stable share of customers who receive no promotional campaign (e.g. 5%), to measure what marketing as a whole adds (tidings report --global-holdout)", str: &c.GlobalHold},
+		{flag: "global-holdout-salt", env: "TIDINGS_GLOBAL_HOLDOUT_SALT", yaml: "global_holdout_salt", def: "global-holdout",
+			help: "the salt hashed with each customer id to draw the global holdout; changing it draws another group", str: &c.GlobalSalt},
 		{flag: "log-format", env: "TIDINGS_LOG_FORMAT", yaml: "log_format", def: "text",
 			help: "log format on stderr: text or json (structured, one object per line)", str: &c.LogFormat},
 		{flag: "outbox", env: "TIDINGS_OUTBOX", yaml: "outbox", def: "tidings-data/outbox",
@@ -310,6 +317,11 @@ func (c *Config) validate() error {
 	} else {
 		c.inboxRetain = d
 	}
+	if v, err := campaigns.ParseShare(c.GlobalHold); err != nil {
+		bad("TIDINGS_GLOBAL_HOLDOUT", "must be a share such as 5%% or 0.05, at least 0 and below 100%%, got %q", c.GlobalHold)
+	} else {
+		c.globalHold = v
+	}
 	if t, err := campaigns.ParseTopics(c.Topics); err != nil {
 		bad("TIDINGS_TOPICS", "%v", err)
 	} else {
@@ -428,6 +440,11 @@ func (c *Config) Lease() time.Duration { return c.claimLease }
 
 // EventRetention is how long the events log keeps an event.
 func (c *Config) EventRetention() time.Duration { return c.eventKeep }
+
+// GlobalHoldout is TIDINGS_GLOBAL_HOLDOUT with its salt.
+func (c *Config) GlobalHoldout() worker.GlobalHoldout {
+	return worker.GlobalHoldout{Share: c.globalHold, Salt: c.GlobalSalt}
+}
 
 // TopicList is TIDINGS_TOPICS, parsed.
 func (c *Config) TopicList() []campaigns.Topic { return c.topics }

@@ -95,6 +95,7 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 		Lease:          a.cfg.Lease(),
 		InboxRetention: a.cfg.InboxRetention(),
 		Topics:         a.cfg.TopicList(),
+		GlobalHoldout:  a.cfg.GlobalHoldout(),
 		Logger:         a.log,
 		UnsubscribeURL: unsubscribeURL(rt.signer, a.cfg.PublicURL),
 		PreferencesURL: preferencesURL(rt.signer, a.cfg.PublicURL),
