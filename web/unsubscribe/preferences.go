@@ -111,8 +111,7 @@ func (h *handler) savePreferences(w http.ResponseWriter, r *http.Request) {
 		h.page(w, http.StatusInternalServerError, pageError, channels.Email)
 		return
 	}
-	h.log.InfoContext(ctx, "preferences saved", "customer", sub.CustomerID, "delivery", sub.DeliveryID,
-		"topics_left", len(left), "action", r.PostFormValue("action"))
+	h.log.InfoContext(ctx, "preferences saved", "customer", sub.CustomerID, "delivery", sub.DeliveryID)
 	h.showPreferences(ctx, w, sub, token, true)
 }
 
