@@ -33,7 +33,7 @@ var layers = []struct {
 	{2, "campaigns", "the campaign model and its timing rules"},
 	{3, "triggers", "inbound events: the signed webhook, parsing, ingest"},
 	{4, "worker", "the engine: planning, delivery, scheduling, reconciling"},
-	{5, "web", "the HTTP surface: admin API, dashboard, unsubscribe pages, inbound SMS"},
+	{5, "web", "the HTTP surface: admin API, dashboard, unsubscribe pages, inbound SMS, tracked links"},
 	{6, "cmd", "the CLI and process wiring"},
 	{6, "scripts", "tools for the build"},
 }

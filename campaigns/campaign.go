@@ -50,6 +50,9 @@ type Campaign struct {
 	// Late says what becomes of a message that cannot go out at its planned
 	// time: sent late up to a deadline, or expired with the planned day.
 	Late Late
+	// Tracking turns on open and click measurement of the emails (off by
+	// default).
+	Tracking Tracking
 	// Journey is set when the file has `steps:` instead of `messages:`; its
 	// send steps carry the messages (Channels, Variants and Offer are then
 	// empty here).

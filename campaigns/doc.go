@@ -55,6 +55,8 @@
 //	                    branch, split, update, exit}; see Journey and docs/journeys.md.
 //	attribution_window  duration (default 7d) for counting conversions.
 //	resend_unknown      bool (default false): resend a delivery whose outcome is unknown.
+//	tracking            {opens: bool, clicks: bool} (both false by default): an open pixel
+//	                    and signed click redirects in the email's html part (Tracking).
 //
 // Durations accept Go syntax plus days: 30m, 2h, 7d, 1d12h.
 //

@@ -347,6 +347,7 @@ func (jp *journeyParser) waitFor(d *stepDraft, what string) *WaitForStep {
 	}
 	if en := f.get("event"); en != nil {
 		w.Event, _ = jp.eventType(en, what+".event")
+		w.Event = trackedEvent(w.Event)
 	} else {
 		jp.errorf(d.body, "%s needs event, e.g. event: purchase", what)
 	}

@@ -19,7 +19,7 @@ import (
 // topKeys are the keys of a campaign file, in documentation order.
 var topKeys = []string{"id", "name", "description", "status", "trigger", "audience", "channels", "recipient",
 	"messages", "offer", "holdout", "topic", "variants", "frequency", "occurrence", "exit_on", "attribution_window", "resend_unknown", "late",
-	"steps"}
+	"tracking", "steps"}
 
 // DefaultAttributionWindow is used when a campaign sets no attribution_window.
 const DefaultAttributionWindow = 7 * 24 * time.Hour
@@ -157,12 +157,14 @@ func (p *parser) parse(data []byte) *Campaign {
 		c.ResendUnknown, _ = p.boolean(n, "resend_unknown")
 	}
 	p.late(f.get("late"), c)
+	p.tracking(f.get("tracking"), c)
 	if steps != nil {
 		p.journey(f, c, exits)
 		return c
 	}
 	p.quietHours(c)
 	p.campaignMessages(f, c, false)
+	p.checkTracking(f.get("tracking"), c)
 	return c
 }
 

@@ -283,6 +283,9 @@ func (e *Engine) message(ctx context.Context, c *campaigns.Campaign, d *store.De
 	if err != nil {
 		return nil, err
 	}
+	if d.Channel == channels.Email && c.Tracking.Any() && r.HTML != "" && e.opts.TrackHTML != nil {
+		r.HTML = e.opts.TrackHTML(d, c.Tracking, r.HTML, unsub, now)
+	}
 	return &channels.Message{DeliveryID: d.ID, Campaign: c.ID, Variant: d.Variant, To: to, Subject: r.Subject,
 		Text: r.Text, HTML: r.HTML, Locale: cust.Locale, FromName: r.FromName, UnsubscribeURL: unsub}, nil
 }

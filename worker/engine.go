@@ -40,6 +40,10 @@ type Options struct {
 	// PreferencesURL returns the link to the customer's preference page
 	// (topics, unsubscribe from all) for a delivery; nil: none.
 	PreferencesURL func(d *store.Delivery) string
+	// TrackHTML puts a campaign's open and click tracking (Campaign.Tracking)
+	// into the HTML part of a delivery's email rendered at now; unsub is the
+	// message's unsubscribe link, never rewritten (nil: no tracking).
+	TrackHTML func(d *store.Delivery, t campaigns.Tracking, html, unsub string, now time.Time) string
 	// EventRetention is how long the events log keeps an event
 	// (TIDINGS_EVENT_RETENTION; default store.DefaultEventRetention).
 	EventRetention time.Duration

@@ -62,6 +62,9 @@ func (e *Engine) Report(ctx context.Context, campaignID string) (Report, error) 
 		r.Treated.Lift = r.Lift
 	}
 	r.Verdict = verdict(c, out.Treated, holdout, r.Lift)
+	if r.Tracking, err = e.trackingReport(ctx, c, &r); err != nil {
+		return Report{}, fmt.Errorf("report %s: %w", c.ID, err)
+	}
 	return r, nil
 }
 

@@ -40,6 +40,9 @@ type Report struct {
 	// Arms are then the entered customers ("all") and the holdout, whose
 	// conversions count purchases within the window after entry.
 	Journey *JourneyReport `json:"journey,omitempty"`
+	// Tracking is set for a campaign with `tracking:` (or that had it):
+	// opens and clicks per arm, people's and machines' apart.
+	Tracking *TrackingReport `json:"tracking,omitempty"`
 }
 
 // ArmReport is one variant, the holdout, or the treated arms pooled.

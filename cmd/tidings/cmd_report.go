@@ -101,6 +101,9 @@ func printReport(w io.Writer, r worker.Report) {
 	if r.Lift != nil {
 		fmt.Fprintf(w, "p-value %.3g, relative lift %+.1f%%\n", r.Lift.PValue, 100*r.Lift.Relative)
 	}
+	if r.Tracking != nil {
+		printTracking(w, r.Tracking)
+	}
 	if r.Journey != nil {
 		printJourney(w, r.Journey)
 	}
@@ -120,6 +123,28 @@ func printReport(w io.Writer, r worker.Report) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t\n", d.Day, d.Sent, d.Conversions)
 	}
 	tw.Flush()
+}
+
+// printTracking writes the opens and clicks per arm, machines apart.
+func printTracking(w io.Writer, t *worker.TrackingReport) {
+	fmt.Fprintln(w, "\nopens and clicks (deliveries; machines: Apple Mail Privacy Protection, link scanners):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "arm\tsent\topened\topen rate\tmachine opened\tclicked\tclick rate\tmachine clicked\tclicks\t")
+	for _, a := range t.Arms {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\t%d\t%d\t%.1f%%\t%d\t%d\t\n", a.Arm, a.Sent, a.Opened, 100*a.OpenRate,
+			a.MachineOpened, a.Clicked, 100*a.ClickRate, a.MachineClicked, a.Clicks)
+	}
+	tw.Flush()
+	if !t.Opens || !t.Clicks {
+		fmt.Fprintf(w, "tracking now: opens %s, clicks %s\n", onOff(t.Opens), onOff(t.Clicks))
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
 
 // liftCell shows a lift in percentage points with its interval.

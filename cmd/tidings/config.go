@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"sort"
@@ -65,6 +66,8 @@ type Config struct {
 	Migrate       string // "true": serve, worker and scheduler apply pending migrations at start
 	DBPool        string // database connections per process; empty: the store's default
 	RedisPool     string // Redis connections per process; empty: go-redis's default
+	TrackWindow   string // a tracked click sooner than this after the send is a machine's
+	TrustProxies  string // CIDRs of the reverse proxies whose X-Forwarded-For is believed
 
 	location      *time.Location
 	claimLease    time.Duration
@@ -76,6 +79,8 @@ type Config struct {
 	migrate       bool
 	dbPool        int // 0: the store's default
 	redisPool     int // 0: go-redis's default
+	trackWindow   time.Duration
+	trustProxies  []netip.Prefix
 }
 
 // setting describes one configuration key: its flag, environment variable, YAML
@@ -138,6 +143,10 @@ func (c *Config) settings() []setting {
 			help: "secret (32+ random characters) suppressed addresses are hashed with; empty: generated once and kept in the database (docs/privacy.md)", str: &c.HashKey, secret: true},
 		{flag: "inbox-retention", env: "TIDINGS_INBOX_RETENTION", yaml: "inbox_retention", def: "30d",
 			help: "how long webhook event payloads (which hold the customer's profile) are kept; the event id stays. Days (30d) or a duration (720h); 0 keeps them", str: &c.InboxRetain},
+		{flag: "tracking-machine-window", env: "TIDINGS_TRACKING_MACHINE_WINDOW", yaml: "tracking_machine_window", def: "10s",
+			help: "a tracked click sooner than this after the send is counted as a machine's (a link scanner), not a person's (docs/privacy.md)", str: &c.TrackWindow},
+		{flag: "trusted-proxies", env: "TIDINGS_TRUSTED_PROXIES", yaml: "trusted_proxies", def: "",
+			help: "space-separated CIDRs of the reverse proxies in front of Tidings; a request from one is taken to come from its X-Forwarded-For (the tracking endpoints read the client address)", str: &c.TrustProxies},
 		{flag: "segment-map", env: "TIDINGS_SEGMENT_MAP", yaml: "segment_map", def: "",
 			help: "YAML file mapping RFM score patterns to segment names (see insights.DefaultSegmentMapYAML); empty uses the default", str: &c.SegmentMap},
 		{flag: "topics", env: "TIDINGS_TOPICS", yaml: "topics", def: "",
@@ -327,6 +336,19 @@ func (c *Config) validate() error {
 	} else {
 		c.topics = t
 	}
+	if d, err := time.ParseDuration(c.TrackWindow); err != nil || d < 0 {
+		bad("TIDINGS_TRACKING_MACHINE_WINDOW", "must be a duration such as 10s (0 turns the rule off), got %q", c.TrackWindow)
+	} else {
+		c.trackWindow = d
+	}
+	for _, f := range strings.Fields(c.TrustProxies) {
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			bad("TIDINGS_TRUSTED_PROXIES", "must be CIDRs separated by spaces, such as 10.0.0.0/8 127.0.0.1/32, got %q", f)
+			break
+		}
+		c.trustProxies = append(c.trustProxies, p.Masked())
+	}
 	if d, err := time.ParseDuration(c.ClaimLease); err != nil || d < 10*time.Second {
 		bad("TIDINGS_CLAIM_LEASE", "must be a duration of at least 10s such as 2m, got %q", c.ClaimLease)
 	} else {
@@ -448,6 +470,12 @@ func (c *Config) GlobalHoldout() worker.GlobalHoldout {
 
 // TopicList is TIDINGS_TOPICS, parsed.
 func (c *Config) TopicList() []campaigns.Topic { return c.topics }
+
+// TrackingMachineWindow is TIDINGS_TRACKING_MACHINE_WINDOW.
+func (c *Config) TrackingMachineWindow() time.Duration { return c.trackWindow }
+
+// TrustedProxies is TIDINGS_TRUSTED_PROXIES.
+func (c *Config) TrustedProxies() []netip.Prefix { return c.trustProxies }
 
 // InboxRetention is TIDINGS_INBOX_RETENTION; 0 keeps webhook payloads.
 func (c *Config) InboxRetention() time.Duration { return c.inboxRetain }

@@ -21,6 +21,7 @@ import (
 	"github.com/tidings-crm/tidings/channels/outbox"
 	"github.com/tidings-crm/tidings/channels/sms"
 	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/web/tracking"
 	"github.com/tidings-crm/tidings/web/unsubscribe"
 	"github.com/tidings-crm/tidings/worker"
 )
@@ -34,7 +35,8 @@ type runtime struct {
 	queue   *worker.Enqueuer // on client, verifying task-id conflicts against rdb
 	engine  *worker.Engine
 	signer  unsubscribe.Signer
-	outbox  *outbox.Outbox // where messages go without a provider; an erasure cleans it
+	tracker *tracking.Recorder // the tracked links' batch writer, once the HTTP server mounts them
+	outbox  *outbox.Outbox     // where messages go without a provider; an erasure cleans it
 	metrics *prometheus.Registry
 	closers []func()
 }
@@ -99,6 +101,7 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 		Logger:         a.log,
 		UnsubscribeURL: unsubscribeURL(rt.signer, a.cfg.PublicURL),
 		PreferencesURL: preferencesURL(rt.signer, a.cfg.PublicURL),
+		TrackHTML:      trackHTML(rt.signer, a.cfg.PublicURL),
 		Insights:       insightsOpts,
 		Metrics:        worker.NewMetrics(rt.metrics),
 		EventRetention: a.cfg.EventRetention(),

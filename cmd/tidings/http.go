@@ -11,9 +11,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/web/admin"
+	"github.com/tidings-crm/tidings/web/tracking"
 	"github.com/tidings-crm/tidings/web/unsubscribe"
 	"github.com/tidings-crm/tidings/worker"
 )
@@ -46,6 +48,45 @@ func preferencesURL(s unsubscribe.Signer, base string) func(d *store.Delivery) s
 	}
 }
 
+// trackHTML puts a campaign's tracking into an email's HTML part, signed
+// with the unsubscribe links' key.
+func trackHTML(s unsubscribe.Signer, base string) func(*store.Delivery, campaigns.Tracking, string, string, time.Time) string {
+	rw := tracking.Rewriter{Tokens: tracking.Tokens{Signer: s}, Base: base}
+	return func(d *store.Delivery, t campaigns.Tracking, html, unsub string, now time.Time) string {
+		return rw.Rewrite(html, tracking.Message{DeliveryID: d.ID, CustomerID: d.CustomerID, Campaign: d.CampaignID,
+			SentAt: now, UnsubscribeURL: unsub}, t)
+	}
+}
+
+// mountTracking serves the tracked links and the open pixel (/c/, /o/);
+// their hits are written by rt.tracker, which the runtime closes (writing
+// what is queued) after the HTTP server has stopped.
+func (a *app) mountTracking(mux *http.ServeMux, rt *runtime) error {
+	if rt.tracker == nil {
+		rt.tracker = tracking.NewRecorder(tracking.RecorderOptions{Store: rt.st, Reactor: rt.queue, Logger: a.log})
+		rec := rt.tracker
+		rt.closers = append(rt.closers, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := rec.Close(ctx); err != nil {
+				a.log.Error("tracking: hits not written at shutdown", "err", err)
+			}
+		})
+	}
+	window := a.cfg.TrackingMachineWindow()
+	if window == 0 {
+		window = -1 // 0 in the configuration turns the rule off
+	}
+	h, err := tracking.Handler(tracking.Options{Tokens: tracking.Tokens{Signer: rt.signer}, Recorder: rt.tracker,
+		MachineWindow: window, TrustedProxies: a.cfg.TrustedProxies(), Logger: a.log})
+	if err != nil {
+		return err
+	}
+	mux.Handle("/c/", h)
+	mux.Handle("/o/", h)
+	return nil
+}
+
 // httpServer serves the public endpoints (unsubscribe, inbound SMS) and the
 // health checks.
 func (a *app) httpServer(rt *runtime) (*http.Server, error) {
@@ -57,6 +98,9 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/u/", unsub)
+	if err := a.mountTracking(mux, rt); err != nil {
+		return nil, err
+	}
 	if noInbound == "" {
 		mux.Handle("/v1/sms/inbound", unsub)
 	} else {

@@ -399,3 +399,25 @@ func TestCampaignPageSaysNothingToJudgeYet(t *testing.T) {
 		t.Fatalf("campaign page: %d\n%s", r.status, r.body)
 	}
 }
+
+// TestCampaignPageShowsOpensAndClicks: a tracked campaign's page has the
+// opens and clicks per arm, machines apart; an untracked one has none.
+func TestCampaignPageShowsOpensAndClicks(t *testing.T) {
+	t.Parallel()
+	rep := worker.Report{CampaignID: "spring", Name: "Spring sale",
+		Arms:    []worker.ArmReport{{Arm: "all", Audience: 200, Sent: 200}},
+		Treated: worker.ArmReport{Arm: "treated", Audience: 200, Sent: 200},
+		Tracking: &worker.TrackingReport{Opens: true, Clicks: true, Arms: []worker.TrackedArm{
+			{Arm: "all", Sent: 200, Opened: 50, OpenRate: 0.25, MachineOpened: 1234, Clicked: 9, ClickRate: 0.045, MachineClicked: 3, Clicks: 11}}}}
+	srv, _ := newServer(t, fixedSource{report: rep})
+	r := get(t, srv, "/dashboard/campaigns/spring", bearer(token))
+	row := `<tr data-arm="all"><td>all</td><td class="num">200</td><td class="num">50</td><td class="num">25.00%</td><td class="num">1,234</td><td class="num">9</td><td class="num">4.50%</td><td class="num">3</td><td class="num">11</td></tr>`
+	if r.status != http.StatusOK || !strings.Contains(r.body, `id="tracking"`) || !strings.Contains(r.body, row) {
+		t.Fatalf("campaign page: %d\n%s", r.status, r.body)
+	}
+	rep.Tracking = nil
+	srv, _ = newServer(t, fixedSource{report: rep})
+	if r := get(t, srv, "/dashboard/campaigns/spring", bearer(token)); strings.Contains(r.body, `id="tracking"`) {
+		t.Errorf("an untracked campaign shows opens and clicks")
+	}
+}

@@ -25,7 +25,9 @@ import (
 const MinKeyLen = 16
 
 // tokenVersion is the first payload byte, so the format can change later
-// without old links being misread.
+// without old links being misread. It is also the token's kind: the tracked
+// links of web/tracking begin with bytes of their own (2 and up), so no
+// token of theirs verifies as an unsubscribe token.
 const tokenVersion = 1
 
 // macLen is how many bytes of the HMAC-SHA256 a token keeps (128 bits).
@@ -78,6 +80,15 @@ func (s Signer) Sign(sub Subject) string {
 	payload = append(payload, sub.Channel...)
 	payload = binary.AppendUvarint(payload, uint64(len(sub.Campaign)))
 	payload = append(payload, sub.Campaign...)
+	return s.Seal(payload)
+}
+
+// Seal signs payload into a URL-safe token, base64url(payload) "."
+// base64url(mac). It is the one signature of every link Tidings puts in a
+// message: unsubscribe tokens here, tracked links and the open pixel
+// (web/tracking). The payload's first byte names its kind, so a token of
+// one kind never verifies as another.
+func (s Signer) Seal(payload []byte) string {
 	return b64.EncodeToString(payload) + "." + b64.EncodeToString(s.mac(payload))
 }
 
@@ -109,32 +120,43 @@ func (s Signer) PreferencesURL(base string, sub Subject) string {
 // Verify checks token's signature in constant time and returns its
 // subject. Every failure wraps ErrInvalidToken.
 func (s Signer) Verify(token string) (Subject, error) {
-	if err := s.Check(); err != nil {
-		return Subject{}, err
-	}
-	if len(token) > maxTokenLen || !tokenAlphabet(token) {
-		return Subject{}, fmt.Errorf("%w: malformed", ErrInvalidToken)
-	}
-	body, sig, ok := strings.Cut(token, ".")
-	if !ok {
-		return Subject{}, fmt.Errorf("%w: no signature", ErrInvalidToken)
-	}
-	payload, err := b64.DecodeString(body)
+	payload, err := s.Open(token, maxTokenLen)
 	if err != nil {
-		return Subject{}, fmt.Errorf("%w: payload encoding", ErrInvalidToken)
-	}
-	mac, err := b64.DecodeString(sig)
-	if err != nil || len(mac) != macLen {
-		return Subject{}, fmt.Errorf("%w: signature encoding", ErrInvalidToken)
-	}
-	if !hmac.Equal(mac, s.mac(payload)) {
-		return Subject{}, fmt.Errorf("%w: bad signature", ErrInvalidToken)
+		return Subject{}, err
 	}
 	sub, err := decodePayload(payload)
 	if err != nil {
 		return Subject{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	return sub, nil
+}
+
+// Open checks a token made by Seal, at most maxLen bytes long, in constant
+// time and returns its payload. Every failure wraps ErrInvalidToken; the
+// caller still checks the payload's kind byte.
+func (s Signer) Open(token string, maxLen int) ([]byte, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
+	if len(token) > maxLen || !tokenAlphabet(token) {
+		return nil, fmt.Errorf("%w: malformed", ErrInvalidToken)
+	}
+	body, sig, ok := strings.Cut(token, ".")
+	if !ok {
+		return nil, fmt.Errorf("%w: no signature", ErrInvalidToken)
+	}
+	payload, err := b64.DecodeString(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload encoding", ErrInvalidToken)
+	}
+	mac, err := b64.DecodeString(sig)
+	if err != nil || len(mac) != macLen {
+		return nil, fmt.Errorf("%w: signature encoding", ErrInvalidToken)
+	}
+	if !hmac.Equal(mac, s.mac(payload)) {
+		return nil, fmt.Errorf("%w: bad signature", ErrInvalidToken)
+	}
+	return payload, nil
 }
 
 func (s Signer) mac(payload []byte) []byte {
