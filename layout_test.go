@@ -28,6 +28,7 @@ var layers = []struct {
 	{0, "customer", "the registry of customer fields"},
 	{0, "internal", "helpers for the tests: the deadline poll"},
 	{0, "typo", "edit distance for did-you-mean suggestions"},
+	{-1, "stdwebhook", "the Standard Webhooks scheme: secrets, signing, verification (below channels, which sign with it)"},
 	{1, "rules", "expr rules over the customer environment"},
 	{1, "store", "SQL data access, imports, synthetic data"},
 	{2, "campaigns", "the campaign model and its timing rules"},

@@ -26,6 +26,8 @@ const (
 	Email Name = "email"
 	// SMS is delivered through an SMS provider.
 	SMS Name = "sms"
+	// Webhook is posted as JSON to a URL of an allowed host (channels/webhook).
+	Webhook Name = "webhook"
 )
 
 // Message is one rendered message for one recipient. The delivery worker

@@ -11,7 +11,6 @@ import (
 // order it finds them). Remove a number once its migration is on main.
 var inFlight = map[int]bool{
 	13: true, // profiles API and transactional sends
-	14: true, // outgoing webhooks
 	15: true, // surveys
 	16: true, // topics, double opt-in, global holdout
 	17: true, // bounces and complaints

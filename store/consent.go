@@ -120,9 +120,28 @@ func (s *Store) setConsentTx(ctx context.Context, tx *sqlx.Tx, customerID int64,
 		ok, time.Now().UTC(), customerID); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO consent_changes (customer_id, channel, granted, source)
-		VALUES (?, ?, ?, ?)`), customerID, channel, ok, source)
-	return err
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO consent_changes (customer_id, channel, granted, source)
+		VALUES (?, ?, ?, ?)`), customerID, channel, ok, source); err != nil {
+		return err
+	}
+	if ok || source == ConsentErasure || !s.Hooked(HookCustomerUnsubscribed) {
+		return nil // an erased person is not reported to anyone
+	}
+	return s.emitUnsubscribed(ctx, tx, customerID, channel, source)
+}
+
+// emitUnsubscribed reports, in the transaction that withdrew it, a consent
+// withdrawn on channel (customer.unsubscribed).
+func (s *Store) emitUnsubscribed(ctx context.Context, tx *sqlx.Tx, customerID int64, channel channels.Name, source string) error {
+	var ext string
+	var changeID int64
+	if err := tx.QueryRowContext(ctx, tx.Rebind(`SELECT c.external_id, MAX(h.id) FROM customers c
+		JOIN consent_changes h ON h.customer_id = c.id WHERE c.id = ? GROUP BY c.external_id`), customerID).
+		Scan(&ext, &changeID); err != nil {
+		return fmt.Errorf("webhook of the unsubscribe: %w", err)
+	}
+	return s.emitHookTx(ctx, tx, HookEvent{Type: HookCustomerUnsubscribed, Key: fmt.Sprint(changeID), CustomerID: customerID,
+		At: time.Now(), Data: map[string]any{"customer": ext, "channel": channel, "source": source}})
 }
 
 // ConsentHistory returns the customer's consent changes, oldest first.

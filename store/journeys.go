@@ -200,7 +200,7 @@ func (s *Store) AdvanceJourneys(ctx context.Context, moves []JourneyMove, now ti
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		lost = 0
 		for _, m := range moves {
-			moved, err := advanceOne(ctx, tx, m, now)
+			moved, err := s.advanceOne(ctx, tx, m, now)
 			if err != nil {
 				return fmt.Errorf("store: advance journey state %d: %w", m.StateID, err)
 			}
@@ -214,7 +214,7 @@ func (s *Store) AdvanceJourneys(ctx context.Context, moves []JourneyMove, now ti
 }
 
 // advanceOne writes one move if its lease holds, and reports whether it did.
-func advanceOne(ctx context.Context, tx *sqlx.Tx, m JourneyMove, now time.Time) (bool, error) {
+func (s *Store) advanceOne(ctx context.Context, tx *sqlx.Tx, m JourneyMove, now time.Time) (bool, error) {
 	due, wake, done := any(now.UTC()), timeArg(m.WakeAt), any(nil)
 	switch m.Status {
 	case JourneyWaiting:
@@ -247,7 +247,7 @@ func advanceOne(ctx context.Context, tx *sqlx.Tx, m JourneyMove, now time.Time) 
 		}
 	}
 	if m.Status == JourneyDone {
-		return true, nil
+		return true, s.emitExited(ctx, tx, m.StateID, m.Step, m.ExitReason, now)
 	}
 	// A separate statement (a fresh snapshot on PostgreSQL) sees an event
 	// committed while the UPDATE above waited for the row.
@@ -302,4 +302,25 @@ func (s *Store) JourneyStates(ctx context.Context, journeyID string) ([]JourneyS
 		return nil, fmt.Errorf("store: journey states %s: %w", journeyID, err)
 	}
 	return out, nil
+}
+
+// emitExited reports, in the transaction that ended it, a customer's
+// leaving a journey (journey.exited), with the step they left from and why.
+func (s *Store) emitExited(ctx context.Context, tx *sqlx.Tx, stateID int64, step, reason string, now time.Time) error {
+	if !s.Hooked(HookJourneyExited) {
+		return nil
+	}
+	var st struct {
+		Journey    string `db:"journey_id"`
+		Occurrence string `db:"occurrence"`
+		CustomerID int64  `db:"customer_id"`
+		Customer   string `db:"external_id"`
+	}
+	if err := tx.GetContext(ctx, &st, tx.Rebind(`SELECT j.journey_id, j.occurrence, j.customer_id, c.external_id
+		FROM journey_states j JOIN customers c ON c.id = j.customer_id WHERE j.id = ?`), stateID); err != nil {
+		return fmt.Errorf("webhook of the exit: %w", err)
+	}
+	return s.emitHookTx(ctx, tx, HookEvent{Type: HookJourneyExited, Key: fmt.Sprint(stateID), CustomerID: st.CustomerID,
+		At: now, Data: map[string]any{"journey": st.Journey, "occurrence": st.Occurrence, "customer": st.Customer,
+			"step": step, "reason": reason}})
 }

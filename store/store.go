@@ -47,6 +47,7 @@ type Store struct {
 
 	hasher atomic.Pointer[addressHasher] // the keyed hash of suppressed addresses (LoadHashKey)
 	hashMu sync.Mutex                    // one LoadHashKey at a time
+	hooks  atomic.Pointer[HookRoutes]    // the outgoing webhooks' subscribers per event type (SetHookRoutes)
 }
 
 // Open connects to the database named by url: "postgres://..." or

@@ -90,13 +90,28 @@ func (e *Engine) flushPending(ctx context.Context, sr *sendRun) error {
 	if err != nil {
 		return err
 	}
-	e.warnTakenOver(w)
+	e.written(wctx, w)
 	return nil
 }
 
-func (e *Engine) warnTakenOver(w store.Written) {
+// written follows a parked outcome's write: a warning when its claim had
+// been taken over, else the outgoing webhook of the send.
+func (e *Engine) written(ctx context.Context, w store.Written) {
 	if w.TakenOver() {
 		e.opts.Logger.Warn("delivery outcome not recorded: the claim was taken over", "delivery", w.Outcome.ID, "status", w.Outcome.Status)
+		return
+	}
+	if w.Outcome != nil && w.Outcome.Status == store.StatusSent {
+		e.emitMessage(ctx, store.HookMessageSent, w.Outcome.ID, "")
+	}
+}
+
+// emitMessage reports a recorded outcome to the outgoing webhooks (a no-op
+// without subscribers). The outcome is committed; a failure here loses
+// only its notification, and says so.
+func (e *Engine) emitMessage(ctx context.Context, typ string, deliveryID int64, detail string) {
+	if err := e.st.EmitMessageHook(ctx, typ, deliveryID, detail, e.now()); err != nil {
+		e.opts.Logger.Error("outgoing webhook not written", "delivery", deliveryID, "event", typ, "err", err)
 	}
 }
 
@@ -134,7 +149,7 @@ func (e *Engine) deliverRow(ctx context.Context, sr *sendRun, d *store.Delivery,
 	}
 	token := newToken()
 	attempts, written, err := e.st.FinishAndClaim(ctx, &sr.pending, d.ID, token, check, now)
-	e.warnTakenOver(written)
+	e.written(ctx, written)
 	if err != nil && !errors.Is(err, store.ErrNotClaimable) {
 		return err // an outcome not written stays parked and is flushed at the end of the batch
 	}
@@ -327,7 +342,13 @@ func (e *Engine) record(ctx context.Context, sr *sendRun, d *store.Delivery, tok
 	if err != nil {
 		return err
 	}
-	e.warnTakenOver(store.Written{Outcome: &result, Recorded: fenced})
+	e.written(wctx, store.Written{Outcome: &result, Recorded: fenced})
+	if fenced && out.status == store.StatusFailed {
+		e.emitMessage(wctx, store.HookMessageFailed, d.ID, string(errText))
+		if channels.IsHardBounce(out.err) {
+			e.emitMessage(wctx, store.HookMessageBounced, d.ID, string(errText))
+		}
+	}
 	if out.status == store.StatusFailed && (channels.IsHardBounce(out.err) || channels.IsUnsubscribed(out.err)) {
 		e.suppressAfterFailure(wctx, d, out.err)
 	}
@@ -347,7 +368,10 @@ func (e *Engine) retryLater(ctx, wctx context.Context, d *store.Delivery, token 
 		return ctx.Err()
 	}
 	if d.Attempts >= maxAttempts {
-		_, err := e.st.FinishDelivery(wctx, d.ID, token, store.StatusFailed, "", "gave up after retries: "+errText, now)
+		fenced, err := e.st.FinishDelivery(wctx, d.ID, token, store.StatusFailed, "", "gave up after retries: "+errText, now)
+		if fenced {
+			e.emitMessage(wctx, store.HookMessageFailed, d.ID, "gave up after retries: "+string(errText))
+		}
 		return err
 	}
 	at := now.Add(RetryDelay(d.Attempts, sendErr, nil))

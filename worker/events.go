@@ -147,6 +147,9 @@ func (e *Engine) react(ctx context.Context, row *store.InboxRow) (EventReport, e
 	if rep.Cancelled, err = e.exitOn(ctx, env, cust.ID, ev, row.ReceivedAt, now); err != nil {
 		return rep, err
 	}
+	if err := e.emitConversion(ctx, cust, ev); err != nil {
+		return rep, err
+	}
 	cd := e.candidateOf(cust)
 	for _, c := range e.Campaigns() {
 		t := c.Trigger
@@ -218,4 +221,29 @@ func (e *Engine) eventFor(ctx context.Context, eventID string, customerID int64)
 		}
 	}
 	return out, nil
+}
+
+// emitConversion reports a purchase to the outgoing webhooks as the
+// conversion of the customer's last message before it, when that message's
+// campaign's attribution window covers it (the report's last touch, among
+// sent messages). Once per order, however often the event is processed.
+func (e *Engine) emitConversion(ctx context.Context, cust *store.Customer, ev *reaction) error {
+	if ev.orderID == "" || !e.st.Hooked(store.HookConversion) {
+		return nil
+	}
+	t, err := e.st.LastSentBefore(ctx, cust.ID, ev.at)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c, ok := e.Campaign(t.Campaign)
+	if !ok || ev.at.Sub(t.SentAt) > c.AttributionWindow {
+		return nil
+	}
+	props := ev.rules.Properties
+	return e.st.EmitHook(ctx, store.HookEvent{Type: store.HookConversion, Key: ev.orderID, CustomerID: cust.ID, At: ev.at,
+		Data: map[string]any{"campaign": t.Campaign, "delivery_id": t.DeliveryID, "variant": t.Variant,
+			"customer": cust.ExternalID, "order_id": ev.orderID, "amount": props["amount"], "currency": props["currency"]}})
 }

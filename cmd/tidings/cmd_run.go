@@ -125,6 +125,9 @@ func (a *app) runRoles(ctx context.Context, r roles) error {
 		// claims soon after they expire.
 		goRun(func() { rt.engine.RunReconciler(ctx, min(30*time.Second, a.cfg.Lease()/4)) })
 		goRun(func() { rt.engine.RunJourneySweeper(ctx, journeySweepEvery) })
+		if len(a.cfg.hookSubs) > 0 {
+			goRun(func() { rt.hooks.RunHooks(ctx, hookSweepEvery) })
+		}
 	}
 	if r.http {
 		goRun(func() {
@@ -160,3 +163,6 @@ func (a *app) runRoles(ctx context.Context, r roles) error {
 // whose wait ended; events and new entries wake the sweeper of the process
 // that handles them at once.
 const journeySweepEvery = 2 * time.Second
+
+// hookSweepEvery is how often each worker posts the outgoing webhooks due.
+const hookSweepEvery = time.Second

@@ -66,6 +66,8 @@ type Config struct {
 	Migrate       string // "true": serve, worker and scheduler apply pending migrations at start
 	DBPool        string // database connections per process; empty: the store's default
 	RedisPool     string // Redis connections per process; empty: go-redis's default
+	Webhooks      string // the outgoing webhooks' subscribers file (TIDINGS_WEBHOOKS)
+	HookAttempts  int    // the outgoing webhooks' retry budget (TIDINGS_WEBHOOK_ATTEMPTS)
 	TrackWindow   string // a tracked click sooner than this after the send is a machine's
 	TrustProxies  string // CIDRs of the reverse proxies whose X-Forwarded-For is believed
 
@@ -79,6 +81,7 @@ type Config struct {
 	migrate       bool
 	dbPool        int // 0: the store's default
 	redisPool     int // 0: go-redis's default
+	hookSubs      []worker.HookSubscriber
 	trackWindow   time.Duration
 	trustProxies  []netip.Prefix
 }
@@ -171,6 +174,10 @@ func (c *Config) settings() []setting {
 			help: "how long the events log keeps an event (e.g. 90d, 400d); older ones are deleted hourly and rules stop counting them", str: &c.EventKeep},
 		{flag: "simulated-clock", env: "TIDINGS_SIMULATED_CLOCK", yaml: "simulated_clock", def: "",
 			help: "drills and tests only: the scheduler's clock as START,ANCHOR,SPEED (e.g. a day of cron ticks in minutes); workers keep the wall clock", str: &c.SimClock},
+		{flag: "webhooks", env: "TIDINGS_WEBHOOKS", yaml: "webhooks", def: "",
+			help: "YAML file of outgoing webhook subscribers (name, url, secret or secret_env, events; docs/operations.md#outgoing-webhooks); empty: none", str: &c.Webhooks},
+		{flag: "webhook-attempts", env: "TIDINGS_WEBHOOK_ATTEMPTS", yaml: "webhook_attempts", def: "10",
+			help: "posts of an outgoing webhook before it goes to the dead-letter list (backoff 5s doubling, at most 1h)", num: &c.HookAttempts},
 		{flag: "migrate", env: "TIDINGS_MIGRATE", yaml: "migrate", def: "false",
 			help: "serve, worker, scheduler: apply pending schema migrations at start; without it they refuse to start on a database that has some (run tidings migrate up)", str: &c.Migrate, boolean: true},
 	}
@@ -378,6 +385,13 @@ func (c *Config) validate() error {
 		if _, err := worker.ParseSimClock(c.SimClock); err != nil {
 			bad("TIDINGS_SIMULATED_CLOCK", "%v", err)
 		}
+	}
+	if c.Webhooks != "" {
+		subs, err := readHookSubscribers(c.Webhooks)
+		if err != nil {
+			bad("TIDINGS_WEBHOOKS", "%v", err)
+		}
+		c.hookSubs = subs
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
 		bad("TIDINGS_PUBLIC_URL", "must be an absolute URL such as https://tidings.example.com, got %q", c.PublicURL)

@@ -34,6 +34,7 @@ type runtime struct {
 	client  *asynq.Client
 	queue   *worker.Enqueuer // on client, verifying task-id conflicts against rdb
 	engine  *worker.Engine
+	hooks   *worker.Hooks // posts the outgoing webhooks; declares their subscribers to the store
 	signer  unsubscribe.Signer
 	tracker *tracking.Recorder // the tracked links' batch writer, once the HTTP server mounts them
 	outbox  *outbox.Outbox     // where messages go without a provider; an erasure cleans it
@@ -107,6 +108,12 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 		EventRetention: a.cfg.EventRetention(),
 		Erase:          worker.EraseTargets{Inspector: inspector, Outbox: rt.outbox},
 	})
+	// Every process declares the subscribers: the facts it writes (an
+	// unsubscribe on the web, an exit in a sweep) go to their outbox.
+	if rt.hooks, err = worker.NewHooks(st, worker.HookOptions{Subscribers: a.cfg.hookSubs,
+		MaxAttempts: a.cfg.HookAttempts, Logger: a.log}); err != nil {
+		return nil, fmt.Errorf("TIDINGS_WEBHOOKS: %w", err)
+	}
 	rt.engine.LoadCampaigns(a.cfg.CampaignsDir)
 	if err := a.loadPolicy(rt.engine); err != nil {
 		return nil, err

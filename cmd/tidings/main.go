@@ -123,6 +123,7 @@ Settings come from flags, TIDINGS_* environment variables or a YAML file
 		a.schedulerCommand(),
 		a.insightsCommand(),
 		a.eventsCommand(),
+		a.webhooksCommand(),
 		a.reportCommand(),
 		a.deliveriesCommand(),
 		a.customersCommand(),

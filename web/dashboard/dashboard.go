@@ -57,6 +57,15 @@ type Options struct {
 	// Revocations holds the sessions ended by logout; nil: this process's
 	// memory (enough for one serve process).
 	Revocations Revocations
+	// Hooks, when set, feeds the outgoing webhooks page (its counts and
+	// dead-letter list); *store.Store provides it.
+	Hooks HookSource
+}
+
+// HookSource is what the outgoing webhooks page reads.
+type HookSource interface {
+	HookCounts(ctx context.Context) (map[store.HookStatus]int, error)
+	Hooks(ctx context.Context, status store.HookStatus, limit int) ([]store.HookRow, error)
 }
 
 // Handler serves the dashboard under /dashboard.
@@ -94,7 +103,7 @@ func New(opts Options) (*Handler, error) {
 		"add":  func(a, b float64) float64 { return a + b },
 		"sub":  func(a, b float64) float64 { return a - b },
 		"half": func(a, b float64) float64 { return (a + b) / 2 }}
-	for _, name := range []string{"index", "campaign", "login", "problem"} {
+	for _, name := range []string{"index", "campaign", "login", "problem", "webhooks"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: template %s: %w", name, err)
@@ -117,6 +126,7 @@ func New(opts Options) (*Handler, error) {
 	mux.Handle("GET /dashboard", h.Protect(http.HandlerFunc(h.index)))
 	mux.Handle("GET /dashboard/{$}", h.Protect(http.HandlerFunc(h.index)))
 	mux.Handle("GET /dashboard/campaigns/{id}", h.Protect(http.HandlerFunc(h.campaign)))
+	mux.Handle("GET /dashboard/webhooks", h.Protect(http.HandlerFunc(h.webhooks)))
 	mux.Handle("/dashboard/", h.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, http.StatusNotFound, "No such page", "There is no dashboard page at "+r.URL.Path+".")
 	})))
@@ -161,6 +171,7 @@ type page struct {
 	Title      string
 	LoggedIn   bool
 	Monitoring string
+	Webhooks   bool // link the outgoing webhooks page
 	Broken     []worker.BrokenFile
 	Data       any
 }
@@ -169,7 +180,7 @@ type page struct {
 // a clean 500 rather than half a page.
 func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
 	var buf bytes.Buffer
-	p := page{LoggedIn: name != "login", Monitoring: h.opts.MonitoringPath, Data: data}
+	p := page{LoggedIn: name != "login", Monitoring: h.opts.MonitoringPath, Webhooks: h.opts.Hooks != nil, Data: data}
 	if p.LoggedIn && h.opts.Files != nil {
 		p.Broken = h.opts.Files.BrokenCampaignFiles()
 	}
