@@ -31,7 +31,10 @@ type Campaign struct {
 	// Survey is the message's satisfaction question (survey:); nil for none.
 	Survey *Survey
 	// Holdout is the share of the audience kept as a control group, in [0, 1).
-	Holdout    float64
+	Holdout float64
+	// Topic is the topic the campaign's messages belong to (one of
+	// Settings.Topics): customers who left it are skipped. "" for none.
+	Topic      string
 	Variants   []Variant
 	Frequency  Frequency
 	Occurrence Occurrence
@@ -62,6 +65,8 @@ type Campaign struct {
 	// journeyStep marks a journey's send step (SendStep.Message), whose
 	// templates read .journey.
 	journeyStep bool
+	// readsTopics: a rule calls subscribed() (ReadsTopics).
+	readsTopics bool
 }
 
 // IsJourneyStep reports whether c is the message of a journey's send step

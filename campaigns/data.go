@@ -21,11 +21,25 @@ func TemplateData(env *rules.Env) map[string]any {
 
 // Data is TemplateData plus everything Render and the templates expect for
 // this campaign: .offer, .campaign {id, name}, .variant, .unsubscribe_url,
-// and for a journey's send step .journey.
+// and for a journey's send step .journey (.preferences_url empty: DataWith
+// sets it).
 func (c *Campaign) Data(env *rules.Env, variant, unsubscribeURL string) map[string]any {
+	return c.DataWith(env, variant, Links{Unsubscribe: unsubscribeURL})
+}
+
+// Links are the customer's own links a message carries: the one-click
+// unsubscribe and the preference page (topics, unsubscribe from all).
+type Links struct {
+	Unsubscribe string // .unsubscribe_url
+	Preferences string // .preferences_url
+}
+
+// DataWith is Data with every link of the message.
+func (c *Campaign) DataWith(env *rules.Env, variant string, links Links) map[string]any {
 	m := TemplateData(env)
 	c.addCampaignData(m, variant)
-	m["unsubscribe_url"] = unsubscribeURL
+	m["unsubscribe_url"] = links.Unsubscribe
+	m["preferences_url"] = links.Preferences
 	if c.journeyStep {
 		m[journeyData] = structMap(reflect.ValueOf(&env.Journey).Elem())
 	}
@@ -156,6 +170,7 @@ func rootSchema(offerKeys []string) *schema {
 	root.fields["campaign"] = &schema{fields: map[string]*schema{"id": leaf, "name": leaf}, name: "campaign"}
 	root.fields["variant"] = leaf
 	root.fields["unsubscribe_url"] = leaf
+	root.fields["preferences_url"] = leaf
 	return root
 }
 

@@ -26,7 +26,7 @@ func TestTemplateDataUsesRuleNames(t *testing.T) {
 	}
 	// Every name the static check accepts exists in the data.
 	for _, name := range rootSchema(nil).names() {
-		if _, ok := data[name]; !ok && name != "offer" && name != "campaign" && name != "variant" && name != "unsubscribe_url" {
+		if _, ok := data[name]; !ok && name != "offer" && name != "campaign" && name != "variant" && name != "unsubscribe_url" && name != "preferences_url" {
 			t.Errorf("schema name %q missing from data", name)
 		}
 	}

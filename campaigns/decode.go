@@ -19,7 +19,9 @@ type parser struct {
 	suggested map[string]bool
 	root      *yaml.Node // the campaign mapping, for file-level problems
 	settings  Settings
-	sendTime  *yaml.Node // the trigger's at or cron, for the quiet-hours warning
+	// readsTopics is set when a rule of the file calls subscribed().
+	readsTopics bool
+	sendTime    *yaml.Node // the trigger's at or cron, for the quiet-hours warning
 }
 
 func (p *parser) add(sev Severity, line, col int, format string, args ...any) {

@@ -65,7 +65,7 @@
 // Subject, text, from_name and SMS use text/template; html uses html/template
 // (contextual escaping). Data has the rule names (.first_name, .rfm.segment,
 // .event.items, .attributes.<any>) plus .offer.<key>, .campaign.id,
-// .campaign.name, .variant and .unsubscribe_url. Every field chain is checked at
+// .campaign.name, .variant, .unsubscribe_url and .preferences_url. Every field chain is checked at
 // load: {{ .frist_name }} is an error at its line and column. Functions:
 // default, title, upper, lower, trim, date (long, full, short, iso or a Go
 // layout, per locale) and money (amount, currency code, per locale).

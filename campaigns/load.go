@@ -21,6 +21,9 @@ type Settings struct {
 	// which no journey may wait longer than; zero means
 	// DefaultLedgerRetention.
 	LedgerRetention time.Duration
+	// Topics are the deployment's topics (TIDINGS_TOPICS): the only ones a
+	// campaign's topic and a rule's subscribed() may name.
+	Topics []Topic
 }
 
 // MaxFileSize is the largest campaign file Tidings reads (1 MiB). A campaign

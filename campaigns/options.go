@@ -1,6 +1,8 @@
 package campaigns
 
 import (
+	"errors"
+	"fmt"
 	"net/mail"
 	"regexp"
 	"slices"
@@ -93,21 +95,36 @@ func (p *parser) holdout(n *yaml.Node, c *Campaign) {
 	if !ok {
 		return
 	}
+	v, err := ParseShare(s)
+	switch {
+	case errors.Is(err, errShareRange):
+		p.errorf(n, "holdout %s is out of range: it must be at least 0%% and below 100%%", s)
+	case err != nil:
+		p.errorf(n, `holdout must be a share such as "10%%" or 0.1, not %q`, s)
+	default:
+		c.Holdout = v
+	}
+}
+
+// errShareRange is ParseShare's error for a share outside [0, 1).
+var errShareRange = errors.New("a share must be at least 0% and below 100%")
+
+// ParseShare reads a share of customers written "10%" or 0.1, at least 0
+// and below 1 (a campaign's holdout, the global holdout).
+func ParseShare(s string) (float64, error) {
 	raw := strings.TrimSpace(s)
 	pct := strings.HasSuffix(raw, "%")
 	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(raw, "%")), 64)
 	if err != nil {
-		p.errorf(n, `holdout must be a share such as "10%%" or 0.1, not %q`, s)
-		return
+		return 0, fmt.Errorf(`%q is not a share: write it as "10%%" or 0.1`, s)
 	}
 	if pct {
 		v /= 100
 	}
 	if v < 0 || v >= 1 {
-		p.errorf(n, "holdout %s is out of range: it must be at least 0%% and below 100%%", s)
-		return
+		return 0, errShareRange
 	}
-	c.Holdout = v
+	return v, nil
 }
 
 func (p *parser) frequency(n *yaml.Node, c *Campaign) {

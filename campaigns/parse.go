@@ -18,7 +18,7 @@ import (
 
 // topKeys are the keys of a campaign file, in documentation order.
 var topKeys = []string{"id", "name", "description", "status", "trigger", "audience", "channels", "recipient",
-	"messages", "offer", "survey", "holdout", "variants", "frequency", "occurrence", "exit_on", "attribution_window", "resend_unknown", "late",
+	"messages", "offer", "survey", "holdout", "topic", "variants", "frequency", "occurrence", "exit_on", "attribution_window", "resend_unknown", "late",
 	"tracking", "steps"}
 
 // DefaultAttributionWindow is used when a campaign sets no attribution_window.
@@ -35,6 +35,9 @@ func Parse(filename string, data []byte) (*Campaign, []Problem) {
 func (s Settings) Parse(filename string, data []byte) (*Campaign, []Problem) {
 	p := &parser{file: filename, lines: splitLines(data), settings: s}
 	c := p.parse(data)
+	if c != nil {
+		c.readsTopics = p.readsTopics
+	}
 	sortProblems(p.problems)
 	if HasErrors(p.problems) {
 		return nil, p.problems
@@ -144,6 +147,7 @@ func (p *parser) parse(data []byte) *Campaign {
 		p.survey(f.get("survey"), c)
 	}
 	p.holdout(f.get("holdout"), c)
+	p.topic(f.get("topic"), c)
 	p.frequency(f.get("frequency"), c)
 	p.occurrence(f.get("occurrence"), c)
 	exits := p.exitOn(f.get("exit_on"), c, steps != nil)
@@ -218,8 +222,10 @@ func (p *parser) ruleWith(n *yaml.Node, what string, opt rules.Options) *rules.P
 		return nil
 	}
 	opt.Segments = p.settings.Segments
+	opt.Topics = TopicIDs(p.settings.Topics)
 	prg, err := rules.CompileWith(src, opt)
 	if err == nil {
+		p.readsTopics = p.readsTopics || prg.ReadsTopics()
 		return prg
 	}
 	var re *rules.Error

@@ -63,7 +63,7 @@ var brokenCases = []brokenCase{
 	{"template function not allowed", "weekly-newsletter.yaml", `{{ if eq .rfm.segment "champions" }} As one of our best
       customers, you get early access.{{ end }}</p>`, `{{ if eq .rfm.segment "champions" }} As one of our best
       customers, you get early access.{{ end }}</p>{{ env "HOME" }}`,
-		`27:55: messages.email.html: template: function "env" not defined`},
+		`28:55: messages.email.html: template: function "env" not defined`},
 	{"range over a billion", "birthday-greeting.yaml", "Happy birthday from all of us!", "Happy {{ range 1000000000 }}x{{ end }}",
 		`25:22: messages.email.text: template loops run about 1,000,000,000 times per message, more than the 10,000 allowed; loop fewer times and avoid nesting ranges (a list counts as 50 items here)`},
 	{"range over a variable holding a large number", "birthday-greeting.yaml", "Happy birthday from all of us!", "{{ $n := 20000 }}{{ range $i := $n }}x{{ end }}",

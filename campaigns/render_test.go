@@ -88,7 +88,7 @@ func TestRenderExamplesGolden(t *testing.T) {
 		name := strings.Join([]string{tc.id, tc.channel, tc.locale, tc.variant}, ".")
 		t.Run(name, func(t *testing.T) {
 			c := byID[tc.id]
-			data := c.Data(sampleEnv(tc.locale), tc.variant, "https://shop.example/u/abc?x=1&y=2")
+			data := c.DataWith(sampleEnv(tc.locale), tc.variant, Links{Unsubscribe: "https://shop.example/u/abc?x=1&y=2", Preferences: "https://shop.example/p/def"})
 			r, err := Render(c, Channel(tc.channel), tc.locale, tc.variant, data)
 			if err != nil {
 				t.Fatal(err)

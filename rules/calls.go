@@ -33,6 +33,7 @@ var envCalls = map[string]any{
 	"attr":       func(s, env any) any { return env.(*Env).Attr(stringArg("attr", s)) },
 	"age":        func(env any) any { return env.(*Env).Age() },
 	"last_event": func(s, env any) any { return env.(*Env).LastEvent(stringArg("last_event", s)) },
+	"subscribed": func(s, env any) any { return env.(*Env).Subscribed(stringArg("subscribed", s)) },
 	"days_since_event": func(s, env any) any {
 		return env.(*Env).DaysSinceEvent(stringArg("days_since_event", s))
 	},

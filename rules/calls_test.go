@@ -31,7 +31,9 @@ func TestFunctionCallsSkipReflection(t *testing.T) {
 		"count_events":     `count_events("product_viewed", "7d") == 4 && count_events("signup", "7d") == 0`,
 		"last_event":       `days_since(last_event("cart_updated")) == 2 && last_event("signup") < now`,
 		"days_since_event": `days_since_event("cart_updated") == 2 && days_since_event("signup") == -1`,
+		"subscribed":       `subscribed("newsletter") && !subscribed("offers")`,
 	}
+	SetOptOuts(env, []string{"offers"})
 	h := &History{}
 	h.Reset([]EventUse{{Type: "product_viewed", Window: "7d", Span: 7 * day}, {Type: "cart_updated"}})
 	h.Counts[0], h.Last[1] = 4, env.Now.Add(-48*time.Hour)
@@ -41,7 +43,7 @@ func TestFunctionCallsSkipReflection(t *testing.T) {
 		if !ok {
 			t.Fatalf("no rule calls %s here: add one (and an envCalls entry if it is new)", name)
 		}
-		p, err := Compile(src)
+		p, err := CompileWith(src, Options{Topics: []string{"newsletter", "offers"}})
 		if err != nil {
 			t.Fatalf("%s: %v", src, err)
 		}

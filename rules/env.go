@@ -77,7 +77,13 @@ type Env struct {
 	LastEvent      func(typ string) time.Time   `expr:"last_event"`       // the latest typ event up to now; zero when none
 	DaysSinceEvent func(typ string) int         `expr:"days_since_event"` // whole days since last_event(typ); -1 when none
 
+	// Topics (topics.go): true unless the customer left the topic; only
+	// with a configured topic in quotes, read from the opt-outs the engine
+	// gives with SetOptOuts.
+	Subscribed func(topic string) bool `expr:"subscribed"`
+
 	history *History // SetHistory; nil: none read
+	optOuts *optOuts // SetOptOuts; nil: none read
 }
 
 // RFM holds the recency, frequency and monetary quintile scores (1-5, 0 when

@@ -67,6 +67,7 @@ func NewEnv(defaultTZ *time.Location) *Env {
 	}
 	e.Attr = func(name string) any { return e.Attributes[name] }
 	installHistory(e)
+	installTopics(e)
 	return e
 }
 
@@ -91,6 +92,7 @@ func ClearCustomer(e *Env) {
 		CountEvents:    e.CountEvents,
 		LastEvent:      e.LastEvent,
 		DaysSinceEvent: e.DaysSinceEvent,
+		Subscribed:     e.Subscribed,
 	}
 	*e = keep
 }

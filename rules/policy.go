@@ -23,6 +23,7 @@ type policy struct {
 	usesFuncs   bool       // the rule calls an Env function
 	usesJourney bool       // the rule calls journey.sent
 	events      []EventUse // the event history it reads
+	topics      bool       // the rule calls subscribed
 }
 
 // Visit implements ast.Visitor; it records the leftmost violation.
@@ -68,6 +69,9 @@ func (p *policy) call(n *ast.CallNode) {
 		p.usesFuncs = true
 		if historyFuncs[name] > 0 {
 			p.historyCall(n, name)
+		}
+		if name == subscribedName {
+			p.topicCall(n)
 		}
 	case c.fields[name] != "":
 		p.fail(id, "%q is a %s, not a function", name, c.fields[name])

@@ -44,6 +44,9 @@ type Options struct {
 	// SendSteps are the ids of the journey's send steps: the only names
 	// journey.sent("...") accepts.
 	SendSteps []string
+	// Topics are the deployment's topics: the only names subscribed("...")
+	// accepts.
+	Topics []string
 }
 
 func (o Options) withDefaults() Options {
@@ -72,6 +75,7 @@ type Program struct {
 	// usesJourney: calls journey.sent, so the Env's Journey must be filled.
 	usesJourney bool
 	events      []EventUse // see EventUses
+	topics      bool       // calls subscribed, see ReadsTopics
 	fields      []string   // see Fields
 }
 
@@ -113,7 +117,7 @@ func CompileWith(src string, opt Options) (*Program, error) {
 	case v.post != nil:
 		return nil, v.post
 	}
-	p.usesFuncs, p.usesJourney, p.events = v.usesFuncs, v.usesJourney, v.events
+	p.usesFuncs, p.usesJourney, p.events, p.topics = v.usesFuncs, v.usesJourney, v.events, v.topics
 	plain, err := compilePlain(src)
 	if err != nil {
 		return nil, translate(src, err)
@@ -228,6 +232,9 @@ func (p *Program) Eval(env *Env) (bool, error) {
 	}
 	if p.events != nil && env.history == nil {
 		return false, errNoHistory
+	}
+	if p.topics && env.optOuts == nil {
+		return false, errNoOptOuts
 	}
 	m := vms.Get().(*vm.VM)
 	m.MemoryBudget = p.budget

@@ -23,6 +23,7 @@ type validate struct {
 	// usesJourney: the rule calls journey.sent, so Env.Journey must be filled.
 	usesJourney bool
 	events      []EventUse // the event history it reads
+	topics      bool       // the rule calls subscribed
 	ran         bool       // the checks ran, on the whole rule
 }
 
@@ -64,7 +65,7 @@ func (v *validate) Visit(node *ast.Node) {
 	}
 	pol := &policy{src: v.src, opt: v.opt}
 	ast.Walk(node, pol)
-	v.usesFuncs, v.usesJourney, v.events = pol.usesFuncs, pol.usesJourney, pol.events
+	v.usesFuncs, v.usesJourney, v.events, v.topics = pol.usesFuncs, pol.usesJourney, pol.events, pol.topics
 	if v.pre = pol.first; v.pre != nil {
 		return
 	}

@@ -21,12 +21,25 @@ var ErrNotClaimable = errors.New("store: delivery not claimable")
 // consents on the row's channel and that address is not suppressed: an
 // unsubscribe committed before the claim always wins (DESIGN.md invariant 4).
 func (s *Store) ClaimForSend(ctx context.Context, id int64, token, address string, now time.Time) (*Delivery, error) {
+	return s.claimFor(ctx, id, token, Check{Address: address}, now)
+}
+
+// Check is what a claim requires of a message to the customer besides its
+// state: Address ("" for an internal alert) still consented to on the
+// row's channel and not suppressed, and, when Topic is set, the customer
+// not opted out of that topic.
+type Check struct {
+	Address string
+	Topic   string
+}
+
+func (s *Store) claimFor(ctx context.Context, id int64, token string, check Check, now time.Time) (*Delivery, error) {
 	var d Delivery
-	args, err := s.claimArgs(ctx, id, token, address, now)
+	args, err := s.claimArgs(ctx, id, token, check, now)
 	if err != nil {
 		return nil, err
 	}
-	err = s.DB.GetContext(ctx, &d, s.DB.Rebind(claimSQL(address != "")+` RETURNING `+deliveryColumns), args...)
+	err = s.DB.GetContext(ctx, &d, s.DB.Rebind(claimSQL(check)+` RETURNING `+deliveryColumns), args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotClaimable
 	}
@@ -38,29 +51,35 @@ func (s *Store) ClaimForSend(ctx context.Context, id int64, token, address strin
 
 // claimSQL is the claim of ClaimForSend, with the consent and suppression
 // check for a message to the customer; claimArgs are its arguments.
-func claimSQL(checkConsent bool) string {
+func claimSQL(check Check) string {
 	q := `UPDATE deliveries
 		SET status = 'sending', claim_token = ?, claimed_at = ?, updated_at = ?, attempts = attempts + 1
 		WHERE id = ? AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= ?)
 			AND (expires_at IS NULL OR expires_at >= ?)`
-	if checkConsent {
+	if check.Address != "" {
 		q += ` AND EXISTS (SELECT 1 FROM customers c WHERE c.id = deliveries.customer_id AND
 				CASE deliveries.channel WHEN 'email' THEN c.email_consent ELSE c.sms_consent END)
 			AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.channel = deliveries.channel AND s.address = ?)`
+	}
+	if check.Topic != "" {
+		q += ` AND NOT EXISTS (SELECT 1 FROM topic_optouts t WHERE t.customer_id = deliveries.customer_id AND t.topic = ?)`
 	}
 	return q
 }
 
 // claimArgs are claimSQL's arguments; the address is looked up by its keyed
 // hash, as the suppressions table stores it.
-func (s *Store) claimArgs(ctx context.Context, id int64, token, address string, now time.Time) ([]any, error) {
+func (s *Store) claimArgs(ctx context.Context, id int64, token string, check Check, now time.Time) ([]any, error) {
 	args := []any{token, now.UTC(), now.UTC(), id, now.UTC(), now.UTC()}
-	if address != "" {
+	if check.Address != "" {
 		h, err := s.keyedHash(ctx)
 		if err != nil {
 			return nil, err
 		}
-		args = append(args, h.sum(normalAddress(address)))
+		args = append(args, h.sum(normalAddress(check.Address)))
+	}
+	if check.Topic != "" {
+		args = append(args, check.Topic)
 	}
 	return args, nil
 }
@@ -86,13 +105,13 @@ type Outcome struct {
 // id is not claimable the error is ErrNotClaimable, and the outcome is
 // written all the same. On any other error the claim did not happen, and the
 // outcome stays parked unless Written says it was written.
-func (s *Store) FinishAndClaim(ctx context.Context, pending *PendingOutcome, id int64, token, address string, now time.Time) (attempts int, w Written, err error) {
+func (s *Store) FinishAndClaim(ctx context.Context, pending *PendingOutcome, id int64, token string, check Check, now time.Time) (attempts int, w Written, err error) {
 	prev := pending.Held()
 	if s.Dialect != Postgres || prev == nil {
 		if w, err = s.FlushOutcome(ctx, pending, now); err != nil {
 			return 0, w, err
 		}
-		d, err := s.ClaimForSend(ctx, id, token, address, now)
+		d, err := s.claimFor(ctx, id, token, check, now)
 		if err != nil {
 			return 0, w, err
 		}
@@ -103,13 +122,13 @@ func (s *Store) FinishAndClaim(ctx context.Context, pending *PendingOutcome, id 
 	q := `WITH finished AS (
 			UPDATE deliveries SET status = ?, provider_id = ?, error = ?, sent_at = ?, updated_at = ?
 			WHERE id = ? AND claim_token = ? AND status = 'sending' RETURNING id),
-		claimed AS (` + claimSQL(address != "") + ` RETURNING attempts)
+		claimed AS (` + claimSQL(check) + ` RETURNING attempts)
 		SELECT (SELECT count(*) FROM finished), (SELECT attempts FROM claimed)`
 	var sentAt any
 	if prev.Status == StatusSent {
 		sentAt = now.UTC()
 	}
-	claim, err := s.claimArgs(ctx, id, token, address, now)
+	claim, err := s.claimArgs(ctx, id, token, check, now)
 	if err != nil {
 		return 0, Written{}, err
 	}

@@ -40,13 +40,13 @@ func TestFinishAndClaim(t *testing.T) {
 
 			// The first claim of a batch has nothing to record.
 			var pending store.PendingOutcome
-			attempts, w, err := st.FinishAndClaim(ctx, &pending, in[0].ID, "t0", addr(0), now)
+			attempts, w, err := st.FinishAndClaim(ctx, &pending, in[0].ID, "t0", store.Check{Address: addr(0)}, now)
 			if err != nil || attempts != 1 || w.Outcome != nil {
 				t.Fatalf("first claim = %d, %+v, %v; want 1, nothing written, nil", attempts, w, err)
 			}
 			// Record row 0 as sent while claiming row 1.
 			pending.Park(store.Outcome{ID: in[0].ID, Token: "t0", Status: store.StatusSent, ProviderID: "m0@shop.test"})
-			attempts, w, err = st.FinishAndClaim(ctx, &pending, in[1].ID, "t1", addr(1), now.Add(time.Second))
+			attempts, w, err = st.FinishAndClaim(ctx, &pending, in[1].ID, "t1", store.Check{Address: addr(1)}, now.Add(time.Second))
 			if err != nil || attempts != 1 || !w.Recorded || w.Outcome.ID != in[0].ID || pending.Held() != nil {
 				t.Fatalf("finish 0 + claim 1 = %d, %+v, %v, still parked %v; want 1, row 0 recorded, nil, nothing parked",
 					attempts, w, err, pending.Held())
@@ -61,7 +61,7 @@ func TestFinishAndClaim(t *testing.T) {
 			}
 			// The same row cannot be claimed twice, and a wrong token records nothing.
 			pending.Park(store.Outcome{ID: in[1].ID, Token: "not-t1", Status: store.StatusSent})
-			if _, w, err = st.FinishAndClaim(ctx, &pending, in[0].ID, "again", addr(0), now); !errors.Is(err, store.ErrNotClaimable) || !w.TakenOver() {
+			if _, w, err = st.FinishAndClaim(ctx, &pending, in[0].ID, "again", store.Check{Address: addr(0)}, now); !errors.Is(err, store.ErrNotClaimable) || !w.TakenOver() {
 				t.Fatalf("stale finish + claim of a sent row = %+v, %v; want taken over, ErrNotClaimable", w, err)
 			}
 			if r1 := delivery(t, st, in[1].ID); r1.Status != store.StatusSending {
@@ -72,7 +72,7 @@ func TestFinishAndClaim(t *testing.T) {
 				t.Fatal(err)
 			}
 			pending.Park(store.Outcome{ID: in[1].ID, Token: "t1", Status: store.StatusFailed, Error: "550 5.1.1"})
-			if _, w, err = st.FinishAndClaim(ctx, &pending, in[2].ID, "t2", addr(2), now); !errors.Is(err, store.ErrNotClaimable) || !w.Recorded {
+			if _, w, err = st.FinishAndClaim(ctx, &pending, in[2].ID, "t2", store.Check{Address: addr(2)}, now); !errors.Is(err, store.ErrNotClaimable) || !w.Recorded {
 				t.Fatalf("claim of a suppressed address = %+v, %v; want recorded, ErrNotClaimable", w, err)
 			}
 			if r1 := delivery(t, st, in[1].ID); r1.Status != store.StatusFailed || r1.Error != "550 5.1.1" || r1.SentAt != nil {
@@ -85,16 +85,16 @@ func TestFinishAndClaim(t *testing.T) {
 			if err := st.SetConsent(ctx, in[3].CustomerID, "email", false, store.ConsentAdmin); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err = st.FinishAndClaim(ctx, &pending, in[3].ID, "t3", addr(3), now); !errors.Is(err, store.ErrNotClaimable) {
+			if _, _, err = st.FinishAndClaim(ctx, &pending, in[3].ID, "t3", store.Check{Address: addr(3)}, now); !errors.Is(err, store.ErrNotClaimable) {
 				t.Fatalf("claim without consent = %v, want ErrNotClaimable", err)
 			}
 			if err := st.Defer(ctx, in[4].ID, now.Add(time.Hour), "quiet hours", now); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err = st.FinishAndClaim(ctx, &pending, in[4].ID, "t4", addr(4), now); !errors.Is(err, store.ErrNotClaimable) {
+			if _, _, err = st.FinishAndClaim(ctx, &pending, in[4].ID, "t4", store.Check{Address: addr(4)}, now); !errors.Is(err, store.ErrNotClaimable) {
 				t.Fatalf("claim before not_before = %v, want ErrNotClaimable", err)
 			}
-			if attempts, _, err = st.FinishAndClaim(ctx, &pending, in[4].ID, "t4", addr(4), now.Add(time.Hour)); err != nil || attempts != 1 {
+			if attempts, _, err = st.FinishAndClaim(ctx, &pending, in[4].ID, "t4", store.Check{Address: addr(4)}, now.Add(time.Hour)); err != nil || attempts != 1 {
 				t.Fatalf("claim when due = %d, %v; want 1, nil", attempts, err)
 			}
 		})

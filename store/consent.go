@@ -15,20 +15,24 @@ import (
 // The sources of a consent change (consent_changes.source): who or what
 // changed the flag.
 const (
-	ConsentImport      = "import"      // a CSV import of customers
-	ConsentWebhook     = "webhook"     // a signed purchase webhook carrying the profile
-	ConsentUnsubscribe = "unsubscribe" // the customer's unsubscribe link
-	ConsentSMSStop     = "sms_stop"    // an inbound SMS STOP
-	ConsentSMSStart    = "sms_start"   // an inbound SMS START
-	ConsentAdmin       = "admin"       // an operator, through the admin API
-	ConsentErasure     = "erasure"     // the customer's data was erased
-	ConsentAPI         = "api"         // PUT /v1/customers without a source of its own
+	ConsentImport      = "import"        // a CSV import of customers
+	ConsentWebhook     = "webhook"       // a signed purchase webhook carrying the profile
+	ConsentUnsubscribe = "unsubscribe"   // the customer's unsubscribe link
+	ConsentSMSStop     = "sms_stop"      // an inbound SMS STOP
+	ConsentSMSStart    = "sms_start"     // an inbound SMS START
+	ConsentAdmin       = "admin"         // an operator, through the admin API
+	ConsentErasure     = "erasure"       // the customer's data was erased
+	ConsentPreferences = "preferences"   // the customer's preference page (topics, unsubscribe from all)
+	ConsentDoubleOptIn = "double_opt_in" // the customer followed the confirmation link of a sign-up
+	ConsentAPI         = "api"           // PUT /v1/customers without a source of its own
 )
 
-// ConsentChange is one row of the consent history.
+// ConsentChange is one row of the consent history: a channel's consent
+// (Channel set) or a topic's subscription (Topic set, Channel empty).
 type ConsentChange struct {
 	CustomerID int64         `json:"-" db:"customer_id"`
-	Channel    channels.Name `json:"channel" db:"channel"`
+	Channel    channels.Name `json:"channel,omitempty" db:"channel"`
+	Topic      string        `json:"topic,omitempty" db:"topic"`
 	Granted    bool          `json:"granted" db:"granted"`
 	Source     string        `json:"source" db:"source"`
 	ChangedAt  time.Time     `json:"changed_at" db:"changed_at"`
@@ -149,7 +153,7 @@ func (s *Store) emitUnsubscribed(ctx context.Context, tx *sqlx.Tx, customerID in
 
 // ConsentHistory returns the customer's consent changes, oldest first.
 func (s *Store) ConsentHistory(ctx context.Context, customerID int64) ([]ConsentChange, error) {
-	rows, err := s.DB.QueryContext(ctx, s.DB.Rebind(`SELECT channel, granted, source, changed_at
+	rows, err := s.DB.QueryContext(ctx, s.DB.Rebind(`SELECT COALESCE(channel, ''), COALESCE(topic, ''), granted, source, changed_at
 		FROM consent_changes WHERE customer_id = ? ORDER BY changed_at, id`), customerID)
 	if err != nil {
 		return nil, fmt.Errorf("store: consent history: %w", err)
@@ -158,7 +162,7 @@ func (s *Store) ConsentHistory(ctx context.Context, customerID int64) ([]Consent
 	out := []ConsentChange{}
 	for rows.Next() {
 		c := ConsentChange{CustomerID: customerID}
-		if err := rows.Scan(&c.Channel, boolInto{&c.Granted}, &c.Source, timeInto{&c.ChangedAt}); err != nil {
+		if err := rows.Scan(&c.Channel, &c.Topic, boolInto{&c.Granted}, &c.Source, timeInto{&c.ChangedAt}); err != nil {
 			return nil, fmt.Errorf("store: consent history: %w", err)
 		}
 		out = append(out, c)
@@ -172,7 +176,7 @@ func (s *Store) ConsentHistory(ctx context.Context, customerID int64) ([]Consent
 // ConsentCount is how many consent changes of one kind were recorded.
 type ConsentCount struct {
 	Source  string
-	Channel channels.Name
+	Channel channels.Name // "topic" for the changes of a topic's subscription
 	Granted bool
 	N       int64
 }
@@ -181,8 +185,8 @@ type ConsentCount struct {
 // /metrics serves it as a counter (rows are only ever added), so changes
 // made by any process (an import, a webhook on another server) are counted.
 func (s *Store) ConsentCounts(ctx context.Context) ([]ConsentCount, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT source, channel, granted, count(*) FROM consent_changes
-		GROUP BY source, channel, granted ORDER BY source, channel, granted`)
+	rows, err := s.DB.QueryContext(ctx, `SELECT source, COALESCE(channel, 'topic'), granted, count(*) FROM consent_changes
+		GROUP BY source, COALESCE(channel, 'topic'), granted ORDER BY 1, 2, 3`)
 	if err != nil {
 		return nil, fmt.Errorf("store: count consent changes: %w", err)
 	}

@@ -20,6 +20,7 @@ type Export struct {
 	Profile        map[string]any   `json:"profile"`
 	ErasedAt       *time.Time       `json:"erased_at,omitempty"`
 	ConsentHistory []ConsentChange  `json:"consent_history"`
+	TopicOptOuts   []string         `json:"topic_opt_outs"`
 	Purchases      []ExportPurchase `json:"purchases"`
 	Deliveries     []ExportDelivery `json:"deliveries"`
 	Suppressions   []Suppression    `json:"suppressions"`
@@ -62,6 +63,12 @@ func (s *Store) ExportCustomer(ctx context.Context, id int64) (*Export, error) {
 	}
 	if out.ConsentHistory, err = s.ConsentHistory(ctx, id); err != nil {
 		return nil, err
+	}
+	if out.TopicOptOuts, err = s.TopicOptOuts(ctx, id); err != nil {
+		return nil, err
+	}
+	if out.TopicOptOuts == nil {
+		out.TopicOptOuts = []string{}
 	}
 	if out.Purchases, err = s.exportPurchases(ctx, id); err != nil {
 		return nil, err

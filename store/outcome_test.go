@@ -98,7 +98,7 @@ func TestParkedOutcomeSurvivesAFailedStatement(t *testing.T) {
 		pending.Park(store.Outcome{ID: ids[0], Token: "t0", Status: store.StatusSent})
 		cancelled, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, _, err := st.FinishAndClaim(cancelled, &pending, in[0].ID, "tn", "next@example.com", now); err == nil {
+		if _, _, err := st.FinishAndClaim(cancelled, &pending, in[0].ID, "tn", store.Check{Address: "next@example.com"}, now); err == nil {
 			t.Fatal("finish and claim under a cancelled context succeeded")
 		}
 		if held := pending.Held(); held == nil || held.ID != ids[0] {

@@ -120,6 +120,11 @@ func Audience(ctx context.Context, st *store.Store, c *campaigns.Campaign, opts 
 		hist = newPageHistory(st, uses, opts.Now)
 		sopts.BeforePage = hist.before(ctx)
 	}
+	var left *pageOptOuts
+	if c.ReadsTopics() {
+		left = &pageOptOuts{st: st}
+		sopts.BeforePage = beforeBoth(sopts.BeforePage, left.before(ctx))
+	}
 	err := st.StreamCustomers(ctx, func(cust *store.Customer) error {
 		stats.Evaluated++
 		if opts.AsOf != nil {
@@ -128,6 +133,9 @@ func Audience(ctx context.Context, st *store.Store, c *campaigns.Campaign, opts 
 		FillEnv(env, cust)
 		if hist != nil {
 			hist.give(env, cust.ID)
+		}
+		if left != nil {
+			left.give(env, cust.ID)
 		}
 		due, err := campaigns.Due(c, env, opts.DefaultLoc)
 		if err == nil && due {
@@ -336,6 +344,8 @@ var envColumns = func() map[string][]string {
 		"has_tag": {"tags"}, "attr": {"attributes"},
 		// The event history is read beside the stream (pageHistory).
 		"count_events": nil, "last_event": nil, "days_since_event": nil,
+		// Topic opt-outs too (pageOptOuts).
+		"subscribed": nil,
 	}
 	for _, f := range customer.Fields {
 		if f.Name == "" {

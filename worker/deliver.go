@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -161,7 +162,7 @@ func (e *Engine) deliverRow(ctx context.Context, sr *sendRun, d *store.Delivery,
 		return err // an outcome not written stays parked and is flushed at the end of the batch
 	}
 	if err != nil {
-		return e.notClaimed(ctx, d.ID, now)
+		return e.notClaimed(ctx, d.ID, check, now)
 	}
 	claimed := *d
 	claimed.Status, claimed.Attempts, claimed.ClaimToken, claimed.ClaimedAt = store.StatusSending, attempts, &token, &now
@@ -195,24 +196,28 @@ func (e *Engine) holdForTime(ctx context.Context, c *campaigns.Campaign, d *stor
 	return true, e.q.Deliver(ctx, d.ID, q)
 }
 
-// address returns where the message goes and the address the claim must find
-// unsuppressed ("" for internal team alerts, which need no consent).
-func (e *Engine) address(c *campaigns.Campaign, d *store.Delivery, cust *store.Customer) (to, check string) {
+// address returns where the message goes and what the claim must find: the
+// address unsuppressed and the customer still in the campaign's topic
+// (nothing for internal team alerts, which need no consent).
+func (e *Engine) address(c *campaigns.Campaign, d *store.Delivery, cust *store.Customer) (to string, check store.Check) {
 	if !c.Recipient.IsCustomer() {
 		if d.Channel == campaigns.SMS {
-			return c.Recipient.Team.SMS, ""
+			return c.Recipient.Team.SMS, check
 		}
-		return c.Recipient.Team.Email, ""
+		return c.Recipient.Team.Email, check
 	}
+	check.Topic = c.Topic
 	if d.Channel == campaigns.SMS {
-		return cust.Phone, cust.Phone
+		check.Address = cust.Phone
+		return cust.Phone, check
 	}
-	return cust.Email, normalizeAddr(d.Channel, cust.Email)
+	check.Address = normalizeAddr(d.Channel, cust.Email)
+	return cust.Email, check
 }
 
 // notClaimed explains a claim that failed on a row that was waiting: if it is
 // still waiting and due, consent or suppression changed since planning.
-func (e *Engine) notClaimed(ctx context.Context, id int64, now time.Time) error {
+func (e *Engine) notClaimed(ctx context.Context, id int64, check store.Check, now time.Time) error {
 	d, err := e.st.Delivery(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -230,6 +235,15 @@ func (e *Engine) notClaimed(ctx context.Context, id int64, now time.Time) error 
 		return e.settle(ctx, d, store.StatusExpired, lateReason(late, now, *d.ExpiresAt, time.UTC), now)
 	}
 	if waiting && (d.NotBefore == nil || !d.NotBefore.After(now)) {
+		if check.Topic != "" {
+			left, err := e.st.TopicOptOuts(ctx, d.CustomerID)
+			if err != nil {
+				return err
+			}
+			if slices.Contains(left, check.Topic) {
+				return e.settle(ctx, d, store.StatusSuppressed, store.TopicOptOutReason(check.Topic), now)
+			}
+		}
 		return e.settle(ctx, d, store.StatusSuppressed, store.Reason(d.Channel+" consent withdrawn or address suppressed before the send"), now)
 	}
 	return nil
@@ -287,7 +301,8 @@ func (e *Engine) message(ctx context.Context, c *campaigns.Campaign, d *store.De
 		return nil, err
 	}
 	unsub := e.opts.UnsubscribeURL(d)
-	data := c.Data(env, d.Variant, unsub)
+	links := campaigns.Links{Unsubscribe: unsub, Preferences: e.opts.PreferencesURL(d)}
+	data := c.DataWith(env, d.Variant, links)
 	if c.Trigger.Kind == campaigns.TriggerAPI {
 		sent, err := e.st.TransactionalData(ctx, d.ID)
 		if err != nil {

@@ -40,6 +40,9 @@ type Options struct {
 	// SurveyURL returns the signed link that answers score to a survey
 	// message (.survey.links).
 	SurveyURL func(d *store.Delivery, kind campaigns.SurveyKind, score int) string
+	// PreferencesURL returns the link to the customer's preference page
+	// (topics, unsubscribe from all) for a delivery; nil: none.
+	PreferencesURL func(d *store.Delivery) string
 	// TrackHTML puts a campaign's open and click tracking (Campaign.Tracking)
 	// into the HTML part of a delivery's email rendered at now; unsub is the
 	// message's unsubscribe link, never rewritten (nil: no tracking).
@@ -52,6 +55,12 @@ type Options struct {
 	// InboxRetention is how long webhook payloads are kept; the reconciler
 	// empties older ones (0: kept for ever; TIDINGS_INBOX_RETENTION sets 30 days).
 	InboxRetention time.Duration
+	// Topics are the deployment's topics (TIDINGS_TOPICS), which campaign
+	// files are checked against and the preference page lists.
+	Topics []campaigns.Topic
+	// GlobalHoldout is the share of customers who receive no promotional
+	// campaign (TIDINGS_GLOBAL_HOLDOUT; zero: none).
+	GlobalHoldout GlobalHoldout
 }
 
 // Engine runs campaigns: it holds the loaded campaigns, the store, the
@@ -93,6 +102,9 @@ func NewEngine(st *store.Store, q *Enqueuer, chans map[channels.Name]channels.Ch
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.PreferencesURL == nil {
+		opts.PreferencesURL = func(*store.Delivery) string { return "" }
 	}
 	if opts.UnsubscribeURL == nil {
 		opts.UnsubscribeURL = func(*store.Delivery) string { return "" }

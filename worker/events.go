@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -138,6 +139,9 @@ func (e *Engine) react(ctx context.Context, row *store.InboxRow) (EventReport, e
 		uses = append(uses, c.ReactionUses(ev.typ))
 	}
 	if err := e.giveHistory(ctx, env, cust.ID, rules.MergeUses(uses...), now); err != nil {
+		return rep, err
+	}
+	if err := GiveOptOuts(ctx, e.st, env, cust.ID, slices.ContainsFunc(e.Campaigns(), (*campaigns.Campaign).ReadsTopics)); err != nil {
 		return rep, err
 	}
 	if rep.Cancelled, err = e.exitOn(ctx, env, cust.ID, ev, row.ReceivedAt, now); err != nil {

@@ -48,6 +48,9 @@ func (w *walk) run(ctx context.Context) (store.JourneyMove, error) {
 	w.env = rules.NewEnv(w.e.opts.DefaultLoc)
 	w.env.Now = w.now
 	FillEnv(w.env, w.cust)
+	if err := GiveOptOuts(ctx, w.e.st, w.env, w.cust.ID, w.c.ReadsTopics()); err != nil {
+		return w.m, err
+	}
 	w.loc = w.e.candidateOf(w.cust).loc
 	if reason, err := w.exitOn(); err != nil || reason != "" {
 		return w.exit(reason), err

@@ -101,6 +101,10 @@ func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64,
 	if err != nil {
 		return err
 	}
+	left, err := e.optedOut(ctx, c, batch)
+	if err != nil {
+		return err
+	}
 	recent, err := e.recent(ctx, c, batch, now, pol)
 	if err != nil {
 		return err
@@ -111,7 +115,7 @@ func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64,
 			counts["skipped_recent"]++
 			continue
 		}
-		rows = append(rows, e.planRow(c, cd, runID, sup, recent, now, pol))
+		rows = append(rows, e.planRow(c, cd, runID, sup, left[cd.id], recent, now, pol))
 	}
 	if err := e.cancelDisplaced(ctx, c, recent, now); err != nil {
 		return err
@@ -142,11 +146,11 @@ func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64,
 // planRow is the ledger row of one customer of a batch: channel by
 // consent, address and suppressions, the policy's caps for the campaign's
 // class with priority, then its send time, quiet hours and blackout dates.
-func (e *Engine) planRow(c *campaigns.Campaign, cd candidate, runID int64, sup suppressions, recent *recentSet,
+func (e *Engine) planRow(c *campaigns.Campaign, cd candidate, runID int64, sup suppressions, left bool, recent *recentSet,
 	now time.Time, pol *campaigns.Policy) store.NewDelivery {
 	row := store.NewDelivery{CampaignID: c.ID, CustomerID: cd.id, Occurrence: cd.occurrence, RunID: runID,
 		EventID: cd.eventID, Priority: c.Frequency.Priority, CappedClass: c.Frequency.Capped()}
-	e.route(c, cd, sup, &row)
+	e.route(c, cd, sup, left, &row)
 	to := contact(pol, cd.loc, cd.zone, cd.phone)
 	if row.Status == store.StatusPending {
 		e.applyCap(c, cd, recent, &row, now, pol, to.Place)
@@ -171,11 +175,20 @@ func (e *Engine) enqueueOrWarn(err error, id int64) {
 }
 
 // route picks the holdout, the variant and the channel, or marks the row
-// suppressed with the reason.
-func (e *Engine) route(c *campaigns.Campaign, cd candidate, sup suppressions, row *store.NewDelivery) {
+// suppressed with the reason (left: the customer left the campaign's
+// topic).
+func (e *Engine) route(c *campaigns.Campaign, cd candidate, sup suppressions, left bool, row *store.NewDelivery) {
 	row.Channel = c.Channels[0]
+	if e.heldGlobally(c, cd.id) {
+		row.Status, row.Error = store.StatusSuppressed, store.ReasonGlobalHoldout
+		return
+	}
 	if InHoldout(c, cd.id) {
 		row.Status = store.StatusHoldout
+		return
+	}
+	if left {
+		row.Status, row.Error = store.StatusSuppressed, store.TopicOptOutReason(c.Topic)
 		return
 	}
 	row.Variant = AssignVariant(c, cd.id)

@@ -86,7 +86,11 @@ func (e *Engine) Send(ctx context.Context, req SendRequest) (SendAnswer, error) 
 	if err != nil {
 		return SendAnswer{}, err
 	}
-	row := e.planRow(c, cd, 0, sup, recent, now, pol)
+	left, err := e.optedOut(ctx, c, batch)
+	if err != nil {
+		return SendAnswer{}, err
+	}
+	row := e.planRow(c, cd, 0, sup, left[cd.id], recent, now, pol)
 	rec, err := e.st.RecordTransactional(ctx, store.TransactionalSend{Key: req.IdempotencyKey, PayloadHash: hash, Data: data}, row, now)
 	if err != nil {
 		return SendAnswer{}, err

@@ -80,6 +80,9 @@ func (a *app) preview(ctx context.Context, id string, o previewOptions) error {
 	env := rules.NewEnv(a.cfg.Location())
 	env.Now = now
 	worker.FillEnv(env, cust)
+	if err := worker.GiveOptOuts(ctx, st, env, cust.ID, c.ReadsTopics()); err != nil {
+		return err
+	}
 	if err := worker.GiveHistory(ctx, st, env, cust.ID, c.EventUses(), now); err != nil {
 		return err
 	}
@@ -124,8 +127,8 @@ func (a *app) render(c *campaigns.Campaign, cust *store.Customer, env *rules.Env
 	if locale == "" {
 		locale = cust.Locale
 	}
-	unsub := a.cfg.PublicURL + "/u/preview-token"
-	data := c.Data(env, variant, unsub)
+	data := c.DataWith(env, variant, campaigns.Links{Unsubscribe: a.cfg.PublicURL + "/u/preview-token",
+		Preferences: a.cfg.PublicURL + "/p/preview-token"})
 	c.AddSurvey(data, func(score int) string { return fmt.Sprintf("%s/s/preview-%d", a.cfg.PublicURL, score) })
 	for _, ch := range chans {
 		r, err := campaigns.Render(c, ch, locale, variant, data)

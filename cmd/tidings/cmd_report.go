@@ -22,9 +22,10 @@ import (
 const reportDays = 14
 
 func (a *app) reportCommand() *cobra.Command {
-	var asJSON bool
+	var asJSON, global bool
+	var from, to string
 	cmd := &cobra.Command{
-		Use:   "report CAMPAIGN",
+		Use:   "report CAMPAIGN | --global-holdout --from DATE --to DATE",
 		Short: "Did it work? Sends, conversions and lift over the holdout, per variant",
 		Long: `report measures a campaign from its ledger and the purchases: per variant and
 holdout the audience (customers), messages sent, delivered and failed,
@@ -32,14 +33,31 @@ conversions (customers who bought within the attribution window after their
 message, last touch across campaigns), conversion rate, revenue per recipient,
 and the lift of the treated customers over the holdout with a 95% confidence
 interval and a plain-language verdict. --json prints the same JSON as
-GET /v1/campaigns/{id}/report. docs/reporting.md explains the numbers.`,
-		Example: "  tidings report spring-sale\n  tidings report spring-sale --json",
-		Args:    cobra.ExactArgs(1),
+GET /v1/campaigns/{id}/report. docs/reporting.md explains the numbers.
+
+With --global-holdout it compares instead the customers of the global
+holdout (TIDINGS_GLOBAL_HOLDOUT: no promotional campaign at all) with everyone
+else over [--from, --to): orders and revenue per customer, the share who
+bought, and the lift of everyone else over the holdout with its 95% interval.`,
+		Example: "  tidings report spring-sale\n  tidings report spring-sale --json\n" +
+			"  tidings report --global-holdout --from 2026-10-01 --to 2026-12-01",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if global {
+				if len(args) != 0 {
+					return fmt.Errorf("report --global-holdout takes no campaign; drop %q", args[0])
+				}
+				return a.reportGlobalHoldout(cmd.Context(), from, to, asJSON)
+			}
+			if len(args) != 1 {
+				return fmt.Errorf("report takes one campaign id (or --global-holdout --from --to)")
+			}
 			return a.report(cmd.Context(), args[0], asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (the admin API's shape)")
+	cmd.Flags().BoolVar(&global, "global-holdout", false, "compare the global holdout with everyone else over --from..--to")
+	cmd.Flags().StringVar(&from, "from", "", "with --global-holdout: the period's first day, YYYY-MM-DD (UTC)")
+	cmd.Flags().StringVar(&to, "to", "", "with --global-holdout: the day after the period, YYYY-MM-DD (UTC)")
 	return cmd
 }
 

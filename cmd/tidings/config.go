@@ -55,6 +55,9 @@ type Config struct {
 	SegmentMap    string // optional YAML file overriding the RFM segment map
 	ValueFloor    string // value_trend's baseline floor in currency units; empty: the base's median order value
 	ValueBelow    string // value_trend under which a customer still buying is value_churn
+	Topics        string // the topics customers may leave: "newsletter=Weekly newsletter, offers"
+	GlobalHold    string // the share of customers who get no promotional campaign: "5%"
+	GlobalSalt    string // draws the global holdout's customers
 	LogFormat     string // text or json
 	OutboxDir     string
 	Concurrency   int    // worker goroutines
@@ -77,6 +80,8 @@ type Config struct {
 	claimLease    time.Duration
 	eventKeep     time.Duration
 	inboxRetain   time.Duration
+	topics        []campaigns.Topic
+	globalHold    float64
 	allowEviction bool
 	migrate       bool
 	dbPool        int // 0: the store's default
@@ -157,6 +162,12 @@ func (c *Config) settings() []setting {
 			help: "value churn: the smallest spend of the earlier 90 days that counts as a baseline, in currency units (docs/intelligence.md); empty: the base's median order value at each refresh", str: &c.ValueFloor},
 		{flag: "value-churn-below", env: "TIDINGS_VALUE_CHURN_BELOW", yaml: "value_churn_below", def: "0.5",
 			help: "value churn: a customer still buying whose value_trend (latest 90 days' spend over the 90 before) is below this is value_churn", str: &c.ValueBelow},
+		{flag: "topics", env: "TIDINGS_TOPICS", yaml: "topics", def: "",
+			help: "the topics customers may leave on their preference page, comma-separated, each a slug with an optional label: newsletter=Weekly newsletter, offers=Offers (docs/privacy.md#topics)", str: &c.Topics},
+		{flag: "global-holdout", env: "TIDINGS_GLOBAL_HOLDOUT", yaml: "global_holdout", def: "0",
+			help: "the stable share of customers who receive no promotional campaign (e.g. 5%), to measure what marketing as a whole adds (tidings report --global-holdout)", str: &c.GlobalHold},
+		{flag: "global-holdout-salt", env: "TIDINGS_GLOBAL_HOLDOUT_SALT", yaml: "global_holdout_salt", def: "global-holdout",
+			help: "the salt hashed with each customer id to draw the global holdout; changing it draws another group", str: &c.GlobalSalt},
 		{flag: "log-format", env: "TIDINGS_LOG_FORMAT", yaml: "log_format", def: "text",
 			help: "log format on stderr: text or json (structured, one object per line)", str: &c.LogFormat},
 		{flag: "outbox", env: "TIDINGS_OUTBOX", yaml: "outbox", def: "tidings-data/outbox",
@@ -333,6 +344,16 @@ func (c *Config) validate() error {
 	} else {
 		c.inboxRetain = d
 	}
+	if v, err := campaigns.ParseShare(c.GlobalHold); err != nil {
+		bad("TIDINGS_GLOBAL_HOLDOUT", "must be a share such as 5%% or 0.05, at least 0 and below 100%%, got %q", c.GlobalHold)
+	} else {
+		c.globalHold = v
+	}
+	if t, err := campaigns.ParseTopics(c.Topics); err != nil {
+		bad("TIDINGS_TOPICS", "%v", err)
+	} else {
+		c.topics = t
+	}
 	if d, err := time.ParseDuration(c.TrackWindow); err != nil || d < 0 {
 		bad("TIDINGS_TRACKING_MACHINE_WINDOW", "must be a duration such as 10s (0 turns the rule off), got %q", c.TrackWindow)
 	} else {
@@ -468,6 +489,14 @@ func (c *Config) Lease() time.Duration { return c.claimLease }
 
 // EventRetention is how long the events log keeps an event.
 func (c *Config) EventRetention() time.Duration { return c.eventKeep }
+
+// GlobalHoldout is TIDINGS_GLOBAL_HOLDOUT with its salt.
+func (c *Config) GlobalHoldout() worker.GlobalHoldout {
+	return worker.GlobalHoldout{Share: c.globalHold, Salt: c.GlobalSalt}
+}
+
+// TopicList is TIDINGS_TOPICS, parsed.
+func (c *Config) TopicList() []campaigns.Topic { return c.topics }
 
 // TrackingMachineWindow is TIDINGS_TRACKING_MACHINE_WINDOW.
 func (c *Config) TrackingMachineWindow() time.Duration { return c.trackWindow }

@@ -49,6 +49,14 @@ func surveyURL(s unsubscribe.Signer, base string) func(d *store.Delivery, kind c
 	}
 }
 
+// preferencesURL builds the link to the customer's preference page for a
+// delivery.
+func preferencesURL(s unsubscribe.Signer, base string) func(d *store.Delivery) string {
+	return func(d *store.Delivery) string {
+		return s.PreferencesURL(base, unsubscribe.Subject{DeliveryID: d.ID, CustomerID: d.CustomerID, Channel: d.Channel, Campaign: d.CampaignID})
+	}
+}
+
 // trackHTML puts a campaign's tracking into an email's HTML part, signed
 // with the unsubscribe links' key.
 func trackHTML(s unsubscribe.Signer, base string) func(*store.Delivery, campaigns.Tracking, string, string, time.Time) string {
@@ -94,7 +102,7 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	twilioToken, inboundSecret, noInbound := a.cfg.inboundSMS()
 	answers := triggers.Answers{Store: rt.st, Reactor: rt.queue, Logger: a.log}
 	unsub, err := unsubscribe.Handler(unsubscribe.Options{Store: rt.st, Signer: rt.signer, Logger: a.log,
-		PublicURL: a.cfg.PublicURL, TwilioAuthToken: twilioToken, InboundSecret: inboundSecret,
+		PublicURL: a.cfg.PublicURL, TwilioAuthToken: twilioToken, InboundSecret: inboundSecret, Topics: a.cfg.TopicList(),
 		Surveys: survey.Replies{Store: rt.st, SurveyOf: rt.engine.SurveyOf, Answers: answers, Logger: a.log}})
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/store"
 )
@@ -25,6 +26,8 @@ type Store interface {
 	Suppress(ctx context.Context, channel channels.Name, address string, reason store.SuppressionReason, customerID int64) error
 	Unsuppress(ctx context.Context, channel channels.Name, address string) (bool, error)
 	SetConsent(ctx context.Context, customerID int64, channel channels.Name, ok bool, source string) error
+	TopicOptOuts(ctx context.Context, customerID int64) ([]string, error)
+	SetTopics(ctx context.Context, customerID int64, known, left []string, source string) error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -34,6 +37,8 @@ var _ Store = (*store.Store)(nil)
 type Options struct {
 	Store  Store
 	Signer Signer
+	// Topics are the deployment's topics, which the preference page lists.
+	Topics []campaigns.Topic
 
 	// Brand names the sender on pages and in SMS replies (default "Tidings").
 	Brand string
@@ -90,6 +95,8 @@ type handler struct {
 //
 //	GET  /u/{token}         a confirmation page with a POST form; changes nothing
 //	POST /u/{token}         RFC 8058 one-click unsubscribe (suppress + clear consent)
+//	GET  /p/{token}         the preference page: topics, save, unsubscribe from all
+//	POST /p/{token}         its form (a token of the page in the form, no script)
 //	POST /v1/sms/inbound    inbound SMS: STOP, START, HELP keywords (with a
 //	                        credential only: Options.TwilioAuthToken or InboundSecret)
 //
@@ -113,6 +120,8 @@ func Handler(opts Options) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /u/{token}", h.confirmPage)
 	mux.HandleFunc("POST /u/{token}", h.oneClick)
+	mux.HandleFunc("GET /p/{token}", h.preferences)
+	mux.HandleFunc("POST /p/{token}", h.savePreferences)
 	inbound, err := newInboundAuth(opts, h.requestURL)
 	if err != nil {
 		return nil, err
@@ -159,6 +168,11 @@ func (h *handler) oneClick(w http.ResponseWriter, r *http.Request) {
 // unsubscribe suppresses the customer's address on sub's channel and clears
 // the consent flag. A customer who no longer exists has nothing to send to.
 func (h *handler) unsubscribe(ctx context.Context, sub Subject) error {
+	return h.unsubscribeAs(ctx, sub, store.ConsentUnsubscribe)
+}
+
+// unsubscribeAs is unsubscribe recording source in the consent history.
+func (h *handler) unsubscribeAs(ctx context.Context, sub Subject, source string) error {
 	c, err := h.opts.Store.CustomerByID(ctx, sub.CustomerID)
 	if errors.Is(err, store.ErrNotFound) {
 		h.log.InfoContext(ctx, "unsubscribe: customer no longer exists", "customer", sub.CustomerID,
@@ -177,7 +191,7 @@ func (h *handler) unsubscribe(ctx context.Context, sub Subject) error {
 			return err
 		}
 	}
-	if err := h.opts.Store.SetConsent(ctx, c.ID, sub.Channel, false, store.ConsentUnsubscribe); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := h.opts.Store.SetConsent(ctx, c.ID, sub.Channel, false, source); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("clear consent: %w", err)
 	}
 	h.log.InfoContext(ctx, "unsubscribed", "customer", c.ID, "delivery", sub.DeliveryID,

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
-	"strconv"
 
 	"github.com/tidings-crm/tidings/channels"
 )
@@ -73,14 +72,5 @@ func (h *handler) page(w http.ResponseWriter, status int, name string, channel c
 		http.Error(w, pageTitles[name], status)
 		return
 	}
-	hd := w.Header()
-	hd.Set("Content-Type", "text/html; charset=utf-8")
-	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("Referrer-Policy", "no-referrer")
-	hd.Set("X-Robots-Tag", "noindex")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	writePage(w, status, buf.Bytes())
 }

@@ -99,6 +99,24 @@ func (s Signer) URL(base string, sub Subject) string {
 	return strings.TrimRight(base, "/") + "/u/" + s.Sign(sub)
 }
 
+// purposePreferences derives the key of the preference page's links.
+const purposePreferences = "preferences"
+
+// For returns a signer whose key is derived from s's for one purpose: its
+// tokens verify only with a signer for the same purpose, so a preference
+// page link is not an unsubscribe link, nor the reverse.
+func (s Signer) For(purpose string) Signer {
+	h := hmac.New(sha256.New, s.Key)
+	h.Write([]byte("tidings/" + purpose))
+	return Signer{Key: h.Sum(nil)}
+}
+
+// PreferencesURL returns the link to the preference page of sub's customer
+// under base, e.g. "https://news.example.com/p/<token>".
+func (s Signer) PreferencesURL(base string, sub Subject) string {
+	return strings.TrimRight(base, "/") + "/p/" + s.For(purposePreferences).Sign(sub)
+}
+
 // Verify checks token's signature in constant time and returns its
 // subject. Every failure wraps ErrInvalidToken.
 func (s Signer) Verify(token string) (Subject, error) {
