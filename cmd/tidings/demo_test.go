@@ -156,7 +156,9 @@ func TestDemoOnceTwiceSendsOnce(t *testing.T) {
 			demo := func(extra ...string) map[string]demoRow {
 				t.Helper()
 				rows, out := demoOut(extra...)
-				if strings.Contains(out, "simulated days") {
+				// A named occurrence fires the journeys again, and the demo
+				// then shows one at work again; a plain second run fires none.
+				if len(extra) == 0 && strings.Contains(out, "simulated days") {
 					t.Errorf("demo %v simulated a journey that had run before:\n%s", extra, out)
 				}
 				return rows
