@@ -288,8 +288,22 @@ func (s *Store) recordFeedback(ctx context.Context, tx *sqlx.Tx, f *Feedback, po
 		if res.Paused, err = s.safetyPause(ctx, tx, row.CampaignID, f.Type, pol, now); err != nil {
 			return err
 		}
+		if f.Type.bounced() {
+			// The outgoing webhook is written with the report it tells of.
+			extra := map[string]any{"feedback": string(f.Type), "provider": f.Provider}
+			if err := s.emitMessageHookTx(ctx, tx, HookMessageBounced, row.ID, f.Diagnostic, extra, f.OccurredAt); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// bounced reports whether a report of type t is a bounce, as outgoing
+// webhooks tell it (message.bounced): an email bounce of either kind or an
+// SMS the carrier could not deliver.
+func (t FeedbackType) bounced() bool {
+	return t == FeedbackHardBounce || t == FeedbackSoftBounce || t == FeedbackUndelivered
 }
 
 // matchFeedback finds the ledger row of a report: by its id, else by the

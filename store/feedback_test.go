@@ -252,3 +252,47 @@ func TestComplaintRatePausesCampaign(t *testing.T) {
 		})
 	}
 }
+
+// A provider's bounce report is told to the outgoing webhooks
+// (message.bounced) in the transaction that records it, once however often
+// the provider retries; a complaint is not a bounce.
+func TestBounceReportGoesToOutgoingWebhooks(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := storetest.Open(t, d)
+			st.SetHookRoutes(store.HookRoutes{store.HookMessageBounced: {"crm"}})
+			ids := sentRows(t, st, "welcome", 2, channels.Email)
+			bounce := store.Feedback{Provider: "ses", EventID: "sns-b", Type: store.FeedbackHardBounce, Channel: channels.Email,
+				ProviderMessageID: "welcome.1@shop.example", Diagnostic: "smtp; 550 5.1.1 user unknown"}
+			for range 2 {
+				if _, err := st.RecordFeedback(ctx, bounce); err != nil {
+					t.Fatal(err)
+				}
+			}
+			complaint := store.Feedback{Provider: "ses", EventID: "sns-c", Type: store.FeedbackComplaint, Channel: channels.Email,
+				ProviderMessageID: "welcome.0@shop.example"}
+			if _, err := st.RecordFeedback(ctx, complaint); err != nil {
+				t.Fatal(err)
+			}
+			var rows []struct {
+				Type    string `db:"event_type"`
+				Payload string `db:"payload"`
+			}
+			if err := st.DB.SelectContext(ctx, &rows, `SELECT event_type, payload FROM webhook_outbox`); err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 1 || rows[0].Type != store.HookMessageBounced {
+				t.Fatalf("outbox = %+v, want one message.bounced", rows)
+			}
+			p := strings.ReplaceAll(rows[0].Payload, " ", "")
+			for _, want := range []string{`"feedback":"hard_bounce"`, `"provider":"ses"`, fmt.Sprintf(`"delivery_id":%d`, ids[1]), `550`} {
+				if !strings.Contains(p, want) {
+					t.Errorf("payload %s lacks %s", rows[0].Payload, want)
+				}
+			}
+		})
+	}
+}
