@@ -95,3 +95,36 @@ func pendingRows(t *testing.T, b *bundle, campaign string, n int) []int64 {
 	}
 	return ids
 }
+
+// TestReconcilerCountsOnlyRecreatedTasks: of two stale waiting rows, one
+// still has its task queued in Redis and one lost it. The reconciler enqueues
+// both (task ids make that harmless) but reports one requeued: the count says
+// what was repaired, not what was looked at.
+func TestReconcilerCountsOnlyRecreatedTasks(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			b.addCustomers(t, 2, nil)
+			c := b.campaign(t, newsletterYAML)
+			clock := &skewClock{}
+			e := b.engineWith(t, worker.Options{Now: clock.Now}, c)
+			ctx := context.Background()
+			ids := pendingRows(t, b, "news", 2)
+			q := &worker.Enqueuer{Client: asynq.NewClientFromRedisClient(b.rdb)}
+			if err := q.Deliver(ctx, ids[0], time.Time{}); err != nil { // ids[1]'s task is lost
+				t.Fatal(err)
+			}
+			clock.Advance(90 * time.Second) // past the reconciler's staleness window
+			rep, err := e.Reconcile(ctx)
+			if err != nil || rep.Requeued != 1 {
+				t.Fatalf("reconcile: %+v, %v; want 1 requeued (the row whose task was lost)", rep, err)
+			}
+			pending := "asynq:{" + worker.QueueDeliver + "}:pending"
+			if n := b.rdb.LLen(ctx, pending).Val(); n != 2 {
+				t.Fatalf("%d tasks queued after reconciling, want 2 (one each)", n)
+			}
+		})
+	}
+}

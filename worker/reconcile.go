@@ -9,7 +9,7 @@ import (
 type ReconcileReport struct {
 	Unknown    int64 // claims expired and marked unknown (not resent)
 	Resent     int64 // claims expired and made pending again (campaign opted in)
-	Requeued   int   // waiting rows re-enqueued
+	Requeued   int   // waiting rows whose task was gone, enqueued again
 	Shards     int   // pending shards re-enqueued
 	Runs       int   // runs re-planned
 	Purged     int64 // webhook payloads emptied after the inbox retention
@@ -52,10 +52,13 @@ func (e *Engine) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		if w.NotBefore != nil && w.NotBefore.After(now) {
 			nb = *w.NotBefore
 		}
-		if err := e.q.Deliver(ctx, w.ID, nb); err != nil {
+		created, err := e.q.redeliver(ctx, w.ID, nb)
+		if err != nil {
 			return r, err
 		}
-		r.Requeued++
+		if created { // a row whose task still waits in Redis is not requeued
+			r.Requeued++
+		}
 	}
 	r.Incomplete = len(waiting) == reconcileLimit
 	shards, err := e.st.StaleShards(ctx, now.Add(-staleAfter), now)

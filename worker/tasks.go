@@ -80,9 +80,16 @@ type Enqueuer struct {
 }
 
 func (q *Enqueuer) enqueue(ctx context.Context, typ, id, queue string, payload any, opts ...asynq.Option) error {
+	_, err := q.enqueueNew(ctx, typ, id, queue, payload, opts...)
+	return err
+}
+
+// enqueueNew is enqueue that also says whether it created the task (false:
+// the task already existed, which is success too).
+func (q *Enqueuer) enqueueNew(ctx context.Context, typ, id, queue string, payload any, opts ...asynq.Option) (bool, error) {
 	b, err := json.Marshal(payload)
 	if err != nil {
-		return err
+		return false, err
 	}
 	task := asynq.NewTask(typ, b)
 	opts = append(opts, asynq.TaskID(id), asynq.Queue(queue))
@@ -90,7 +97,7 @@ func (q *Enqueuer) enqueue(ctx context.Context, typ, id, queue string, payload a
 	if errors.Is(err, asynq.ErrTaskIDConflict) && q.Redis != nil {
 		live, cerr := taskLive(ctx, q.Redis, queue, id)
 		if cerr != nil {
-			return fmt.Errorf("enqueue %s %s: %w", typ, id, cerr)
+			return false, fmt.Errorf("enqueue %s %s: %w", typ, id, cerr)
 		}
 		if !live { // remains cleared: enqueue again (a conflict now is a live task)
 			cmp.Or(q.Logger, slog.Default()).Warn("task id taken by remains of a lost task (is Redis evicting keys? "+
@@ -99,12 +106,12 @@ func (q *Enqueuer) enqueue(ctx context.Context, typ, id, queue string, payload a
 		}
 	}
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("enqueue %s %s: %w", typ, id, err)
+		return false, fmt.Errorf("enqueue %s %s: %w", typ, id, err)
 	}
-	return nil
+	return true, nil
 }
 
 // Run enqueues a campaign firing.
@@ -120,6 +127,13 @@ func (q *Enqueuer) Shard(ctx context.Context, p ShardPayload) error {
 
 // Deliver enqueues the send of one ledger row, not before notBefore.
 func (q *Enqueuer) Deliver(ctx context.Context, deliveryID int64, notBefore time.Time) error {
+	_, err := q.redeliver(ctx, deliveryID, notBefore)
+	return err
+}
+
+// redeliver is Deliver that says whether it created the task: false when the
+// row's task was still queued (the reconciler counts only re-created ones).
+func (q *Enqueuer) redeliver(ctx context.Context, deliveryID int64, notBefore time.Time) (bool, error) {
 	// The task id names the row and its due time: a deferral enqueued from
 	// inside the row's own running task must not collide with that task.
 	id := fmt.Sprintf("deliver:%d", deliveryID)
@@ -135,7 +149,7 @@ func (q *Enqueuer) Deliver(ctx context.Context, deliveryID int64, notBefore time
 		opts = append(opts, asynq.ProcessAt(at))
 		id += fmt.Sprintf("@%d", notBefore.Unix())
 	}
-	return q.enqueue(ctx, TypeDeliver, id, QueueDeliver, DeliverPayload{DeliveryID: deliveryID}, opts...)
+	return q.enqueueNew(ctx, TypeDeliver, id, QueueDeliver, DeliverPayload{DeliveryID: deliveryID}, opts...)
 }
 
 // DeliverBatch enqueues the send of several rows due now.
