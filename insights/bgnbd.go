@@ -22,8 +22,11 @@ type BGNBDParams struct {
 }
 
 // Valid reports whether every parameter is finite and positive.
-func (p BGNBDParams) Valid() bool {
-	for _, v := range []float64{p.R, p.Alpha, p.A, p.B} {
+func (p BGNBDParams) Valid() bool { return finitePositive(p.R, p.Alpha, p.A, p.B) }
+
+// finitePositive reports whether every v is finite and above 0.
+func finitePositive(vs ...float64) bool {
+	for _, v := range vs {
 		if !(v > 0) || math.IsInf(v, 0) {
 			return false
 		}
@@ -61,23 +64,11 @@ func FitBGNBDReport(data []RFT) (BGNBDFit, error) {
 
 // fitBGFamily fits BG/NBD, or MBG/NBD when modified, named name in errors.
 func fitBGFamily(data []RFT, modified bool, name string) (BGNBDFit, error) {
-	maxT := 0.0
-	for i, d := range data {
-		if !validRFT(d) {
-			return BGNBDFit{}, fmt.Errorf("insights: fit %s: row %d: invalid (x=%g, t_x=%g, T=%g)", name, i, d.X, d.TX, d.T)
-		}
-		maxT = math.Max(maxT, d.T)
-	}
-	if len(data) == 0 || maxT == 0 {
-		return BGNBDFit{}, fmt.Errorf("insights: fit %s: %w", name, ErrNoData)
-	}
-	// Fit in scaled time (max T = 10) so all four log-parameters start near 0;
-	// alpha is scaled back afterwards, the other parameters are unit-free.
-	scale := 10 / maxT
-	rows := compress(data)
-	for i := range rows {
-		rows[i].TX *= scale
-		rows[i].T *= scale
+	// Fit in scaled time so all four log-parameters start near 0; alpha is
+	// scaled back afterwards, the other parameters are unit-free.
+	rows, scale, err := scaledRows(data, name)
+	if err != nil {
+		return BGNBDFit{}, err
 	}
 	ll := newBGNBDLikelihood(rows, modified)
 	x, _, rep, err := minimizeLog(func(lp []float64) float64 {
@@ -92,6 +83,29 @@ func fitBGFamily(data []RFT, modified bool, name string) (BGNBDFit, error) {
 	}
 	ll = newBGNBDLikelihood(compress(data), modified)
 	return BGNBDFit{Params: p, LogLikelihood: ll.eval(p), FitReport: rep}, nil
+}
+
+// scaledRows checks data and returns its distinct rows in time scaled so
+// the longest history T is 10 units, and the scale (units per input unit).
+// name is the model, for errors.
+func scaledRows(data []RFT, name string) ([]weighted, float64, error) {
+	maxT := 0.0
+	for i, d := range data {
+		if !validRFT(d) {
+			return nil, 0, fmt.Errorf("insights: fit %s: row %d: invalid (x=%g, t_x=%g, T=%g)", name, i, d.X, d.TX, d.T)
+		}
+		maxT = math.Max(maxT, d.T)
+	}
+	if len(data) == 0 || maxT == 0 {
+		return nil, 0, fmt.Errorf("insights: fit %s: %w", name, ErrNoData)
+	}
+	scale := 10 / maxT
+	rows := compress(data)
+	for i := range rows {
+		rows[i].TX *= scale
+		rows[i].T *= scale
+	}
+	return rows, scale, nil
 }
 
 func validRFT(d RFT) bool {
@@ -122,20 +136,11 @@ type bgnbdLikelihood struct {
 
 func newBGNBDLikelihood(rows []weighted, modified bool) *bgnbdLikelihood {
 	l := &bgnbdLikelihood{rows: rows, shift: b2f(modified), xIdx: make([]int32, len(rows)), tIdx: make([]int32, len(rows)), txIdx: make([]int32, len(rows))}
-	xSeen, tSeen := map[float64]int32{}, map[float64]int32{}
-	index := func(seen map[float64]int32, vals *[]float64, v float64) int32 {
-		j, ok := seen[v]
-		if !ok {
-			j = int32(len(*vals))
-			seen[v] = j
-			*vals = append(*vals, v)
-		}
-		return j
-	}
+	xSeen, tSeen := distinct[float64]{}, distinct[float64]{}
 	for i, r := range rows {
-		l.xIdx[i] = index(xSeen, &l.xs, r.X)
-		l.tIdx[i] = index(tSeen, &l.ts, r.T)
-		l.txIdx[i] = index(tSeen, &l.ts, r.TX)
+		l.xIdx[i] = xSeen.index(&l.xs, r.X)
+		l.tIdx[i] = tSeen.index(&l.ts, r.T)
+		l.txIdx[i] = tSeen.index(&l.ts, r.TX)
 	}
 	l.xTerm, l.logBX1 = make([]float64, len(l.xs)), make([]float64, len(l.xs))
 	l.logAT = make([]float64, len(l.ts))
@@ -183,13 +188,31 @@ func pAlive(p BGNBDParams, modified bool, x, tx, T float64) float64 {
 	if x <= 0 && !modified {
 		return 1
 	}
-	logOdds := math.Log(p.A) - math.Log(p.B+x-1+b2f(modified)) + (p.R+x)*(math.Log(p.Alpha+T)-math.Log(p.Alpha+tx))
-	// 1/(1+e^z), written so neither branch overflows.
-	if logOdds > 0 {
-		e := math.Exp(-logOdds)
+	return aliveFromLogOdds(math.Log(p.A) - math.Log(p.B+x-1+b2f(modified)) + (p.R+x)*(math.Log(p.Alpha+T)-math.Log(p.Alpha+tx)))
+}
+
+// aliveFromLogOdds is 1/(1+e^z) for the log-odds z of having dropped out,
+// written so neither branch overflows.
+func aliveFromLogOdds(z float64) float64 {
+	if z > 0 {
+		e := math.Exp(-z)
 		return e / (1 + e)
 	}
-	return 1 / (1 + math.Exp(logOdds))
+	return 1 / (1 + math.Exp(z))
+}
+
+// distinct numbers the distinct values of a column: index returns v's
+// position in vals, appending it the first time it is seen.
+type distinct[K comparable] map[K]int32
+
+func (d distinct[K]) index(vals *[]K, v K) int32 {
+	j, ok := d[v]
+	if !ok {
+		j = int32(len(*vals))
+		d[v] = j
+		*vals = append(*vals, v)
+	}
+	return j
 }
 
 // ExpectedPurchases is the expected number of purchases in the next t time
