@@ -12,7 +12,6 @@ import (
 var inFlight = map[int]bool{
 	20: true, // lifecycle stages, tiers, ABC, next purchase
 	21: true, // bounce mailbox
-	22: true, // double opt-in
 }
 
 // Both dialects must carry the same numbered migrations, so a database can

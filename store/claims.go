@@ -27,10 +27,13 @@ func (s *Store) ClaimForSend(ctx context.Context, id int64, token, address strin
 // Check is what a claim requires of a message to the customer besides its
 // state: Address ("" for an internal alert) still consented to on the
 // row's channel and not suppressed, and, when Topic is set, the customer
-// not opted out of that topic.
+// not opted out of that topic. AskingConsent drops the consent half (the
+// address must still not be suppressed): the double opt-in confirmation
+// goes to a customer who has not consented yet, by its nature.
 type Check struct {
-	Address string
-	Topic   string
+	Address       string
+	Topic         string
+	AskingConsent bool
 }
 
 func (s *Store) claimFor(ctx context.Context, id int64, token string, check Check, now time.Time) (*Delivery, error) {
@@ -56,10 +59,12 @@ func claimSQL(check Check) string {
 		SET status = 'sending', claim_token = ?, claimed_at = ?, updated_at = ?, attempts = attempts + 1
 		WHERE id = ? AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= ?)
 			AND (expires_at IS NULL OR expires_at >= ?)`
-	if check.Address != "" {
+	if check.Address != "" && !check.AskingConsent {
 		q += ` AND EXISTS (SELECT 1 FROM customers c WHERE c.id = deliveries.customer_id AND
-				CASE deliveries.channel WHEN 'email' THEN c.email_consent ELSE c.sms_consent END)
-			AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.channel = deliveries.channel AND s.address = ?)`
+				CASE deliveries.channel WHEN 'email' THEN c.email_consent ELSE c.sms_consent END)`
+	}
+	if check.Address != "" {
+		q += ` AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.channel = deliveries.channel AND s.address = ?)`
 	}
 	if check.Topic != "" {
 		q += ` AND NOT EXISTS (SELECT 1 FROM topic_optouts t WHERE t.customer_id = deliveries.customer_id AND t.topic = ?)`

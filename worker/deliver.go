@@ -207,6 +207,7 @@ func (e *Engine) address(c *campaigns.Campaign, d *store.Delivery, cust *store.C
 		return c.Recipient.Team.Email, check
 	}
 	check.Topic = c.Topic
+	check.AskingConsent = c.ID == e.opts.DoubleOptIn.Campaign
 	if d.Channel == campaigns.SMS {
 		check.Address = cust.Phone
 		return cust.Phone, check

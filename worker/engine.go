@@ -61,6 +61,10 @@ type Options struct {
 	// GlobalHoldout is the share of customers who receive no promotional
 	// campaign (TIDINGS_GLOBAL_HOLDOUT; zero: none).
 	GlobalHoldout GlobalHoldout
+	// DoubleOptIn, when its Campaign is set, makes an email consent granted
+	// through the profile API wait for the customer's confirmation
+	// (TIDINGS_DOUBLE_OPT_IN; optin.go).
+	DoubleOptIn DoubleOptIn
 }
 
 // Engine runs campaigns: it holds the loaded campaigns, the store, the

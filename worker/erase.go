@@ -134,13 +134,6 @@ func (e *Engine) SetConsent(ctx context.Context, customerID int64, channel chann
 	return e.st.SetConsent(ctx, customerID, channel, granted, store.ConsentAdmin)
 }
 
-// UpsertProfiles is store.UpsertProfiles: profiles the shop's systems send
-// (PUT /v1/customers), consent changes recorded with source "api" unless a
-// consent names its own.
-func (e *Engine) UpsertProfiles(ctx context.Context, in []store.CustomerInput) ([]store.UpsertOutcome, []store.RowError, error) {
-	return e.st.UpsertProfiles(ctx, in, store.ConsentAPI)
-}
-
 // Profile is store.Profile through the engine.
 func (e *Engine) Profile(ctx context.Context, customerID int64) (*store.ProfileView, error) {
 	return e.st.Profile(ctx, customerID)

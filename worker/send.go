@@ -57,6 +57,16 @@ func (e *SendError) Unwrap() error { return e.Err }
 // goes out from a deliver task, never inside the request. A repeat of the
 // key returns the first row, a reuse of it for another request ErrKeyReused.
 func (e *Engine) Send(ctx context.Context, req SendRequest) (SendAnswer, error) {
+	if req.Campaign != "" && req.Campaign == e.opts.DoubleOptIn.Campaign {
+		return SendAnswer{}, &SendError{Field: "campaign", Err: ErrNotTransactional,
+			Msg: fmt.Sprintf("campaign %s is the double opt-in confirmation (TIDINGS_DOUBLE_OPT_IN): Tidings sends it itself when a profile write grants email consent", req.Campaign)}
+	}
+	return e.sendTransactional(ctx, req, false)
+}
+
+// sendTransactional is Send; asking marks the double opt-in confirmation, which goes to
+// a customer who has not consented yet (suppressions still apply).
+func (e *Engine) sendTransactional(ctx context.Context, req SendRequest, asking bool) (SendAnswer, error) {
 	c, err := e.sendCampaign(req.Campaign)
 	if err != nil {
 		return SendAnswer{}, err
@@ -76,6 +86,7 @@ func (e *Engine) Send(ctx context.Context, req SendRequest) (SendAnswer, error) 
 	now := e.now()
 	cd := e.candidateOf(cust)
 	cd.occurrence = req.IdempotencyKey
+	cd.emailOK = cd.emailOK || asking
 	pol := e.Policy()
 	batch := []candidate{cd}
 	sup, err := e.suppressed(ctx, batch)

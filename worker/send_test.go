@@ -19,7 +19,13 @@ import (
 // receiptCampaign is examples/campaigns/order-receipt.yaml, loaded.
 func receiptCampaign(t testing.TB) *campaigns.Campaign {
 	t.Helper()
-	path := filepath.Join("..", "examples", "campaigns", "order-receipt.yaml")
+	return exampleCampaign(t, "order-receipt.yaml")
+}
+
+// exampleCampaign is examples/campaigns/name, loaded.
+func exampleCampaign(t testing.TB, name string) *campaigns.Campaign {
+	t.Helper()
+	path := filepath.Join("..", "examples", "campaigns", name)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -121,17 +121,7 @@ func serveHTTP(t *testing.T, flags []string) *httptest.Server {
 // serveRuntime is serveHTTP that also returns the runtime behind it.
 func serveRuntime(t *testing.T, flags []string) (*runtime, *httptest.Server) {
 	t.Helper()
-	a := &app{stdout: io.Discard, stderr: io.Discard, log: slog.New(slog.DiscardHandler)}
-	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	a.cfg.bindFlags(fs)
-	args := append(flags, "--redis-url", "embedded", "--admin-token", "s3cret-admin", "--outbox", t.TempDir(),
-		"--signing-key", strings.Repeat("k", 32), "--webhook-secret", testWebhookSecret)
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.cfg.load(fs, ""); err != nil {
-		t.Fatal(err)
-	}
+	a := testApp(t, flags)
 	rt, err := a.openRuntime(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +134,24 @@ func serveRuntime(t *testing.T, flags []string) (*runtime, *httptest.Server) {
 	srv := httptest.NewServer(hs.Handler)
 	t.Cleanup(srv.Close)
 	return rt, srv
+}
+
+// testApp is the app serve would be with flags, on embedded Redis with the
+// tests' admin token, signing key and webhook secret.
+func testApp(t *testing.T, flags []string) *app {
+	t.Helper()
+	a := &app{stdout: io.Discard, stderr: io.Discard, log: slog.New(slog.DiscardHandler)}
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	a.cfg.bindFlags(fs)
+	args := append(flags, "--redis-url", "embedded", "--admin-token", "s3cret-admin", "--outbox", t.TempDir(),
+		"--signing-key", strings.Repeat("k", 32), "--webhook-secret", testWebhookSecret)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.cfg.load(fs, ""); err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 const testWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

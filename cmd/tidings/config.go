@@ -57,6 +57,7 @@ type Config struct {
 	ValueBelow    string // value_trend under which a customer still buying is value_churn
 	Topics        string // the topics customers may leave: "newsletter=Weekly newsletter, offers"
 	GlobalHold    string // the share of customers who get no promotional campaign: "5%"
+	DoubleOptIn   string // the confirmation campaign of email sign-ups by API; empty: none
 	GlobalSalt    string // draws the global holdout's customers
 	LogFormat     string // text or json
 	OutboxDir     string
@@ -164,6 +165,8 @@ func (c *Config) settings() []setting {
 			help: "value churn: a customer still buying whose value_trend (latest 90 days' spend over the 90 before) is below this is value_churn", str: &c.ValueBelow},
 		{flag: "topics", env: "TIDINGS_TOPICS", yaml: "topics", def: "",
 			help: "the topics customers may leave on their preference page, comma-separated, each a slug with an optional label: newsletter=Weekly newsletter, offers=Offers (docs/privacy.md#topics)", str: &c.Topics},
+		{flag: "double-opt-in", env: "TIDINGS_DOUBLE_OPT_IN", yaml: "double_opt_in", def: "",
+			help: "the campaign id (trigger api, class transactional, email) that asks a customer to confirm an email consent granted through PUT /v1/customers; the consent starts at confirmation (docs/privacy.md#double-opt-in). Empty: consent starts at once", str: &c.DoubleOptIn},
 		{flag: "global-holdout", env: "TIDINGS_GLOBAL_HOLDOUT", yaml: "global_holdout", def: "0",
 			help: "the stable share of customers who receive no promotional campaign (e.g. 5%), to measure what marketing as a whole adds (tidings report --global-holdout)", str: &c.GlobalHold},
 		{flag: "global-holdout-salt", env: "TIDINGS_GLOBAL_HOLDOUT_SALT", yaml: "global_holdout_salt", def: "global-holdout",

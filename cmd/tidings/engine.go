@@ -100,6 +100,7 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 		InboxRetention: a.cfg.InboxRetention(),
 		Topics:         a.cfg.TopicList(),
 		GlobalHoldout:  a.cfg.GlobalHoldout(),
+		DoubleOptIn:    worker.DoubleOptIn{Campaign: a.cfg.DoubleOptIn, URL: confirmURL(rt.signer, a.cfg.PublicURL)},
 		Logger:         a.log,
 		UnsubscribeURL: unsubscribeURL(rt.signer, a.cfg.PublicURL),
 		SurveyURL:      surveyURL(rt.signer, a.cfg.PublicURL),
@@ -117,6 +118,9 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 		return nil, fmt.Errorf("TIDINGS_WEBHOOKS: %w", err)
 	}
 	rt.engine.LoadCampaigns(a.cfg.CampaignsDir)
+	if err := rt.engine.CheckDoubleOptIn(); err != nil {
+		return nil, fmt.Errorf("TIDINGS_DOUBLE_OPT_IN: %w", err)
+	}
 	if err := a.loadPolicy(rt.engine); err != nil {
 		return nil, err
 	}

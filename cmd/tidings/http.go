@@ -57,6 +57,11 @@ func preferencesURL(s unsubscribe.Signer, base string) func(d *store.Delivery) s
 	}
 }
 
+// confirmURL signs the double opt-in confirmation links.
+func confirmURL(s unsubscribe.Signer, base string) func(store.ConsentRequest) string {
+	return func(r store.ConsentRequest) string { return s.ConfirmURL(base, r.ID, r.CustomerID) }
+}
+
 // trackHTML puts a campaign's tracking into an email's HTML part, signed
 // with the unsubscribe links' key.
 func trackHTML(s unsubscribe.Signer, base string) func(*store.Delivery, campaigns.Tracking, string, string, time.Time) string {
@@ -101,7 +106,11 @@ func (a *app) mountTracking(mux *http.ServeMux, rt *runtime) error {
 func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	twilioToken, inboundSecret, noInbound := a.cfg.inboundSMS()
 	answers := triggers.Answers{Store: rt.st, Reactor: rt.queue, Logger: a.log}
-	unsub, err := unsubscribe.Handler(unsubscribe.Options{Store: rt.st, Signer: rt.signer, Logger: a.log,
+	var optIn unsubscribe.OptIn
+	if a.cfg.DoubleOptIn != "" {
+		optIn = rt.engine
+	}
+	unsub, err := unsubscribe.Handler(unsubscribe.Options{Store: rt.st, Signer: rt.signer, Logger: a.log, OptIn: optIn,
 		PublicURL: a.cfg.PublicURL, TwilioAuthToken: twilioToken, InboundSecret: inboundSecret, Topics: a.cfg.TopicList(),
 		Surveys: survey.Replies{Store: rt.st, SurveyOf: rt.engine.SurveyOf, Answers: answers, Logger: a.log}})
 	if err != nil {
@@ -114,6 +123,8 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/u/", unsub)
+	mux.Handle("/p/", unsub)
+	mux.Handle("/confirm/", unsub)
 	mux.Handle("/s/", answerPage)
 	if err := a.mountTracking(mux, rt); err != nil {
 		return nil, err

@@ -54,6 +54,19 @@ func emptyWorld(t *testing.T, d store.Dialect) (*store.Store, []string) {
 	return st, []string{"--database-url", url, "--campaigns", t.TempDir()}
 }
 
+// withExample copies examples/campaigns/name into the campaigns folder of
+// emptyWorld's flags.
+func withExample(t *testing.T, flags []string, name string) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "..", "examples", "campaigns", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(flags[3], name), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestProfilesAPI: PUT /v1/customers/{id} and the batch are signed like
 // /v1/events, validate like the CSV import with an error per field, are
 // idempotent, record consent with its source, and GET (admin) answers the
@@ -146,13 +159,7 @@ func TestProfilesAPI(t *testing.T) {
 func TestSendAPI(t *testing.T) {
 	t.Parallel()
 	st, flags := emptyWorld(t, store.SQLite)
-	receipt, err := os.ReadFile(filepath.Join("..", "..", "examples", "campaigns", "order-receipt.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(flags[3], "order-receipt.yaml"), receipt, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	withExample(t, flags, "order-receipt.yaml")
 	srv := serveHTTP(t, flags)
 	if code, body := signedDo(t, "PUT", srv.URL+"/v1/customers/ada", "p1",
 		`{"email": "ada@example.com", "consents": {"email": {"granted": true}}}`); code != http.StatusCreated {

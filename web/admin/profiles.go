@@ -96,6 +96,9 @@ type profileResult struct {
 	ExternalID string              `json:"external_id"`
 	Status     string              `json:"status"` // created, updated, unchanged, invalid, refused
 	Errors     imports.FieldErrors `json:"errors,omitempty"`
+	// ConsentPending names the consents waiting for the customer's
+	// confirmation (double opt-in): ["email"] when a confirmation was sent.
+	ConsentPending []string `json:"consent_pending,omitempty"`
 }
 
 // put serves PUT /v1/customers/{id}: 201 when created, 200 when updated or
@@ -186,7 +189,7 @@ func (h *signed) batch(w http.ResponseWriter, r *http.Request) {
 // write stores the validated profiles and returns one result for each, or
 // answers 503 when the database is unavailable.
 func (h *signed) write(w http.ResponseWriter, r *http.Request, in []store.CustomerInput) ([]profileResult, bool) {
-	outcomes, refused, err := h.e.UpsertProfiles(r.Context(), in)
+	outcomes, refused, confirming, err := h.e.UpsertProfiles(r.Context(), in)
 	if err != nil {
 		h.log.Error("profiles not stored", "customers", len(in), "err", err)
 		w.Header().Set("Retry-After", "5")
@@ -197,6 +200,9 @@ func (h *signed) write(w http.ResponseWriter, r *http.Request, in []store.Custom
 	out := make([]profileResult, len(in))
 	for i := range in {
 		out[i] = profileResult{ExternalID: in[i].ExternalID, Status: string(outcomes[i])}
+		if confirming != nil && confirming[i] {
+			out[i].ConsentPending = []string{"email"}
+		}
 	}
 	for _, re := range refused {
 		out[re.Index].Status = "refused"

@@ -67,6 +67,9 @@ type Options struct {
 	// Surveys reads an inbound SMS that is no keyword as a survey answer
 	// (a score replying to the survey last sent to the number); nil: none.
 	Surveys SurveyReplies
+	// OptIn confirms double opt-in requests (GET/POST /confirm/{token});
+	// nil: the route is not served.
+	OptIn OptIn
 	// Now is the clock of inbound timestamps (default time.Now).
 	Now func() time.Time
 	// PublicURL is the scheme://host[:port] the provider calls, used to
@@ -97,6 +100,8 @@ type handler struct {
 //	POST /u/{token}         RFC 8058 one-click unsubscribe (suppress + clear consent)
 //	GET  /p/{token}         the preference page: topics, save, unsubscribe from all
 //	POST /p/{token}         its form (a token of the page in the form, no script)
+//	GET  /confirm/{token}   double opt-in: a button confirming the sign-up (Options.OptIn)
+//	POST /confirm/{token}   its form: the email consent starts
 //	POST /v1/sms/inbound    inbound SMS: STOP, START, HELP keywords (with a
 //	                        credential only: Options.TwilioAuthToken or InboundSecret)
 //
@@ -122,6 +127,10 @@ func Handler(opts Options) (http.Handler, error) {
 	mux.HandleFunc("POST /u/{token}", h.oneClick)
 	mux.HandleFunc("GET /p/{token}", h.preferences)
 	mux.HandleFunc("POST /p/{token}", h.savePreferences)
+	if opts.OptIn != nil {
+		mux.HandleFunc("GET /confirm/{token}", h.optInPage)
+		mux.HandleFunc("POST /confirm/{token}", h.confirmOptIn)
+	}
 	inbound, err := newInboundAuth(opts, h.requestURL)
 	if err != nil {
 		return nil, err
