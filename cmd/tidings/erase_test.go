@@ -36,8 +36,10 @@ const (
 // the same address imported again by CSV and by webhook, and every example
 // campaign run again, gets no message.
 func TestEraseLeavesNoTrace(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			w := newEraseWorld(t, d)
 			w.seed()
 			before := w.outcomes()
@@ -58,7 +60,7 @@ func TestEraseLeavesNoTrace(t *testing.T) {
 			}
 
 			w.comeBack()
-			w.run("demo", "--once", "--occurrence", "manual-after-erasure")
+			w.run("demo", "--once", "--days", "0", "--occurrence", "manual-after-erasure")
 			var n int
 			if err := w.st.DB.Get(&n, w.st.DB.Rebind(`SELECT count(*) FROM deliveries d JOIN customers c ON c.id = d.customer_id
 				WHERE (lower(c.email) = ? OR c.phone = ?) AND d.status IN ('pending', 'deferred', 'sending', 'sent', 'unknown')`),
@@ -109,7 +111,7 @@ func (w *eraseWorld) run(args ...string) {
 // campaign again, and records a failed send whose error quotes the address.
 func (w *eraseWorld) seed() {
 	t := w.t
-	w.run("demo", "--once", "--customers", "60")
+	w.run("demo", "--once", "--days", "0", "--customers", "60")
 	csv := filepath.Join(t.TempDir(), "person.csv")
 	body := "external_id,email,phone,first_name,last_name,email_consent,sms_consent,time_zone\n" +
 		"quentin-1," + erEmail + "," + erPhone + "," + erFirst + "," + erLast + ",true,true,America/New_York\n"
@@ -118,7 +120,7 @@ func (w *eraseWorld) seed() {
 	}
 	w.run("import", "customers", csv)
 	w.postWebhook("evt-quentin-1", "quentin-1", true)
-	w.run("demo", "--once", "--occurrence", "manual-with-quentin")
+	w.run("demo", "--once", "--days", "0", "--occurrence", "manual-with-quentin")
 	st, err := store.Open(context.Background(), w.url)
 	if err != nil {
 		t.Fatal(err)
