@@ -87,12 +87,16 @@ const (
 // channels and the worker's adapters are keyed by one type.
 type Channel = channels.Name
 
-// The channels a campaign may name (channels.Email, channels.SMS).
+// The channels a campaign may name (channels.Email, channels.SMS,
+// channels.Webhook).
 const (
 	// Email is delivered over SMTP.
 	Email = channels.Email
 	// SMS is delivered through an SMS provider.
 	SMS = channels.SMS
+	// Webhook is posted as signed JSON to a URL of an allowed host, for
+	// team alerts (recipient: team).
+	Webhook = channels.Webhook
 )
 
 // TriggerKind names the one trigger a campaign has.
@@ -187,7 +191,8 @@ type Recipient struct {
 // IsCustomer reports whether messages go to the customer themself.
 func (r Recipient) IsCustomer() bool { return r.Team == nil }
 
-// Team holds the internal addresses alerts go to.
+// Team holds the internal addresses alerts go to (a webhook alert's URL is
+// in its messages: messages.webhook.url).
 type Team struct {
 	Email string
 	SMS   string

@@ -28,14 +28,17 @@
 //	              `at` defaults to 10:00 (DefaultAt).
 //	audience            required; an expr rule over rules.Env (plain, quoted or a | / > block);
 //	                    "true" selects everyone. Compiled and type-checked at load.
-//	channels            required; ordered list of email, sms: the first channel the customer
-//	                    can receive (consent, address, not suppressed) is used.
-//	recipient           customer (default) | {team: {email: ..., sms: "+..."}}: the message is
-//	                    about the customer but goes to the team (alerts). The team needs an
-//	                    address for each listed channel.
+//	channels            required; ordered list of email, sms, webhook: the first channel the
+//	                    customer can receive (consent, address, not suppressed) is used.
+//	                    webhook (team alerts only) posts to messages.webhook.url.
+//	recipient           customer (default) | {team: {email: ..., sms: "+..."}} | team: the
+//	                    message is about the customer but goes to the team (alerts). The team
+//	                    needs an address for each listed channel but webhook.
 //	messages            required; per channel:
 //	  email: {subject, text, html, from_name}  subject and text or html required.
 //	  sms:   {text}
+//	  webhook: {url, text}  url writes out its scheme and host, which must be one of
+//	         Settings.WebhookHosts (TIDINGS_WEBHOOK_HOSTS); templates fill only its path and query.
 //	  each with locales: {fr: {...}, fr-CA: {...}} overriding fields. A customer's locale
 //	  selects fr-CA, then fr, then the default fields.
 //	offer               map of strings, available to templates as .offer.<key>.

@@ -248,6 +248,7 @@ func (jp *journeyParser) send(n *yaml.Node, what string) *SendStep {
 	}
 	jp.channels(f.get("channels"), &msg)
 	jp.recipient(f.get("recipient"), &msg)
+	jp.webhookNeedsTeam(f.get("channels"), &msg)
 	jp.offer(f.get("offer"), &msg)
 	jp.survey(f.get("survey"), &msg)
 	jp.campaignMessages(f, &msg, true)

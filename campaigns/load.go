@@ -24,6 +24,10 @@ type Settings struct {
 	// Topics are the deployment's topics (TIDINGS_TOPICS): the only ones a
 	// campaign's topic and a rule's subscribed() may name.
 	Topics []Topic
+	// WebhookHosts are the hosts the webhook channel may post to
+	// (TIDINGS_WEBHOOK_HOSTS): a messages.webhook.url on another host is a
+	// load error. Empty: no campaign may use the webhook channel.
+	WebhookHosts []string
 }
 
 // MaxFileSize is the largest campaign file Tidings reads (1 MiB). A campaign

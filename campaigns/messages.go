@@ -16,13 +16,18 @@ const (
 	fieldText     = "text"
 	fieldHTML     = "html"
 	fieldFromName = "from_name"
+	fieldURL      = "url"
 )
 
 // channelKeys are the keys valid under messages.<channel> (plus "locales").
 var channelKeys = map[Channel][]string{
-	Email: {fieldSubject, fieldText, fieldHTML, fieldFromName},
-	SMS:   {fieldText},
+	Email:   {fieldSubject, fieldText, fieldHTML, fieldFromName},
+	SMS:     {fieldText},
+	Webhook: {fieldURL, fieldText},
 }
+
+// messageChannels are the channels a messages mapping may hold, in order.
+var messageChannels = []Channel{Email, SMS, Webhook}
 
 // msgFields holds compiled templates by field name.
 type msgFields map[string]*msgTemplate
@@ -43,12 +48,12 @@ type messageSet struct {
 
 // messages parses a `messages` mapping (the campaign's or a variant's).
 func (p *parser) messages(n *yaml.Node, where string, root *schema) map[Channel]*channelMessages {
-	f, ok := p.mapping(n, where, []string{string(Email), string(SMS)})
+	f, ok := p.mapping(n, where, []string{string(Email), string(SMS), string(Webhook)})
 	if !ok {
 		return nil
 	}
 	out := map[Channel]*channelMessages{}
-	for _, ch := range []Channel{Email, SMS} {
+	for _, ch := range messageChannels {
 		v := f.get(string(ch))
 		if v == nil {
 			continue
@@ -106,6 +111,9 @@ func (p *parser) msgFields(f fields, where string, ch Channel, root *schema) msg
 			if ch == SMS {
 				p.checkSMSLength(v, t, what)
 			}
+			if name == fieldURL && !p.webhookURL(v, t, what) {
+				delete(out, name)
+			}
 		}
 	}
 	return out
@@ -161,6 +169,12 @@ func (p *parser) requireMessages(n *yaml.Node, set map[Channel]*channelMessages,
 		case SMS:
 			if !cm.written[fieldText] {
 				p.errorf(n, "messages.sms.text is required")
+			}
+		case Webhook:
+			for _, f := range []string{fieldURL, fieldText} {
+				if !cm.written[f] {
+					p.errorf(n, "messages.webhook.%s is required", f)
+				}
 			}
 		}
 	}

@@ -20,7 +20,10 @@ func (p *parser) recipient(n *yaml.Node, c *Campaign) {
 		return
 	}
 	if n.Kind == yaml.ScalarNode {
-		p.oneOf(n, "recipient", "customer")
+		if s, _ := p.oneOf(n, "recipient", "customer", "team"); s == "team" {
+			c.Recipient.Team = &Team{}
+			p.teamAddresses(n, c)
+		}
 		return
 	}
 	f, ok := p.mapping(n, "recipient", []string{"team"})
@@ -48,12 +51,30 @@ func (p *parser) recipient(n *yaml.Node, c *Campaign) {
 			team.SMS = s
 		}
 	}
+	c.Recipient.Team = team
+	p.teamAddresses(tf.node, c)
+}
+
+// teamAddresses checks that the team has an address for each listed
+// channel but webhook, whose URL is in messages.webhook.url.
+func (p *parser) teamAddresses(n *yaml.Node, c *Campaign) {
+	team := c.Recipient.Team
 	for _, ch := range c.Channels {
 		if (ch == Email && team.Email == "") || (ch == SMS && team.SMS == "") {
-			p.errorf(tf.node, "recipient.team has no %s address but channels lists %s", ch, ch)
+			p.errorf(n, "recipient.team has no %s address but channels lists %s; write recipient: {team: {%s: ...}}", ch, ch, ch)
 		}
 	}
-	c.Recipient.Team = team
+}
+
+// webhookNeedsTeam refuses the webhook channel for messages to customers:
+// it posts to a URL the campaign names (a team's chat, a gateway), not to
+// an address the customer consented to.
+func (p *parser) webhookNeedsTeam(n *yaml.Node, c *Campaign) {
+	if n == nil || !slices.Contains(c.Channels, Webhook) || !c.Recipient.IsCustomer() {
+		return
+	}
+	p.errorf(n, "channel webhook posts to the URL in messages.webhook.url, not to the customer: "+
+		"add recipient: team (an alert about the customer to the team's chat or gateway)")
 }
 
 func (p *parser) offer(n *yaml.Node, c *Campaign) {

@@ -143,6 +143,7 @@ func (p *parser) parse(data []byte) *Campaign {
 	if steps == nil {
 		p.channels(f.get("channels"), c)
 		p.recipient(f.get("recipient"), c)
+		p.webhookNeedsTeam(f.get("channels"), c)
 		p.offer(f.get("offer"), c)
 		p.survey(f.get("survey"), c)
 	}
@@ -289,7 +290,7 @@ func (p *parser) duration(n *yaml.Node, what string) time.Duration {
 func (p *parser) channels(n *yaml.Node, c *Campaign) {
 	items := p.list(n, "channels")
 	for _, item := range items {
-		s, ok := p.oneOf(item, "channel", string(Email), string(SMS))
+		s, ok := p.oneOf(item, "channel", string(Email), string(SMS), string(Webhook))
 		if !ok {
 			continue
 		}
@@ -300,6 +301,6 @@ func (p *parser) channels(n *yaml.Node, c *Campaign) {
 		c.Channels = append(c.Channels, Channel(s))
 	}
 	if n != nil && len(items) == 0 && resolve(n).Kind == yaml.SequenceNode {
-		p.errorf(n, "channels must list at least one of email, sms")
+		p.errorf(n, "channels must list at least one of email, sms, webhook")
 	}
 }

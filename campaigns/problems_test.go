@@ -89,7 +89,7 @@ var brokenCases = []brokenCase{
 	{"bad clock", "birthday-greeting.yaml", `{at: "09:00"}`, `{at: "9am"}`,
 		`6:18: trigger.birthday.at: invalid time of day "9am"; write HH:MM, e.g. 09:00`},
 	{"unknown channel", "churn-alert.yaml", "channels: [email]", "channels: [email, fax]",
-		`13:19: channel must be one of email, sms, not "fax"`},
+		`13:19: channel must be one of email, sms, webhook, not "fax"`},
 	{"missing sms message", "win-back-90d.yaml", "channels: [email]", "channels: [email, sms]",
 		`21:3: messages.sms is missing: channel sms is listed in channels`},
 	{"bad occurrence", "win-back-90d.yaml", "once per 180 days", "twice a year",

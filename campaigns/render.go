@@ -6,12 +6,16 @@ import (
 	"strings"
 )
 
-// Rendered is one message ready for a channel. SMS uses Text only.
+// Rendered is one message ready for a channel. SMS uses Text only; a
+// webhook, URL and Text.
 type Rendered struct {
 	Subject  string
 	Text     string
 	HTML     string
 	FromName string
+	// URL is where a webhook message is posted, on the host its template
+	// writes out (checked again here, after rendering).
+	URL string
 }
 
 // Render executes the campaign's templates for one customer: channel
@@ -48,7 +52,8 @@ func Render(c *Campaign, ch Channel, locale, variant string, data map[string]any
 			err = fmt.Errorf("render %s %s: %v", c.ID, ch, p)
 		}
 	}()
-	targets := map[string]*string{fieldSubject: &r.Subject, fieldText: &r.Text, fieldHTML: &r.HTML, fieldFromName: &r.FromName}
+	targets := map[string]*string{fieldSubject: &r.Subject, fieldText: &r.Text, fieldHTML: &r.HTML, fieldFromName: &r.FromName,
+		fieldURL: &r.URL}
 	for _, field := range channelKeys[ch] {
 		t := c.messages.lookup(ch, variant, locale, field)
 		if t == nil {
@@ -57,6 +62,12 @@ func Render(c *Campaign, ch Channel, locale, variant string, data map[string]any
 		out, err := t.execute(locale, data, b)
 		if err != nil {
 			return Rendered{}, fmt.Errorf("render %s %s.%s: %w", c.ID, ch, field, err)
+		}
+		if field == fieldURL {
+			if err := checkOrigin(out, t.origin); err != nil {
+				return Rendered{}, fmt.Errorf("render %s %s.%s: %w", c.ID, ch, field, err)
+			}
+			out = strings.TrimSpace(out)
 		}
 		*targets[field] = out
 	}

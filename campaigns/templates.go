@@ -20,6 +20,7 @@ import (
 type msgTemplate struct {
 	src      string
 	html     bool
+	origin   string              // a webhook url's fixed "scheme://host[:port]", which every render must keep
 	textBase *ttemplate.Template // never executed: cloned per locale
 	htmlBase *htemplate.Template
 

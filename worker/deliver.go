@@ -201,8 +201,11 @@ func (e *Engine) holdForTime(ctx context.Context, c *campaigns.Campaign, d *stor
 // (nothing for internal team alerts, which need no consent).
 func (e *Engine) address(c *campaigns.Campaign, d *store.Delivery, cust *store.Customer) (to string, check store.Check) {
 	if !c.Recipient.IsCustomer() {
-		if d.Channel == campaigns.SMS {
+		switch d.Channel {
+		case campaigns.SMS:
 			return c.Recipient.Team.SMS, check
+		case campaigns.Webhook:
+			return string(campaigns.Webhook), check // the URL comes from the render (message)
 		}
 		return c.Recipient.Team.Email, check
 	}
@@ -318,6 +321,9 @@ func (e *Engine) message(ctx context.Context, c *campaigns.Campaign, d *store.De
 	}
 	if d.Channel == channels.Email && c.Tracking.Any() && r.HTML != "" && e.opts.TrackHTML != nil {
 		r.HTML = e.opts.TrackHTML(d, c.Tracking, r.HTML, unsub, now)
+	}
+	if d.Channel == channels.Webhook {
+		to = r.URL
 	}
 	return &channels.Message{DeliveryID: d.ID, Campaign: c.ID, Variant: d.Variant, To: to, Subject: r.Subject,
 		Text: r.Text, HTML: r.HTML, Locale: cust.Locale, FromName: r.FromName, UnsubscribeURL: unsub}, nil

@@ -58,6 +58,10 @@ type Options struct {
 	// Topics are the deployment's topics (TIDINGS_TOPICS), which campaign
 	// files are checked against and the preference page lists.
 	Topics []campaigns.Topic
+	// WebhookHosts are the hosts the webhook channel may post to
+	// (TIDINGS_WEBHOOK_HOSTS); a campaign's webhook url on another host is
+	// a load error.
+	WebhookHosts []string
 	// GlobalHoldout is the share of customers who receive no promotional
 	// campaign (TIDINGS_GLOBAL_HOLDOUT; zero: none).
 	GlobalHoldout GlobalHoldout

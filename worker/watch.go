@@ -44,7 +44,7 @@ const brokenShown = 3
 // campaign with it.
 func (e *Engine) LoadCampaigns(dir string) []campaigns.Problem {
 	sig := folderSignature(dir) // before reading: a change during the load is seen next time
-	list, problems := CampaignSettings(e.opts.Insights, e.opts.Topics).Load(dir)
+	list, problems := CampaignSettings(e.opts.Insights, e.opts.Topics, e.opts.WebhookHosts).Load(dir)
 	errs := map[string][]campaigns.Problem{}
 	for _, p := range problems {
 		if p.Severity == campaigns.SeverityError {
@@ -136,10 +136,11 @@ func reloadOnChange(ctx context.Context, every time.Duration, changed func() boo
 }
 
 // CampaignSettings are the campaign Settings of a deployment whose insights
-// use opts and whose topics are topics: rules may compare rfm.segment with
-// the configured segment map, campaigns and rules name those topics.
-func CampaignSettings(opts InsightsOptions, topics []campaigns.Topic) campaigns.Settings {
-	s := campaigns.Settings{Topics: topics}
+// use opts, whose topics are topics and whose webhook channel may post to
+// hosts: rules may compare rfm.segment with the configured segment map,
+// campaigns and rules name those topics, webhook urls name those hosts.
+func CampaignSettings(opts InsightsOptions, topics []campaigns.Topic, hosts []string) campaigns.Settings {
+	s := campaigns.Settings{Topics: topics, WebhookHosts: hosts}
 	if m := opts.Score.Segments; m != nil {
 		s.Segments = m.Names()
 	}

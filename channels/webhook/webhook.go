@@ -49,8 +49,27 @@ type Config struct {
 // Sender posts messages. Safe for concurrent use.
 type Sender struct {
 	cfg    Config
-	hosts  []hostRule
+	hosts  Hosts
 	client *http.Client
+}
+
+// Hosts is a parsed allowlist (TIDINGS_WEBHOOK_HOSTS): the channel checks
+// every post against it, and campaign loading checks every webhook url, so
+// a campaign naming another host fails `tidings validate`.
+type Hosts struct{ rules []hostRule }
+
+// ParseHosts reads allowlist entries: "hooks.slack.com",
+// "push.example.com:8443", "*.example.com" or "10.0.0.7:9000".
+func ParseHosts(entries []string) (Hosts, error) {
+	var h Hosts
+	for _, e := range entries {
+		r, err := parseHost(e)
+		if err != nil {
+			return Hosts{}, err
+		}
+		h.rules = append(h.rules, r)
+	}
+	return h, nil
 }
 
 var _ channels.Channel = (*Sender)(nil)
@@ -76,14 +95,11 @@ func New(cfg Config) (*Sender, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	s := &Sender{cfg: cfg}
-	for _, h := range cfg.Hosts {
-		r, err := parseHost(h)
-		if err != nil {
-			return nil, fmt.Errorf("webhook channel: TIDINGS_WEBHOOK_HOSTS: %w", err)
-		}
-		s.hosts = append(s.hosts, r)
+	hosts, err := ParseHosts(cfg.Hosts)
+	if err != nil {
+		return nil, fmt.Errorf("webhook channel: TIDINGS_WEBHOOK_HOSTS: %w", err)
 	}
+	s := &Sender{cfg: cfg, hosts: hosts}
 	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: s.checkDial}
 	s.client = &http.Client{
 		Timeout:   cfg.Timeout,
@@ -92,7 +108,7 @@ func New(cfg Config) (*Sender, error) {
 			if len(via) >= 3 {
 				return errors.New("more than 3 redirects")
 			}
-			if !s.allowed(req.URL) {
+			if !s.hosts.Allows(req.URL) {
 				return &refused{fmt.Sprintf("redirect to host %q, which is not in TIDINGS_WEBHOOK_HOSTS", req.URL.Hostname())}
 			}
 			return nil
@@ -126,8 +142,8 @@ func parseHost(entry string) (hostRule, error) {
 // Name is channels.Webhook.
 func (s *Sender) Name() channels.Name { return channels.Webhook }
 
-// allowed reports whether u's host and port are listed.
-func (s *Sender) allowed(u *url.URL) bool {
+// Allows reports whether u is http(s) and its host and port are listed.
+func (h Hosts) Allows(u *url.URL) bool {
 	if u.Scheme != "https" && u.Scheme != "http" {
 		return false
 	}
@@ -135,7 +151,7 @@ func (s *Sender) allowed(u *url.URL) bool {
 	if port == "" {
 		port = map[string]string{"https": "443", "http": "80"}[u.Scheme]
 	}
-	return slices.ContainsFunc(s.hosts, func(r hostRule) bool {
+	return slices.ContainsFunc(h.rules, func(r hostRule) bool {
 		if r.port != "" && r.port != port || r.port == "" && port != "443" && port != "80" {
 			return false
 		}
@@ -161,7 +177,7 @@ func (s *Sender) checkDial(_, address string, _ syscall.RawConn) error {
 	if !(ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified()) {
 		return nil
 	}
-	if slices.ContainsFunc(s.hosts, func(r hostRule) bool {
+	if slices.ContainsFunc(s.hosts.rules, func(r hostRule) bool {
 		return r.literal != nil && r.literal.Equal(ip) && (r.port == "" || r.port == port)
 	}) {
 		return nil
@@ -198,7 +214,7 @@ func (s *Sender) Send(ctx context.Context, m *channels.Message) (channels.Result
 	if err != nil || u.Host == "" {
 		return channels.Result{}, channels.Permanent("bad_url", errors.New("webhook channel: the message's url is not an absolute URL"))
 	}
-	if !s.allowed(u) {
+	if !s.hosts.Allows(u) {
 		return channels.Result{}, channels.Permanent("host_not_allowed", fmt.Errorf(
 			"webhook channel: host %q (%s) is not in TIDINGS_WEBHOOK_HOSTS; add it there, or fix the campaign's url",
 			u.Hostname(), u.Scheme))

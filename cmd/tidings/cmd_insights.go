@@ -308,7 +308,7 @@ func (a *app) loadCampaigns(paths ...string) ([]*campaigns.Campaign, []campaigns
 	if err != nil {
 		return nil, nil, err
 	}
-	list, problems := worker.CampaignSettings(opts, a.cfg.TopicList()).Load(paths...)
+	list, problems := worker.CampaignSettings(opts, a.cfg.TopicList(), a.cfg.WebhookChannel.hosts).Load(paths...)
 	return list, problems, nil
 }
 

@@ -149,6 +149,9 @@ func printRendered(a *app, ch campaigns.Channel, variant, locale string, r campa
 		}
 		fmt.Fprintf(w, "Subject: %s\n\n", r.Subject)
 	}
+	if r.URL != "" {
+		fmt.Fprintf(w, "POST %s\n\n", r.URL)
+	}
 	fmt.Fprintln(w, r.Text)
 	if r.HTML != "" {
 		fmt.Fprintf(w, "--- html ---\n%s\n", r.HTML)

@@ -76,6 +76,8 @@ type Config struct {
 	TrustProxies  string // CIDRs of the reverse proxies whose X-Forwarded-For is believed
 
 	Feedback FeedbackConfig // bounces, complaints and receipts (config_feedback.go)
+	// WebhookChannel is the webhook channel's hosts and secret (config_webhookchannel.go).
+	WebhookChannel WebhookChannelConfig
 
 	location      *time.Location
 	claimLease    time.Duration
@@ -194,6 +196,7 @@ func (c *Config) settings() []setting {
 		{flag: "migrate", env: "TIDINGS_MIGRATE", yaml: "migrate", def: "false",
 			help: "serve, worker, scheduler: apply pending schema migrations at start; without it they refuse to start on a database that has some (run tidings migrate up)", str: &c.Migrate, boolean: true},
 	}
+	out = append(out, c.WebhookChannel.settings()...)
 	return append(out, c.Feedback.settings()...)
 }
 
@@ -412,6 +415,7 @@ func (c *Config) validate() error {
 	}
 	c.feedback = c.Feedback.validate(bad)
 	c.Feedback.returnPath(c.SigningKey, bad)
+	c.WebhookChannel.validate(bad)
 	return errors.Join(errs...)
 }
 

@@ -99,6 +99,7 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 		Lease:          a.cfg.Lease(),
 		InboxRetention: a.cfg.InboxRetention(),
 		Topics:         a.cfg.TopicList(),
+		WebhookHosts:   a.cfg.WebhookChannel.hosts,
 		GlobalHoldout:  a.cfg.GlobalHoldout(),
 		DoubleOptIn:    worker.DoubleOptIn{Campaign: a.cfg.DoubleOptIn, URL: confirmURL(rt.signer, a.cfg.PublicURL)},
 		Logger:         a.log,
@@ -222,10 +223,18 @@ func (a *app) openChannels(rt *runtime) (map[channels.Name]channels.Channel, err
 	if err != nil {
 		return nil, fmt.Errorf("sms: %w", err)
 	}
-	return map[channels.Name]channels.Channel{
+	out := map[channels.Name]channels.Channel{
 		channels.Email: channels.Breaker(channels.Limited(emailCh, rate.Limit(a.cfg.EmailRate), a.cfg.EmailRate), channels.BreakerConfig{}),
 		channels.SMS:   channels.Breaker(channels.Limited(smsCh, rate.Limit(a.cfg.SMSRate), a.cfg.SMSRate), channels.BreakerConfig{}),
-	}, nil
+	}
+	hook, err := a.cfg.WebhookChannel.channel()
+	if err != nil {
+		return nil, fmt.Errorf("webhook channel: %w", err)
+	}
+	if hook != nil {
+		out[channels.Webhook] = hook
+	}
+	return out, nil
 }
 
 // asynqServer returns a worker server on rt's Redis running the engine.
