@@ -26,7 +26,7 @@ var layers = []struct {
 	{0, "insights", "pure computation: RFM, lifecycle, BG/NBD, Gamma-Gamma"},
 	{0, "channels", "message transports: email, SMS, outbox; never the store"},
 	{0, "customer", "the registry of customer fields"},
-	{0, "internal", "helpers for the tests: the deadline poll"},
+	{0, "internal", "helpers for the tests: the deadline poll, the benchmarks' HTTP load"},
 	{0, "typo", "edit distance for did-you-mean suggestions"},
 	{-1, "stdwebhook", "the Standard Webhooks scheme: secrets, signing, verification (below channels, which sign with it)"},
 	{1, "rules", "expr rules over the customer environment"},

@@ -7,10 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/tidings-crm/tidings/internal/loadgen"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/triggers"
@@ -32,19 +30,12 @@ const (
 	ingestCustomers = 10000
 )
 
-// ingestFigures is one timed run of the ingest benchmark.
-type ingestFigures struct {
-	accepted int
-	elapsed  time.Duration
-	p50, p99 time.Duration
-}
-
 // ingestRun holds the figures measured once per process and kind of event:
 // "make bench" runs a benchmark function more than once (b.N = 1, then
 // -benchtime 3x), and one timed window is the measurement.
 type ingestRun struct {
 	once sync.Once
-	figs ingestFigures
+	figs loadgen.Result
 	err  error
 }
 
@@ -84,28 +75,12 @@ func benchIngest(b *testing.B, kind string) {
 	if run.err != nil {
 		b.Fatal(run.err)
 	}
-	f := run.figs
-	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(float64(f.accepted)/f.elapsed.Seconds(), "events/s")
-	b.ReportMetric(float64(f.p50.Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(f.p99.Microseconds())/1000, "p99-ms")
+	run.figs.Report(b, "events/s")
 }
 
-func benchDuration() (time.Duration, error) {
-	v := os.Getenv("TIDINGS_BENCH_DURATION")
-	if v == "" {
-		return 60 * time.Second, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("TIDINGS_BENCH_DURATION=%q: write a Go duration such as 20s or 1m", v)
-	}
-	return d, nil
-}
-
-func measureIngest(b *testing.B, kind string) (ingestFigures, error) {
-	var figs ingestFigures
-	window, err := benchDuration()
+func measureIngest(b *testing.B, kind string) (loadgen.Result, error) {
+	var figs loadgen.Result
+	window, err := loadgen.Window(60 * time.Second)
 	if err != nil {
 		return figs, err
 	}
@@ -120,62 +95,27 @@ func measureIngest(b *testing.B, kind string) (ingestFigures, error) {
 	mux := http.NewServeMux()
 	mux.Handle("POST "+triggers.PathEvents, h) // as "tidings serve" routes it
 	mux.Handle("POST /v1/events/", h)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	base, srv, err := loadgen.Serve(b, mux)
 	if err != nil {
 		return figs, err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
-	go srv.Serve(ln) //nolint:errcheck // ErrServerClosed at the end
-	b.Cleanup(func() { srv.Close() })
-	url := "http://" + ln.Addr().String() + triggers.PathPurchase
+	url := base + triggers.PathPurchase
 	if kind == ingestAny {
-		url = "http://" + ln.Addr().String() + triggers.PathEvents
+		url = base + triggers.PathEvents
 	}
-
-	tr := &http.Transport{MaxIdleConnsPerHost: ingestClients, MaxConnsPerHost: ingestClients}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	lat := make([][]time.Duration, ingestClients)
-	fails := make([]error, ingestClients)
+	hc, done := loadgen.Client(ingestClients)
+	defer done()
 	signed := presign(window, kind)
-	b.ResetTimer()
-	start := time.Now()
-	deadline := start.Add(window)
-	var wg sync.WaitGroup
-	for c := range ingestClients {
-		wg.Go(func() {
-			evs := &signed[c]
-			for n := 0; time.Now().Before(deadline); n++ {
-				id, body, hdr, err := evs.event(c, n)
-				if err != nil {
-					fails[c] = err
-					return
-				}
-				took, err := postSigned(hc, url, id, body, hdr)
-				if err != nil {
-					fails[c] = err
-					return
-				}
-				lat[c] = append(lat[c], took)
-			}
-		})
-	}
-	wg.Wait()
-	figs.elapsed = time.Since(start)
-	b.StopTimer()
-	for _, err := range fails {
+	figs, err = loadgen.Run(b, ingestClients, window, func(c, n int) (time.Duration, error) {
+		id, body, hdr, err := signed[c].event(c, n)
 		if err != nil {
-			return figs, err
+			return 0, err
 		}
+		return postSigned(hc, url, id, body, hdr)
+	})
+	if err != nil {
+		return figs, err
 	}
-	all := slices.Concat(lat...)
-	figs.accepted = len(all)
-	if figs.accepted == 0 {
-		return figs, fmt.Errorf("no event accepted in %v", window)
-	}
-	slices.Sort(all)
-	figs.p50, figs.p99 = all[len(all)/2], all[len(all)*99/100]
 	// A handler enqueues its reaction after the answer is out: let the last
 	// ones finish before counting the queue.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -183,7 +123,7 @@ func measureIngest(b *testing.B, kind string) (ingestFigures, error) {
 	if err := srv.Shutdown(ctx); err != nil {
 		return figs, fmt.Errorf("stop the server: %w", err)
 	}
-	return figs, checkStored(st, asynq.NewInspectorFromRedisClient(rdb), figs.accepted, kind)
+	return figs, checkStored(st, asynq.NewInspectorFromRedisClient(rdb), figs.N, kind)
 }
 
 // Pre-signing: the clients share the two cores with the server, so events

@@ -10,16 +10,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tidings-crm/tidings/channels"
+	"github.com/tidings-crm/tidings/internal/loadgen"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/web/feedback"
@@ -38,13 +37,9 @@ const feedbackClients = 16
 // is recorded once. TIDINGS_BENCH_DURATION sets the window (default 60s),
 // TIDINGS_BENCH_FEEDBACK_ROWS the sent rows (default 20,000).
 func BenchmarkFeedbackIngest(b *testing.B) {
-	window := 60 * time.Second
-	if v := os.Getenv("TIDINGS_BENCH_DURATION"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			b.Fatalf("TIDINGS_BENCH_DURATION=%q: %v", v, err)
-		}
-		window = d
+	window, err := loadgen.Window(60 * time.Second)
+	if err != nil {
+		b.Fatal(err)
 	}
 	rows := 20000
 	if v := os.Getenv("TIDINGS_BENCH_FEEDBACK_ROWS"); v != "" {
@@ -62,14 +57,11 @@ func BenchmarkFeedbackIngest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	base, _, err := loadgen.Serve(b, h)
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln) //nolint:errcheck // ErrServerClosed at the end
-	b.Cleanup(func() { srv.Close() })
-	url := "http://" + ln.Addr().String() + feedback.PathMailgun
+	url := base + feedback.PathMailgun
 
 	bodies := make([][]byte, len(ids))
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
@@ -93,65 +85,37 @@ func BenchmarkFeedbackIngest(b *testing.B) {
 		})
 	}
 
-	tr := &http.Transport{MaxIdleConnsPerHost: feedbackClients, MaxConnsPerHost: feedbackClients}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	var (
-		mu   sync.Mutex
-		next int
-		lat  []time.Duration
-		fail error
-	)
-	start := time.Now()
-	deadline := start.Add(window)
-	var wg sync.WaitGroup
-	for range feedbackClients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= len(bodies) {
-					return
-				}
-				t0 := time.Now()
-				resp, err := hc.Post(url, "application/json", bytes.NewReader(bodies[i]))
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						err = fmt.Errorf("callback %d: %s", i, resp.Status)
-					}
-				}
-				mu.Lock()
-				lat = append(lat, time.Since(t0))
-				if err != nil && fail == nil {
-					fail = err
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if fail != nil {
-		b.Fatal(fail)
+	hc, done := loadgen.Client(feedbackClients)
+	defer done()
+	var next atomic.Int64 // each callback once, whichever client is free
+	res, err := loadgen.Run(b, feedbackClients, window, func(int, int) (time.Duration, error) {
+		i := int(next.Add(1)) - 1
+		if i >= len(bodies) {
+			return 0, loadgen.Done
+		}
+		t0 := time.Now()
+		resp, err := hc.Post(url, "application/json", bytes.NewReader(bodies[i]))
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("callback %d: %s", i, resp.Status)
+		}
+		return time.Since(t0), nil
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
 	var stored int
 	if err := st.DB.Get(&stored, `SELECT count(*) FROM delivery_feedback`); err != nil {
 		b.Fatal(err)
 	}
-	if stored != len(lat) {
-		b.Fatalf("%d callbacks answered 200, %d recorded", len(lat), stored)
+	if stored != res.N {
+		b.Fatalf("%d callbacks answered 200, %d recorded", res.N, stored)
 	}
-	slices.Sort(lat)
-	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "events/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	res.Report(b, "events/s")
 }
 
 // benchSentRows writes n customers, each with one sent email row of one of

@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/tidings-crm/tidings/channels"
+	"github.com/tidings-crm/tidings/internal/loadgen"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/web/tracking"
@@ -31,15 +29,9 @@ const (
 	redirectDeliveries = 2000
 )
 
-type redirectFigures struct {
-	redirects int
-	elapsed   time.Duration
-	p50, p99  time.Duration
-}
-
 var redirectRun struct {
 	once sync.Once
-	figs redirectFigures
+	figs loadgen.Result
 	err  error
 }
 
@@ -56,28 +48,12 @@ func BenchmarkClickRedirect(b *testing.B) {
 	if redirectRun.err != nil {
 		b.Fatal(redirectRun.err)
 	}
-	f := redirectRun.figs
-	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(float64(f.redirects)/f.elapsed.Seconds(), "redirects/s")
-	b.ReportMetric(float64(f.p50.Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(f.p99.Microseconds())/1000, "p99-ms")
+	redirectRun.figs.Report(b, "redirects/s")
 }
 
-func benchWindow() (time.Duration, error) {
-	v := os.Getenv("TIDINGS_BENCH_DURATION")
-	if v == "" {
-		return 20 * time.Second, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("TIDINGS_BENCH_DURATION=%q: write a Go duration such as 20s or 1m", v)
-	}
-	return d, nil
-}
-
-func measureRedirects(b *testing.B) (redirectFigures, error) {
-	var figs redirectFigures
-	window, err := benchWindow()
+func measureRedirects(b *testing.B) (loadgen.Result, error) {
+	var figs loadgen.Result
+	window, err := loadgen.Window(20 * time.Second)
 	if err != nil {
 		return figs, err
 	}
@@ -97,53 +73,18 @@ func measureRedirects(b *testing.B) (redirectFigures, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/c/", h) // as "tidings serve" routes it
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	base, srv, err := loadgen.Serve(b, mux)
 	if err != nil {
 		return figs, err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
-	go srv.Serve(ln) //nolint:errcheck // ErrServerClosed at the end
-	b.Cleanup(func() { srv.Close() })
-	base := "http://" + ln.Addr().String()
-
-	tr := &http.Transport{MaxIdleConnsPerHost: redirectClients, MaxConnsPerHost: redirectClients}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	lat := make([][]time.Duration, redirectClients)
-	fails := make([]error, redirectClients)
-	b.ResetTimer()
-	start := time.Now()
-	deadline := start.Add(window)
-	var wg sync.WaitGroup
-	for c := range redirectClients {
-		wg.Go(func() {
-			for n := c; time.Now().Before(deadline); n += redirectClients {
-				took, err := follow(hc, base+urls[n%len(urls)])
-				if err != nil {
-					fails[c] = err
-					return
-				}
-				lat[c] = append(lat[c], took)
-			}
-		})
+	hc, done := loadgen.Client(redirectClients)
+	defer done()
+	figs, err = loadgen.Run(b, redirectClients, window, func(c, n int) (time.Duration, error) {
+		return follow(hc, base+urls[(c+n*redirectClients)%len(urls)])
+	})
+	if err != nil {
+		return figs, err
 	}
-	wg.Wait()
-	figs.elapsed = time.Since(start)
-	b.StopTimer()
-	for _, err := range fails {
-		if err != nil {
-			return figs, err
-		}
-	}
-	all := slices.Concat(lat...)
-	figs.redirects = len(all)
-	if figs.redirects == 0 {
-		return figs, fmt.Errorf("no redirect in %v", window)
-	}
-	slices.Sort(all)
-	figs.p50, figs.p99 = all[len(all)/2], all[len(all)*99/100]
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := srv.Shutdown(cctx); err != nil {
@@ -152,7 +93,7 @@ func measureRedirects(b *testing.B) (redirectFigures, error) {
 	if err := rec.Close(cctx); err != nil { // a graceful stop writes every queued click
 		return figs, err
 	}
-	return figs, checkClicks(ctx, st, figs.redirects, rec.Dropped())
+	return figs, checkClicks(ctx, st, figs.N, rec.Dropped())
 }
 
 var benchTokens = tracking.Tokens{Signer: unsubscribe.Signer{Key: testKey}}
