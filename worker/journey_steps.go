@@ -26,6 +26,10 @@ type walk struct {
 	cust   *store.Customer // nil: deleted
 	events []store.StoredJourneyEvent
 	now    time.Time
+	// sends plans the walk's send steps with the batch's; move is the
+	// index the walk's move will have in the batch, nth counts its sends.
+	sends     *stepSends
+	move, nth int
 
 	m   store.JourneyMove
 	env *rules.Env
@@ -70,11 +74,7 @@ func (w *walk) run(ctx context.Context) (store.JourneyMove, error) {
 			}
 			out.Event = event
 		case campaigns.StepSend:
-			st, err := w.send(ctx, step)
-			if err != nil {
-				return w.m, err
-			}
-			taken.DeliveryStatus = st
+			w.send(step, len(w.m.Taken))
 		case campaigns.StepUpdate:
 			if err := w.update(ctx, step.Update); err != nil {
 				return w.m, err
@@ -175,29 +175,18 @@ func (w *walk) matches(f campaigns.EventFilter, ev store.StoredJourneyEvent) (bo
 	return ok, nil
 }
 
-// send writes the send step's ledger row through the same planning as a
-// one-message campaign (holdout was decided at entry; consent, suppressions,
-// caps, quiet hours and the contact policy apply now), under the step's
-// occurrence key, and returns the row's status ("existing" when a previous
-// pass wrote it).
-func (w *walk) send(ctx context.Context, step *campaigns.Step) (store.Status, error) {
-	msg := *step.Send.Message
-	// The journey's entry holds its holdout and its occurrence rule; the
-	// step's row is keyed by step and visit and goes out now.
-	msg.Holdout, msg.Occurrence = 0, campaigns.Occurrence{Kind: campaigns.EveryRun}
+// send queues the send step's ledger row for the batch's plan
+// (stepSends), which writes it through the same planning as a one-message
+// campaign (holdout was decided at entry; consent, suppressions, caps,
+// quiet hours and the contact policy apply now) under the step's occurrence
+// key, before the move commits, and fills in the row's status ("existing"
+// when a previous pass wrote it). taken is the step's index in the move.
+func (w *walk) send(step *campaigns.Step, taken int) {
 	cd := w.e.candidateOf(w.cust)
 	cd.occurrence = stepOccurrence(w.s.Occurrence, step.ID, w.m.Visit)
 	cd.sendAt, cd.eventID = w.now, w.s.EventID
-	counts := map[string]int{}
-	if err := w.e.decide(ctx, &msg, 0, []candidate{cd}, w.now, counts); err != nil {
-		return "", fmt.Errorf("send step %s: %w", step.ID, err)
-	}
-	for k, n := range counts {
-		if n > 0 {
-			return store.Status(k), nil
-		}
-	}
-	return "", nil
+	w.sends.add(step, cd, w.move, taken, w.nth)
+	w.nth++
 }
 
 // update applies an update step to the customer's profile. Tags are

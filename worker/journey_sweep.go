@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/tidings-crm/tidings/campaigns"
@@ -128,21 +129,35 @@ func (e *Engine) advanceBatch(ctx context.Context, states []store.JourneyState, 
 		return err
 	}
 	moves := make([]store.JourneyMove, 0, len(states))
+	var sends stepSends
 	for i := range states {
 		s := &states[i]
 		c, ok := e.Campaign(s.JourneyID)
 		if !ok || c.Journey == nil {
 			continue // unloaded meanwhile: due again when the lease ends
 		}
-		w := &walk{e: e, c: c, s: s, cust: custs[s.CustomerID], events: events[s.ID], now: now}
+		mark := len(sends.pending)
+		w := &walk{e: e, c: c, s: s, cust: custs[s.CustomerID], events: events[s.ID], now: now,
+			sends: &sends, move: len(moves)}
 		m, err := w.run(ctx)
 		if err != nil {
-			rep.Failed++
-			e.opts.Logger.Warn("journey step failed; retried when its lease ends", "campaign", c.ID,
-				"customer", s.CustomerID, "step", w.m.Step, "err", err)
+			sends.drop(mark)
+			e.failedStep(rep, s, w.m.Step, err)
 			continue
 		}
 		moves = append(moves, m)
+	}
+	failed := sends.plan(ctx, e, moves, now)
+	if len(failed) > 0 {
+		kept := moves[:0]
+		for i, m := range moves {
+			if err := failed[i]; err != nil {
+				e.failedStep(rep, &states[slices.IndexFunc(states, func(s store.JourneyState) bool { return s.ID == m.StateID })], m.Step, err)
+				continue
+			}
+			kept = append(kept, m)
+		}
+		moves = kept
 	}
 	lost, err := e.st.AdvanceJourneys(ctx, moves, now)
 	if err != nil {
@@ -151,4 +166,12 @@ func (e *Engine) advanceBatch(ctx context.Context, states []store.JourneyState, 
 	rep.Lost += lost
 	rep.Advanced += len(moves) - lost
 	return nil
+}
+
+// failedStep counts and logs a state whose pass failed: it stays leased and
+// is due again when its lease ends.
+func (e *Engine) failedStep(rep *SweepReport, s *store.JourneyState, step string, err error) {
+	rep.Failed++
+	e.opts.Logger.Warn("journey step failed; retried when its lease ends", "campaign", s.JourneyID,
+		"customer", s.CustomerID, "step", step, "err", err)
 }

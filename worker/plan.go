@@ -96,38 +96,51 @@ func contact(pol *campaigns.Policy, loc *time.Location, zone campaigns.ZoneSourc
 // frequency caps with priority, the trigger's local time, and the policy's
 // quiet hours and blackout dates.
 func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64, batch []candidate, now time.Time, counts map[string]int) error {
+	_, err := e.decideEach(ctx, c, runID, batch, now, counts)
+	return err
+}
+
+// decideEach is decide, also returning what became of each customer of the
+// batch: the status their row was written with, "existing" when the row
+// was there already, "skipped_recent" when none was written.
+func (e *Engine) decideEach(ctx context.Context, c *campaigns.Campaign, runID int64, batch []candidate, now time.Time,
+	counts map[string]int) (map[int64]store.Status, error) {
 	pol := e.Policy() // one policy for the whole batch, even if it is reloaded meanwhile
 	sup, err := e.suppressed(ctx, batch)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	left, err := e.optedOut(ctx, c, batch)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	recent, err := e.recent(ctx, c, batch, now, pol)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	each := make(map[int64]store.Status, len(batch))
 	rows := make([]store.NewDelivery, 0, len(batch))
 	for _, cd := range batch {
 		if recent.sentWithin(cd.id, c.ID) {
 			counts["skipped_recent"]++
+			each[cd.id] = "skipped_recent"
 			continue
 		}
+		each[cd.id] = "existing"
 		rows = append(rows, e.planRow(c, cd, runID, sup, left[cd.id], recent, now, pol))
 	}
 	if err := e.cancelDisplaced(ctx, c, recent, now); err != nil {
-		return err
+		return nil, err
 	}
 	inserted, err := e.st.InsertDeliveries(ctx, rows, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	counts["existing"] += len(rows) - len(inserted)
 	var due []int64
 	for _, in := range inserted {
 		counts[string(in.Status)]++
+		each[in.CustomerID] = in.Status
 		switch {
 		case in.Status == store.StatusDeferred && in.NotBefore != nil:
 			e.enqueueOrWarn(e.q.Deliver(ctx, in.ID, *in.NotBefore), in.ID)
@@ -140,7 +153,7 @@ func (e *Engine) decide(ctx context.Context, c *campaigns.Campaign, runID int64,
 		e.enqueueOrWarn(e.q.DeliverBatch(ctx, due[:k]), due[0])
 		due = due[k:]
 	}
-	return nil
+	return each, nil
 }
 
 // planRow is the ledger row of one customer of a batch: channel by
