@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a bounded budget (FUZZTIME, default 20000x:
 # that many inputs each): the campaign parser, the template renderer, the
-# rule compiler, the purchase webhook and the unsubscribe token. `make test`
-# runs it short; `make fuzz` runs it long. A failing input is saved under the
+# rule compiler, the purchase webhook, the unsubscribe token and the bounce
+# parser. `make test` runs it short; `make fuzz` runs it long. A failing input is saved under the
 # package's testdata/fuzz and then replays in every plain `go test`.
 # Budgets are counts, not durations: Go 1.26's fuzz coordinator can fail a
 # duration budget with a spurious "context deadline exceeded" when the
@@ -16,6 +16,7 @@ targets=(
   "./rules FuzzCompile"
   "./triggers FuzzPurchaseHandler"
   "./web/unsubscribe FuzzVerify"
+  "./channels/email/bounce FuzzParse"
 )
 for t in "${targets[@]}"; do
   read -r pkg name <<<"$t"
