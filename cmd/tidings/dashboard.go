@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -11,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tidings-crm/tidings/web/dashboard"
+	"github.com/tidings-crm/tidings/web/openapi"
 )
 
 // monitoringPath is where the asynqmon UI is served.
@@ -19,7 +19,7 @@ const monitoringPath = "/monitoring"
 // mountDashboard serves the dashboard at /dashboard and asynqmon at
 // /monitoring, both behind the admin token (Bearer header or the
 // dashboard's login cookie). Without a token neither is served.
-func (a *app) mountDashboard(mux *http.ServeMux, rt *runtime) error {
+func (a *app) mountDashboard(mux *openapi.Mux, rt *runtime) error {
 	if a.cfg.AdminToken == "" {
 		a.log.Warn("TIDINGS_ADMIN_TOKEN is not set: the dashboard (/dashboard) and queue monitor (/monitoring) are disabled")
 		return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/web/admin"
+	"github.com/tidings-crm/tidings/web/openapi"
 	"github.com/tidings-crm/tidings/web/survey"
 	"github.com/tidings-crm/tidings/web/tracking"
 	"github.com/tidings-crm/tidings/web/unsubscribe"
@@ -75,7 +76,7 @@ func trackHTML(s unsubscribe.Signer, base string) func(*store.Delivery, campaign
 // mountTracking serves the tracked links and the open pixel (/c/, /o/);
 // their hits are written by rt.tracker, which the runtime closes (writing
 // what is queued) after the HTTP server has stopped.
-func (a *app) mountTracking(mux *http.ServeMux, rt *runtime) error {
+func (a *app) mountTracking(mux *openapi.Mux, rt *runtime) error {
 	if rt.tracker == nil {
 		rt.tracker = tracking.NewRecorder(tracking.RecorderOptions{Store: rt.st, Reactor: rt.queue, Logger: a.log})
 		rec := rt.tracker
@@ -96,8 +97,7 @@ func (a *app) mountTracking(mux *http.ServeMux, rt *runtime) error {
 	if err != nil {
 		return err
 	}
-	mux.Handle("/c/", h)
-	mux.Handle("/o/", h)
+	mountRoutes(mux, h, h)
 	return nil
 }
 
@@ -121,43 +121,42 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/u/", unsub)
-	mux.Handle("/p/", unsub)
-	mux.Handle("/confirm/", unsub)
-	mux.Handle("/s/", answerPage)
+	mux := &openapi.Mux{}
+	mountRoutes(mux, unsub, unsub) // /u/, /p/, /confirm/ and /v1/sms/inbound when configured
+	mountRoutes(mux, answerPage, answerPage)
 	if err := a.mountTracking(mux, rt); err != nil {
 		return nil, err
 	}
-	if noInbound == "" {
-		mux.Handle("/v1/sms/inbound", unsub)
-	} else {
+	if noInbound != "" {
 		a.log.Warn(noInbound)
 	}
+	doc, err := openapi.Handler()
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("GET "+openapi.Path, doc)
 	if a.cfg.WebhookSecret != "" {
 		wh, err := triggers.NewWebhook(triggers.WebhookOptions{Secrets: a.cfg.WebhookSecret, Store: rt.st,
 			Reactor: rt.queue, Logger: a.log, Metrics: triggers.NewWebhookMetrics(rt.metrics)})
 		if err != nil {
 			return nil, err
 		}
-		mux.Handle("POST "+triggers.PathEvents, wh)
-		mux.Handle("POST /v1/events/", wh)
+		for _, p := range []string{triggers.PathEvents, triggers.PathEventsBatch, triggers.PathPurchase, triggers.PathPurchaseBatch} {
+			mux.Handle("POST "+p, wh)
+		}
+		mux.Handle("POST /v1/events/", wh) // a mistyped path gets the API's JSON 404 naming the right ones
 		v, err := triggers.NewVerifier(a.cfg.WebhookSecret)
 		if err != nil {
 			return nil, err
 		}
 		signed := admin.Signed(rt.engine, v, a.log)
-		for _, r := range admin.SignedRoutes {
-			mux.Handle(r, signed)
-		}
+		mountRoutes(mux, signed, signed)
 	} else {
 		a.log.Warn("TIDINGS_WEBHOOK_SECRET is not set: the events API (/v1/events, /v1/events/purchase) the profile writes (PUT /v1/customers) and POST /v1/send are disabled")
 	}
 	if a.cfg.AdminToken != "" {
-		api := a.adminOnly(admin.Handler(rt.engine, a.log))
-		mux.Handle("/v1/campaigns", api)
-		mux.Handle("/v1/campaigns/", api)
-		mux.Handle("/v1/customers/", api)
+		api := admin.Handler(rt.engine, a.log)
+		mountRoutes(mux, api, a.adminOnly(api))
 	} else {
 		a.log.Warn("TIDINGS_ADMIN_TOKEN is not set: the admin API (/v1/campaigns) is disabled and /metrics answers anyone")
 	}
@@ -172,6 +171,15 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	mux.HandleFunc("GET /readyz", readyz(rt, a.isAdmin))
 	return &http.Server{Addr: a.cfg.HTTPAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}, nil
+}
+
+// mountRoutes mounts h on each pattern the router r serves (h is r, or r
+// behind a credential check), so the server's mux lists every route: the
+// OpenAPI test holds the document to that list.
+func mountRoutes(mux *openapi.Mux, r openapi.Router, h http.Handler) {
+	for _, p := range r.Patterns() {
+		mux.Handle(p, h)
+	}
 }
 
 // readiness is the /readyz answer. Broken campaign files (or a broken edit

@@ -1,15 +1,15 @@
 package main
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/tidings-crm/tidings/web/feedback"
+	"github.com/tidings-crm/tidings/web/openapi"
 )
 
 // mountFeedback serves the receivers of bounces, complaints and delivery
 // receipts whose credentials are configured (docs/deliverability.md).
-func (a *app) mountFeedback(mux *http.ServeMux, rt *runtime) error {
+func (a *app) mountFeedback(mux *openapi.Mux, rt *runtime) error {
 	f := a.cfg.Feedback
 	opts := feedback.Options{Store: rt.st, Logger: a.log, PublicURL: a.cfg.PublicURL, VERP: f.verp,
 		SES:         feedback.SESOptions{Enabled: f.ses, TopicARNs: strings.Fields(f.SESTopics)},

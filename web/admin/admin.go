@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/web/openapi"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -38,9 +39,9 @@ type api struct {
 //	POST /v1/customers/{id}/erase    remove the person's data, keep aggregates (docs/privacy.md)
 //	GET  /v1/customers/{id}/export   everything held about the person, one JSON document
 //	POST /v1/customers/{id}/consent  {"channel": "email", "granted": false}: an operator's change
-func Handler(e *worker.Engine, logger *slog.Logger) http.Handler {
+func Handler(e *worker.Engine, logger *slog.Logger) openapi.Router {
 	h := &api{e: e, log: logger}
-	mux := http.NewServeMux()
+	mux := &openapi.Mux{}
 	mux.HandleFunc("GET /v1/campaigns", h.list)
 	mux.HandleFunc("POST /v1/campaigns/{id}/run", h.run)
 	mux.HandleFunc("POST /v1/campaigns/{id}/pause", h.pause(true))

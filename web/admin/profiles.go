@@ -11,6 +11,7 @@ import (
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/imports"
 	"github.com/tidings-crm/tidings/triggers"
+	"github.com/tidings-crm/tidings/web/openapi"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -49,9 +50,9 @@ type signed struct {
 //	POST /v1/send              a transactional message (send.go)
 //
 // GET /v1/customers/{id}, the profile, is the admin API's (Handler).
-func Signed(e *worker.Engine, v *triggers.Verifier, logger *slog.Logger) http.Handler {
+func Signed(e *worker.Engine, v *triggers.Verifier, logger *slog.Logger) openapi.Router {
 	h := &signed{e: e, v: v, log: logger}
-	mux := http.NewServeMux()
+	mux := &openapi.Mux{}
 	for _, r := range SignedRoutes {
 		mux.HandleFunc(r, h.route(r))
 	}

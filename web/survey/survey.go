@@ -18,6 +18,7 @@ import (
 	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/triggers"
+	"github.com/tidings-crm/tidings/web/openapi"
 	"github.com/tidings-crm/tidings/web/unsubscribe"
 )
 
@@ -50,7 +51,7 @@ type handler struct {
 // answer and answers a thank-you page (200), or a page saying the link is
 // not valid (400). A HEAD request records nothing. It fails without a
 // store or a valid signing key.
-func Handler(opts Options) (http.Handler, error) {
+func Handler(opts Options) (openapi.Router, error) {
 	if opts.Store == nil || opts.Answers.Store == nil {
 		return nil, errors.New("survey: handler needs a store")
 	}
@@ -68,7 +69,7 @@ func Handler(opts Options) (http.Handler, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	mux := http.NewServeMux()
+	mux := &openapi.Mux{}
 	mux.HandleFunc("GET /s/{token}", h.answer)
 	return mux, nil
 }

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tidings-crm/tidings/web/openapi"
 )
 
 // DefaultMachineWindow is how soon after the send a click is taken for a
@@ -38,12 +40,12 @@ type Options struct {
 
 type handler struct {
 	opts Options
-	mux  *http.ServeMux
+	mux  *openapi.Mux
 }
 
 // Handler serves GET (and HEAD) /c/{token}, the signed redirect of a
 // tracked link, and /o/{token}, the open pixel.
-func Handler(o Options) (http.Handler, error) {
+func Handler(o Options) (openapi.Router, error) {
 	if err := o.Tokens.Signer.Check(); err != nil {
 		return nil, fmt.Errorf("tracking: %w", err)
 	}
@@ -62,13 +64,16 @@ func Handler(o Options) (http.Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	h := &handler{opts: o, mux: http.NewServeMux()}
+	h := &handler{opts: o, mux: &openapi.Mux{}}
 	h.mux.HandleFunc("GET /c/{token}", h.click)
 	h.mux.HandleFunc("GET /o/{token}", h.open)
 	return h, nil
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Patterns lists the routes served (openapi.Router).
+func (h *handler) Patterns() []string { return h.mux.Patterns() }
 
 // click redirects to the signed URL, exactly as written in the message
 // (its query and fragment kept), and records the click; a honeypot link

@@ -12,6 +12,7 @@ import (
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/web/openapi"
 )
 
 // maxBody bounds a request body the handler reads (forms are tiny).
@@ -107,7 +108,7 @@ type handler struct {
 //
 // It fails when the store is missing, the signing key is too short or the
 // inbound secret is not a "whsec_..." secret.
-func Handler(opts Options) (http.Handler, error) {
+func Handler(opts Options) (openapi.Router, error) {
 	if opts.Store == nil {
 		return nil, errors.New("unsubscribe: handler needs a store")
 	}
@@ -122,7 +123,7 @@ func Handler(opts Options) (http.Handler, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	mux := http.NewServeMux()
+	mux := &openapi.Mux{}
 	mux.HandleFunc("GET /u/{token}", h.confirmPage)
 	mux.HandleFunc("POST /u/{token}", h.oneClick)
 	mux.HandleFunc("GET /p/{token}", h.preferences)
