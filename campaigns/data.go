@@ -3,6 +3,7 @@ package campaigns
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -182,4 +183,33 @@ func (s *schema) names() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// ReadsJourney reports whether the templates of a journey's send step may
+// read .journey (their source names it): only then does a send look up the
+// journey's facts for them. It is false for any other campaign.
+func (c *Campaign) ReadsJourney() bool {
+	if !c.journeyStep || c.messages == nil {
+		return false
+	}
+	sets := []map[Channel]*channelMessages{c.messages.channels}
+	for _, v := range c.messages.variants {
+		sets = append(sets, v)
+	}
+	for _, set := range sets {
+		for _, cm := range set {
+			fields := []msgFields{cm.base}
+			for _, f := range cm.locales {
+				fields = append(fields, f)
+			}
+			for _, f := range fields {
+				for _, t := range f {
+					if t != nil && strings.Contains(t.src, journeyData) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }

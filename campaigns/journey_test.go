@@ -324,3 +324,37 @@ func TestWaitForNext(t *testing.T) {
 		t.Errorf("on timeout: %+v, %v; want bye", tr, err)
 	}
 }
+
+// TestSendStepReadsJourney: only a send step whose templates (any locale or
+// variant) name .journey asks a send for the journey's facts.
+func TestSendStepReadsJourney(t *testing.T) {
+	j := parseJourney(t, modelJourney)
+	if !j.Step("hello").Send.Message.ReadsJourney() {
+		t.Error("hello reads .journey.arm, but ReadsJourney is false")
+	}
+	if j.Step("last").Send.Message.ReadsJourney() {
+		t.Error("last has no .journey, but ReadsJourney is true")
+	}
+	j = parseJourney(t, eventJourney+`  - id: thanks
+    send:
+      channels: [email]
+      messages:
+        email:
+          subject: thanks
+          text: thanks
+          locales: {fr: {subject: merci, text: "merci depuis {{ .journey.entered_at }}"}}
+`)
+	if !j.Step("thanks").Send.Message.ReadsJourney() {
+		t.Error("a locale's template reads .journey, but ReadsJourney is false")
+	}
+	c, _ := campaigns.Parse("c.yaml", []byte(`id: c
+name: C
+trigger: {event: {type: purchase}}
+audience: "true"
+channels: [email]
+messages: {email: {subject: journey, text: "a journey"}}
+`))
+	if c == nil || c.ReadsJourney() {
+		t.Error("a one-message campaign never reads .journey")
+	}
+}

@@ -301,8 +301,10 @@ func (e *Engine) message(ctx context.Context, c *campaigns.Campaign, d *store.De
 		}
 		env.Event = ev
 	}
-	if err := e.fillJourneyOf(ctx, env, d); err != nil {
-		return nil, err
+	if c.ReadsJourney() { // two queries: only for the templates that read .journey
+		if err := e.fillJourneyOf(ctx, env, d); err != nil {
+			return nil, err
+		}
 	}
 	unsub := e.opts.UnsubscribeURL(d)
 	links := campaigns.Links{Unsubscribe: unsub, Preferences: e.opts.PreferencesURL(d)}
