@@ -113,6 +113,13 @@ func (a *app) runRoles(ctx context.Context, r roles) error {
 			a.log.Warn("the scheduler runs on a simulated clock (TIDINGS_SIMULATED_CLOCK): for drills only", "clock", a.cfg.SimClock)
 		}
 		goRun(func() { s.Run(ctx) })
+		if a.cfg.Feedback.BounceIMAPURL != "" {
+			mb, err := a.bounceMailbox(rt)
+			if err != nil {
+				return err
+			}
+			goRun(func() { mb.Run(ctx, a.cfg.Feedback.bounceEvery, nil) })
+		}
 	}
 	errc := make(chan error, 2)
 	if r.worker {

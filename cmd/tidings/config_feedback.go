@@ -8,6 +8,7 @@ import (
 	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/channels/email"
 	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/web/feedback"
 )
 
 // FeedbackConfig is what bounces and complaints do (docs/deliverability.md):
@@ -27,6 +28,14 @@ type FeedbackConfig struct {
 	SendGridKey  string // Event Webhook verification key (base64)
 	PostmarkAuth string // user:password of the webhook URL's basic auth
 	MailgunKey   string // HTTP webhook signing key
+
+	// The bounce mailbox (docs/deliverability.md#the-bounce-mailbox).
+	BounceIMAPURL     string // imaps://user:password@host:993/INBOX
+	BounceInterval    string // how often it is read (5m)
+	BounceProcessed   string // folder processed mail goes to, or "delete"
+	BounceAutoReplies string // folder auto-replies go to; empty leaves them
+
+	bounceEvery time.Duration
 
 	verp *email.VERP
 	ses  bool
@@ -57,6 +66,14 @@ func (f *FeedbackConfig) settings() []setting {
 			help: "user:password of the basic auth in the webhook URL given to Postmark; serves /v1/feedback/postmark", str: &f.PostmarkAuth, secret: true},
 		{flag: "mailgun-signing-key", env: "TIDINGS_MAILGUN_SIGNING_KEY", yaml: "mailgun_signing_key", def: "",
 			help: "Mailgun HTTP webhook signing key; serves /v1/feedback/mailgun", str: &f.MailgunKey, secret: true},
+		{flag: "bounce-imap-url", env: "TIDINGS_BOUNCE_IMAP_URL", yaml: "bounce_imap_url", def: "",
+			help: "bounce mailbox the scheduler reads for DSNs and ARF complaints: imaps://user:password@host:993/INBOX (imap:// needs STARTTLS)", str: &f.BounceIMAPURL, secret: true},
+		{flag: "bounce-interval", env: "TIDINGS_BOUNCE_INTERVAL", yaml: "bounce_interval", def: "5m",
+			help: "how often the bounce mailbox is read (at least 10s)", str: &f.BounceInterval},
+		{flag: "bounce-processed", env: "TIDINGS_BOUNCE_PROCESSED", yaml: "bounce_processed", def: "Processed",
+			help: "folder processed bounces and complaints are moved to (created when missing), or delete", str: &f.BounceProcessed},
+		{flag: "bounce-auto-replies", env: "TIDINGS_BOUNCE_AUTO_REPLIES", yaml: "bounce_auto_replies", def: "",
+			help: "folder auto-replies (out of office) are moved to; empty leaves them in the mailbox", str: &f.BounceAutoReplies},
 	}
 }
 
@@ -84,6 +101,19 @@ func (f *FeedbackConfig) validate(bad func(env, format string, args ...any)) sto
 		bad("TIDINGS_SES_FEEDBACK", "must be true or false, got %q", f.SESFeedback)
 	} else {
 		f.ses = on
+	}
+	if f.BounceIMAPURL != "" {
+		if err := feedback.CheckMailboxURL(f.BounceIMAPURL); err != nil {
+			bad("TIDINGS_BOUNCE_IMAP_URL", "%v", err)
+		}
+		if d, err := campaigns.ParseDuration(f.BounceInterval); err != nil || d < 10*time.Second {
+			bad("TIDINGS_BOUNCE_INTERVAL", "must be a duration of at least 10s such as 5m, got %q", f.BounceInterval)
+		} else {
+			f.bounceEvery = d
+		}
+		if strings.TrimSpace(f.BounceProcessed) == "" {
+			bad("TIDINGS_BOUNCE_PROCESSED", "must name a folder, or be delete")
+		}
 	}
 	if f.PostmarkAuth != "" {
 		if u, pw, ok := strings.Cut(f.PostmarkAuth, ":"); !ok || u == "" || len(pw) < 16 {

@@ -31,6 +31,15 @@ func (a *app) mountFeedback(mux *openapi.Mux, rt *runtime) error {
 	return nil
 }
 
+// bounceMailbox is the reader of TIDINGS_BOUNCE_IMAP_URL, run by the
+// scheduler role (several schedulers may read one mailbox: reports are
+// recorded once).
+func (a *app) bounceMailbox(rt *runtime) (*feedback.Mailbox, error) {
+	f := a.cfg.Feedback
+	return feedback.NewMailbox(feedback.MailboxOptions{URL: f.BounceIMAPURL, Processed: f.BounceProcessed,
+		AutoReplies: f.BounceAutoReplies, Store: rt.st, VERP: f.verp, Logger: a.log})
+}
+
 // twilioStatusCallback is the URL Twilio posts each message's status to:
 // only a public https URL (Twilio cannot reach a development address).
 func (a *app) twilioStatusCallback() string {

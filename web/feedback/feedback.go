@@ -16,6 +16,9 @@
 //	POST /v1/feedback/mailgun    Mailgun's signed webhooks (failed, complained, delivered)
 //	POST /v1/feedback/twilio     Twilio's SMS status callbacks (X-Twilio-Signature)
 //	POST /v1/feedback/sms        the generic SMS provider's signed receipts (Standard Webhooks)
+//
+// Mailbox reads the bounce mail that relays send to the return path (an
+// IMAP folder), parsed by channels/email/bounce, into the same reports.
 package feedback
 
 import (
@@ -211,15 +214,24 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 // (tidings.<id>@domain) or a return path it set (VERP); otherwise the
 // Message-ID is matched against the provider id recorded at send.
 func (h *handler) match(f *store.Feedback, messageID, returnPath string) {
+	matchDelivery(f, h.opts.VERP, messageID, returnPath)
+}
+
+// matchDelivery is match with the VERP scheme v (nil: none) and any number
+// of addresses the return path may be among (a bounce's To and the
+// original's Return-Path).
+func matchDelivery(f *store.Feedback, v *email.VERP, messageID string, returnPaths ...string) {
 	messageID = strings.Trim(strings.TrimSpace(messageID), "<>")
 	if id, ok := email.ParseMessageID(messageID); ok {
 		f.DeliveryID = id
 		return
 	}
-	if h.opts.VERP != nil && returnPath != "" {
-		if id, ok := h.opts.VERP.Parse(returnPath); ok {
-			f.DeliveryID = id
-			return
+	if v != nil {
+		for _, rp := range returnPaths {
+			if id, ok := v.Parse(rp); ok && rp != "" {
+				f.DeliveryID = id
+				return
+			}
 		}
 	}
 	f.ProviderMessageID = messageID
