@@ -126,7 +126,8 @@ var Fields = []Field{
 	{Column: "rfm_segment", Name: "rfm.segment", Type: Text, Set: Insights, Few: true,
 		Doc: "RFM segment of the segment map (`champions`, `at_risk`...); `\"\"` for prospects"},
 	{Column: "lifecycle", Name: "lifecycle", Type: Text, Set: Insights, Few: true,
-		Doc: "lifecycle stage: `prospect`, `new`, `active`, `loyal`, `declining`, `churned`; `\"\"` when never refreshed"},
+		Doc: "lifecycle stage: `prospect`, `new`, `growing`, `mature`, `declining`, `churned` (docs/intelligence.md); " +
+			"`\"\"` when never refreshed; a change is a `lifecycle_changed` event"},
 	{Column: "p_alive", Name: "p_alive", Type: Float, Set: Insights,
 		Doc: "probability the customer still buys (BG/NBD), 0 to 1; 1 for prospects and for one-order customers"},
 	{Column: "expected_purchases_90d", Name: "expected_purchases_90d", Type: Float, Set: Insights,

@@ -42,15 +42,16 @@
 //
 // # Lifecycle
 //
-// LifecycleRules.Stage applies, in order: prospect (no orders); new (one
-// order within NewWithinDays); churned (no purchase for
-// max(ChurnGapMultiple x own gap, ChurnFloorDays) days, or P(alive) below
-// ChurnPAlive); declining (days since the last purchase above
-// DeclineGapMultiple x own gap, or P(alive) below DeclinePAlive); loyal (at
-// least LoyalMinOrders orders); active otherwise. The own gap is the
-// customer's average days between purchases, or DefaultGapDays with a
-// single order. Declining is the early warning the churn-alert campaign
-// needs: it fires while the customer is late against their own rhythm.
+// LifecycleRules.Stage applies, in order: prospect (no purchase); new (the
+// first purchase within NewWithinDays); churned (the churn model's P(alive)
+// below ChurnPAlive); declining (a single purchase day past new, no
+// purchase for max(DeclineGapMultiple x own gap, DeclineFloorDays), or the
+// latest 90 days' spend below DeclineBelow x the 90 days before, from a
+// baseline of the value floor); growing (the latest 90 days' spend at least
+// GrowAbove x the 90 days before); mature otherwise. Purchases on one date
+// are one purchase day, as in the models. Declining is the early warning
+// the churn alert needs: the customer's own volume or value is falling
+// while the model still counts them alive.
 //
 // # Models
 //

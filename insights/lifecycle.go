@@ -5,12 +5,15 @@ import (
 	"math"
 )
 
-// Lifecycle stages, as exposed to audience rules (rules.Env.Lifecycle).
+// Lifecycle stages, as exposed to audience rules (rules.Env.Lifecycle): the
+// stages of the CRM notes, prospect -> new -> growing -> mature ->
+// declining -> churned (issue 18 replaced the first round's gap-only
+// "active" and "loyal", whose "loyal" also named an RFM segment).
 const (
 	StageProspect  = "prospect"
 	StageNew       = "new"
-	StageActive    = "active"
-	StageLoyal     = "loyal"
+	StageGrowing   = "growing"
+	StageMature    = "mature"
 	StageDeclining = "declining"
 	StageChurned   = "churned"
 )
@@ -18,95 +21,132 @@ const (
 // Stages lists every lifecycle stage Stage can return, in lifecycle order,
 // so that rules can reject a misspelt stage at load time.
 func Stages() []string {
-	return []string{StageProspect, StageNew, StageActive, StageLoyal, StageDeclining, StageChurned}
+	return []string{StageProspect, StageNew, StageGrowing, StageMature, StageDeclining, StageChurned}
 }
 
-// LifecycleRules are the thresholds of the lifecycle stage rules. Gaps are
-// measured against the customer's own rhythm: their average days between
-// purchases, or DefaultGapDays for customers with a single order. See
-// DefaultLifecycleRules for the values and the package doc for the rules.
+// LifecycleRules are the thresholds of the lifecycle stages. Stage applies,
+// in order:
+//
+//   - prospect: no purchase;
+//   - new: the first purchase within NewWithinDays;
+//   - churned: the churn model's P(alive) below ChurnPAlive;
+//   - declining: the customer's own volume or value falls against their own
+//     history: a single purchase day and past new (they did not come back),
+//     or no purchase for max(DeclineGapMultiple x own gap, DeclineFloorDays)
+//     (buying slower than their own rhythm), or spend of the latest 90 days
+//     below DeclineBelow x the 90 days before, from a baseline of at least
+//     the value floor (ValueWindows, ValueChurnRule.Trend);
+//   - growing: spend of the latest 90 days at least GrowAbove x the 90 days
+//     before (the earlier window floored as in value_trend);
+//   - mature: the other repeat buyers, buying on their rhythm at a steady value.
+//
+// The own gap is the average days between purchase days.
 type LifecycleRules struct {
-	// NewWithinDays: a customer with exactly one order, placed at most this
-	// many days ago, is new.
+	// NewWithinDays: a customer whose first purchase is at most this many
+	// days old is new.
 	NewWithinDays float64
-	// DefaultGapDays stands in for the own rhythm of one-order customers
-	// (a typical repurchase gap for the shop; the base's median gap is a
-	// good choice).
-	DefaultGapDays float64
-	// DeclineGapMultiple: the current gap (days since the last purchase)
-	// beyond this multiple of the own gap means declining.
-	DeclineGapMultiple float64
-	// DeclinePAlive: P(alive) below this means declining (when known).
-	DeclinePAlive float64
-	// ChurnGapMultiple and ChurnFloorDays: no purchase for
-	// max(ChurnGapMultiple x own gap, ChurnFloorDays) days means churned; the
-	// floor keeps a weekly buyer's holiday from counting as churn.
-	ChurnGapMultiple float64
-	ChurnFloorDays   float64
-	// ChurnPAlive: P(alive) below this means churned (when known).
+	// ChurnPAlive: P(alive) below this means churned (when a model is fitted).
 	ChurnPAlive float64
-	// LoyalMinOrders: at least this many orders, and neither declining nor
-	// churned, means loyal.
-	LoyalMinOrders int
+	// OneTimeChurnDays: a customer with a single purchase day, silent for
+	// more than this, is churned. It stands in for the churn model where
+	// the model cannot see a one-time buyer lapse (under BG/NBD their
+	// P(alive) is 1 by construction); on CDNOW they are the customers least
+	// likely to buy again (docs/intelligence.md).
+	OneTimeChurnDays float64
+	// DeclineGapMultiple and DeclineFloorDays: no purchase for
+	// max(DeclineGapMultiple x own gap, DeclineFloorDays) days means
+	// declining; the floor keeps a rhythm measured on two close purchase
+	// days from making a customer declining within days.
+	DeclineGapMultiple float64
+	DeclineFloorDays   float64
+	// DeclineBelow: value_trend below this, with a baseline, means declining.
+	DeclineBelow float64
+	// GrowAbove: value_trend at or above this means growing.
+	GrowAbove float64
 }
 
-// DefaultLifecycleRules returns the documented defaults: new within 90 days
-// of a first order; a 90-day stand-in rhythm for one-order customers;
-// declining past 1.5x the own gap or P(alive) < 0.5; churned past
-// max(3x own gap, 180 days) or P(alive) < 0.15; loyal from 5 orders.
+// DefaultLifecycleRules returns the documented defaults: new for 90 days
+// after the first purchase; churned below P(alive) 0.3; declining past
+// max(1.5 x own gap, 90 days) or at a value trend below 0.5; growing at a
+// value trend of 1.5 or more.
 func DefaultLifecycleRules() LifecycleRules {
 	return LifecycleRules{
 		NewWithinDays:      90,
-		DefaultGapDays:     90,
+		ChurnPAlive:        0.3,
+		OneTimeChurnDays:   180,
 		DeclineGapMultiple: 1.5,
-		DeclinePAlive:      0.5,
-		ChurnGapMultiple:   3,
-		ChurnFloorDays:     180,
-		ChurnPAlive:        0.15,
-		LoyalMinOrders:     5,
+		DeclineFloorDays:   90,
+		DeclineBelow:       0.5,
+		GrowAbove:          1.5,
 	}
 }
 
 // Validate reports rules that cannot order the stages sensibly.
 func (l LifecycleRules) Validate() error {
 	switch {
-	case l.NewWithinDays < 0 || l.DefaultGapDays <= 0 || l.ChurnFloorDays < 0:
-		return fmt.Errorf("insights: lifecycle rules: day thresholds must be >= 0 (default gap > 0)")
-	case l.DeclineGapMultiple <= 0 || l.ChurnGapMultiple < l.DeclineGapMultiple:
-		return fmt.Errorf("insights: lifecycle rules: want 0 < decline gap multiple (%g) <= churn gap multiple (%g)", l.DeclineGapMultiple, l.ChurnGapMultiple)
-	case l.ChurnPAlive < 0 || l.DeclinePAlive > 1 || l.ChurnPAlive > l.DeclinePAlive:
-		return fmt.Errorf("insights: lifecycle rules: want 0 <= churn P(alive) (%g) <= decline P(alive) (%g) <= 1", l.ChurnPAlive, l.DeclinePAlive)
-	case l.LoyalMinOrders < 2:
-		return fmt.Errorf("insights: lifecycle rules: loyal needs at least 2 orders, got %d", l.LoyalMinOrders)
+	case l.NewWithinDays < 0 || l.DeclineFloorDays < 0 || l.OneTimeChurnDays < l.NewWithinDays:
+		return fmt.Errorf("insights: lifecycle rules: want day thresholds >= 0 and one-time churn days (%g) >= "+
+			"new within days (%g); decline floor %g", l.OneTimeChurnDays, l.NewWithinDays, l.DeclineFloorDays)
+	case !(l.DeclineGapMultiple > 0):
+		return fmt.Errorf("insights: lifecycle rules: the decline gap multiple must be > 0, got %g", l.DeclineGapMultiple)
+	case l.ChurnPAlive < 0 || l.ChurnPAlive > 1:
+		return fmt.Errorf("insights: lifecycle rules: churn P(alive) must be in [0, 1], got %g", l.ChurnPAlive)
+	case !(l.DeclineBelow > 0) || !(l.GrowAbove > l.DeclineBelow):
+		return fmt.Errorf("insights: lifecycle rules: want 0 < decline trend (%g) < growth trend (%g)",
+			l.DeclineBelow, l.GrowAbove)
 	}
 	return nil
 }
 
-// Stage classifies one customer. orders is the number of orders,
-// daysSinceLast the days since the last one, avgGapDays the average days
-// between their purchases (ignored with fewer than 2 orders), pAlive the
-// BG/NBD P(alive) or a negative number / NaN when no model is fitted. Rules
-// apply in this order: prospect, new, churned, declining, loyal, active.
-func (l LifecycleRules) Stage(orders int, daysSinceLast, avgGapDays, pAlive float64) string {
-	if orders <= 0 {
+// StageInput is what Stage reads of one customer at the refresh clock.
+type StageInput struct {
+	// PurchaseDays counts the customer's distinct purchase dates (several
+	// orders on one date are one purchase, as the models count); 0 is a
+	// prospect.
+	PurchaseDays int
+	// DaysSinceFirst and DaysSinceLast are days from the first and the
+	// latest purchase date to the clock.
+	DaysSinceFirst, DaysSinceLast float64
+	// Windows are the spend and orders of the latest 90 days and the 90
+	// days before.
+	Windows ValueWindows
+	// PAlive is the churn model's P(alive); negative or NaN when no model
+	// is fitted.
+	PAlive float64
+}
+
+// OwnGapDays is the customer's average days between purchase days, 0 with
+// fewer than two.
+func (in StageInput) OwnGapDays() float64 {
+	if in.PurchaseDays < 2 {
+		return 0
+	}
+	return (in.DaysSinceFirst - in.DaysSinceLast) / float64(in.PurchaseDays-1)
+}
+
+// Stage classifies one customer; value is the refresh's value churn rule
+// (its floor and trend). See LifecycleRules for the order of the rules.
+func (l LifecycleRules) Stage(in StageInput, value ValueChurnRule) string {
+	switch {
+	case in.PurchaseDays <= 0:
 		return StageProspect
-	}
-	if orders == 1 && daysSinceLast <= l.NewWithinDays {
+	case in.DaysSinceFirst <= l.NewWithinDays:
 		return StageNew
-	}
-	gap := avgGapDays
-	if orders < 2 || !(gap > 0) {
-		gap = l.DefaultGapDays
-	}
-	known := pAlive >= 0 && !math.IsNaN(pAlive)
-	if daysSinceLast > math.Max(l.ChurnGapMultiple*gap, l.ChurnFloorDays) || (known && pAlive < l.ChurnPAlive) {
+	case in.PAlive >= 0 && in.PAlive < l.ChurnPAlive: // NaN compares false
 		return StageChurned
-	}
-	if daysSinceLast > l.DeclineGapMultiple*gap || (known && pAlive < l.DeclinePAlive) {
+	case in.PurchaseDays == 1 && in.DaysSinceLast > l.OneTimeChurnDays:
+		return StageChurned
+	case in.PurchaseDays == 1:
+		return StageDeclining
+	case in.DaysSinceLast > math.Max(l.DeclineGapMultiple*in.OwnGapDays(), l.DeclineFloorDays):
 		return StageDeclining
 	}
-	if orders >= l.LoyalMinOrders {
-		return StageLoyal
+	trend := value.Trend(in.Windows)
+	if in.Windows.SpendPrev90dCents >= value.FloorCents && trend < l.DeclineBelow {
+		return StageDeclining
 	}
-	return StageActive
+	if in.Windows.Orders90d >= 1 && trend >= l.GrowAbove {
+		return StageGrowing
+	}
+	return StageMature
 }

@@ -175,11 +175,11 @@ func (s *Scorer) Score(c CustomerStats) Result {
 				s.opts.CLVPeriods, s.opts.CLVPeriodLength, s.opts.CLVDiscount)
 		}
 	}
-	gap := 0.0
-	if c.Orders > 1 {
-		gap = c.LastPurchaseAt.Sub(c.FirstPurchaseAt).Hours() / 24 / float64(c.Orders-1)
-	}
-	res.Lifecycle = s.lifecycle.Stage(c.Orders, days, gap, res.PAlive)
+	// Without purchase dates or spend windows, orders stand in for purchase
+	// days and the value rules see flat windows (the refresh has both).
+	first := math.Max(0, s.now.Sub(c.FirstPurchaseAt).Hours()/24)
+	res.Lifecycle = s.lifecycle.Stage(StageInput{PurchaseDays: c.Orders, DaysSinceFirst: first, DaysSinceLast: days,
+		PAlive: res.PAlive}, ValueChurnRule{FloorCents: 1, Below: DefaultValueChurnBelow})
 	return res
 }
 

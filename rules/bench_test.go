@@ -8,7 +8,7 @@ import (
 func benchEnv() *Env {
 	env := NewEnv(time.UTC)
 	env.Now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	env.TotalSpent, env.OrdersCount, env.Lifecycle = 150.5, 3, "active"
+	env.TotalSpent, env.OrdersCount, env.Lifecycle = 150.5, 3, "growing"
 	env.RFM = RFM{R: 5, F: 4, M: 4, Score: "544", Segment: "champions"}
 	env.EmailConsent, env.DaysSinceLastPurchase, env.Tags = true, 40, []string{"new", "VIP"}
 	env.Birthday, env.TimeZone = time.Date(1990, 3, 1, 0, 0, 0, 0, time.UTC), "Europe/Berlin"
@@ -32,7 +32,7 @@ func benchRule(b *testing.B, src string) {
 
 // BenchmarkEval is a typical five-clause audience over plain fields.
 func BenchmarkEval(b *testing.B) {
-	benchRule(b, `total_spent > 100 && orders_count >= 2 && lifecycle in ["active", "loyal"] && rfm.r >= 4 && days_since_last_purchase < 90`)
+	benchRule(b, `total_spent > 100 && orders_count >= 2 && lifecycle in ["growing", "mature"] && rfm.r >= 4 && days_since_last_purchase < 90`)
 }
 
 // BenchmarkEvalFunctions is a five-clause audience using the Env functions.
@@ -41,7 +41,7 @@ func BenchmarkEvalFunctions(b *testing.B) {
 }
 
 func BenchmarkEvalParallel(b *testing.B) {
-	p, err := Compile(`total_spent > 100 && orders_count >= 2 && lifecycle in ["active", "loyal"] && rfm.r >= 4 && days_since_last_purchase < 90`)
+	p, err := Compile(`total_spent > 100 && orders_count >= 2 && lifecycle in ["growing", "mature"] && rfm.r >= 4 && days_since_last_purchase < 90`)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -96,7 +96,7 @@ func TestFieldGettersMatchReflection(t *testing.T) {
 	env.Birthday, env.Tags, env.Attributes = date(1990, 1, 2), []string{"vip"}, map[string]any{"k": 1.5}
 	env.EmailConsent, env.SMSConsent, env.OrdersCount, env.TotalSpent = true, true, 3, 12.5
 	env.AverageOrderValue, env.FirstPurchaseAt, env.LastPurchaseAt = 4.25, date(2024, 1, 1), date(2025, 1, 1)
-	env.DaysSinceLastPurchase, env.AvgDaysBetweenPurchases, env.Lifecycle = 12, 30.5, "loyal"
+	env.DaysSinceLastPurchase, env.AvgDaysBetweenPurchases, env.Lifecycle = 12, 30.5, "mature"
 	env.PAlive, env.ExpectedPurchases90d, env.CLV = 0.8, 1.25, 99.5
 	env.RFM = RFM{R: 5, F: 4, M: 3, Score: "543", Segment: "champions"}
 	v := reflect.ValueOf(env).Elem()
@@ -143,7 +143,7 @@ func TestFieldGettersMatchReflection(t *testing.T) {
 // own typed call of func(string) bool fails on it, the fast path reads it
 // as "", see TestFunctionCallEdges.)
 var parityRules = []string{
-	`total_spent > 100 && orders_count >= 2 && lifecycle in ["active", "loyal"] && rfm.r >= 4 && days_since_last_purchase < 90`,
+	`total_spent > 100 && orders_count >= 2 && lifecycle in ["growing", "mature"] && rfm.r >= 4 && days_since_last_purchase < 90`,
 	`has_tag("vip") && in_local_hour(9, 18) && age() >= 18 && email_consent && days_since(last_purchase_at) > 30`,
 	`within_days(last_purchase_at, 45) || days_until(birthday) in 0..30 || attr("plan") == "gold"`,
 	`rfm.segment == "champions" || rfm?.score == "544" || rfm["f"] > 3 || rfm != nil`,

@@ -135,7 +135,7 @@ func TestTagsAttributesAndFields(t *testing.T) {
 	env := NewEnv(nil)
 	env.Tags = []string{"VIP", "Newsletter"}
 	env.Attributes = map[string]any{"plan": "pro", "score": 7.5, "vip": true}
-	env.TotalSpent, env.OrdersCount, env.Lifecycle = 250, 4, "loyal"
+	env.TotalSpent, env.OrdersCount, env.Lifecycle = 250, 4, "mature"
 	env.RFM = RFM{R: 5, F: 4, M: 5, Score: "545", Segment: "champions"}
 	env.Event = Event{Type: "purchase", Amount: 120, Items: []Item{
 		{SKU: "A1", Category: "shoes", Quantity: 1, Price: 80},
@@ -155,12 +155,12 @@ func TestTagsAttributesAndFields(t *testing.T) {
 		{`attr("missing") == nil`, true},
 		{`attr("vip") == true`, true},
 		{`attributes.plan == "pro"`, true},
-		{`total_spent > 100 && orders_count >= 3 && lifecycle in ["active", "loyal"]`, true},
+		{`total_spent > 100 && orders_count >= 3 && lifecycle in ["growing", "mature"]`, true},
 		{`rfm.segment == "champions" && rfm.r >= 4 && rfm.score startsWith "5"`, true},
 		{`event.type == "purchase" && any(event.items, .category == "shoes" && .price > 50)`, true},
 		{`count(event.items, .quantity > 1) == 1 && sum(event.items, .price * .quantity) == 120`, true},
 		{`all(event.items, .price > 50)`, false},
-		{`lower(lifecycle) == "loyal" && len(tags) == 2`, true},
+		{`lower(lifecycle) == "mature" && len(tags) == 2`, true},
 		{`not email_consent`, true},
 		{`let big = total_spent > 200; big and orders_count > 1`, true},
 	}

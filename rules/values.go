@@ -35,7 +35,7 @@ type closedField func(value string) (msg string, sugg []string)
 // segments, the zone database, x/text/language.
 func closedFields(segments []string) map[string]closedField {
 	return map[string]closedField{
-		"lifecycle":   oneOf("lifecycle stage", insights.Stages()),
+		"lifecycle":   stageOf(oneOf("lifecycle stage", insights.Stages())),
 		"rfm.segment": oneOf("RFM segment", segments),
 		"time_zone":   checkZone,
 		"locale":      checkLocale,
@@ -56,6 +56,21 @@ func oneOf(what string, values []string) closedField {
 			return fmt.Sprintf("unknown %s %q; use one of: %s", what, v, strings.Join(values, ", ")), nil
 		}
 		return fmt.Sprintf("unknown %s %q", what, v) + didYouMean(sugg), sugg
+	}
+}
+
+// renamedStages are the first round's lifecycle stages, replaced by the
+// CRM notes' stages (docs/intelligence.md): a rule written for them says so.
+var renamedStages = map[string][]string{"active": {"growing", "mature"}, "loyal": {"mature", "growing"}}
+
+// stageOf is check, with a rule naming a renamed stage told what replaced it.
+func stageOf(check closedField) closedField {
+	return func(v string) (string, []string) {
+		if now, ok := renamedStages[v]; ok {
+			return fmt.Sprintf("lifecycle stage %q no longer exists: stages follow the volume trend now "+
+				"(prospect, new, growing, mature, declining, churned); use %q or %q", v, now[0], now[1]), now
+		}
+		return check(v)
 	}
 }
 

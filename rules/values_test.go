@@ -13,14 +13,17 @@ func TestMisspeltClosedValuesFailAtTheirColumn(t *testing.T) {
 		msg       string
 		sugg      []string
 	}{
-		{"lifecycle in list", `lifecycle in ["activ"]`, 1, 15,
-			`unknown lifecycle stage "activ"; did you mean "active"?`, []string{"active"}},
-		{"lifecycle not in list, second item", `lifecycle not in ["new", "loyl"]`, 1, 26,
-			`unknown lifecycle stage "loyl"; did you mean "loyal"?`, []string{"loyal"}},
-		{"lifecycle, capitalised", `lifecycle == "Active"`, 1, 14,
-			`unknown lifecycle stage "Active"; did you mean "active"?`, []string{"active"}},
+		{"lifecycle in list", `lifecycle in ["grwing"]`, 1, 15,
+			`unknown lifecycle stage "grwing"; did you mean "growing"?`, []string{"growing"}},
+		{"lifecycle not in list, second item", `lifecycle not in ["new", "matur"]`, 1, 26,
+			`unknown lifecycle stage "matur"; did you mean "mature"?`, []string{"mature"}},
+		{"lifecycle, capitalised", `lifecycle == "Mature"`, 1, 14,
+			`unknown lifecycle stage "Mature"; did you mean "mature"?`, []string{"mature"}},
 		{"lifecycle, nothing close", `lifecycle != "vip"`, 1, 14,
-			`unknown lifecycle stage "vip"; use one of: prospect, new, active, loyal, declining, churned`, nil},
+			`unknown lifecycle stage "vip"; use one of: prospect, new, growing, mature, declining, churned`, nil},
+		{"lifecycle, a first-round stage", `lifecycle == "active"`, 1, 14,
+			`lifecycle stage "active" no longer exists: stages follow the volume trend now (prospect, new, growing, ` +
+				`mature, declining, churned); use "growing" or "mature"`, []string{"growing", "mature"}},
 		{"segment equals", `orders_count > 1 && rfm.segment == "champion"`, 1, 36,
 			`unknown RFM segment "champion"; did you mean "champions"?`, []string{"champions"}},
 		{"segment, literal first", `'at_rsk' == rfm.segment`, 1, 1,
@@ -57,20 +60,20 @@ func TestMisspeltClosedValuesFailAtTheirColumn(t *testing.T) {
 
 func TestValidClosedValuesCompileAndSelectAsBefore(t *testing.T) {
 	env := NewEnv(nil)
-	env.Lifecycle, env.RFM.Segment, env.TimeZone, env.Locale = "active", "at_risk", "Europe/Paris", "fr-CA"
+	env.Lifecycle, env.RFM.Segment, env.TimeZone, env.Locale = "growing", "at_risk", "Europe/Paris", "fr-CA"
 	for _, c := range []struct {
 		src  string
 		want bool
 	}{
-		{`lifecycle in ["active", "loyal"]`, true},
-		{`lifecycle not in ["active"]`, false},
-		{`"active" == lifecycle && rfm.segment != "champions"`, true},
+		{`lifecycle in ["growing", "mature"]`, true},
+		{`lifecycle not in ["growing"]`, false},
+		{`"growing" == lifecycle && rfm.segment != "champions"`, true},
 		{`rfm.segment in ["at_risk", "cannot_lose"]`, true},
 		{`time_zone == "Europe/Paris" || time_zone == "UTC"`, true},
 		{`time_zone == "America/New_York"`, false},
 		{`locale == "fr-CA" && locale != "pt_BR"`, true},
 		{`lifecycle == "" || rfm.segment == "" || time_zone == "" || locale == ""`, false},
-		{`let stage = "activ"; lifecycle == stage`, false}, // a variable, not a literal: not checked
+		{`let stage = "grwing"; lifecycle == stage`, false}, // a variable, not a literal: not checked
 		{`email == "activ" && first_name in ["champion"]`, false},
 	} {
 		p, err := Compile(c.src)

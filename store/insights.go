@@ -30,11 +30,6 @@ import (
 //
 // The models' "unknown" value (-1) is never stored.
 
-// LifecycleChangedEvent is the customer_events type SaveInsights records when
-// a refresh moves a customer to another lifecycle stage; its data is
-// {"from": "active", "to": "declining"}.
-const LifecycleChangedEvent = "lifecycle_changed"
-
 // PurchasePoint is one purchase as the insights refresh reads it.
 type PurchasePoint struct {
 	OccurredAt  time.Time // UTC
@@ -170,28 +165,23 @@ func (s *Store) historyPurchases(ctx context.Context, page []CustomerHistory, bu
 	return buf, nil
 }
 
-// LifecycleChange is a customer moving from one stage to another, as
-// recorded by SaveInsights.
-type LifecycleChange struct {
-	CustomerID int64
-	From, To   string
-}
-
 // SaveInsights writes a batch of refreshed intelligence in one transaction,
 // with one multi-row UPDATE per 500 rows, and in the same transaction
-// records a lifecycle_changed customer event for every customer whose stored
-// stage differs from the new one. The first stage a customer ever gets (the
-// stored one is "") is not a change. The stored stages are read inside the
-// transaction (rows locked on PostgreSQL), so concurrent refreshes record
-// each change once. Rows for customers that no longer exist are skipped.
-// Each customer must appear at most once in rows.
-func (s *Store) SaveInsights(ctx context.Context, rows []InsightRow) ([]LifecycleChange, error) {
+// records every change of lifecycle stage (Changes): a customer_events row
+// (Tidings' own log) and an event of the events log with its inbox row, so
+// event-triggered campaigns and journeys hear it once its reaction runs
+// (the caller enqueues the returned Change.EventID). The first stage a
+// customer ever gets (the stored one is "") is not a change. The stored
+// stages are read inside the transaction (rows locked on PostgreSQL), so
+// concurrent refreshes record each change once. Rows for customers that no
+// longer exist are skipped. Each customer must appear at most once in rows.
+func (s *Store) SaveInsights(ctx context.Context, rows []InsightRow) ([]Change, error) {
 	for _, r := range rows {
 		if err := validInsight(r); err != nil {
 			return nil, fmt.Errorf("store: save insights: customer %d: %w", r.CustomerID, err)
 		}
 	}
-	var changes []LifecycleChange
+	var changes []Change
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		for _, ch := range chunks(len(rows), maxRowsPerInsert) {
 			c, err := s.saveInsightsChunk(ctx, tx, rows[ch[0]:ch[1]])
@@ -208,70 +198,26 @@ func (s *Store) SaveInsights(ctx context.Context, rows []InsightRow) ([]Lifecycl
 	return changes, nil
 }
 
-func (s *Store) saveInsightsChunk(ctx context.Context, tx *sqlx.Tx, part []InsightRow) ([]LifecycleChange, error) {
-	stages, err := s.storedStages(ctx, tx, part)
+func (s *Store) saveInsightsChunk(ctx context.Context, tx *sqlx.Tx, part []InsightRow) ([]Change, error) {
+	stored, err := s.storedScores(ctx, tx, part)
 	if err != nil {
 		return nil, err
 	}
-	var changes []LifecycleChange
+	var changes []Change
 	cols := insightSchema()
 	args := make([]any, 0, len(part)*(len(cols)+1))
 	for _, r := range part {
-		if old, ok := stages[r.CustomerID]; ok && old != "" && old != r.Lifecycle {
-			changes = append(changes, LifecycleChange{CustomerID: r.CustomerID, From: old, To: r.Lifecycle})
-		}
+		changes = appendChanges(changes, stored[r.CustomerID], r)
 		args = r.appendArgs(args, cols)
 	}
 	q := tx.Rebind(insightUpdateSQL(s.Dialect, cols, len(part)))
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return nil, fmt.Errorf("update %d customers: %w", len(part), err)
 	}
-	if len(changes) == 0 {
-		return nil, nil
-	}
-	args = args[:0]
-	for _, c := range changes {
-		data, err := json.Marshal(map[string]string{"from": c.From, "to": c.To})
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, c.CustomerID, LifecycleChangedEvent, string(data), part[0].At.UTC())
-	}
-	q = tx.Rebind(`INSERT INTO customer_events (customer_id, type, data, occurred_at) VALUES ` + valuesList(len(changes), 4))
-	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-		return nil, fmt.Errorf("record %d lifecycle changes: %w", len(changes), err)
+	if err := recordChanges(ctx, tx, changes, part[0].At.UTC()); err != nil {
+		return nil, err
 	}
 	return changes, nil
-}
-
-// storedStages reads the current lifecycle of the customers in part, locking
-// their rows on PostgreSQL until the transaction ends.
-func (s *Store) storedStages(ctx context.Context, tx *sqlx.Tx, part []InsightRow) (map[int64]string, error) {
-	ids := make([]any, len(part))
-	for i, r := range part {
-		ids[i] = r.CustomerID
-	}
-	q := `SELECT id, lifecycle FROM customers WHERE id IN ` + placeholders(len(ids))
-	if s.Dialect == Postgres {
-		q += ` ORDER BY id FOR UPDATE`
-	}
-	rows, err := tx.QueryContext(ctx, tx.Rebind(q), ids...)
-	if err != nil {
-		return nil, fmt.Errorf("read stored lifecycle stages: %w", err)
-	}
-	defer rows.Close()
-	stages := make(map[int64]string, len(part))
-	for rows.Next() {
-		var (
-			id    int64
-			stage string
-		)
-		if err := rows.Scan(int64Into{&id}, &stage); err != nil {
-			return nil, fmt.Errorf("read stored lifecycle stages: %w", err)
-		}
-		stages[id] = stage
-	}
-	return stages, rows.Err()
 }
 
 // InsightsModel is one fitted model as recorded by a refresh. Params is the

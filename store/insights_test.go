@@ -117,7 +117,7 @@ func TestSaveInsights(t *testing.T) {
 			rows := make([]store.InsightRow, 0, n+1)
 			for i := 1; i <= n; i++ {
 				rows = append(rows, store.InsightRow{CustomerID: int64(i), R: 1 + i%5, F: 1 + i/5%5, M: 1 + i/25%5,
-					Segment: fmt.Sprintf("seg%d", i%3), Lifecycle: "active", PAlive: float64(i%10) / 10,
+					Segment: fmt.Sprintf("seg%d", i%3), Lifecycle: "mature", PAlive: float64(i%10) / 10,
 					ExpectedPurchases90d: float64(i) / 1000, CLV: float64(i) * 1.5, At: at})
 			}
 			rows = append(rows, store.InsightRow{CustomerID: 999999, Lifecycle: "new", At: at}) // no such customer
@@ -139,10 +139,11 @@ func TestSaveInsights(t *testing.T) {
 			}
 			later := at.Add(24 * time.Hour)
 			move := []store.InsightRow{{CustomerID: 7, Lifecycle: "declining", R: 2, F: 2, M: 2, Segment: "at_risk", PAlive: 0.4, At: later},
-				{CustomerID: 8, Lifecycle: "active", PAlive: 0.9, At: later}}
+				{CustomerID: 8, Lifecycle: "mature", PAlive: 0.9, At: later}}
 			for round := range 2 {
 				changes, err = st.SaveInsights(ctx, move)
-				want := []store.LifecycleChange{{CustomerID: 7, From: "active", To: "declining"}}
+				want := []store.Change{{CustomerID: 7, Type: store.LifecycleChangedEvent, From: "mature", To: "declining",
+					EventID: "lifecycle_changed:7:2026-02-02T06:00:00Z", External: "c0006"}}
 				if round == 1 {
 					want = nil
 				}
@@ -160,20 +161,43 @@ func TestSaveInsights(t *testing.T) {
 				t.Fatal(err)
 			}
 			var ev map[string]string
-			if err := json.Unmarshal(data, &ev); err != nil || ev["from"] != "active" || ev["to"] != "declining" {
+			if err := json.Unmarshal(data, &ev); err != nil || ev["from"] != "mature" || ev["to"] != "declining" {
 				t.Fatalf("event data %s (%v)", data, err)
 			}
+			// The change is an event of the log too, with its inbox row
+			// waiting for its reaction, in the shape of a posted event.
+			evs, err := st.CustomerEvents(ctx, 7, store.LifecycleChangedEvent, 10)
+			if err != nil || len(evs) != 1 || !evs[0].OccurredAt.Equal(later) ||
+				evs[0].EventID != "lifecycle_changed:7:2026-02-02T06:00:00Z" {
+				t.Fatalf("events log of customer 7: %+v (%v), want one lifecycle_changed at %s", evs, err, later)
+			}
+			var props map[string]string
+			if err := json.Unmarshal(evs[0].Properties, &props); err != nil || props["from"] != "mature" || props["to"] != "declining" {
+				t.Fatalf("event properties %s (%v)", evs[0].Properties, err)
+			}
+			inbox, err := st.InboxEvent(ctx, evs[0].EventID)
+			if err != nil || inbox.Status != store.InboxReceived || inbox.EventType != store.LifecycleChangedEvent {
+				t.Fatalf("inbox row %+v (%v), want a received lifecycle_changed", inbox, err)
+			}
+			var payload struct {
+				ID, Type, Customer string
+				Time               time.Time
+			}
+			if err := json.Unmarshal(inbox.Payload, &payload); err != nil || payload.Customer != "c0006" ||
+				payload.Type != store.LifecycleChangedEvent || !payload.Time.Equal(later) || payload.ID != evs[0].EventID {
+				t.Fatalf("inbox payload %s (%v)", inbox.Payload, err)
+			}
 			for _, bad := range []store.InsightRow{
-				{CustomerID: 9, Lifecycle: "active", PAlive: math.NaN(), At: later},
-				{CustomerID: 9, Lifecycle: "active", CLV: math.Inf(1), At: later},
-				{CustomerID: 9, Lifecycle: "active", R: 6, At: later},
+				{CustomerID: 9, Lifecycle: "mature", PAlive: math.NaN(), At: later},
+				{CustomerID: 9, Lifecycle: "mature", CLV: math.Inf(1), At: later},
+				{CustomerID: 9, Lifecycle: "mature", R: 6, At: later},
 				{CustomerID: 9, Lifecycle: "", At: later},
 			} {
-				if _, err := st.SaveInsights(ctx, []store.InsightRow{{CustomerID: 10, Lifecycle: "loyal", At: later}, bad}); err == nil {
+				if _, err := st.SaveInsights(ctx, []store.InsightRow{{CustomerID: 10, Lifecycle: "growing", At: later}, bad}); err == nil {
 					t.Errorf("SaveInsights accepted %+v", bad)
 				}
 			}
-			if c, _ := st.CustomerByID(ctx, 10); c.Lifecycle != "active" {
+			if c, _ := st.CustomerByID(ctx, 10); c.Lifecycle != "mature" {
 				t.Errorf("a refused batch changed customer 10 to %q", c.Lifecycle)
 			}
 		})

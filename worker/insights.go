@@ -55,8 +55,11 @@ type InsightsReport struct {
 	Lifecycle     map[string]int // customers per lifecycle stage
 	PAliveDeciles [10]int        // buyers by P(alive) in [k/10, (k+1)/10), 1 in the last
 	StageChanges  int            // lifecycle_changed events recorded
-	Transitions   map[string]int // "active -> declining": count
-	Warnings      []string       // what was degraded (no spend model, non-finite scores)
+	Transitions   map[string]int // "growing -> declining": count
+	// ChangeEvents are the event ids of the changes recorded (lifecycle
+	// stages), whose reactions run the campaigns and journeys they trigger.
+	ChangeEvents []string
+	Warnings     []string // what was degraded (no spend model, non-finite scores)
 
 	FitTime   time.Duration // first pass: read histories, cut points, fit
 	ScoreTime time.Duration // second pass: score and write
@@ -409,12 +412,9 @@ func (s *refreshScorer) score(h *store.CustomerHistory) store.InsightRow {
 			row.CLV = s.finite(insights.CLVPeriods(bg, gg, sum.X, sum.TX, sum.T, sum.MonetaryMean,
 				o.CLVPeriods, o.CLVPeriodLength, o.CLVDiscount))
 		}
-		gap := 0.0
-		if c.Orders > 1 {
-			gap = c.LastPurchaseAt.Sub(c.FirstPurchaseAt).Hours() / 24 / float64(c.Orders-1)
-		}
-		row.Lifecycle = o.Lifecycle.Stage(c.Orders, recencyDays(c, s.now), gap, row.PAlive)
 	}
+	row.Lifecycle = s.opts.Score.Lifecycle.Stage(stageInput(c, sum, w, s.opts.Score.Unit, row.PAlive, s.models != nil),
+		s.rep.Value)
 	s.rep.Lifecycle[row.Lifecycle]++
 	if c.Orders > 0 {
 		s.rep.Segments[row.Segment]++
@@ -441,10 +441,7 @@ func (s *refreshScorer) flush(ctx context.Context, st *store.Store) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range changes {
-		s.rep.StageChanges++
-		s.rep.Transitions[c.From+" -> "+c.To]++
-	}
+	s.rep.countChanges(changes)
 	s.batch = s.batch[:0]
 	return nil
 }

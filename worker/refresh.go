@@ -31,7 +31,7 @@ func (e *Engine) handleInsights(ctx context.Context, t *asynq.Task) error {
 	}
 	opts := e.opts.Insights
 	opts.Log = e.opts.Logger.With("day", p.Day)
-	_, err = RefreshInsights(ctx, e.st, e.now(), opts)
+	_, err = e.refreshAndReact(ctx, e.now(), opts)
 	return err
 }
 

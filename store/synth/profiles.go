@@ -71,13 +71,13 @@ func history(r *rand.Rand, now time.Time, c *store.Customer) {
 func intelligence(c *store.Customer, now time.Time, segments insights.SegmentMap, stages insights.LifecycleRules) {
 	c.InsightsAt = now
 	if c.OrdersCount == 0 {
-		c.Lifecycle = stages.Stage(0, 0, 0, 0)
+		c.Lifecycle = stages.Stage(insights.StageInput{}, valueRule)
 		return
 	}
 	days := now.Sub(c.LastPurchaseAt).Hours() / 24
 	gap := c.AvgDaysBetween
 	if gap == 0 {
-		gap = stages.DefaultGapDays
+		gap = 90 // a typical repurchase gap stands in for one-order customers
 	}
 	gap = math.Max(gap, 1) // two orders on one day: a one-day rhythm, not a zero one
 	c.RFMR = 6 - bucket(days, 30, 90, 180, 365)
@@ -87,7 +87,10 @@ func intelligence(c *store.Customer, now time.Time, segments insights.SegmentMap
 	c.PAlive = math.Exp(-days / (3 * gap))
 	c.ExpectedPurchases90d = c.PAlive * 90 / gap
 	c.CLV = c.ExpectedPurchases90d * float64(c.TotalSpentCents) / 100 / float64(c.OrdersCount) * 4
-	c.Lifecycle = stages.Stage(c.OrdersCount, days, gap, c.PAlive)
+	w := insights.ValueWindows{Spend90dCents: c.Spend90dCents, SpendPrev90dCents: c.SpendPrev90dCents,
+		Orders90d: c.Orders90d, OrdersPrev90d: c.OrdersPrev90d}
+	c.Lifecycle = stages.Stage(insights.StageInput{PurchaseDays: c.OrdersCount, DaysSinceFirst: now.Sub(c.FirstPurchaseAt).Hours() / 24,
+		DaysSinceLast: days, Windows: w, PAlive: c.PAlive}, valueRule)
 }
 
 // bucket returns 1 for v below bounds[0], 2 below bounds[1], and so on up to
