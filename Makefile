@@ -37,13 +37,15 @@ BENCH_COUNT     := 1
 BENCH_ENV       := TIDINGS_BENCH_CUSTOMERS=100000 TIDINGS_BENCH_RECIPIENTS=5000 TIDINGS_BENCH_DURATION=10s TIDINGS_BENCH_JOURNEY_CUSTOMERS=5000 \
                    TIDINGS_BENCH_JOURNEY_SENDS=2000 TIDINGS_BENCH_JOURNEY_WAITING=100000 TIDINGS_BENCH_WAKE_EVENTS=200
 BENCH_SCALE_ENV := TIDINGS_BENCH_RECIPIENTS=2000
+BENCH_IMPORT_ENV := TIDINGS_BENCH_IMPORT_SCALES=1,10
 else
+BENCH_IMPORT_ENV := TIDINGS_BENCH_IMPORT_SCALES=1,10,100
 BENCH_ENV       := TIDINGS_BENCH_RECIPIENTS=100000
 BENCH_SCALE_ENV := TIDINGS_BENCH_RECIPIENTS=20000
 endif
 BENCH_GO := $(GO) test -run '^$$' -benchtime 1x -timeout 60m
 
-bench: ## benchmarks (audience 1M with and without an event-history clause, insights refresh 5,000 and 1M, delivery, webhook and events ingest, tracked-link redirects, scaling, rules, journey sweep, a 3-send journey end to end, event-to-wake latency, customers waiting, bounce webhook ingest) as a table of medians; BENCH_QUICK=1 for a short form
+bench: ## benchmarks (audience 1M with and without an event-history clause, insights refresh 5,000 and 1M, delivery, webhook and events ingest, tracked-link redirects, scaling, rules, journey sweep, a 3-send journey end to end, event-to-wake latency, customers waiting, bounce webhook ingest, CDNOW import x1/x10/x100) as a table of medians; BENCH_QUICK=1 for a short form
 	@mkdir -p bin && eval "$$(scripts/test-services.sh)" && { \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkAudience$$' -count $(BENCH_COUNT) ./worker; \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkRefreshSynthetic$$' -count $(BENCH_COUNT) ./worker; \
@@ -56,6 +58,7 @@ bench: ## benchmarks (audience 1M with and without an event-history clause, insi
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkJourneySweep$$' -count $(BENCH_COUNT) ./worker; \
 	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkFeedbackIngest$$' -count 1 ./web/feedback; done; \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkJourney(EndToEnd|WakeLatency|Waiting)$$' -count $(BENCH_COUNT) ./worker; \
+	  $(BENCH_IMPORT_ENV) $(BENCH_GO) -bench '^BenchmarkImportCDNOW$$' -count 1 ./store/imports; \
 	} 2>&1 | tee $(BENCH_OUT) | $(GO) run ./scripts/benchtable
 
 # make chaos: the reliability drills (cmd/tidings/chaos) in their full form,

@@ -47,6 +47,7 @@ func Customers(ctx context.Context, st *store.Store, r io.Reader, opts Options) 
 	}
 	batch := make([]store.CustomerInput, 0, opts.batchSize())
 	lines := make([]int, 0, opts.batchSize()) // lines[i] is the line of batch[i]
+	stats := analyzer{st: st}
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -61,7 +62,7 @@ func Customers(ctx context.Context, st *store.Store, r io.Reader, opts Options) 
 		sum.rejectRefused(refused, lines)
 		batch, lines = batch[:0], lines[:0]
 		opts.progress(cr)
-		return nil
+		return stats.wrote(ctx, sum.Inserted+sum.Updated)
 	}
 	for {
 		rec, err := rd.Read()

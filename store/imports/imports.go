@@ -7,6 +7,7 @@
 package imports
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -87,6 +88,31 @@ func (s *Summary) rejectRefused(refused []store.RowError, lines []int) {
 	for _, r := range refused {
 		s.reject(lines[r.Index], "the database refused the row: %v; the other rows are imported", r.Err)
 	}
+}
+
+// analyzeFrom is how many rows an import writes before it first refreshes
+// the planner's statistics (store.Analyze); it does again each time the
+// rows written double, so the work stays linear in the file's size.
+const analyzeFrom = 20000
+
+// analyzer calls store.Analyze as an import's written rows double.
+type analyzer struct {
+	st   *store.Store
+	next int
+}
+
+// wrote counts rows written and analyzes when they pass the next mark.
+func (a *analyzer) wrote(ctx context.Context, total int) error {
+	if a.next == 0 {
+		a.next = analyzeFrom
+	}
+	if total < a.next {
+		return nil
+	}
+	for a.next <= total {
+		a.next *= 2
+	}
+	return a.st.Analyze(ctx)
 }
 
 func (o Options) batchSize() int {

@@ -27,7 +27,8 @@ func Purchases(ctx context.Context, st *store.Store, r io.Reader, opts Options) 
 	if err != nil {
 		return Summary{}, fmt.Errorf("imports: read purchases: %w", err)
 	}
-	w := &purchaseWriter{ctx: ctx, st: st, opts: opts, cr: cr, batch: make([]store.PurchaseInput, 0, opts.batchSize())}
+	w := &purchaseWriter{ctx: ctx, st: st, opts: opts, cr: cr, batch: make([]store.PurchaseInput, 0, opts.batchSize()),
+		stats: analyzer{st: st}}
 	if bytes.ContainsRune(first, ',') {
 		err = w.csv(br)
 	} else {
@@ -62,6 +63,7 @@ type purchaseWriter struct {
 	sum   Summary
 	batch []store.PurchaseInput
 	lines []int // lines[i] is the line of batch[i]
+	stats analyzer
 }
 
 func (w *purchaseWriter) add(p store.PurchaseInput, line int) error {
@@ -86,7 +88,7 @@ func (w *purchaseWriter) flush() error {
 	w.sum.rejectRefused(refused, w.lines)
 	w.batch, w.lines = w.batch[:0], w.lines[:0]
 	w.opts.progress(w.cr)
-	return nil
+	return w.stats.wrote(w.ctx, w.sum.Inserted+w.sum.Updated)
 }
 
 // csv imports the CSV purchase format.
