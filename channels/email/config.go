@@ -53,6 +53,8 @@ type Config struct {
 	// ReturnPath, when set, is the envelope sender of each message: a
 	// bounce address naming the delivery (VERP, see NewVERP).
 	ReturnPath *VERP
+	// DKIM, when set, signs each message (see DKIM).
+	DKIM *DKIM
 	// HELO is the name sent in EHLO; default: the machine's hostname.
 	HELO string
 
@@ -163,6 +165,13 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("email: config: from address: %w", err)
 	}
 	cfg.From = addr.Address
+	if cfg.DKIM != nil {
+		d := *cfg.DKIM
+		if err := d.check(cfg.From); err != nil {
+			return cfg, err
+		}
+		cfg.DKIM = &d
+	}
 	if cfg.MessageIDDomain == "" {
 		cfg.MessageIDDomain = cfg.From[strings.LastIndexByte(cfg.From, '@')+1:]
 	}

@@ -102,6 +102,13 @@ func (s *Sender) Send(ctx context.Context, m *channels.Message) (channels.Result
 	if err != nil {
 		return channels.Result{}, err
 	}
+	// Signed before a connection is taken: the SMTP transaction (pipelined
+	// or not) then writes the message as it always does.
+	if s.cfg.DKIM != nil {
+		if err := s.cfg.DKIM.sign(msg); err != nil {
+			return channels.Result{}, err
+		}
+	}
 	c, err := s.pool.acquire(ctx, s.cfg.IdleTimeout)
 	if err != nil {
 		return channels.Result{}, fmt.Errorf("email: send: wait for connection: %w", err)

@@ -415,6 +415,7 @@ func (c *Config) validate() error {
 	}
 	c.feedback = c.Feedback.validate(bad)
 	c.Feedback.returnPath(c.SigningKey, bad)
+	c.Feedback.loadDKIM(bad)
 	c.WebhookChannel.validate(bad)
 	return errors.Join(errs...)
 }

@@ -37,6 +37,13 @@ type FeedbackConfig struct {
 
 	bounceEvery time.Duration
 
+	// DKIM signing (docs/deliverability.md#dkim).
+	DKIMKeyFile  string // PEM private key, RSA or Ed25519
+	DKIMSelector string // the key's selector: <selector>._domainkey.<domain>
+	DKIMDomain   string // d=; empty: the domain of TIDINGS_SMTP_FROM
+
+	dkim *email.DKIM
+
 	verp *email.VERP
 	ses  bool
 }
@@ -74,6 +81,12 @@ func (f *FeedbackConfig) settings() []setting {
 			help: "folder processed bounces and complaints are moved to (created when missing), or delete", str: &f.BounceProcessed},
 		{flag: "bounce-auto-replies", env: "TIDINGS_BOUNCE_AUTO_REPLIES", yaml: "bounce_auto_replies", def: "",
 			help: "folder auto-replies (out of office) are moved to; empty leaves them in the mailbox", str: &f.BounceAutoReplies},
+		{flag: "dkim-key-file", env: "TIDINGS_DKIM_KEY_FILE", yaml: "dkim_key_file", def: "",
+			help: "PEM private key (RSA 2048+ or Ed25519) every email is DKIM-signed with; needs TIDINGS_DKIM_SELECTOR", str: &f.DKIMKeyFile},
+		{flag: "dkim-selector", env: "TIDINGS_DKIM_SELECTOR", yaml: "dkim_selector", def: "",
+			help: "DKIM selector: the public key is published as the TXT record <selector>._domainkey.<domain>", str: &f.DKIMSelector},
+		{flag: "dkim-domain", env: "TIDINGS_DKIM_DOMAIN", yaml: "dkim_domain", def: "",
+			help: "DKIM signing domain (d=); empty: the domain of TIDINGS_SMTP_FROM", str: &f.DKIMDomain},
 	}
 }
 
@@ -121,6 +134,26 @@ func (f *FeedbackConfig) validate(bad func(env, format string, args ...any)) sto
 		}
 	}
 	return p
+}
+
+// loadDKIM reads the DKIM key and selector (both or neither).
+func (f *FeedbackConfig) loadDKIM(bad func(env, format string, args ...any)) {
+	switch {
+	case f.DKIMKeyFile == "" && f.DKIMSelector == "":
+		return
+	case f.DKIMKeyFile == "":
+		bad("TIDINGS_DKIM_KEY_FILE", "must name the PEM private key the selector %q publishes", f.DKIMSelector)
+		return
+	case f.DKIMSelector == "":
+		bad("TIDINGS_DKIM_SELECTOR", "must name the key's selector (the TXT record <selector>._domainkey.<domain>)")
+		return
+	}
+	key, err := email.LoadDKIMKey(f.DKIMKeyFile)
+	if err != nil {
+		bad("TIDINGS_DKIM_KEY_FILE", "%v", err)
+		return
+	}
+	f.dkim = &email.DKIM{Domain: f.DKIMDomain, Selector: f.DKIMSelector, Key: key}
 }
 
 // returnPath reads TIDINGS_RETURN_PATH into the VERP scheme signed with the

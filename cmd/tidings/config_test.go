@@ -1,6 +1,12 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -99,5 +105,33 @@ func TestPublicURLWithoutHTTPSIsWarned(t *testing.T) {
 		if got != warned || (!warned && w != "") {
 			t.Errorf("public URL %s: warnings %q, want warned=%v", url, w, warned)
 		}
+	}
+}
+
+// TestBounceMailboxAndDKIMSettings: the bounce mailbox URL's password never
+// shows in its error, and the DKIM key and selector come as a pair, the key
+// read at start.
+func TestBounceMailboxAndDKIMSettings(t *testing.T) {
+	t.Parallel()
+	_, err := loadConfig(t, "--bounce-imap-url", "pop3://bounces:s3cret-pw@imap.example/INBOX")
+	if err == nil || !strings.Contains(err.Error(), "TIDINGS_BOUNCE_IMAP_URL") || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("pop3 mailbox: %v", err)
+	}
+	if _, err := loadConfig(t, "--bounce-imap-url", "imaps://bounces:s3cret-pw@imap.example/INBOX", "--bounce-interval", "1s"); err == nil ||
+		!strings.Contains(err.Error(), "TIDINGS_BOUNCE_INTERVAL") {
+		t.Errorf("1s interval: %v", err)
+	}
+	if _, err := loadConfig(t, "--dkim-selector", "tidings2026"); err == nil || !strings.Contains(err.Error(), "TIDINGS_DKIM_KEY_FILE") {
+		t.Errorf("selector without key: %v", err)
+	}
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	path := filepath.Join(t.TempDir(), "dkim.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(t, "--dkim-key-file", path, "--dkim-selector", "tidings2026")
+	if err != nil || c.Feedback.dkim == nil || c.Feedback.dkim.Selector != "tidings2026" {
+		t.Fatalf("key and selector: %v %+v", err, c)
 	}
 }

@@ -205,7 +205,7 @@ func (a *app) openChannels(rt *runtime) (map[channels.Name]channels.Channel, err
 			return nil, fmt.Errorf("TIDINGS_SMTP_URL: %w", err)
 		}
 		cfg.From, cfg.FromName, cfg.PoolSize, cfg.Logger = from.Address, from.Name, a.cfg.smtpPool(), a.log
-		cfg.ReturnPath = a.cfg.Feedback.verp
+		cfg.ReturnPath, cfg.DKIM = a.cfg.Feedback.verp, a.cfg.Feedback.dkim
 		sender, err := email.New(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("email: %w", err)
