@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/tidings-crm/tidings/worker"
@@ -156,6 +157,7 @@ func (a *app) runRoles(ctx context.Context, r roles) error {
 	}
 	a.log.Info("tidings running", "worker", r.worker, "scheduler", r.scheduler, "http", r.http,
 		"campaigns", len(rt.engine.Campaigns()))
+	a.limits(rt, r.worker)
 	select {
 	case <-ctx.Done():
 		err = nil
@@ -173,3 +175,21 @@ const journeySweepEvery = 2 * time.Second
 
 // hookSweepEvery is how often each worker posts the outgoing webhooks due.
 const hookSweepEvery = time.Second
+
+// limits logs the effective per-process limits at start, so an operator
+// sees what a process will do without reading the defaults: the send rates
+// and the SMTP pool (worker processes only) and the pools to PostgreSQL and
+// Redis (docs/operations.md#limits says what each protects).
+func (a *app) limits(rt *runtime, worker bool) {
+	redisPool := 0
+	if c, ok := rt.rdb.(*redis.Client); ok {
+		redisPool = c.Options().PoolSize
+	}
+	dbPool := rt.st.DB.Stats().MaxOpenConnections
+	if !worker {
+		a.log.Info("limits", "db_pool", dbPool, "redis_pool", redisPool)
+		return
+	}
+	a.log.Info("limits", "db_pool", dbPool, "redis_pool", redisPool, "concurrency", a.cfg.Concurrency,
+		"email_rate", a.cfg.EmailRate, "sms_rate", a.cfg.SMSRate, "smtp_pool", a.cfg.smtpPool())
+}

@@ -56,6 +56,23 @@ func TestPoolSizesReachThePools(t *testing.T) {
 	}
 }
 
+// TestStartLogsTheEffectiveLimits: a process logs its pools at start, and
+// a worker process its send limits too, as set or defaulted.
+func TestStartLogsTheEffectiveLimits(t *testing.T) {
+	t.Parallel()
+	a, log := appWith(t, "--redis-url", "embedded", "--email-rate", "123", "--redis-pool", "5")
+	rt, err := a.openRuntime(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.close()
+	a.limits(rt, true)
+	want := "msg=limits db_pool=4 redis_pool=5 concurrency=8 email_rate=123 sms_rate=20 smtp_pool=4"
+	if !strings.Contains(log.String(), want) {
+		t.Fatalf("start-up log:\n%s\nwant a line with %q", log.String(), want)
+	}
+}
+
 // TestPoolSizeMustBeAPositiveNumber: a pool of 0, a negative one or a word
 // stops start-up naming the variable.
 func TestPoolSizeMustBeAPositiveNumber(t *testing.T) {

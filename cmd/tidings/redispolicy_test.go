@@ -29,6 +29,14 @@ func openWith(t *testing.T, flags ...string) (string, error) {
 // caller closes it.
 func runtimeWith(t *testing.T, flags ...string) (*runtime, *syncBuffer, error) {
 	t.Helper()
+	a, log := appWith(t, flags...)
+	rt, err := a.openRuntime(context.Background(), true)
+	return rt, log, err
+}
+
+// appWith is the app of runtimeWith, its log captured.
+func appWith(t *testing.T, flags ...string) (*app, *syncBuffer) {
+	t.Helper()
 	log := &syncBuffer{}
 	a := &app{stdout: log, stderr: log, log: slog.New(slog.NewTextHandler(log, nil))}
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
@@ -41,8 +49,7 @@ func runtimeWith(t *testing.T, flags ...string) (*runtime, *syncBuffer, error) {
 	if err := a.cfg.load(fs, ""); err != nil {
 		t.Fatal(err)
 	}
-	rt, err := a.openRuntime(context.Background(), true)
-	return rt, log, err
+	return a, log
 }
 
 // TestRedisThatCanEvictTasksIsRefused: on a private redis-server (CONFIG SET

@@ -87,7 +87,7 @@ func (h *handler) confirmOptIn(w http.ResponseWriter, r *http.Request) {
 		h.optInRender(w, http.StatusInternalServerError, "error")
 	default:
 		if done {
-			h.log.InfoContext(r.Context(), "double opt-in confirmed", "customer", sub.CustomerID, "request", sub.DeliveryID)
+			h.log.InfoContext(r.Context(), "double opt-in confirmed", "customer", sub.CustomerID)
 		}
 		h.optInRender(w, http.StatusOK, "done")
 	}
