@@ -33,6 +33,10 @@ func closest(name string, candidates []string) string {
 	return ""
 }
 
+// DidYouMean is didYouMean for callers outside the package (an API naming
+// an unknown campaign id).
+func DidYouMean(name string, candidates []string) string { return didYouMean(name, candidates) }
+
 // didYouMean formats a "; did you mean %q?" suffix, or "" without a match.
 func didYouMean(name string, candidates []string) string {
 	if s := closest(name, candidates); s != "" {

@@ -114,7 +114,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathEventsBatch:
 		batch, anyType = true, true
 	default:
-		h.fail(w, anyType, &failure{status: http.StatusNotFound, code: "not_found", msg: "no such endpoint",
+		h.fail(w, true, &failure{status: http.StatusNotFound, code: "not_found", msg: "no such endpoint: " + r.URL.Path,
 			hint: "post events to " + PathEvents + " or " + PathEventsBatch})
 		return
 	}

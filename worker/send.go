@@ -126,13 +126,23 @@ func (e *Engine) sendTransactional(ctx context.Context, req SendRequest, asking 
 	return ans, nil
 }
 
+// UnknownCampaign says that no campaign id is loaded, with the nearest
+// loaded id when one is close (a typo).
+func (e *Engine) UnknownCampaign(id string) string {
+	var ids []string
+	for _, c := range e.Campaigns() {
+		ids = append(ids, c.ID)
+	}
+	return fmt.Sprintf("no campaign %q is loaded%s", clipText(id), campaigns.DidYouMean(id, ids))
+}
+
 // sendCampaign is the loaded, active campaign a send names.
 func (e *Engine) sendCampaign(id string) (*campaigns.Campaign, error) {
 	c, ok := e.Campaign(id)
 	switch {
 	case !ok:
 		return nil, &SendError{Field: "campaign", Err: store.ErrNotFound,
-			Msg: fmt.Sprintf("no campaign %q is loaded; name a campaign file's id whose trigger is api", clipText(id))}
+			Msg: e.UnknownCampaign(id) + " (name a campaign file's id whose trigger is api)"}
 	case c.Trigger.Kind != campaigns.TriggerAPI || c.Frequency.Class != campaigns.ClassTransactional:
 		return nil, &SendError{Field: "campaign", Err: ErrNotTransactional,
 			Msg: fmt.Sprintf("campaign %s has trigger %s and class %s; POST /v1/send sends campaigns with trigger: {api: {}} and frequency: {class: transactional}",

@@ -169,6 +169,7 @@ func (a *app) httpServer(rt *runtime) (*http.Server, error) {
 	mux.Handle("GET /metrics", a.adminOnly(promhttp.HandlerFor(rt.metrics, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", readyz(rt, a.isAdmin))
+	mux.Handle("/v1/", openapi.NotFound(&mux.ServeMux))
 	return &http.Server{Addr: a.cfg.HTTPAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}, nil
 }
@@ -259,7 +260,7 @@ func (a *app) adminOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !a.isAdmin(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tidings"`)
-			http.Error(w, "admin token required", http.StatusUnauthorized)
+			http.Error(w, "admin token required: send the header Authorization: Bearer <TIDINGS_ADMIN_TOKEN>", http.StatusUnauthorized)
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -49,9 +49,9 @@ func everythingOn(t *testing.T, sms string) []string {
 
 // notInTheAPI are the server's routes the document leaves out on purpose:
 // the dashboard and the queue monitor (HTML for people, behind a login),
-// and the catch-all that answers a mistyped /v1/events/ path with the
-// API's JSON 404.
-var notInTheAPI = []string{"/dashboard", "/dashboard/", "/monitoring", "/monitoring/", "POST /v1/events/"}
+// and the catch-alls that answer a /v1/ request no route takes with the
+// API's JSON 404 or 405 (openapi.NotFound, the events API's own).
+var notInTheAPI = []string{"/dashboard", "/dashboard/", "/monitoring", "/monitoring/", "POST /v1/events/", "/v1/"}
 
 var paramRE = regexp.MustCompile(`\{[^}]+\}`)
 
@@ -80,6 +80,9 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 				continue
 			}
 			served[route(method, path)] = true
+		}
+		if sms == "http" {
+			checkNoRoute(t, srv.URL)
 		}
 		res, err := http.Get(srv.URL + openapi.Path)
 		if err != nil {
@@ -125,5 +128,33 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	}
 	if len(served) < 35 {
 		t.Errorf("only %d routes served: the server is not configured as expected", len(served))
+	}
+}
+
+// checkNoRoute: a /v1/ path no route takes answers the API's JSON error
+// pointing at the document: 405 with Allow for a known path, else 404.
+func checkNoRoute(t *testing.T, base string) {
+	t.Helper()
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow, error string
+	}{
+		{http.MethodDelete, "/v1/customers/c-1", http.StatusMethodNotAllowed, "GET, PUT", "/v1/customers/c-1 does not take DELETE; it takes GET, PUT"},
+		{http.MethodGet, "/v1/nothing", http.StatusNotFound, "", "no route GET /v1/nothing"},
+	} {
+		req, _ := http.NewRequest(tc.method, base+tc.path, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Code, Error, Hint string }
+		json.NewDecoder(res.Body).Decode(&body)
+		res.Body.Close()
+		if res.StatusCode != tc.status || res.Header.Get("Allow") != tc.allow || body.Error != tc.error ||
+			!strings.Contains(body.Hint, openapi.Path) {
+			t.Errorf("%s %s: %d (Allow %q) %+v; want %d, Allow %q, %q and a hint naming %s",
+				tc.method, tc.path, res.StatusCode, res.Header.Get("Allow"), body, tc.status, tc.allow, tc.error, openapi.Path)
+		}
 	}
 }

@@ -68,6 +68,12 @@ func (h *api) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// noCampaign answers 404 for a campaign id that is not loaded.
+func (h *api) noCampaign(w http.ResponseWriter, id string) {
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": h.e.UnknownCampaign(id),
+		"hint": "GET /v1/campaigns lists the loaded campaigns"})
+}
+
 // runRequest is the optional body of POST /v1/campaigns/{id}/run.
 type runRequest struct {
 	Occurrence string `json:"occurrence"`
@@ -97,7 +103,7 @@ func (h *api) run(w http.ResponseWriter, r *http.Request) {
 	var oe *worker.OccurrenceError
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no campaign " + id + " is loaded"})
+		h.noCampaign(w, id)
 	case errors.As(err, &oe):
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": oe.Error()})
 	case errors.Is(err, worker.ErrPaused):
@@ -118,7 +124,7 @@ func (h *api) pause(paused bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if _, ok := h.e.Campaign(id); !ok {
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no campaign " + id + " is loaded"})
+			h.noCampaign(w, id)
 			return
 		}
 		if err := h.e.SetPaused(r.Context(), id, paused); err != nil {
@@ -139,7 +145,7 @@ func (h *api) report(w http.ResponseWriter, r *http.Request) {
 	rep, err := h.e.Report(r.Context(), id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no campaign " + id + " is loaded"})
+		h.noCampaign(w, id)
 	case err != nil:
 		h.log.Error("campaign report failed", "campaign", id, "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "database unavailable"})
@@ -186,7 +192,7 @@ func (h *api) deliveries(w http.ResponseWriter, r *http.Request) {
 	page, err := h.e.Deliveries(r.Context(), id, q)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no campaign " + id + " is loaded"})
+		h.noCampaign(w, id)
 	case err != nil:
 		h.log.Error("campaign deliveries failed", "campaign", id, "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "database unavailable"})

@@ -45,7 +45,7 @@ func (h *handler) postmark(w http.ResponseWriter, r *http.Request) {
 	if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(h.opts.PostmarkUser)) != 1 ||
 		subtle.ConstantTimeCompare([]byte(pass), []byte(h.opts.PostmarkPassword)) != 1 {
 		w.Header().Set("WWW-Authenticate", `Basic realm="tidings feedback"`)
-		writeError(w, http.StatusUnauthorized, "missing or wrong basic-auth credentials")
+		writeError(w, http.StatusUnauthorized, "missing or wrong basic-auth credentials: put the user:password of TIDINGS_POSTMARK_WEBHOOK_AUTH in the webhook URL given to Postmark")
 		return
 	}
 	body, ok := readBody(w, r)

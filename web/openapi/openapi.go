@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 
 	"go.yaml.in/yaml/v3"
@@ -79,4 +80,29 @@ func (m *Mux) Patterns() []string { return append([]string(nil), m.patterns...) 
 type Router interface {
 	http.Handler
 	Patterns() []string
+}
+
+// NotFound answers a /v1/ request that no route takes, in the API's JSON
+// error shape: 405 with Allow when the path exists for other methods, else
+// 404; both point at the document. Mount it on "/v1/" of mux.
+func NotFound(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, p := mux.Handler(probe); p != "" && p != "/v1/" {
+				allow = append(allow, m)
+			}
+		}
+		status, code, msg := http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path
+		if len(allow) > 0 {
+			status, code, msg = http.StatusMethodNotAllowed, "method_not_allowed", r.URL.Path+" does not take "+r.Method+"; it takes "+strings.Join(allow, ", ")
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(map[string]string{"code": code, "error": msg,
+			"hint": "GET " + Path + " describes every route; docs/api.md has a curl example of each"})
+	})
 }

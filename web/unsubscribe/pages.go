@@ -14,6 +14,7 @@ const (
 	pageDone    = "done"
 	pageInvalid = "invalid"
 	pageError   = "error"
+	pageStale   = "stale"
 )
 
 // pages is one small self-contained document per outcome: no script, no
@@ -46,6 +47,11 @@ button{font:inherit;padding:.5rem 1.25rem;border:0;border-radius:.25rem;backgrou
 Please open the whole link from the message again, or reply to the message and ask to be unsubscribed.</p>
 </body></html>{{end}}
 
+{{define "stale"}}{{template "head" .}}
+<p>This form is out of date or incomplete, so nothing was changed. Please open the preference page
+from the link in the message again and save your choices there.</p>
+</body></html>{{end}}
+
 {{define "error"}}{{template "head" .}}
 <p>Something went wrong on our side and you are not unsubscribed yet. Please try again in a minute.</p>
 </body></html>{{end}}
@@ -56,6 +62,7 @@ var pageTitles = map[string]string{
 	pageDone:    "Unsubscribed",
 	pageInvalid: "Invalid link",
 	pageError:   "Please try again",
+	pageStale:   "Nothing was changed",
 }
 
 // page renders one of the pages with the given status. The headers keep the

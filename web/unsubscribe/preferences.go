@@ -85,7 +85,7 @@ func (h *handler) savePreferences(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(h.csrf(token))) {
 		h.log.InfoContext(r.Context(), "preferences: form without its token refused", "customer", sub.CustomerID)
-		h.page(w, http.StatusForbidden, pageInvalid, "")
+		h.page(w, http.StatusForbidden, pageStale, "")
 		return
 	}
 	ctx := r.Context()

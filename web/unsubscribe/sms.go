@@ -77,7 +77,8 @@ func (h *handler) smsInbound(w http.ResponseWriter, r *http.Request) {
 	from := strings.TrimSpace(form.Get("From"))
 	if from == "" {
 		h.inbound.seen.release(id)
-		http.Error(w, "unsubscribe: missing From", http.StatusBadRequest)
+		http.Error(w, "unsubscribe: inbound SMS without From: post the form fields From (the sender, +33612345678) and Body, "+
+			"as application/x-www-form-urlencoded (docs/operations.md#inbound-sms)", http.StatusBadRequest)
 		return
 	}
 	kw := ParseKeyword(form.Get("Body"))
