@@ -115,3 +115,22 @@ func (r Result) Report(b *testing.B, unit string) {
 	b.ReportMetric(float64(r.P50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(r.P99.Microseconds())/1000, "p99-ms")
 }
+
+// Once measures a benchmark once per process and reports the figures on
+// every call: "make bench" runs a benchmark function more than once (b.N =
+// 1, then -benchtime 1x again), and one timed window is the measurement.
+type Once struct {
+	once sync.Once
+	figs Result
+	err  error
+}
+
+// Report runs measure the first time, then reports its figures (unit per
+// second, p50, p99) or fails the benchmark with its error.
+func (o *Once) Report(b *testing.B, unit string, measure func(*testing.B) (Result, error)) {
+	o.once.Do(func() { o.figs, o.err = measure(b) })
+	if o.err != nil {
+		b.Fatal(o.err)
+	}
+	o.figs.Report(b, unit)
+}
