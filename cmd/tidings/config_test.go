@@ -1,12 +1,6 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -124,12 +118,7 @@ func TestBounceMailboxAndDKIMSettings(t *testing.T) {
 	if _, err := loadConfig(t, "--dkim-selector", "tidings2026"); err == nil || !strings.Contains(err.Error(), "TIDINGS_DKIM_KEY_FILE") {
 		t.Errorf("selector without key: %v", err)
 	}
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	der, _ := x509.MarshalPKCS8PrivateKey(key)
-	path := filepath.Join(t.TempDir(), "dkim.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path, _ := writeDKIMKey(t)
 	c, err := loadConfig(t, "--dkim-key-file", path, "--dkim-selector", "tidings2026")
 	if err != nil || c.Feedback.dkim == nil || c.Feedback.dkim.Selector != "tidings2026" {
 		t.Fatalf("key and selector: %v %+v", err, c)

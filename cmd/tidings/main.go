@@ -131,6 +131,7 @@ Settings come from flags, TIDINGS_* environment variables or a YAML file
 		a.reportCommand(),
 		a.deliveriesCommand(),
 		a.customersCommand(),
+		a.doctorCommand(),
 	)
 	return root
 }
