@@ -161,3 +161,66 @@ func TestWebhookChannelPostsSignedTeamAlerts(t *testing.T) {
 		})
 	}
 }
+
+const chatJourneyYAML = `id: nudge
+name: A note, then the team if nothing happened
+trigger: {schedule: {cron: "0 10 * * MON", time_zone: UTC}}
+audience: "true"
+occurrence: every run
+steps:
+  - id: hello
+    send:
+      channels: [email]
+      messages:
+        email: {subject: "Hello", text: "Hi {{ .external_id }}"}
+  - id: pause
+    wait: 1d
+  - id: tell-the-team
+    send:
+      channels: [webhook]
+      recipient: team
+      messages:
+        webhook: {url: "%s/hooks/{{ .external_id }}", text: "{{ .external_id }} has not answered"}
+`
+
+// TestWebhookChannelInAJourneyStep: a journey's send step alerts the team
+// by webhook a day after its note to the customer; the chat receiver gets
+// one signed post per customer and the step's ledger rows are sent, on
+// both databases.
+func TestWebhookChannelInAJourneyStep(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			chat := startChat(t)
+			sender, err := webhook.New(webhook.Config{Hosts: []string{chat.host()}, Secret: chatSecret})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.chans[channels.Webhook] = sender
+			w := &journeyWorld{bundle: b, t0: time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC), ctx: context.Background()}
+			b.clock = &fakeClock{t: w.t0}
+			b.addCustomers(t, 2, nil)
+			c, problems := campaigns.Settings{WebhookHosts: []string{chat.host()}}.Parse("nudge.yaml", []byte(fmt.Sprintf(chatJourneyYAML, chat.URL)))
+			if campaigns.HasErrors(problems) {
+				t.Fatal(problems)
+			}
+			w.e = b.engine(t, c)
+			b.startWorker(t, w.e, 4)
+			w.enter(t, "nudge", "run-1")
+			w.sweep(t)
+			w.at(24 * time.Hour)
+			w.sweep(t)
+			checkSteps(t, w.steps(t, "nudge"), map[string]string{"c1": "run-1/hello#1:sent run-1/tell-the-team#3:sent",
+				"c2": "run-1/hello#1:sent run-1/tell-the-team#3:sent"})
+			posts := map[string]string{}
+			for _, p := range chat.received() {
+				posts[p.Path] = p.Body.Text
+			}
+			if len(posts) != 2 || posts["/hooks/c1"] != "c1 has not answered" || posts["/hooks/c2"] != "c2 has not answered" {
+				t.Fatalf("chat received %v, want one signed post per customer", chat.received())
+			}
+		})
+	}
+}
