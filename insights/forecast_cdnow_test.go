@@ -45,13 +45,16 @@ const forecastBuckets = 8
 // forecast is a model's 39-week holdout forecast against what happened, in
 // total and per calibration-frequency bucket.
 type forecast struct {
-	params                BGNBDParams
+	models                Models
 	predicted, actual     float64
 	bucketPred, bucketAct [forecastBuckets]float64
 	bucketN               [forecastBuckets]int
 }
 
 func (f forecast) err() float64 { return f.predicted/f.actual - 1 }
+
+// bucketErr is bucket k's relative error, predicted over actual less 1.
+func (f forecast) bucketErr(k int) float64 { return f.bucketPred[k]/f.bucketAct[k] - 1 }
 
 func forecastHoldout(t testing.TB, m CountModel, cases []holdoutCase) forecast {
 	data := make([]RFT, len(cases))
@@ -62,9 +65,9 @@ func forecastHoldout(t testing.TB, m CountModel, cases []holdoutCase) forecast {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := forecast{params: fit.Params}
+	f := forecast{models: fit.Models}
 	for _, c := range cases {
-		pred := ExpectedPurchasesOf(m, fit.Params, 39, c.rft.X, c.rft.TX, c.rft.T)
+		pred := fit.ExpectedPurchases(39, c.rft.X, c.rft.TX, c.rft.T)
 		b := min(int(c.rft.X), forecastBuckets-1)
 		f.predicted += pred
 		f.actual += c.actual
@@ -75,12 +78,14 @@ func forecastHoldout(t testing.TB, m CountModel, cases []holdoutCase) forecast {
 	return f
 }
 
+// String is the forecast as a row of docs/intelligence.md's table: the
+// model and its parameters, predicted, actual, error, then predicted /
+// actual purchase days per customer of each bucket.
 func (f forecast) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%+v: predicted %.0f, actual %.0f (%+.1f%%);", f.params, f.predicted, f.actual, 100*f.err())
+	fmt.Fprintf(&b, "| %s | %.0f | %.0f | %+.1f%% |", f.models.CountParams(), f.predicted, f.actual, 100*f.err())
 	for k := range f.bucketN {
-		fmt.Fprintf(&b, " x=%d%s: %.2f/%.2f", k, map[bool]string{true: "+"}[k == forecastBuckets-1],
-			f.bucketPred[k]/float64(f.bucketN[k]), f.bucketAct[k]/float64(f.bucketN[k]))
+		fmt.Fprintf(&b, " %.2f / %.2f |", f.bucketPred[k]/float64(f.bucketN[k]), f.bucketAct[k]/float64(f.bucketN[k]))
 	}
 	return b.String()
 }
@@ -89,23 +94,43 @@ func (f forecast) String() string {
 // test of each count model on the whole CDNOW log: fitted on the purchase
 // days up to 1997-09-30, each customer's expected purchase days over the
 // next 39 weeks (1997-10-01 to 1998-06-30) are summed and compared with the
-// days they actually bought (19,684). Measured: BG/NBD predicts 16,874
-// (-14.3%), MBG/NBD 15,934 (-19.1%): letting one-time buyers lapse lowers
-// their forecast (0.18 against 0.25 actual), and CDNOW's one-time buyers
-// came back more than either model expects. The test holds each aggregate
-// error to its measured value within 1.5 points, and every calibration
-// frequency bucket (0, 1, ..., 6, 7+ repeat purchase days) to within 40% of
-// what its customers actually bought: the weakest is x = 1 (BG/NBD 0.52
-// per customer against 0.78, -33%).
+// days they actually bought (19,684), in total and per bucket of
+// calibration repeat purchase days (0, 1, ..., 6, 7+).
+//
+// Measured (aggregate; buckets x=0, 1, 2, 3):
+//   - Pareto/NBD 17,154, -12.9% (-42%, -21%, -14%, -2%; +3% or better from 4 up);
+//   - BG/NBD 16,874, -14.3% (-8%, -34%, -26%, -14%);
+//   - MBG/NBD 15,934, -19.1% (-28%, -30%, -26%, -15%).
+//
+// Pareto/NBD is the default because it lets one-time buyers lapse and
+// still has the smallest aggregate error: the test holds it to beat
+// BG/NBD's, every model's aggregate to its measured value within 1.5
+// points, and each bucket to the bound stated for it (the measured error
+// widened by 5 points). The default's weak spot is the one-time
+// buyers (x = 0: 0.15 forecast against 0.25 bought per customer): CDNOW's
+// second year brought many of them back, which a model that lets them
+// lapse discounts; BG/NBD, which keeps them all alive, gets that bucket
+// right and the repeat buyers wrong.
 func TestForecastAccuracyOnCDNOW(t *testing.T) {
 	t.Parallel()
 	cases := cdnowHoldout(t)
-	for _, c := range []struct {
-		m    CountModel
-		want float64 // measured aggregate error
-	}{{ModelBGNBD, -0.143}, {ModelMBGNBD, -0.191}} {
+	models := []struct {
+		m       CountModel
+		want    float64                  // measured aggregate error
+		buckets [forecastBuckets]float64 // largest |error| allowed per bucket
+	}{
+		{ModelParetoNBD, -0.129, [forecastBuckets]float64{0.47, 0.26, 0.19, 0.08, 0.08, 0.08, 0.05, 0.07}},
+		{ModelBGNBD, -0.143, [forecastBuckets]float64{0.13, 0.39, 0.31, 0.19, 0.13, 0.11, 0.13, 0.07}},
+		{ModelMBGNBD, -0.191, [forecastBuckets]float64{0.34, 0.35, 0.31, 0.21, 0.16, 0.14, 0.16, 0.13}},
+	}
+	if models[0].m != DefaultCountModel {
+		t.Fatalf("the first row must be the default model %s", DefaultCountModel)
+	}
+	errs := map[CountModel]float64{}
+	for _, c := range models {
 		f := forecastHoldout(t, c.m, cases)
-		t.Logf("%s %s", c.m, f)
+		t.Logf("%s", f)
+		errs[c.m] = f.err()
 		if f.actual != 19684 {
 			t.Fatalf("holdout has %.0f purchase days, want 19,684", f.actual)
 		}
@@ -113,10 +138,13 @@ func TestForecastAccuracyOnCDNOW(t *testing.T) {
 			t.Errorf("%s: aggregate error %+.1f%%, measured %+.1f%%", c.m, 100*f.err(), 100*c.want)
 		}
 		for k := range f.bucketN {
-			if e := f.bucketPred[k]/f.bucketAct[k] - 1; math.Abs(e) > 0.40 {
-				t.Errorf("%s: customers with %d repeat purchase days: predicted %.0f, actual %.0f (%+.0f%%)",
-					c.m, k, f.bucketPred[k], f.bucketAct[k], 100*e)
+			if e := f.bucketErr(k); math.Abs(e) > c.buckets[k] {
+				t.Errorf("%s: customers with %d repeat purchase days: predicted %.0f, actual %.0f (%+.0f%%, bound %.0f%%)",
+					c.m, k, f.bucketPred[k], f.bucketAct[k], 100*e, 100*c.buckets[k])
 			}
 		}
+	}
+	if d, bg := errs[DefaultCountModel], errs[ModelBGNBD]; math.Abs(d) >= math.Abs(bg) {
+		t.Errorf("the default %s forecasts %+.1f%%, no better than BG/NBD's %+.1f%%", DefaultCountModel, 100*d, 100*bg)
 	}
 }

@@ -152,11 +152,12 @@ func CLV(bg BGNBDParams, gg GGParams, x, tx, T, mean float64, horizonPeriods int
 // (1+discountRatePerPeriod)^i. lifetimes' customer_lifetime_value with
 // freq="W", time=12 and discount_rate=0.01 is CLVPeriods(..., 12, 4.345, 0.01).
 func CLVPeriods(bg BGNBDParams, gg GGParams, x, tx, T, mean float64, periods int, periodLength, discountRatePerPeriod float64) float64 {
-	return CLVOf(ModelBGNBD, bg, gg, x, tx, T, mean, periods, periodLength, discountRatePerPeriod)
+	return Models{Kind: ModelBGNBD, BG: bg, GG: gg}.CLV(x, tx, T, mean, periods, periodLength, discountRatePerPeriod)
 }
 
-// CLVOf is CLVPeriods with the expected purchases of count model m.
-func CLVOf(m CountModel, bg BGNBDParams, gg GGParams, x, tx, T, mean float64, periods int, periodLength, discountRatePerPeriod float64) float64 {
+// CLV is CLVPeriods with the expected purchases of m's count model and its
+// Gamma-Gamma parameters.
+func (m Models) CLV(x, tx, T, mean float64, periods int, periodLength, discountRatePerPeriod float64) float64 {
 	if periods <= 0 {
 		return 0
 	}
@@ -168,8 +169,8 @@ func CLVOf(m CountModel, bg BGNBDParams, gg GGParams, x, tx, T, mean float64, pe
 	for i := 1; i <= periods; i++ {
 		ts = append(ts, float64(i)*periodLength)
 	}
-	expectedPurchasesAt(bg, m.modified(), ts, x, tx, T, cum)
-	spend := ExpectedSpend(gg, x, mean)
+	m.ExpectedPurchasesAt(ts, x, tx, T, cum)
+	spend := ExpectedSpend(m.GG, x, mean)
 	total, prev, discount := 0.0, 0.0, 1.0
 	for i := range ts {
 		discount /= 1 + discountRatePerPeriod

@@ -3,6 +3,7 @@ package insights
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -64,7 +65,7 @@ func TestMBGNBDRecoversSimulatedParameters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := fit.Params
+	got := fit.BG
 	t.Logf("truth %+v, fitted %+v (LL %.1f, %d evaluations)", truth, got, fit.LogLikelihood, fit.Evaluations)
 	checkParams(t, []paramCheck{{"r", got.R, truth.R, 0.05}, {"alpha", got.Alpha, truth.Alpha, 0.05}, {"a", got.A, truth.A, 0.10},
 		{"b", got.B, truth.B, 0.15}, {"mean drop-out a/(a+b)", got.A / (got.A + got.B), truth.A / (truth.A + truth.B), 0.08}})
@@ -121,10 +122,10 @@ func TestMBGNBDReducesToItsFormulas(t *testing.T) {
 			t.Errorf("%+v: E[Y(%g)] %.12f, want %.12f", h, horizon, got, want)
 		}
 	}
-	if m, err := ParseCountModel(""); err != nil || m != ModelMBGNBD {
+	if m, err := ParseCountModel(""); err != nil || m != ModelParetoNBD {
 		t.Errorf("default model %q, %v", m, err)
 	}
-	if _, err := ParseCountModel("pareto"); err == nil {
-		t.Error("an unknown model name is accepted")
+	if _, err := ParseCountModel("pareto"); err == nil || !strings.Contains(err.Error(), "pareto_nbd, bg_nbd, mbg_nbd") {
+		t.Errorf("an unknown model name: %v", err)
 	}
 }

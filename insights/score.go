@@ -10,8 +10,12 @@ import (
 // CustomerStats is what the refresh job reads per customer: the purchase
 // metrics the store maintains.
 type CustomerStats struct {
-	ID              int64
-	Orders          int     // number of orders (0 = prospect)
+	ID int64
+	// Orders is the number of purchase days, dates with at least one order
+	// (several orders on one date count once, as the models count them;
+	// 0 = prospect): RFM frequency, the lifecycle's gap and the models'
+	// x = Orders - 1 all read it.
+	Orders          int
 	TotalSpent      float64 // sum of order values
 	FirstPurchaseAt time.Time
 	LastPurchaseAt  time.Time
@@ -28,15 +32,6 @@ const (
 	MonetaryAverage
 )
 
-// Models holds fitted count-model (BG/NBD or MBG/NBD, Kind) and
-// Gamma-Gamma parameters, in the time unit ScoreOptions.Unit. A zero GG
-// leaves CLV at 0; a zero Kind is BG/NBD.
-type Models struct {
-	Kind CountModel
-	BG   BGNBDParams
-	GG   GGParams
-}
-
 // ScoreOptions configure Score and NewScorer; the zero value is valid and
 // means: total spend for M, the default segment map and lifecycle rules, no
 // models, weeks as the model time unit, a 90-day expected-purchases horizon,
@@ -51,10 +46,37 @@ type ScoreOptions struct {
 	// HorizonDays is the window of Result.ExpectedPurchases (default 90).
 	HorizonDays float64
 	// CLVPeriods periods of CLVPeriodLength units, discounted at CLVDiscount
-	// per period (defaults 12, 4.345, 0.01).
+	// per period (defaults 12, 4.345, 0.01: 12 months at 1% a month).
 	CLVPeriods      int
 	CLVPeriodLength float64
 	CLVDiscount     float64
+	// CLVMargin is the share of revenue CLV counts, in (0, 1]; 0 is 1
+	// (revenue, no margin).
+	CLVMargin float64
+}
+
+// WeeksPerMonth is the month of CLV horizons in weeks (365.25/12/7), as
+// lifetimes has it.
+const WeeksPerMonth = 4.345
+
+// WithCLVDefaults fills CLV's zero settings: 12 months of WeeksPerMonth
+// (in weeks, the default unit) at 1% a month when CLVPeriods is 0, and a
+// margin of 1.
+func (o ScoreOptions) WithCLVDefaults() ScoreOptions {
+	if o.CLVPeriods <= 0 {
+		o.CLVPeriods, o.CLVPeriodLength, o.CLVDiscount = 12, WeeksPerMonth, 0.01
+	}
+	if o.CLVMargin == 0 {
+		o.CLVMargin = 1
+	}
+	return o
+}
+
+// CLV is the customer's CLV under m with these options: margin times
+// Models.CLV over CLVPeriods periods of CLVPeriodLength units discounted
+// at CLVDiscount a period (call WithCLVDefaults first).
+func (o ScoreOptions) CLV(m *Models, x, tx, T, mean float64) float64 {
+	return o.CLVMargin * m.CLV(x, tx, T, mean, o.CLVPeriods, o.CLVPeriodLength, o.CLVDiscount)
 }
 
 // Result is one customer's intelligence, ready for rules.Env.
@@ -138,14 +160,13 @@ func NewScorerFromQuintiles(r, f, m Quintiles, now time.Time, opts ScoreOptions)
 	if s.opts.HorizonDays <= 0 {
 		s.opts.HorizonDays = 90
 	}
-	if s.opts.CLVPeriods <= 0 {
-		s.opts.CLVPeriods, s.opts.CLVPeriodLength, s.opts.CLVDiscount = 12, 4.345, 0.01
+	s.opts = s.opts.WithCLVDefaults()
+	if s.opts.CLVPeriodLength <= 0 || s.opts.CLVDiscount <= -1 || !(s.opts.CLVMargin > 0 && s.opts.CLVMargin <= 1) {
+		return nil, fmt.Errorf("insights: score options: CLV period length %g, discount %g and margin %g: want a length above 0, a discount above -1 and a margin in (0, 1]",
+			s.opts.CLVPeriodLength, s.opts.CLVDiscount, s.opts.CLVMargin)
 	}
-	if s.opts.CLVPeriodLength <= 0 || s.opts.CLVDiscount <= -1 {
-		return nil, fmt.Errorf("insights: score options: CLV period length %g and discount %g are invalid", s.opts.CLVPeriodLength, s.opts.CLVDiscount)
-	}
-	if m := s.opts.Models; m != nil && !m.BG.Valid() {
-		return nil, fmt.Errorf("insights: score options: BG/NBD parameters %+v are invalid", m.BG)
+	if m := s.opts.Models; m != nil && !m.CountValid() {
+		return nil, fmt.Errorf("insights: score options: %s: invalid parameters", m.CountParams())
 	}
 	s.perDay = float64(24*time.Hour) / float64(s.opts.Unit)
 	return s, nil
@@ -167,12 +188,11 @@ func (s *Scorer) Score(c CustomerStats) Result {
 	res.Segment = s.segments.Segment(res.R, res.F, res.M)
 	if m := s.opts.Models; m != nil {
 		rft := s.RFT(c)
-		res.PAlive = PAliveOf(m.Kind, m.BG, rft.X, rft.TX, rft.T)
-		res.ExpectedPurchases = ExpectedPurchasesOf(m.Kind, m.BG, s.opts.HorizonDays*s.perDay, rft.X, rft.TX, rft.T)
+		res.PAlive = m.PAlive(rft.X, rft.TX, rft.T)
+		res.ExpectedPurchases = m.ExpectedPurchases(s.opts.HorizonDays*s.perDay, rft.X, rft.TX, rft.T)
 		res.CLV = 0
 		if m.GG.Valid() {
-			res.CLV = CLVOf(m.Kind, m.BG, m.GG, rft.X, rft.TX, rft.T, c.TotalSpent/float64(c.Orders),
-				s.opts.CLVPeriods, s.opts.CLVPeriodLength, s.opts.CLVDiscount)
+			res.CLV = s.opts.CLV(m, rft.X, rft.TX, rft.T, c.TotalSpent/float64(c.Orders))
 		}
 	}
 	// Without purchase dates or spend windows, orders stand in for purchase
@@ -184,8 +204,8 @@ func (s *Scorer) Score(c CustomerStats) Result {
 }
 
 // RFT converts a customer's stats to model inputs at the scorer's clock:
-// x = orders - 1 (exact when the store counts one order per day, as the
-// models assume), t_x and T in whole days converted to the model unit.
+// x = Orders - 1 (purchase days after the first), t_x and T in whole days
+// converted to the model unit.
 // Gamma-Gamma uses the average order value as the repeat-purchase mean.
 func (s *Scorer) RFT(c CustomerStats) RFT {
 	return StatsRFT(c, s.now, s.opts.Unit)

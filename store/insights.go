@@ -24,8 +24,9 @@ import (
 //     prospect has not bought, so it cannot have stopped buying: a churn rule
 //     such as `p_alive < 0.3` never matches one by accident; target them with
 //     lifecycle == "prospect".
-//   - buyers: the BG/NBD P(alive) in [0, 1] (1 for single-purchase customers,
-//     as the model has it), expected purchases over 90 days and CLV >= 0.
+//   - buyers: the count model's P(alive) in [0, 1] (under BG/NBD 1 for
+//     single-purchase customers, as that model has it), expected purchases
+//     over 90 days and CLV >= 0.
 //   - never refreshed (insights_at NULL): the schema defaults (p_alive 0).
 //
 // The models' "unknown" value (-1) is never stored.

@@ -24,6 +24,9 @@ type InsightsOptions struct {
 	// (parameters fitted on a larger base, or held fixed). The forecast is
 	// stored in expected_purchases_90d, so keep HorizonDays at 90.
 	Score insights.ScoreOptions
+	// Model is the count model fitted for P(alive), expected purchases and
+	// CLV (TIDINGS_CHURN_MODEL); "" is insights.DefaultCountModel.
+	Model insights.CountModel
 	// Value defines value_trend and value_churn (insights.ValueChurnRule):
 	// a zero FloorCents takes the base's median order value at the refresh
 	// clock, a zero Below 0.5.
@@ -43,7 +46,7 @@ type InsightsReport struct {
 	ModelID       int64         // the insights_models row written (0 when nothing was fitted)
 	Fitted        bool          // false when Models were given or no customer had a history to fit
 	Models        insights.Models
-	LogLikelihood float64 // BG/NBD log-likelihood at the fitted parameters
+	LogLikelihood float64 // the count model's log-likelihood at the fitted parameters
 
 	Customers    int                     // customers refreshed
 	Buyers       int                     // customers with a purchase by At
@@ -70,11 +73,14 @@ type InsightsReport struct {
 // parameters in the stated unit and the RFM cut points of the refresh, so a
 // stored score can be explained and reproduced.
 type InsightsParams struct {
-	UnitDays     float64              `json:"unit_days"`
-	BGNBD        insights.BGNBDParams `json:"bgnbd"`
-	GammaGamma   insights.GGParams    `json:"gamma_gamma"`
-	Buyers       int                  `json:"buyers"`
-	RepeatBuyers int                  `json:"repeat_buyers"`
+	UnitDays float64 `json:"unit_days"`
+	// Model is the count model; "" (rows stored before the choice) is BG/NBD.
+	Model        insights.CountModel      `json:"model,omitempty"`
+	BGNBD        insights.BGNBDParams     `json:"bgnbd,omitzero"`      // BG/NBD and MBG/NBD
+	ParetoNBD    insights.ParetoNBDParams `json:"pareto_nbd,omitzero"` // Pareto/NBD
+	GammaGamma   insights.GGParams        `json:"gamma_gamma"`
+	Buyers       int                      `json:"buyers"`
+	RepeatBuyers int                      `json:"repeat_buyers"`
 	ValueChurn   struct {
 		FloorCents int64   `json:"floor_cents"`
 		Below      float64 `json:"below"`
@@ -93,7 +99,7 @@ type InsightsParams struct {
 // now (later purchases are ignored, so a past now scores "as of" then). The
 // first builds each customer's model inputs with lifetimes' conventions
 // (insights.Summaries: purchases on one day are one purchase), the RFM cut
-// points, and fits BG/NBD and Gamma-Gamma (repeat-purchase mean spend) on
+// points, and fits the count model and Gamma-Gamma (repeat-purchase mean spend) on
 // every buyer; it holds about 50 bytes per buyer. The second scores each
 // customer and writes batches with store.SaveInsights, which records
 // lifecycle changes; its memory is flat. Stored conventions (prospects get
@@ -157,12 +163,13 @@ func (o InsightsOptions) withDefaults() InsightsOptions {
 	if o.Score.Unit <= 0 {
 		o.Score.Unit = 7 * 24 * time.Hour
 	}
+	if o.Model == "" {
+		o.Model = insights.DefaultCountModel
+	}
 	if o.Score.HorizonDays <= 0 {
 		o.Score.HorizonDays = 90
 	}
-	if o.Score.CLVPeriods <= 0 {
-		o.Score.CLVPeriods, o.Score.CLVPeriodLength, o.Score.CLVDiscount = 12, 4.345, 0.01
-	}
+	o.Score = o.Score.WithCLVDefaults()
 	if o.Score.Lifecycle == nil {
 		rules := insights.DefaultLifecycleRules()
 		o.Score.Lifecycle = &rules
@@ -180,11 +187,14 @@ func (o InsightsOptions) withDefaults() InsightsOptions {
 }
 
 // customerInputs derives one customer's stats and model summary from their
-// purchases (all at or before now). buf is reused between calls.
+// purchases (all at or before now). The stats count purchase days, as the
+// summary does: several orders on one date are one purchase, for RFM
+// frequency and the lifecycle as for the models. buf is reused between
+// calls.
 func customerInputs(h *store.CustomerHistory, now time.Time, unit time.Duration,
 	buf []insights.Purchase) (insights.CustomerStats, insights.Summary, []insights.Purchase) {
-	c := insights.CustomerStats{ID: h.ID, Orders: len(h.Purchases)}
-	if c.Orders == 0 {
+	c := insights.CustomerStats{ID: h.ID}
+	if len(h.Purchases) == 0 {
 		return c, insights.Summary{}, buf
 	}
 	buf = buf[:0]
@@ -194,8 +204,10 @@ func customerInputs(h *store.CustomerHistory, now time.Time, unit time.Duration,
 		buf = append(buf, insights.Purchase{At: p.OccurredAt, Amount: float64(p.AmountCents) / 100})
 	}
 	c.TotalSpent = float64(cents) / 100
-	c.FirstPurchaseAt, c.LastPurchaseAt = h.Purchases[0].OccurredAt, h.Purchases[c.Orders-1].OccurredAt
-	return c, insights.Summaries(buf, now, unit)[0], buf
+	c.FirstPurchaseAt, c.LastPurchaseAt = h.Purchases[0].OccurredAt, h.Purchases[len(h.Purchases)-1].OccurredAt
+	sum := insights.Summaries(buf, now, unit)[0]
+	c.Orders = int(sum.X) + 1
+	return c, sum, buf
 }
 
 // recencyDays is whole days since the last purchase, as insights' RFM has it.
@@ -246,7 +258,7 @@ func readFitInputs(ctx context.Context, st *store.Store, now time.Time, opts Ins
 			if sum.X > 0 && sum.MonetaryMean > 0 {
 				in.freq, in.mean = append(in.freq, sum.X), append(in.mean, sum.MonetaryMean)
 			}
-			in.aov = append(in.aov, c.TotalSpent*100/float64(c.Orders))
+			in.aov = append(in.aov, c.TotalSpent*100/float64(len(h.Purchases))) // per order, not per day
 			money := c.TotalSpent
 			if opts.Score.Monetary == insights.MonetaryAverage {
 				money /= float64(c.Orders)
@@ -264,16 +276,16 @@ func readFitInputs(ctx context.Context, st *store.Store, now time.Time, opts Ins
 	return in, nil
 }
 
-// fitInsights fits BG/NBD and Gamma-Gamma unless models were given. A base
+// fitInsights fits the count model and Gamma-Gamma unless models were given. A base
 // with nothing to fit (no buyer, or every buyer new today) is not an error:
 // the refresh then stores RFM and lifecycle only (p_alive 1, no forecast).
 func fitInsights(in *fitInputs, opts InsightsOptions, rep *InsightsReport) (*insights.Models, error) {
 	if m := opts.Score.Models; m != nil {
 		rep.Models = *m
-		rep.LogLikelihood = insights.BGNBDLogLikelihood(m.BG, in.rft)
+		rep.LogLikelihood = m.LogLikelihood(in.rft)
 		return m, nil
 	}
-	bg, err := insights.FitBGNBDReport(in.rft)
+	fit, err := insights.FitCountModel(opts.Model, in.rft)
 	if errors.Is(err, insights.ErrNoData) {
 		rep.Warnings = append(rep.Warnings, "no purchase history to fit the models on: P(alive), expected purchases and CLV not computed")
 		return nil, nil
@@ -281,8 +293,8 @@ func fitInsights(in *fitInputs, opts InsightsOptions, rep *InsightsReport) (*ins
 	if err != nil {
 		return nil, fmt.Errorf("insights refresh: %w", err)
 	}
-	fitWarning(opts.Log, rep, "BG/NBD", bg.FitReport)
-	models := &insights.Models{BG: bg.Params}
+	fitWarning(opts.Log, rep, opts.Model.String(), fit.FitReport)
+	models := &fit.Models
 	if len(in.freq) >= 2 {
 		gg, err := insights.FitGammaGammaReport(in.freq, in.mean)
 		if err != nil {
@@ -294,7 +306,7 @@ func fitInsights(in *fitInputs, opts InsightsOptions, rep *InsightsReport) (*ins
 	} else {
 		rep.Warnings = append(rep.Warnings, "fewer than two repeat buyers: spend model not fitted, CLV stored as 0")
 	}
-	rep.Fitted, rep.Models, rep.LogLikelihood = true, *models, bg.LogLikelihood
+	rep.Fitted, rep.Models, rep.LogLikelihood = true, *models, fit.LogLikelihood
 	return models, nil
 }
 
@@ -321,8 +333,8 @@ func fitWarning(log *slog.Logger, rep *InsightsReport, model string, fit insight
 }
 
 func saveModel(ctx context.Context, st *store.Store, in *fitInputs, rep *InsightsReport) (int64, error) {
-	p := InsightsParams{UnitDays: rep.Unit.Hours() / 24, BGNBD: rep.Models.BG, GammaGamma: rep.Models.GG,
-		Buyers: rep.Buyers, RepeatBuyers: rep.RepeatBuyers}
+	p := ModelParams(rep)
+	p.Buyers, p.RepeatBuyers = rep.Buyers, rep.RepeatBuyers
 	p.ValueChurn.FloorCents, p.ValueChurn.Below = rep.Value.FloorCents, rep.Value.Below
 	p.RFMCuts.R, p.RFMCuts.F, p.RFMCuts.M = in.cuts[0], in.cuts[1], in.cuts[2]
 	raw, err := json.Marshal(p)
@@ -335,6 +347,23 @@ func saveModel(ctx context.Context, st *store.Store, in *fitInputs, rep *Insight
 		return 0, fmt.Errorf("insights refresh: %w", err)
 	}
 	return id, nil
+}
+
+// ModelParams is the stored form of a refresh's models: the count model
+// by name with its parameters, and Gamma-Gamma's.
+func ModelParams(rep *InsightsReport) InsightsParams {
+	p := InsightsParams{UnitDays: rep.Unit.Hours() / 24, Model: rep.Models.Kind, GammaGamma: rep.Models.GG}
+	if p.Model == insights.ModelParetoNBD {
+		p.ParetoNBD = rep.Models.PNBD
+	} else {
+		p.BGNBD = rep.Models.BG
+	}
+	return p
+}
+
+// Models reads the stored models back.
+func (p InsightsParams) Models() insights.Models {
+	return insights.Models{Kind: p.Model, BG: p.BGNBD, PNBD: p.ParetoNBD, GG: p.GammaGamma}
 }
 
 // refreshScorer is the second pass: score each streamed customer, write in
@@ -404,13 +433,12 @@ func (s *refreshScorer) score(h *store.CustomerHistory) store.InsightRow {
 	}
 	s.rep.Customers++
 	if c.Orders > 0 && s.models != nil {
-		bg, gg, o := s.models.BG, s.models.GG, s.opts.Score
-		row.PAlive = s.finite(insights.PAlive(bg, sum.X, sum.TX, sum.T))
+		m, o := s.models, s.opts.Score
+		row.PAlive = s.finite(m.PAlive(sum.X, sum.TX, sum.T))
 		horizon := o.HorizonDays * float64(24*time.Hour) / float64(o.Unit)
-		row.ExpectedPurchases90d = s.finite(insights.ExpectedPurchases(bg, horizon, sum.X, sum.TX, sum.T))
-		if gg.Valid() {
-			row.CLV = s.finite(insights.CLVPeriods(bg, gg, sum.X, sum.TX, sum.T, sum.MonetaryMean,
-				o.CLVPeriods, o.CLVPeriodLength, o.CLVDiscount))
+		row.ExpectedPurchases90d = s.finite(m.ExpectedPurchases(horizon, sum.X, sum.TX, sum.T))
+		if m.GG.Valid() {
+			row.CLV = s.finite(o.CLV(m, sum.X, sum.TX, sum.T, sum.MonetaryMean))
 		}
 	}
 	row.Lifecycle = s.opts.Score.Lifecycle.Stage(stageInput(c, sum, w, s.opts.Score.Unit, row.PAlive, s.models != nil),

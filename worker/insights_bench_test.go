@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidings-crm/tidings/insights"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/store/synth"
@@ -62,6 +63,10 @@ func BenchmarkRefreshSynthetic(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("TIDINGS_BENCH_CUSTOMERS")); err == nil && v > 0 {
 		big = v
 	}
+	model, err := insights.ParseCountModel(os.Getenv("TIDINGS_CHURN_MODEL"))
+	if err != nil {
+		b.Fatal(err)
+	}
 	now := time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)
 	for _, size := range []struct {
 		n int
@@ -78,7 +83,7 @@ func BenchmarkRefreshSynthetic(b *testing.B) {
 			var rep InsightsReport
 			for b.Loop() {
 				var err error
-				if rep, err = RefreshInsights(ctx, st, now, InsightsOptions{Log: quiet()}); err != nil {
+				if rep, err = RefreshInsights(ctx, st, now, InsightsOptions{Model: model, Log: quiet()}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -89,7 +94,7 @@ func BenchmarkRefreshSynthetic(b *testing.B) {
 			b.ReportMetric(rep.FitTime.Seconds(), "fit-pass-s")
 			b.ReportMetric(rep.ScoreTime.Seconds(), "score-pass-s")
 			b.ReportMetric(float64(rep.Customers)/rep.Elapsed.Seconds(), "customers/s")
-			b.Logf("BG/NBD %+v, Gamma-Gamma %+v", rep.Models.BG, rep.Models.GG)
+			b.Logf("%s, Gamma-Gamma %+v", rep.Models.CountParams(), rep.Models.GG)
 		})
 	}
 }

@@ -135,7 +135,10 @@ var calibrationEnd = time.Date(1997, 9, 30, 0, 0, 0, 0, time.UTC)
 // (calibration end 1997-09-30, weeks) and compares them with the published
 // summary file for every one of the 2,357 customers: x, t_x and T to the
 // file's two decimals, and the mean repeat spend (zbar). A refresh as of the
-// calibration end must then fit the published BG/NBD parameters within 1%.
+// calibration end must then fit the published Pareto/NBD parameters (the
+// default model) within 1%, the same models insights.FitModels fits to
+// the raw log (the same purchases counted the same way, in purchase days),
+// and, with BG/NBD chosen, the published BG/NBD parameters.
 func TestCDNOWThroughTheProductMatchesThePublishedSummary(t *testing.T) {
 	path := cdnowFile(t, "CDNOW_sample.txt")
 	want := loadPublishedSummary(t)
@@ -183,27 +186,75 @@ func TestCDNOWThroughTheProductMatchesThePublishedSummary(t *testing.T) {
 			}
 			checkPublishedFit(t, rep)
 			checkStoredScores(t, st, rep, ext, toSample, want)
+			direct, err := insights.FitModels(samplePurchases(t, path), calibrationEnd, 0, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, r := direct.PNBD, rep.Models.PNBD; direct.Kind != rep.Models.Kind || !within(d.R, r.R, 1e-9) ||
+				!within(d.Alpha, r.Alpha, 1e-9) || !within(d.S, r.S, 1e-9) || !within(d.Beta, r.Beta, 1e-9) ||
+				!within(direct.GG.P, rep.Models.GG.P, 1e-9) || !within(direct.GG.Q, rep.Models.GG.Q, 1e-9) ||
+				!within(direct.GG.V, rep.Models.GG.V, 1e-9) {
+				t.Errorf("FitModels on the raw log: %+v; the refresh on the store: %+v", direct, rep.Models)
+			}
+			bg, err := RefreshInsights(ctx, st, calibrationEnd, InsightsOptions{Model: insights.ModelBGNBD, Log: quiet()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPublishedFit(t, bg)
 		})
 	}
 }
 
 func within(got, want, rel float64) bool { return math.Abs(got-want) <= rel*math.Abs(want) }
 
-// checkPublishedFit compares the refresh's fit with the published figures:
-// BG/NBD r=0.243, alpha=4.414, a=0.793, b=2.426 (LL -9582.43) and
-// Gamma-Gamma p=6.25, q=3.74, v=15.44 on the 946 repeat buyers.
+// samplePurchases reads the CDNOW sample log (master id, sample id, date,
+// CDs, dollars) as insights purchases keyed by the master id.
+func samplePurchases(t testing.TB, path string) []insights.Purchase {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []insights.Purchase
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		fs := strings.Fields(line)
+		at, err := time.Parse("20060102", fs[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		amount, err := strconv.ParseFloat(fs[4], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, insights.Purchase{CustomerID: fs[0], At: at, Amount: amount})
+	}
+	return out
+}
+
+// checkPublishedFit compares the refresh's fit with the published figures
+// of its model (Fader, Hardie and Lee 2005): Pareto/NBD r=0.55, alpha=10.58,
+// s=0.61, beta=11.67 (LL -9595.0) or BG/NBD r=0.243, alpha=4.414, a=0.793,
+// b=2.426 (LL -9582.43), and Gamma-Gamma p=6.25, q=3.74, v=15.44 on the 946
+// repeat buyers.
 func checkPublishedFit(t *testing.T, rep InsightsReport) {
 	t.Helper()
-	bg, gg := rep.Models.BG, rep.Models.GG
+	m, gg := rep.Models, rep.Models.GG
 	if !rep.Fitted || rep.ModelID == 0 {
 		t.Fatalf("refresh did not fit and record a model: %+v", rep)
 	}
-	if !within(bg.R, 0.243, 0.01) || !within(bg.Alpha, 4.414, 0.01) || !within(bg.A, 0.793, 0.01) ||
-		!within(bg.B, 2.426, 0.01) {
-		t.Errorf("BG/NBD %+v, want r=0.243 alpha=4.414 a=0.793 b=2.426 within 1%%", bg)
-	}
-	if !within(rep.LogLikelihood, -9582.43, 0.001) {
-		t.Errorf("log-likelihood %.2f, want -9582.43", rep.LogLikelihood)
+	switch p, bg := m.PNBD, m.BG; m.Kind {
+	case insights.ModelParetoNBD:
+		if !within(p.R, 0.55, 0.01) || !within(p.Alpha, 10.58, 0.01) || !within(p.S, 0.61, 0.01) ||
+			!within(p.Beta, 11.67, 0.01) || !within(rep.LogLikelihood, -9595.0, 0.0001) {
+			t.Errorf("%s (LL %.2f), want r=0.55 alpha=10.58 s=0.61 beta=11.67 within 1%%, LL -9595.0", m.CountParams(), rep.LogLikelihood)
+		}
+	case insights.ModelBGNBD:
+		if !within(bg.R, 0.243, 0.01) || !within(bg.Alpha, 4.414, 0.01) || !within(bg.A, 0.793, 0.01) ||
+			!within(bg.B, 2.426, 0.01) || !within(rep.LogLikelihood, -9582.43, 0.0001) {
+			t.Errorf("%s (LL %.2f), want r=0.243 alpha=4.414 a=0.793 b=2.426 within 1%%, LL -9582.43", m.CountParams(), rep.LogLikelihood)
+		}
+	default:
+		t.Fatalf("refresh fitted %s: no published fit to compare", m.Kind)
 	}
 	if rep.Buyers != 2357 || rep.RepeatBuyers != 946 {
 		t.Errorf("fitted on %d buyers, %d repeat buyers; want 2357 and 946", rep.Buyers, rep.RepeatBuyers)
@@ -211,8 +262,8 @@ func checkPublishedFit(t *testing.T, rep InsightsReport) {
 	if !within(gg.P, 6.25, 0.01) || !within(gg.Q, 3.74, 0.01) || !within(gg.V, 15.44, 0.01) {
 		t.Errorf("Gamma-Gamma %+v, want p=6.25 q=3.74 v=15.44 within 1%%", gg)
 	}
-	t.Logf("fit %s, score %s; BG/NBD %+v LL %.2f; GG %+v", rep.FitTime.Round(time.Millisecond),
-		rep.ScoreTime.Round(time.Millisecond), bg, rep.LogLikelihood, gg)
+	t.Logf("fit %s, score %s; %s LL %.2f; GG %+v", rep.FitTime.Round(time.Millisecond),
+		rep.ScoreTime.Round(time.Millisecond), m.CountParams(), rep.LogLikelihood, gg)
 }
 
 // checkStoredScores reads every stored customer back and checks P(alive)
@@ -221,13 +272,13 @@ func checkPublishedFit(t *testing.T, rep InsightsReport) {
 func checkStoredScores(t *testing.T, st *store.Store, rep InsightsReport, ext map[int64]string,
 	toSample map[string]string, want map[string]publishedSummary) {
 	t.Helper()
-	bg := rep.Models.BG
+	m := rep.Models
 	horizon := 90.0 / 7
 	n, bad := 0, 0
 	err := st.StreamCustomers(context.Background(), func(c *store.Customer) error {
 		n++
 		w := want[toSample[ext[c.ID]]].rft
-		pa, ep := insights.PAlive(bg, w.X, w.TX, w.T), insights.ExpectedPurchases(bg, horizon, w.X, w.TX, w.T)
+		pa, ep := m.PAlive(w.X, w.TX, w.T), m.ExpectedPurchases(horizon, w.X, w.TX, w.T)
 		if math.Abs(c.PAlive-pa) > 2e-3 || math.Abs(c.ExpectedPurchases90d-ep) > 2e-3*math.Max(1, ep) ||
 			!c.InsightsAt.Equal(calibrationEnd) || c.RFMR < 1 || c.RFMSegment == "" || c.CLV <= 0 {
 			if bad++; bad <= 5 {

@@ -12,9 +12,10 @@ import (
 )
 
 // TestRefreshFlagsADegenerateFit: a base with no heterogeneity at all
-// (everyone buys every 30 days and never stops) leaves BG/NBD parameters at
-// the edge of the search box; the refresh still scores everyone with finite
-// forecasts, and says so in its report instead of silently.
+// (everyone buys every 30 days and never stops) leaves the count model's
+// parameters at the edge of the search box; the refresh still scores
+// everyone with finite forecasts, and says so in its report instead of
+// silently.
 func TestRefreshFlagsADegenerateFit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -35,18 +36,18 @@ func TestRefreshFlagsADegenerateFit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: %+v, warnings %q", time.Since(started), rep.Models.BG, rep.Warnings)
+	t.Logf("%s: %s, warnings %q", time.Since(started), rep.Models.CountParams(), rep.Warnings)
 	if !rep.Fitted || rep.Customers != 200 {
 		t.Fatalf("refreshed %d customers, fitted %v", rep.Customers, rep.Fitted)
 	}
 	flagged := false
 	for _, w := range rep.Warnings {
-		flagged = flagged || strings.Contains(w, "BG/NBD fit") && strings.Contains(w, "edge of its search box")
+		flagged = flagged || strings.Contains(w, rep.Models.Kind.String()+" fit") && strings.Contains(w, "edge of its search box")
 		if strings.Contains(w, "non-finite") {
 			t.Errorf("a degenerate fit gave non-finite forecasts: %q", w)
 		}
 	}
 	if !flagged {
-		t.Errorf("the report should flag the degenerate BG/NBD fit; warnings %q", rep.Warnings)
+		t.Errorf("the report should flag the degenerate %s fit; warnings %q", rep.Models.Kind, rep.Warnings)
 	}
 }

@@ -380,7 +380,8 @@ func TestRefreshFitsAndRecordsTheModel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !rep.Fitted || !rep.Models.BG.Valid() || !rep.Models.GG.Valid() || rep.Buyers != 20 || rep.RepeatBuyers != 15 {
+			if !rep.Fitted || rep.Models.Kind != insights.DefaultCountModel || !rep.Models.CountValid() || !rep.Models.GG.Valid() ||
+				rep.Buyers != 20 || rep.RepeatBuyers != 15 {
 				t.Fatalf("report %+v", rep)
 			}
 			m, err := st.LatestInsightsModel(ctx)
@@ -391,17 +392,17 @@ func TestRefreshFitsAndRecordsTheModel(t *testing.T) {
 			if err := json.Unmarshal(m.Params, &p); err != nil {
 				t.Fatal(err)
 			}
-			if m.ID != rep.ModelID || p.BGNBD != rep.Models.BG || p.GammaGamma != rep.Models.GG || p.UnitDays != 7 ||
+			if m.ID != rep.ModelID || p.Models() != rep.Models || p.UnitDays != 7 ||
 				m.Customers != 20 || m.LogLikelihood != rep.LogLikelihood || !m.FittedAt.Equal(handNow) {
 				t.Fatalf("recorded model %+v params %+v, report %+v", m, p, rep)
 			}
-			if ll := insights.BGNBDLogLikelihood(rep.Models.BG, handRFT(handNow)); math.Abs(ll-rep.LogLikelihood) > 1e-6 {
+			if ll := rep.Models.LogLikelihood(handRFT(handNow)); math.Abs(ll-rep.LogLikelihood) > 1e-6 {
 				t.Errorf("log-likelihood %g, want %g from the hand-built inputs", rep.LogLikelihood, ll)
 			}
 			total := 0
 			for _, h := range handBase() {
 				rft := handRFT(handNow)[slices.IndexFunc(handBase(), func(o handCustomer) bool { return o.ext == h.ext })]
-				want := insights.PAlive(rep.Models.BG, rft.X, rft.TX, rft.T)
+				want := rep.Models.PAlive(rft.X, rft.TX, rft.T)
 				if got := mustCustomer(t, st, ids[h.ext]).PAlive; math.Abs(got-want) > 1e-9 {
 					t.Errorf("%s: stored p_alive %g, fitted model says %g", h.ext, got, want)
 				}

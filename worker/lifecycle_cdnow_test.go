@@ -61,8 +61,8 @@ func holdoutRates(t *testing.T, st *store.Store, at time.Time) (map[string]int, 
 // is past new (all joined in 1997's first quarter), so the whole order but
 // new is checked there, and new against the stages around it at
 // 1997-05-15, when the February and March joiners are new. (At 1997-05-15
-// the 481 customers whose BG/NBD P(alive) is below 0.3, fitted on four
-// months of history, come back at 42%: churned is not checked there;
+// the 425 customers whose Pareto/NBD P(alive) is below 0.3, fitted on four
+// months of history, come back at 39%: churned is not checked there;
 // docs/intelligence.md has every rate.)
 func TestLifecycleStagesOrderHoldoutRepurchaseOnCDNOW(t *testing.T) {
 	t.Parallel()

@@ -28,7 +28,7 @@ func (a *app) insightsCommand() *cobra.Command {
 		Short: "Refresh and inspect customer intelligence (RFM, lifecycle, P(alive), CLV)",
 		Long: `insights computes what audience rules know about each customer beyond their
 purchases: RFM scores and segment (rfm.r, rfm.f, rfm.m, rfm.segment), lifecycle
-stage (lifecycle), the BG/NBD probability of still being a customer (p_alive),
+stage (lifecycle), the probability of still being a customer (p_alive),
 expected purchases over 90 days (expected_purchases_90d), lifetime value
 (clv, Gamma-Gamma spend model), and the spend and orders of the latest 90 days
 and the 90 days before (spend_90d, spend_prev_90d, orders_90d, orders_prev_90d) with
@@ -41,8 +41,8 @@ lifecycle_changed customer event).`,
 	refresh := &cobra.Command{
 		Use:   "refresh",
 		Short: "Fit the models on every customer and store fresh scores",
-		Long: `refresh fits BG/NBD and Gamma-Gamma on the whole customer base (weeks as the
-time unit), scores every customer as of now and stores the scores, the fitted
+		Long: `refresh fits the churn model (TIDINGS_CHURN_MODEL, Pareto/NBD by default)
+and Gamma-Gamma on the whole customer base (weeks as the time unit), scores every customer as of now and stores the scores, the fitted
 parameters and the lifecycle changes.
 
 With --at it is a backtest and stores nothing: the models are fitted and every
@@ -147,8 +147,7 @@ func (a *app) printRefresh(rep worker.InsightsReport, title string, stored bool)
 		title, rep.At.Format(time.RFC3339), rep.Customers, rep.Buyers, rep.RepeatBuyers, rep.Elapsed.Round(time.Millisecond),
 		rep.FitTime.Round(time.Millisecond), rep.ScoreTime.Round(time.Millisecond))
 	if rep.Fitted {
-		p := worker.InsightsParams{UnitDays: rep.Unit.Hours() / 24, BGNBD: rep.Models.BG, GammaGamma: rep.Models.GG}
-		printModel(w, rep.ModelID, rep.At, p, rep.LogLikelihood)
+		printModel(w, rep.ModelID, rep.At, worker.ModelParams(&rep), rep.LogLikelihood)
 	}
 	for _, warn := range rep.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
@@ -198,14 +197,19 @@ func printModel(w io.Writer, id int64, at time.Time, p worker.InsightsParams, ll
 	if p.UnitDays == 7 {
 		unit = "weeks"
 	}
-	bg, gg := p.BGNBD, p.GammaGamma
+	m := p.Models()
 	name := fmt.Sprintf("model #%d", id)
 	if id == 0 {
 		name = "model (not stored)"
 	}
 	fmt.Fprintf(w, "%s as of %s, time unit %s\n", name, at.Format("2006-01-02"), unit)
-	fmt.Fprintf(w, "  BG/NBD       r=%.4f alpha=%.4f a=%.4f b=%.4f (log-likelihood %.2f)\n", bg.R, bg.Alpha, bg.A, bg.B, ll)
-	if gg.Valid() {
+	if p := m.PNBD; m.Kind == insights.ModelParetoNBD {
+		fmt.Fprintf(w, "  %-12s r=%.4f alpha=%.4f s=%.4f beta=%.4f (log-likelihood %.2f)\n", m.Kind, p.R, p.Alpha, p.S, p.Beta, ll)
+	} else {
+		bg := m.BG
+		fmt.Fprintf(w, "  %-12s r=%.4f alpha=%.4f a=%.4f b=%.4f (log-likelihood %.2f)\n", m.Kind, bg.R, bg.Alpha, bg.A, bg.B, ll)
+	}
+	if gg := m.GG; gg.Valid() {
 		fmt.Fprintf(w, "  Gamma-Gamma  p=%.4f q=%.4f v=%.4f\n", gg.P, gg.Q, gg.V)
 	} else {
 		fmt.Fprintln(w, "  Gamma-Gamma  not fitted (CLV is 0)")
@@ -286,6 +290,9 @@ func (a *app) insightsOptions() (worker.InsightsOptions, error) {
 		return opts, err
 	}
 	opts.Value.Below = below
+	if err := a.modelOptions(&opts); err != nil {
+		return opts, err
+	}
 	if a.cfg.SegmentMap == "" {
 		return opts, nil
 	}
@@ -299,6 +306,29 @@ func (a *app) insightsOptions() (worker.InsightsOptions, error) {
 	}
 	opts.Score.Segments = &m
 	return opts, nil
+}
+
+// modelOptions reads the churn model and CLV settings into opts.
+func (a *app) modelOptions(opts *worker.InsightsOptions) error {
+	model, err := insights.ParseCountModel(a.cfg.ChurnModel)
+	if err != nil {
+		return fmt.Errorf("config: TIDINGS_CHURN_MODEL: %w", err)
+	}
+	opts.Model = model
+	margin, err := positiveNumber("TIDINGS_CLV_MARGIN", a.cfg.CLVMargin, "the share of revenue kept, e.g. 0.3; 1 for revenue")
+	if err != nil {
+		return err
+	}
+	if margin > 1 {
+		return fmt.Errorf("config: TIDINGS_CLV_MARGIN must be at most 1 (a share of revenue, e.g. 0.3 for 30%%), got %q", a.cfg.CLVMargin)
+	}
+	discount, err := strconv.ParseFloat(a.cfg.CLVDiscount, 64)
+	if err != nil || !(discount >= 0 && discount < 1) {
+		return fmt.Errorf("config: TIDINGS_CLV_DISCOUNT must be a monthly rate of 0 or more and below 1 (0.01 = 1%% a month), got %q", a.cfg.CLVDiscount)
+	}
+	opts.Score.CLVMargin = margin
+	opts.Score.CLVPeriods, opts.Score.CLVPeriodLength, opts.Score.CLVDiscount = a.cfg.CLVMonths, insights.WeeksPerMonth, discount
+	return nil
 }
 
 // loadCampaigns loads campaign files checked against this deployment's

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 )
 
@@ -35,7 +37,7 @@ func insightsCLI(t *testing.T, args ...string) (int, string, string) {
 
 // TestInsightsRefreshAndReport imports the CDNOW sample without scores,
 // backtests as of the end of the published calibration period (the
-// published BG/NBD and Gamma-Gamma parameters, nothing stored: the report
+// published Pareto/NBD and Gamma-Gamma parameters, nothing stored: the report
 // still finds no insights), then refreshes as of now and checks that refresh
 // and report print the same model, segment sizes and a P(alive)
 // distribution over all 2,357 buyers.
@@ -57,7 +59,7 @@ func TestInsightsRefreshAndReport(t *testing.T) {
 	}
 	for _, want := range []string{
 		"backtest (nothing stored; the live scores are unchanged) as of 1997-09-30T00:00:00Z: 2357 customers (2357 buyers, 946 repeat buyers)",
-		"BG/NBD       r=0.2426 alpha=4.4135 a=0.7930 b=2.4259 (log-likelihood -9582.43)",
+		"Pareto/NBD   r=0.5533 alpha=10.5773 s=0.6063 beta=11.6706 (log-likelihood -9594.98)",
 		"Gamma-Gamma  p=6.2493 q=3.7443 v=15.4444",
 		"model (not stored) as of 1997-09-30, time unit weeks",
 	} {
@@ -78,7 +80,7 @@ func TestInsightsRefreshAndReport(t *testing.T) {
 		t.Fatalf("report: exit %d\n%s%s", code, report, errOut)
 	}
 	t.Logf("refresh:\n%s\nreport:\n%s", refresh, report)
-	model := regexp.MustCompile(`(?m)^model #1 as of .*\n  BG/NBD .*\n  Gamma-Gamma .*$`)
+	model := regexp.MustCompile(`(?m)^model #1 as of .*\n  Pareto/NBD .*\n  Gamma-Gamma .*$`)
 	if m := model.FindString(refresh); m == "" || !strings.Contains(report, m) {
 		t.Errorf("refresh and report should both print model #1 with the same parameters")
 	}
@@ -101,5 +103,63 @@ func TestInsightsRefreshAndReport(t *testing.T) {
 	}
 	if total != 2357 {
 		t.Errorf("P(alive) deciles hold %d buyers, want 2357", total)
+	}
+}
+
+// TestChurnModelAndCLVSettings: TIDINGS_CHURN_MODEL picks the model the
+// refresh fits (BG/NBD stays selectable), TIDINGS_CLV_MARGIN scales every
+// stored CLV, and a bad value of any of the settings is refused with what
+// to write instead.
+func TestChurnModelAndCLVSettings(t *testing.T) {
+	t.Parallel()
+	sample := storetest.CDNOWFile(t, "CDNOW_sample.txt")
+	url := storetest.URL(t, "sqlite")
+	base := []string{"--database-url", url}
+	if code, out, errOut := cli(t, append(base, "import", "purchases", "--no-refresh", sample)...); code != 0 {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := insightsCLI(t, append(base, "insights", "refresh", "--at", "1997-09-30", "--churn-model", "bg_nbd")...)
+	if code != 0 || !strings.Contains(out, "BG/NBD       r=0.2426 alpha=4.4135 a=0.7930 b=2.4259") {
+		t.Errorf("--churn-model bg_nbd: exit %d, want the published BG/NBD fit\n%s%s", code, out, errOut)
+	}
+	clvs := func(args ...string) map[int64]float64 {
+		t.Helper()
+		if code, out, errOut := insightsCLI(t, append(append(base, "insights", "refresh"), args...)...); code != 0 {
+			t.Fatalf("refresh %v: exit %d\n%s%s", args, code, out, errOut)
+		}
+		out := map[int64]float64{}
+		st := openURL(t, url)
+		if err := st.StreamCustomers(context.Background(), func(c *store.Customer) error {
+			out[c.ID] = c.CLV
+			return nil
+		}, store.StreamOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	revenue, margin := clvs(), clvs("--clv-margin", "0.3")
+	positive := 0
+	for id, v := range revenue {
+		if v > 0 {
+			positive++
+		}
+		if math.Abs(margin[id]-0.3*v) > 1e-6*v+1e-9 {
+			t.Fatalf("customer %d: CLV %.6f with margin 0.3, %.6f without", id, margin[id], v)
+		}
+	}
+	if positive < 2000 {
+		t.Errorf("only %d of %d customers have a CLV above 0", positive, len(revenue))
+	}
+	for _, bad := range []struct{ flag, value, want string }{
+		{"--churn-model", "pareto", "use one of pareto_nbd, bg_nbd, mbg_nbd"},
+		{"--clv-margin", "30%", "TIDINGS_CLV_MARGIN must be a number above 0"},
+		{"--clv-margin", "1.3", "TIDINGS_CLV_MARGIN must be at most 1"},
+		{"--clv-discount", "-0.01", "TIDINGS_CLV_DISCOUNT must be a monthly rate of 0 or more"},
+		{"--clv-horizon-months", "0", "TIDINGS_CLV_HORIZON_MONTHS"},
+	} {
+		code, out, errOut := insightsCLI(t, append(base, "insights", "refresh", bad.flag, bad.value)...)
+		if code == 0 || !strings.Contains(errOut, bad.want) {
+			t.Errorf("%s %s: exit %d, want an error saying %q\n%s%s", bad.flag, bad.value, code, bad.want, out, errOut)
+		}
 	}
 }

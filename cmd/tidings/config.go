@@ -55,6 +55,10 @@ type Config struct {
 	SegmentMap    string // optional YAML file overriding the RFM segment map
 	ValueFloor    string // value_trend's baseline floor in currency units; empty: the base's median order value
 	ValueBelow    string // value_trend under which a customer still buying is value_churn
+	ChurnModel    string // the count model behind p_alive, expected purchases and CLV
+	CLVMargin     string // the share of revenue CLV counts (1: revenue)
+	CLVMonths     int    // CLV's horizon in months
+	CLVDiscount   string // CLV's monthly discount rate
 	Topics        string // the topics customers may leave: "newsletter=Weekly newsletter, offers"
 	GlobalHold    string // the share of customers who get no promotional campaign: "5%"
 	DoubleOptIn   string // the confirmation campaign of email sign-ups by API; empty: none
@@ -165,6 +169,14 @@ func (c *Config) settings() []setting {
 			help: "value churn: the smallest spend of the earlier 90 days that counts as a baseline, in currency units (docs/intelligence.md); empty: the base's median order value at each refresh", str: &c.ValueFloor},
 		{flag: "value-churn-below", env: "TIDINGS_VALUE_CHURN_BELOW", yaml: "value_churn_below", def: "0.5",
 			help: "value churn: a customer still buying whose value_trend (latest 90 days' spend over the 90 before) is below this is value_churn", str: &c.ValueBelow},
+		{flag: "churn-model", env: "TIDINGS_CHURN_MODEL", yaml: "churn_model", def: "pareto_nbd",
+			help: "the model behind p_alive, expected_purchases_90d and clv: pareto_nbd, bg_nbd (one-time buyers never lapse) or mbg_nbd (docs/intelligence.md)", str: &c.ChurnModel},
+		{flag: "clv-margin", env: "TIDINGS_CLV_MARGIN", yaml: "clv_margin", def: "1",
+			help: "the share of revenue clv counts, above 0 and at most 1 (e.g. 0.3 for a 30% gross margin); 1 is revenue", str: &c.CLVMargin},
+		{flag: "clv-horizon-months", env: "TIDINGS_CLV_HORIZON_MONTHS", yaml: "clv_horizon_months", def: "12",
+			help: "clv: the months of future purchases it sums (months of 4.345 weeks)", num: &c.CLVMonths},
+		{flag: "clv-discount", env: "TIDINGS_CLV_DISCOUNT", yaml: "clv_discount", def: "0.01",
+			help: "clv: the monthly discount rate, 0 or more (0.01 = 1% a month)", str: &c.CLVDiscount},
 		{flag: "topics", env: "TIDINGS_TOPICS", yaml: "topics", def: "",
 			help: "the topics customers may leave on their preference page, comma-separated, each a slug with an optional label: newsletter=Weekly newsletter, offers=Offers (docs/privacy.md#topics)", str: &c.Topics},
 		{flag: "double-opt-in", env: "TIDINGS_DOUBLE_OPT_IN", yaml: "double_opt_in", def: "",

@@ -63,7 +63,7 @@ func openURL(t *testing.T, url string) *store.Store {
 // stores live scores as of now), then runs every --at command (audience,
 // preview, insights refresh): each computes purchase metrics and scores as
 // of the time given (customer 00004 as worked out by hand, the published
-// BG/NBD fit at the end of the calibration period, a win-back audience in
+// Pareto/NBD fit at the end of the calibration period, a win-back audience in
 // 1998), and the live rows stay byte-identical.
 func TestBacktestAtLeavesLiveRowsUntouched(t *testing.T) {
 	t.Parallel()
@@ -93,7 +93,7 @@ func TestBacktestAtLeavesLiveRowsUntouched(t *testing.T) {
 			}
 			code, out, errOut = cli(t, append(base, "insights", "refresh", "--at", "1997-09-30")...)
 			if code != 0 || !strings.Contains(out, "backtest (nothing stored") ||
-				!strings.Contains(out, "BG/NBD       r=0.2426 alpha=4.4135 a=0.7930 b=2.4259") {
+				!strings.Contains(out, "Pareto/NBD   r=0.5533 alpha=10.5773 s=0.6063 beta=11.6706") {
 				t.Errorf("insights refresh --at: exit %d, want a backtest with the published fit\n%s%s", code, out, errOut)
 			}
 			code, out, errOut = cli(t, append(base, "audience", "win-back-90d", "--at", "1998-07-01", "--sample", "0")...)
