@@ -127,8 +127,10 @@ func TestForecastAccuracyOnCDNOW(t *testing.T) {
 		t.Fatalf("the first row must be the default model %s", DefaultCountModel)
 	}
 	errs := map[CountModel]float64{}
+	var all []forecast
 	for _, c := range models {
 		f := forecastHoldout(t, c.m, cases)
+		all = append(all, f)
 		t.Logf("%s", f)
 		errs[c.m] = f.err()
 		if f.actual != 19684 {
@@ -144,6 +146,7 @@ func TestForecastAccuracyOnCDNOW(t *testing.T) {
 			}
 		}
 	}
+	checkCalibrationChart(t, all)
 	if d, bg := errs[DefaultCountModel], errs[ModelBGNBD]; math.Abs(d) >= math.Abs(bg) {
 		t.Errorf("the default %s forecasts %+.1f%%, no better than BG/NBD's %+.1f%%", DefaultCountModel, 100*d, 100*bg)
 	}
