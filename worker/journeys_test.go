@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidings-crm/tidings/campaigns"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
 	"github.com/tidings-crm/tidings/worker"
@@ -26,10 +27,17 @@ type journeyWorld struct {
 func newJourneyWorld(t *testing.T, dialect store.Dialect, yaml string, customers int) *journeyWorld {
 	t.Helper()
 	b := setup(t, dialect)
+	return startJourneyWorld(t, b, customers, func() *campaigns.Campaign { return b.campaign(t, yaml) })
+}
+
+// startJourneyWorld is newJourneyWorld on bundle b, with the journey load
+// returns (parsed with settings of its own, or with b's channels changed).
+func startJourneyWorld(t *testing.T, b *bundle, customers int, load func() *campaigns.Campaign) *journeyWorld {
+	t.Helper()
 	w := &journeyWorld{bundle: b, t0: time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC), ctx: context.Background()}
 	b.clock = &fakeClock{t: w.t0}
 	b.addCustomers(t, customers, nil)
-	w.e = b.engine(t, b.campaign(t, yaml))
+	w.e = b.engine(t, load())
 	b.startWorker(t, w.e, 4)
 	return w
 }

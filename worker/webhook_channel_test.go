@@ -199,15 +199,13 @@ func TestWebhookChannelInAJourneyStep(t *testing.T) {
 				t.Fatal(err)
 			}
 			b.chans[channels.Webhook] = sender
-			w := &journeyWorld{bundle: b, t0: time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC), ctx: context.Background()}
-			b.clock = &fakeClock{t: w.t0}
-			b.addCustomers(t, 2, nil)
-			c, problems := campaigns.Settings{WebhookHosts: []string{chat.host()}}.Parse("nudge.yaml", []byte(fmt.Sprintf(chatJourneyYAML, chat.URL)))
-			if campaigns.HasErrors(problems) {
-				t.Fatal(problems)
-			}
-			w.e = b.engine(t, c)
-			b.startWorker(t, w.e, 4)
+			w := startJourneyWorld(t, b, 2, func() *campaigns.Campaign {
+				c, problems := campaigns.Settings{WebhookHosts: []string{chat.host()}}.Parse("nudge.yaml", []byte(fmt.Sprintf(chatJourneyYAML, chat.URL)))
+				if campaigns.HasErrors(problems) {
+					t.Fatal(problems)
+				}
+				return c
+			})
 			w.enter(t, "nudge", "run-1")
 			w.sweep(t)
 			w.at(24 * time.Hour)
