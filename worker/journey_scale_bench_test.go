@@ -120,15 +120,16 @@ steps:
 
 // BenchmarkJourneyWakeLatency measures how soon an event wakes a customer
 // waiting for it, on PostgreSQL with the production worker settings
-// (worker.TaskCheckInterval, the 2 s sweep interval): 10,000 customers wait
-// in a wait_for; TIDINGS_BENCH_WAKE_EVENTS of them (default 1,000) are sent
+// (worker.TaskCheckInterval, the 2 s sweep interval):
+// TIDINGS_BENCH_WAKE_WAITING customers (default 100,000) wait in a
+// wait_for; TIDINGS_BENCH_WAKE_EVENTS of them (default 1,000) are sent
 // a cart_updated through the events API's HTTP handler, 4 clients at about
 // 50 events/s in all. A latency runs from the moment the event's request
 // was sent (an upper bound on its commit, which the 2xx answer follows) to
 // the ledger row the woken send step writes (its created_at): p50 and p99.
 // It fails unless every event woke its customer once.
 func BenchmarkJourneyWakeLatency(b *testing.B) {
-	waiting, events := 10000, benchSize("TIDINGS_BENCH_WAKE_EVENTS", 1000)
+	waiting, events := benchSize("TIDINGS_BENCH_WAKE_WAITING", 100000), benchSize("TIDINGS_BENCH_WAKE_EVENTS", 1000)
 	for range b.N {
 		b.StopTimer()
 		bd := setup(b, store.Postgres)
@@ -229,8 +230,9 @@ func BenchmarkJourneyWakeLatency(b *testing.B) {
 // INSERT ... SELECT, as a sweep leaves them); a worker and its sweeper run
 // over them for a few sweeps with nothing due. It reports, at both sizes,
 // the memory and number of the keys in the test's Redis database (the same at both: a waiting customer is a
-// row, not a task), the process's heap and RSS after a sweep, and how long
-// a sweep with nothing due takes (the due index, not a scan).
+// row, not a task), the process's heap and RSS after a sweep, how long
+// a sweep with nothing due takes (the due index, not a scan), and the size
+// of journey_states with its indexes per waiting customer.
 func BenchmarkJourneyWaiting(b *testing.B) {
 	large := benchSize("TIDINGS_BENCH_JOURNEY_WAITING", 1000000)
 	for range b.N {
@@ -263,6 +265,11 @@ func BenchmarkJourneyWaiting(b *testing.B) {
 			b.ReportMetric(float64(ms.HeapInuse)/1e6, fmt.Sprintf("heap-MB-%d-waiting", n))
 			b.ReportMetric(rssMB(), fmt.Sprintf("RSS-MB-%d-waiting", n))
 			b.ReportMetric(float64(sweep.Microseconds())/1000, fmt.Sprintf("idle-sweep-ms-%d-waiting", n))
+			var table int64 // the journey_states table with its indexes: what a waiting customer costs instead
+			if err := bd.st.DB.GetContext(ctx, &table, `SELECT pg_total_relation_size('journey_states')`); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(table)/float64(n), fmt.Sprintf("sql-B-per-customer-%d-waiting", n))
 		}
 	}
 }
