@@ -193,7 +193,7 @@ func TestDemoOnceTwiceSendsOnce(t *testing.T) {
 			}
 			relayMatchesLedger(t, st, relay)
 
-			third, _ := demoOut("--occurrence", "manual-2026-12-03-promo")
+			third, _ := demoOut("--occurrence", "manual-2026-12-03-promo", "--days", "0")
 			promo := third["weekly-newsletter"]
 			if promo.before || promo.occurrence != "manual-2026-12-03-promo" || promo.counts[1] == 0 {
 				t.Fatalf("named occurrence: newsletter %+v, want a new run that sends", promo)
