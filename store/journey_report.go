@@ -112,13 +112,71 @@ func (s *Store) JourneyOutcomesOf(ctx context.Context, journeyID string, window 
 		return nil, fmt.Errorf("store: journey sends %s: %w", journeyID, err)
 	}
 	for _, sd := range sends {
-		occ := sd.Occurrence
-		i, j := strings.LastIndex(occ, "/"), strings.LastIndex(occ, "#")
-		if i >= 0 && j > i {
-			st := step(occ[i+1 : j])
+		if id, ok := journeyStepOf(sd.Occurrence); ok {
+			st := step(id)
 			st.Sent++
 			st.Feedback.add(sd.Feedback)
 		}
 	}
 	return out, nil
+}
+
+// journeyStepOf reads the step of a journey delivery's occurrence
+// (<occurrence>/<step>#<n>).
+func journeyStepOf(occ string) (string, bool) {
+	i, j := strings.LastIndex(occ, "/"), strings.LastIndex(occ, "#")
+	if i < 0 || j <= i {
+		return "", false
+	}
+	return occ[i+1 : j], true
+}
+
+// JourneyStepEngagement counts a journey's opens and clicks per send step,
+// as CampaignEngagement does per arm (the Variant of each is "").
+func (s *Store) JourneyStepEngagement(ctx context.Context, journeyID string) (map[string]ArmEngagement, error) {
+	var rows []struct {
+		Occurrence    string `db:"occurrence"`
+		Opens         int64  `db:"opens"`
+		MachineOpens  int64  `db:"machine_opens"`
+		Clicks        int64  `db:"clicks"`
+		MachineClicks int64  `db:"machine_clicks"`
+		Honeypot      bool   `db:"honeypot"`
+	}
+	err := s.DB.SelectContext(ctx, &rows, s.DB.Rebind(`SELECT d.occurrence, e.opens, e.machine_opens, e.clicks,
+		e.machine_clicks, CASE WHEN e.honeypot_at IS NULL THEN false ELSE true END AS honeypot
+		FROM delivery_engagement e JOIN deliveries d ON d.id = e.delivery_id
+		WHERE e.campaign_id = ? AND d.status <> 'holdout'`), journeyID)
+	if err != nil {
+		return nil, fmt.Errorf("store: journey engagement %s: %w", journeyID, err)
+	}
+	out := map[string]ArmEngagement{}
+	for _, r := range rows {
+		id, ok := journeyStepOf(r.Occurrence)
+		if !ok {
+			continue
+		}
+		a := out[id]
+		a.Add(engagementOf(r.Opens, r.MachineOpens, r.Clicks, r.MachineClicks, r.Honeypot))
+		out[id] = a
+	}
+	return out, nil
+}
+
+// engagementOf is one delivery's row counted as CampaignEngagement counts:
+// a followed honeypot makes all its clicks a machine's.
+func engagementOf(opens, machineOpens, clicks, machineClicks int64, honeypot bool) ArmEngagement {
+	var a ArmEngagement
+	if opens > 0 {
+		a.Opened = 1
+	}
+	if machineOpens > 0 {
+		a.MachineOpened = 1
+	}
+	if clicks > 0 && !honeypot {
+		a.Clicked, a.Clicks = 1, clicks
+	}
+	if machineClicks > 0 || honeypot {
+		a.MachineClicked = 1
+	}
+	return a
 }

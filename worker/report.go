@@ -45,7 +45,13 @@ func (e *Engine) report(ctx context.Context, campaignID string) (Report, error) 
 	if c.Journey != nil {
 		r := Report{CampaignID: c.ID, Name: c.Name, GeneratedAt: e.now().UTC(), Attribution: "entry",
 			AttributionWindow: campaigns.FormatDuration(c.AttributionWindow), Daily: []DayPoint{}, Paused: reasons[c.ID]}
-		return r, e.journeyReport(ctx, c, &r)
+		if err := e.journeyReport(ctx, c, &r); err != nil {
+			return r, err
+		}
+		if r.Tracking, err = e.journeyTracking(ctx, c, &r); err != nil {
+			return Report{}, fmt.Errorf("report %s: %w", c.ID, err)
+		}
+		return r, nil
 	}
 	out, err := e.st.CampaignOutcomes(ctx, c.ID, c.AttributionWindow)
 	if err != nil {

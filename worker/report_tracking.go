@@ -15,6 +15,8 @@ type TrackingReport struct {
 	Opens  bool         `json:"opens"`  // the campaign tracks opens now
 	Clicks bool         `json:"clicks"` // and clicks
 	Arms   []TrackedArm `json:"arms"`   // the report's arms, then "treated"
+	// Steps are a journey's send steps ("step <id>"), in file order.
+	Steps []TrackedArm `json:"steps,omitempty"`
 }
 
 // TrackedArm is one arm's opens and clicks. Opened, Clicked and their
@@ -65,6 +67,31 @@ func (e *Engine) trackingReport(ctx context.Context, c *campaigns.Campaign, r *R
 		}
 		tr.Arms = append(tr.Arms, trackedArm(arm.Arm, arm.Sent, got))
 	}
+	return tr, nil
+}
+
+// journeyTracking reads a journey's opens and clicks per send step, and
+// for all its sends as the "treated" arm; nil when the journey tracks
+// nothing and nothing was tracked.
+func (e *Engine) journeyTracking(ctx context.Context, c *campaigns.Campaign, r *Report) (*TrackingReport, error) {
+	found, err := e.st.JourneyStepEngagement(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 && !c.Tracking.Any() {
+		return nil, nil
+	}
+	tr := &TrackingReport{Opens: c.Tracking.Opens, Clicks: c.Tracking.Clicks}
+	var all store.ArmEngagement
+	for _, s := range r.Journey.Steps {
+		if s.Kind != string(campaigns.StepSend) {
+			continue
+		}
+		got := found[s.Step]
+		all.Add(got)
+		tr.Steps = append(tr.Steps, trackedArm("step "+s.Step, s.Sent, got))
+	}
+	tr.Arms = []TrackedArm{trackedArm("treated", r.Treated.Sent, all)}
 	return tr, nil
 }
 

@@ -136,7 +136,7 @@ func printTracking(w io.Writer, t *worker.TrackingReport) {
 	fmt.Fprintln(w, "\nopens and clicks (deliveries; machines: Apple Mail Privacy Protection, link scanners):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "arm\tsent\topened\topen rate\tmachine opened\tclicked\tclick rate\tmachine clicked\tclicks\t")
-	for _, a := range t.Arms {
+	for _, a := range append(append([]worker.TrackedArm{}, t.Arms...), t.Steps...) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\t%d\t%d\t%.1f%%\t%d\t%d\t\n", a.Arm, a.Sent, a.Opened, 100*a.OpenRate,
 			a.MachineOpened, a.Clicked, 100*a.ClickRate, a.MachineClicked, a.Clicks)
 	}

@@ -64,3 +64,20 @@ func TestCampaignPageShowsTheJourney(t *testing.T) {
 		t.Log(r.body)
 	}
 }
+
+// TestCampaignPageShowsJourneyOpensAndClicksPerStep: a tracked journey's
+// page lists its opens and clicks per send step under the treated row.
+func TestCampaignPageShowsJourneyOpensAndClicksPerStep(t *testing.T) {
+	t.Parallel()
+	tr := &worker.TrackingReport{Opens: true, Clicks: true,
+		Arms: []worker.TrackedArm{{Arm: "treated", Sent: 88, Opened: 40, OpenRate: 40.0 / 88, Clicked: 9, ClickRate: 9.0 / 88, Clicks: 11}},
+		Steps: []worker.TrackedArm{{Arm: "step first-email", Sent: 88, Opened: 40, OpenRate: 40.0 / 88, MachineOpened: 12,
+			Clicked: 9, ClickRate: 9.0 / 88, MachineClicked: 2, Clicks: 11}}}
+	srv, _ := newServer(t, fixedSource{report: worker.Report{CampaignID: "spring", Name: "Spring sale",
+		Journey: journeyReport(), Tracking: tr}})
+	r := get(t, srv, "/dashboard/campaigns/spring", bearer(token))
+	want := `<tr data-arm="step first-email"><td>step first-email</td><td class="num">88</td><td class="num">40</td><td class="num">45.45%</td><td class="num">12</td><td class="num">9</td><td class="num">10.23%</td><td class="num">2</td><td class="num">11</td></tr>`
+	if !strings.Contains(r.body, want) || !strings.Contains(r.body, `<tr data-arm="treated">`) {
+		t.Errorf("journey page lacks the step's opens and clicks %q:\n%s", want, r.body)
+	}
+}
