@@ -1,6 +1,7 @@
 // Package insights computes customer intelligence for campaigns: RFM scores
-// and segments, lifecycle stages, the BG/NBD model (P(alive), expected
-// purchases), the Gamma-Gamma spend model and customer lifetime value. It is
+// and segments, lifecycle stages, the count models (Pareto/NBD, the default,
+// BG/NBD and MBG/NBD: P(alive), expected purchases), the Gamma-Gamma spend
+// model and customer lifetime value. It is
 // pure computation: no I/O, no clock (callers pass now), no logging.
 //
 // # Units
@@ -66,14 +67,16 @@
 // (Schmittlein, Morrison and Colombo 1987) with the same search and
 // reproduces Fader, Hardie and Lee's r=0.55, alpha=10.58, s=0.61,
 // beta=11.67 (LL -9595.0) on the same sample; its integral term is summed
-// as a hypergeometric series of positive terms (paretoLogG). SummaryFromTransactions builds the
-// model inputs from a purchase log with lifetimes' conventions.
+// as a hypergeometric series of positive terms (paretoLogG). Models holds
+// whichever count model was fitted (Kind) and answers for it.
+// SummaryFromTransactions builds the model inputs from a purchase log with
+// lifetimes' conventions, counting purchase days.
 //
 // # Scoring at scale
 //
 // NewScorer sorts one reused buffer per dimension to find the cut points,
 // then Scorer.Score scores a customer in O(1) without allocating, so a
 // refresh job can stream customers from the store (and share one Scorer
-// across goroutines). FitModels fits both models from the same
-// per-customer metrics.
+// across goroutines). FitModels fits a count model and Gamma-Gamma to a
+// purchase log, on the summaries the refresh fits.
 package insights

@@ -65,7 +65,9 @@ type paretoLikelihood struct {
 	txPair   []int32    // per row: pair of (X, TX)
 	tPair    []int32    // per row: pair of (X, T)
 	logG     []float64  // per pair: log G_x(t) (see paretoLogG)
+	a1, e1   []float64  // per pair: A1 = -(r+x) ln(α+t) - s ln(β+t), and e^(A1 - log G_x(t))
 	logA, lB []float64  // per time: ln(alpha+t), ln(beta+t)
+	xTerm    []float64  // per x: ln Γ(r+x) - ln Γ(r) + r ln α + s ln β
 }
 
 func newParetoLikelihood(rows []weighted) *paretoLikelihood {
@@ -77,8 +79,9 @@ func newParetoLikelihood(rows []weighted) *paretoLikelihood {
 		l.txPair = append(l.txPair, pSeen.index(&l.pairs, [2]int32{xi, txi}))
 		l.tPair = append(l.tPair, pSeen.index(&l.pairs, [2]int32{xi, ti}))
 	}
-	l.logG = make([]float64, len(l.pairs))
+	l.logG, l.a1, l.e1 = make([]float64, len(l.pairs)), make([]float64, len(l.pairs)), make([]float64, len(l.pairs))
 	l.logA, l.lB = make([]float64, len(l.ts)), make([]float64, len(l.ts))
+	l.xTerm = make([]float64, len(l.xs))
 	return l
 }
 
@@ -88,29 +91,37 @@ func newParetoLikelihood(rows []weighted) *paretoLikelihood {
 //	ln Γ(r+x) - ln Γ(r) + r ln α + s ln β + ln[ (α+T)^-(r+x) (β+T)^-s + s ∫_{t_x}^T (α+y)^-(r+x) (β+y)^-(s+1) dy ]
 //
 // where the integral, s/(r+s+x) A_0 in the note, is G_x(t_x) - G_x(T).
+// Per row it is written as ln G_x(t_x) + ln(s + (e^(A1 - ln G_x(T)) - s)
+// e^-(ln G_x(t_x) - ln G_x(T))), A1 the first term's log: one exponential
+// of a non-positive number and one logarithm, the ratio computed once per
+// (x, T) pair.
 func (l *paretoLikelihood) eval(p ParetoNBDParams) float64 {
 	r, s := p.R, p.S
 	for j, t := range l.ts {
 		l.logA[j], l.lB[j] = math.Log(p.Alpha+t), math.Log(p.Beta+t)
 	}
 	for j, pr := range l.pairs {
-		l.logG[j] = paretoLogG(p, l.xs[pr[0]], l.ts[pr[1]], l.logA[pr[1]], l.lB[pr[1]])
+		x, ti := l.xs[pr[0]], pr[1]
+		l.logG[j] = paretoLogG(p, x, l.ts[ti], l.logA[ti], l.lB[ti])
 		if math.IsNaN(l.logG[j]) {
 			return math.NaN()
 		}
+		l.a1[j] = -(r+x)*l.logA[ti] - s*l.lB[ti]
+		l.e1[j] = math.Exp(l.a1[j] - l.logG[j])
 	}
 	base := -lgamma(r) + r*math.Log(p.Alpha) + s*math.Log(p.Beta)
-	logS := math.Log(s)
+	for j, x := range l.xs {
+		l.xTerm[j] = base + lgamma(r+x)
+	}
 	total := 0.0
 	for i, row := range l.rows {
-		x, ti := row.X, l.tIdx[i]
-		a1 := -(r+x)*l.logA[ti] - s*l.lB[ti]
-		v := a1
+		j := l.tPair[i]
+		v := l.a1[j]
 		if row.TX < row.T {
-			gx, gT := l.logG[l.txPair[i]], l.logG[l.tPair[i]]
-			v = logSumExp(a1, logS+gx+log1mExp(gT-gx))
+			gx := l.logG[l.txPair[i]]
+			v = gx + math.Log(s+(l.e1[j]-s)*math.Exp(l.logG[j]-gx))
 		}
-		total += row.n * (base + lgamma(r+x) + v)
+		total += row.n * (l.xTerm[l.xIdx[i]] + v)
 	}
 	return total
 }
