@@ -49,7 +49,7 @@ BENCH_SCALE_ENV := TIDINGS_BENCH_RECIPIENTS=20000
 endif
 BENCH_GO := $(GO) test -run '^$$' -benchtime 1x -timeout 60m
 
-bench: ## benchmarks (audience 1M with and without an event-history clause, insights refresh 5,000 and 1M, delivery, webhook and events ingest, transactional sends at 500/s, tracked-link redirects, scaling, rules, journey sweep, a 3-send journey end to end, event-to-wake latency, customers waiting, bounce webhook ingest, CDNOW import x1/x10/x100) as a table of medians; BENCH_QUICK=1 for a short form
+bench: ## benchmarks (audience 1M with and without an event-history clause, insights refresh 5,000 and 1M, delivery, webhook and events ingest, transactional sends at 500/s, tracked-link redirects, scaling, rules, journey sweep, a 3-send journey end to end, event-to-wake latency, customers waiting, bounce webhook ingest, bounce mail parsing, CDNOW import x1/x10/x100) as a table of medians; BENCH_QUICK=1 for a short form
 	@mkdir -p bin && eval "$$(scripts/test-services.sh)" && { \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkAudience$$' -count $(BENCH_COUNT) ./worker; \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkRefreshSynthetic$$' -count $(BENCH_COUNT) ./worker; \
@@ -62,6 +62,7 @@ bench: ## benchmarks (audience 1M with and without an event-history clause, insi
 	  $(GO) test -run '^$$' -bench '^BenchmarkEval$$' -benchmem -count $(BENCH_COUNT) ./rules; \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkJourneySweep$$' -count $(BENCH_COUNT) ./worker; \
 	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkFeedbackIngest$$' -count 1 ./web/feedback; done; \
+	  $(GO) test -run '^$$' -bench '^BenchmarkParse$$' -count $(BENCH_COUNT) ./channels/email/bounce; \
 	  for b in EndToEnd WakeLatency Waiting; do $(BENCH_ENV) $(BENCH_GO) -bench "^BenchmarkJourney$$b\$$" -count 1 ./worker; done; \
 	  $(BENCH_IMPORT_ENV) $(BENCH_GO) -bench '^BenchmarkImportCDNOW$$' -count 1 ./store/imports; \
 	} 2>&1 | tee $(BENCH_OUT) | $(GO) run ./scripts/benchtable

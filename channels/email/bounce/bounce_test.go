@@ -122,3 +122,27 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParse parses the whole corpus once per iteration; the
+// messages/s figure bounds what a mailbox pass can read (IMAP and the
+// database cost more).
+func BenchmarkParse(b *testing.B) {
+	files, _ := filepath.Glob("testdata/*.eml")
+	var raws [][]byte
+	for _, name := range files {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws = append(raws, raw)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, raw := range raws {
+			if _, err := bounce.Parse(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*len(raws))/b.Elapsed().Seconds(), "msgs/s")
+}
