@@ -113,7 +113,7 @@ func Parse(raw []byte) (*Message, error) {
 	switch {
 	case readARF(m, parts):
 	case readDSN(m, parts):
-	case readPlain(m, msg.Header, parts):
+	case fromMTA(msg.Header) && readPlain(m, msg.Header, parts):
 	case isAutoReply(msg.Header):
 		m.Class = ClassAutoReply
 	}
@@ -169,6 +169,32 @@ func (m *Message) original(raw []byte) {
 func trimID(s string) string {
 	return strings.Trim(strings.TrimSpace(s), "<>")
 }
+
+// fromMTA reports whether a message comes from mail software rather than a
+// person: a null return path, a mailer-daemon or postmaster sender, or a
+// subject MTAs give their bounces. Only such a message is read as a plain
+// bounce: a person's reply that quotes a bounce must suppress no one.
+func fromMTA(h mail.Header) bool {
+	if strings.TrimSpace(h.Get("Return-Path")) == "<>" || h.Get("X-Failed-Recipients") != "" {
+		return true
+	}
+	if from, err := mail.ParseAddress(h.Get("From")); err == nil {
+		local, _, _ := strings.Cut(strings.ToLower(from.Address), "@")
+		if local == "mailer-daemon" || local == "postmaster" || local == "mailerdaemon" || strings.Contains(strings.ToLower(from.Name), "mail delivery") {
+			return true
+		}
+	}
+	subject := strings.ToLower(decodeWords(h.Get("Subject")))
+	for _, p := range bounceSubjects {
+		if strings.HasPrefix(subject, p) {
+			return true
+		}
+	}
+	return false
+}
+
+var bounceSubjects = []string{"undeliverable", "undelivered mail", "delivery status notification", "mail delivery failed",
+	"failure notice", "returned mail", "delivery failure", "warning: message", "delayed mail", "non-delivery"}
 
 // isAutoReply reports whether the headers mark an automatic answer: RFC
 // 3834's Auto-Submitted, the X-Autoreply family, Precedence: auto_reply,

@@ -47,6 +47,8 @@ func TestParseCorpus(t *testing.T) {
 		{"autoreply-outlook.eml", bounce.ClassAutoReply, "", "", "", "", "", true},
 		{"autoreply-plain-ooo.eml", bounce.ClassAutoReply, "", "", "", "", "", true},
 		{"person-reply.eml", bounce.ClassOther, "", "", "", "", "", true},
+		// A person's reply quoting an Exim bounce is no bounce.
+		{"person-quoting-bounce.eml", bounce.ClassOther, "", "", "", "", "", true},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
