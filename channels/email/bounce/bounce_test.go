@@ -92,6 +92,28 @@ func TestParseCorpus(t *testing.T) {
 	}
 }
 
+// TestParseDSNOfTwoRecipients: a DSN about two recipients is two reports,
+// each with its own kind.
+func TestParseDSNOfTwoRecipients(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("testdata/postfix-two-recipients.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := bounce.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]string, len(m.Reports))
+	for i, r := range m.Reports {
+		got[i] = r.Recipient + " " + string(r.Kind) + " " + r.Status
+	}
+	want := []string{"first.gone@example.net hard 5.1.1", "second.full@example.net soft 5.2.2"}
+	if !slices.Equal(got, want) || m.OriginalMessageID != msgID {
+		t.Errorf("reports %q about %q, want %q about %q", got, m.OriginalMessageID, want, msgID)
+	}
+}
+
 // TestParseRefusesNonMail: bytes that are not a message are an error, not a
 // report.
 func TestParseRefusesNonMail(t *testing.T) {
