@@ -1,4 +1,4 @@
--- 0022_consent_requests: double opt-in for email sign-ups by API.
+-- 0021_consent_requests: double opt-in for email sign-ups by API.
 --
 -- With TIDINGS_DOUBLE_OPT_IN set, a profile write that grants email consent
 -- to a customer who has none does not grant it: it opens a request here and

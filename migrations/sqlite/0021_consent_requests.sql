@@ -1,4 +1,4 @@
--- 0022_consent_requests: double opt-in for email sign-ups by API (see the
+-- 0021_consent_requests: double opt-in for email sign-ups by API (see the
 -- PostgreSQL migration for the rules).
 CREATE TABLE consent_requests (
     id           INTEGER PRIMARY KEY,
