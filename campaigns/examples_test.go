@@ -26,6 +26,8 @@ func TestExamplesLoadClean(t *testing.T) {
 		"detractor-alert":          TriggerEvent,
 		"complaint-follow-up":      TriggerEvent,
 		"cart-abandonment":         TriggerEvent,
+		"tier-upgrade":             TriggerEvent,
+		"replenishment":            TriggerSchedule,
 	}
 	journeys := map[string]bool{"win-back-sequence": true, "churn-escalation": true, "birthday-reminder": true,
 		"welcome-series": true, "post-purchase-cross-sell": true, "complaint-follow-up": true, "cart-abandonment": true}

@@ -148,6 +148,17 @@ var Fields = []Field{
 	{Column: "value_churn", Name: "value_churn", Type: Bool, Set: Insights,
 		Doc: "still buying but spending far less: `orders_90d >= 1 && spend_prev_90d >= floor && " +
 			"value_trend < 0.5` (`TIDINGS_VALUE_CHURN_BELOW`)"},
+	{Column: "tier", Name: "tier", Type: Text, Set: Insights, Few: true,
+		Doc: "loyalty tier of the tiers file (`TIDINGS_TIERS`): the highest tier whose threshold the spend or orders " +
+			"of the window met within the grace period (at least the entry tier); `\"\"` for prospects and without a tiers file; " +
+			"a change is a `tier_changed` event"},
+	{Column: "abc", Name: "abc", Type: Text, Set: Insights, Few: true,
+		Doc: "revenue class: `A` (the customers making the top 80% of revenue), `B` (the next 15%), `C` (the rest); " +
+			"`\"\"` for prospects"},
+	{Column: "next_purchase_days", Name: "next_purchase_days", Type: Int, Set: Insights,
+		Doc: "expected days to the next purchase from the customer's own rhythm (average days between purchase days, " +
+			"the base's median for one-time buyers) minus the days since the last one; negative when overdue; " +
+			"99999 without a purchase"},
 	{Column: "nps", Name: "nps", Type: Int, Set: Surveys,
 		Doc: "the latest answer to an NPS survey, 0 to 10 (promoters 9-10, detractors 0-6); -1 when never answered, " +
 			"so `nps >= 0 && nps <= 6` finds detractors"},

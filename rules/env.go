@@ -37,16 +37,19 @@ type Env struct {
 
 	// Customer intelligence, stored by the insights refresh job.
 	RFM                  RFM     `expr:"rfm"`
-	Lifecycle            string  `expr:"lifecycle"` // prospect, new, active, loyal, declining, churned
+	Lifecycle            string  `expr:"lifecycle"` // prospect, new, growing, mature, declining, churned
 	PAlive               float64 `expr:"p_alive"`
 	ExpectedPurchases90d float64 `expr:"expected_purchases_90d"`
 	CLV                  float64 `expr:"clv"`
-	Spend90d             float64 `expr:"spend_90d"`       // spent in the 90 days up to the refresh
-	SpendPrev90d         float64 `expr:"spend_prev_90d"`  // spent in the 90 days before those
-	Orders90d            int     `expr:"orders_90d"`      // orders in the 90 days up to the refresh
-	OrdersPrev90d        int     `expr:"orders_prev_90d"` // orders in the 90 days before those
-	ValueTrend           float64 `expr:"value_trend"`     // spend_90d over the floored spend_prev_90d
-	ValueChurn           bool    `expr:"value_churn"`     // still buying, spend fallen (insights.ValueChurnRule)
+	Spend90d             float64 `expr:"spend_90d"`          // spent in the 90 days up to the refresh
+	SpendPrev90d         float64 `expr:"spend_prev_90d"`     // spent in the 90 days before those
+	Orders90d            int     `expr:"orders_90d"`         // orders in the 90 days up to the refresh
+	OrdersPrev90d        int     `expr:"orders_prev_90d"`    // orders in the 90 days before those
+	ValueTrend           float64 `expr:"value_trend"`        // spend_90d over the floored spend_prev_90d
+	ValueChurn           bool    `expr:"value_churn"`        // still buying, spend fallen (insights.ValueChurnRule)
+	Tier                 string  `expr:"tier"`               // loyalty tier (insights.Tiers); "" for prospects, without tiers
+	ABC                  string  `expr:"abc"`                // A, B or C (insights.ABC); "" for prospects
+	NextPurchaseDays     int     `expr:"next_purchase_days"` // expected days to the next purchase, < 0 overdue
 
 	// Satisfaction: the latest survey answers, -1 when never answered.
 	NPS  int `expr:"nps"`  // 0 to 10

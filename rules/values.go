@@ -37,6 +37,7 @@ func closedFields(segments []string) map[string]closedField {
 	return map[string]closedField{
 		"lifecycle":   stageOf(oneOf("lifecycle stage", insights.Stages())),
 		"rfm.segment": oneOf("RFM segment", segments),
+		"abc":         oneOf("ABC class", []string{"A", "B", "C"}),
 		"time_zone":   checkZone,
 		"locale":      checkLocale,
 	}

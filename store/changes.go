@@ -10,7 +10,8 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// A refresh that moves a customer to another lifecycle stage records it
+// A refresh that moves a customer to another lifecycle stage or loyalty
+// tier records it
 // twice, in the transaction that writes the new stage: a customer_events row
 // (Tidings' own log of computed changes, read by reports) and an event of
 // the events log with its webhook_inbox row, exactly as if the shop had
@@ -22,12 +23,20 @@ import (
 // "declining"}.
 const LifecycleChangedEvent = "lifecycle_changed"
 
+// TierChangedEvent is the event type of a loyalty tier change; its
+// properties are {"from": "silver", "to": "gold", "direction": "up"}. A
+// customer's first tier (a first purchase, or the first refresh with a
+// tiers file) and the end of the tiers (no tiers file any more) are not
+// changes.
+const TierChangedEvent = "tier_changed"
+
 // Change is a customer moving from one value to another of a score a
 // refresh keeps (Type says which), as SaveInsights recorded it.
 type Change struct {
 	CustomerID int64
-	Type       string // LifecycleChangedEvent
+	Type       string // LifecycleChangedEvent or TierChangedEvent
 	From, To   string
+	Direction  string // a tier change: "up" or "down"
 	// EventID is the change's event id in the inbox and the events log
 	// (ChangeEventID): enqueue its reaction to run the campaigns it triggers.
 	EventID string
@@ -46,13 +55,23 @@ func ChangeEventID(typ string, customerID int64, at time.Time) string {
 type storedScore struct {
 	external  string
 	lifecycle string
+	tier      string
 }
 
-// appendChanges appends to out the changes from old to r.
-func appendChanges(out []Change, old storedScore, r InsightRow) []Change {
+// appendChanges appends to out the changes from old to r; tierRank ranks
+// the tiers for a tier change's direction.
+func appendChanges(out []Change, old storedScore, r InsightRow, tierRank map[string]int) []Change {
 	if old.lifecycle != "" && old.lifecycle != r.Lifecycle {
 		out = append(out, Change{CustomerID: r.CustomerID, Type: LifecycleChangedEvent, From: old.lifecycle,
 			To: r.Lifecycle, External: old.external})
+	}
+	if old.tier != "" && r.Tier != "" && old.tier != r.Tier {
+		dir := "down"
+		if from, ok := tierRank[old.tier]; !ok || tierRank[r.Tier] > from {
+			dir = "up"
+		}
+		out = append(out, Change{CustomerID: r.CustomerID, Type: TierChangedEvent, From: old.tier, To: r.Tier,
+			Direction: dir, External: old.external})
 	}
 	return out
 }
@@ -64,7 +83,7 @@ func (s *Store) storedScores(ctx context.Context, tx *sqlx.Tx, part []InsightRow
 	for i, r := range part {
 		ids[i] = r.CustomerID
 	}
-	q := `SELECT id, external_id, lifecycle FROM customers WHERE id IN ` + placeholders(len(ids))
+	q := `SELECT id, external_id, lifecycle, tier FROM customers WHERE id IN ` + placeholders(len(ids))
 	if s.Dialect == Postgres {
 		q += ` ORDER BY id FOR UPDATE`
 	}
@@ -79,7 +98,7 @@ func (s *Store) storedScores(ctx context.Context, tx *sqlx.Tx, part []InsightRow
 			id int64
 			sc storedScore
 		)
-		if err := rows.Scan(int64Into{&id}, &sc.external, &sc.lifecycle); err != nil {
+		if err := rows.Scan(int64Into{&id}, &sc.external, &sc.lifecycle, &sc.tier); err != nil {
 			return nil, fmt.Errorf("read stored scores: %w", err)
 		}
 		out[id] = sc
@@ -112,6 +131,9 @@ func recordChanges(ctx context.Context, tx *sqlx.Tx, changes []Change, at time.T
 		c := &changes[i]
 		c.EventID = ChangeEventID(c.Type, c.CustomerID, at)
 		props := map[string]string{"from": c.From, "to": c.To}
+		if c.Direction != "" {
+			props["direction"] = c.Direction
+		}
 		data, err := json.Marshal(props)
 		if err != nil {
 			return err

@@ -47,6 +47,9 @@ type Customer struct {
 	OrdersPrev90d        int       `db:"orders_prev_90d"`
 	ValueTrend           float64   `db:"value_trend"` // see insights.ValueChurnRule
 	ValueChurn           bool      `db:"value_churn"`
+	Tier                 string    `db:"tier"` // loyalty tier; "" for prospects and without a tiers file
+	ABC                  string    `db:"abc"`  // A, B or C; "" for prospects
+	NextPurchaseDays     int       `db:"next_purchase_days"`
 	NPS                  int       `db:"nps"`  // latest NPS answer, -1 when never answered
 	CSAT                 int       `db:"csat"` // latest CSAT answer, -1 when never answered
 	InsightsAt           time.Time `db:"insights_at"`

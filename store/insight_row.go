@@ -32,7 +32,10 @@ type InsightRow struct {
 	OrdersPrev90d        int       `db:"orders_prev_90d"`
 	ValueTrend           float64   `db:"value_trend"` // see insights.ValueChurnRule
 	ValueChurn           bool      `db:"value_churn"`
-	At                   time.Time `db:"insights_at"` // the refresh clock
+	Tier                 string    `db:"tier"`               // see insights.Tiers
+	ABC                  string    `db:"abc"`                // see insights.ABC
+	NextPurchaseDays     int       `db:"next_purchase_days"` // see insights.NextPurchaseDays
+	At                   time.Time `db:"insights_at"`        // the refresh clock
 }
 
 // insightColumn is one column the refresh writes: its InsightRow field and

@@ -20,7 +20,8 @@ import (
 //
 // Stored conventions for the intelligence columns (what rules see):
 //   - prospects (no purchase by the refresh clock): rfm 0/0/0 and segment "",
-//     lifecycle "prospect", p_alive 1, expected_purchases_90d 0, clv 0. A
+//     lifecycle "prospect", p_alive 1, expected_purchases_90d 0, clv 0, tier
+//     and abc "", next_purchase_days 99999 (insights.NoNextPurchase). A
 //     prospect has not bought, so it cannot have stopped buying: a churn rule
 //     such as `p_alive < 0.3` never matches one by accident; target them with
 //     lifecycle == "prospect".
@@ -176,16 +177,23 @@ func (s *Store) historyPurchases(ctx context.Context, page []CustomerHistory, bu
 // stages are read inside the transaction (rows locked on PostgreSQL), so
 // concurrent refreshes record each change once. Rows for customers that no
 // longer exist are skipped. Each customer must appear at most once in rows.
-func (s *Store) SaveInsights(ctx context.Context, rows []InsightRow) ([]Change, error) {
+// A change of loyalty tier is recorded alike (TierChangedEvent); tierOrder
+// lists the tiers lowest first, for its direction (a tier not in it ranks
+// lowest).
+func (s *Store) SaveInsights(ctx context.Context, rows []InsightRow, tierOrder ...string) ([]Change, error) {
 	for _, r := range rows {
 		if err := validInsight(r); err != nil {
 			return nil, fmt.Errorf("store: save insights: customer %d: %w", r.CustomerID, err)
 		}
 	}
+	rank := make(map[string]int, len(tierOrder))
+	for i, t := range tierOrder {
+		rank[t] = i
+	}
 	var changes []Change
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		for _, ch := range chunks(len(rows), maxRowsPerInsert) {
-			c, err := s.saveInsightsChunk(ctx, tx, rows[ch[0]:ch[1]])
+			c, err := s.saveInsightsChunk(ctx, tx, rows[ch[0]:ch[1]], rank)
 			if err != nil {
 				return err
 			}
@@ -199,7 +207,7 @@ func (s *Store) SaveInsights(ctx context.Context, rows []InsightRow) ([]Change, 
 	return changes, nil
 }
 
-func (s *Store) saveInsightsChunk(ctx context.Context, tx *sqlx.Tx, part []InsightRow) ([]Change, error) {
+func (s *Store) saveInsightsChunk(ctx context.Context, tx *sqlx.Tx, part []InsightRow, tierRank map[string]int) ([]Change, error) {
 	stored, err := s.storedScores(ctx, tx, part)
 	if err != nil {
 		return nil, err
@@ -208,7 +216,7 @@ func (s *Store) saveInsightsChunk(ctx context.Context, tx *sqlx.Tx, part []Insig
 	cols := insightSchema()
 	args := make([]any, 0, len(part)*(len(cols)+1))
 	for _, r := range part {
-		changes = appendChanges(changes, stored[r.CustomerID], r)
+		changes = appendChanges(changes, stored[r.CustomerID], r, tierRank)
 		args = r.appendArgs(args, cols)
 	}
 	q := tx.Rebind(insightUpdateSQL(s.Dialect, cols, len(part)))

@@ -62,6 +62,9 @@ func FillEnv(env *rules.Env, c *store.Customer) {
 	env.OrdersPrev90d = c.OrdersPrev90d
 	env.ValueTrend = c.ValueTrend
 	env.ValueChurn = c.ValueChurn
+	env.Tier = c.Tier
+	env.ABC = c.ABC
+	env.NextPurchaseDays = c.NextPurchaseDays
 	env.NPS = c.NPS
 	env.CSAT = c.CSAT
 }

@@ -37,10 +37,10 @@ type asOfRow struct {
 	trend                   float64
 	spend90, spendPrev90    int64
 	orders, orders90        int32
-	ordersPrev90            int32
+	ordersPrev90, next      int32
 	r, f, m                 uint8
 	valueChurn              bool
-	seg, stage              uint16
+	seg, stage, tier, abc   uint16
 }
 
 // BacktestOptions narrow a Backtest.
@@ -93,7 +93,8 @@ func (a *AsOf) keep(h *store.CustomerHistory, row store.InsightRow) {
 		pAlive: row.PAlive, exp90: row.ExpectedPurchases90d, clv: row.CLV,
 		spend90: row.Spend90dCents, spendPrev90: row.SpendPrev90dCents, orders90: int32(row.Orders90d),
 		ordersPrev90: int32(row.OrdersPrev90d), trend: row.ValueTrend, valueChurn: row.ValueChurn,
-		r: uint8(row.R), f: uint8(row.F), m: uint8(row.M), seg: a.intern(row.Segment), stage: a.intern(row.Lifecycle)}
+		r: uint8(row.R), f: uint8(row.F), m: uint8(row.M), seg: a.intern(row.Segment), stage: a.intern(row.Lifecycle),
+		tier: a.intern(row.Tier), abc: a.intern(row.ABC), next: int32(row.NextPurchaseDays)}
 	if m.OrdersCount > 0 {
 		r.first, r.last = m.FirstPurchaseAt.UnixMicro(), m.LastPurchaseAt.UnixMicro()
 	}
@@ -119,7 +120,8 @@ func (a *AsOf) Apply(c *store.Customer) {
 		if a.metricsOnly {
 			return
 		}
-		store.InsightRow{Lifecycle: insights.StageProspect, PAlive: 1, ValueTrend: 1, At: a.At}.Apply(c)
+		store.InsightRow{Lifecycle: insights.StageProspect, PAlive: 1, ValueTrend: 1, NextPurchaseDays: insights.NoNextPurchase,
+			At: a.At}.Apply(c)
 		return
 	}
 	r := &a.rows[i]
@@ -134,5 +136,6 @@ func (a *AsOf) Apply(c *store.Customer) {
 	store.InsightRow{R: int(r.r), F: int(r.f), M: int(r.m), Segment: a.names[r.seg], Lifecycle: a.names[r.stage],
 		PAlive: r.pAlive, ExpectedPurchases90d: r.exp90, CLV: r.clv, Spend90dCents: r.spend90,
 		SpendPrev90dCents: r.spendPrev90, Orders90d: int(r.orders90), OrdersPrev90d: int(r.ordersPrev90),
-		ValueTrend: r.trend, ValueChurn: r.valueChurn, At: a.At}.Apply(c)
+		ValueTrend: r.trend, ValueChurn: r.valueChurn, Tier: a.names[r.tier], ABC: a.names[r.abc],
+		NextPurchaseDays: int(r.next), At: a.At}.Apply(c)
 }

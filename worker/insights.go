@@ -31,6 +31,9 @@ type InsightsOptions struct {
 	// a zero FloorCents takes the base's median order value at the refresh
 	// clock, a zero Below 0.5.
 	Value insights.ValueChurnRule
+	// Tiers are the loyalty tiers of the tiers file (TIDINGS_TIERS); nil
+	// stores no tier.
+	Tiers *insights.Tiers
 	// BatchSize is the number of customers written per transaction
 	// (default 1,000); PageSize the customers read per query (default 2,000).
 	BatchSize int
@@ -59,8 +62,12 @@ type InsightsReport struct {
 	PAliveDeciles [10]int        // buyers by P(alive) in [k/10, (k+1)/10), 1 in the last
 	StageChanges  int            // lifecycle_changed events recorded
 	Transitions   map[string]int // "growing -> declining": count
+	ABC           insights.ABC   // the revenue cut points of class A and B
+	TypicalGap    float64        // the repeat buyers' median own gap, in days (next purchase of one-time buyers)
+	Tiers         map[string]int // customers per loyalty tier
+	TierChanges   int            // tier_changed events recorded
 	// ChangeEvents are the event ids of the changes recorded (lifecycle
-	// stages), whose reactions run the campaigns and journeys they trigger.
+	// stages, tiers), whose reactions run the campaigns and journeys they trigger.
 	ChangeEvents []string
 	Warnings     []string // what was degraded (no spend model, non-finite scores)
 
@@ -119,7 +126,7 @@ func refreshInsights(ctx context.Context, st *store.Store, now time.Time, opts I
 		return InsightsReport{}, fmt.Errorf("insights refresh: %w", err)
 	}
 	rep := InsightsReport{At: now, Unit: opts.Score.Unit, Segments: map[string]int{}, Lifecycle: map[string]int{},
-		Transitions: map[string]int{}}
+		Transitions: map[string]int{}, Tiers: map[string]int{}}
 	in, err := readFitInputs(ctx, st, now, opts)
 	if err != nil {
 		return rep, err
@@ -145,6 +152,7 @@ func refreshInsights(ctx context.Context, st *store.Store, now time.Time, opts I
 		return rep, fmt.Errorf("insights refresh: %w", err)
 	}
 	s := &refreshScorer{scorer: scorer, models: models, opts: opts, now: now, rep: &rep, bt: bt}
+	s.resolveValueInputs(in)
 	if err := s.run(ctx, st); err != nil {
 		return rep, err
 	}
@@ -238,6 +246,8 @@ type fitInputs struct {
 	freq, mean []float64
 	aov        []float64
 	cuts       [3]insights.Quintiles
+	spend      []int64   // each buyer's total spend in cents (the ABC cuts)
+	gaps       []float64 // each repeat buyer's own gap in days (next purchase)
 }
 
 func readFitInputs(ctx context.Context, st *store.Store, now time.Time, opts InsightsOptions) (*fitInputs, error) {
@@ -259,6 +269,7 @@ func readFitInputs(ctx context.Context, st *store.Store, now time.Time, opts Ins
 				in.freq, in.mean = append(in.freq, sum.X), append(in.mean, sum.MonetaryMean)
 			}
 			in.aov = append(in.aov, c.TotalSpent*100/float64(len(h.Purchases))) // per order, not per day
+			in.addValueInputs(c, sum, opts.Score.Unit)
 			money := c.TotalSpent
 			if opts.Score.Monetary == insights.MonetaryAverage {
 				money /= float64(c.Orders)
@@ -369,15 +380,16 @@ func (p InsightsParams) Models() insights.Models {
 // refreshScorer is the second pass: score each streamed customer, write in
 // batches, count for the report.
 type refreshScorer struct {
-	scorer *insights.Scorer
-	models *insights.Models
-	opts   InsightsOptions
-	now    time.Time
-	rep    *InsightsReport
-	batch  []store.InsightRow
-	buf    []insights.Purchase
-	bad    int   // non-finite model outputs replaced by 0
-	bt     *AsOf // a backtest keeps the rows here instead of writing them
+	scorer  *insights.Scorer
+	models  *insights.Models
+	opts    InsightsOptions
+	now     time.Time
+	rep     *InsightsReport
+	batch   []store.InsightRow
+	buf     []insights.Purchase
+	bad     int   // non-finite model outputs replaced by 0
+	bt      *AsOf // a backtest keeps the rows here instead of writing them
+	tierBuf []insights.TierPurchase
 }
 
 func (s *refreshScorer) run(ctx context.Context, st *store.Store) error {
@@ -443,6 +455,7 @@ func (s *refreshScorer) score(h *store.CustomerHistory) store.InsightRow {
 	}
 	row.Lifecycle = s.opts.Score.Lifecycle.Stage(stageInput(c, sum, w, s.opts.Score.Unit, row.PAlive, s.models != nil),
 		s.rep.Value)
+	s.valueClasses(&row, h, c, sum)
 	s.rep.Lifecycle[row.Lifecycle]++
 	if c.Orders > 0 {
 		s.rep.Segments[row.Segment]++
@@ -465,7 +478,7 @@ func (s *refreshScorer) flush(ctx context.Context, st *store.Store) error {
 	if len(s.batch) == 0 {
 		return nil
 	}
-	changes, err := st.SaveInsights(ctx, s.batch)
+	changes, err := st.SaveInsights(ctx, s.batch, s.tierOrder()...)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/tidings-crm/tidings/insights"
@@ -30,9 +31,12 @@ func stageInput(c insights.CustomerStats, sum insights.Summary, w insights.Value
 // countChanges adds the changes a batch recorded to the report.
 func (r *InsightsReport) countChanges(changes []store.Change) {
 	for _, c := range changes {
-		if c.Type == store.LifecycleChangedEvent {
+		switch c.Type {
+		case store.LifecycleChangedEvent:
 			r.StageChanges++
 			r.Transitions[c.From+" -> "+c.To]++
+		case store.TierChangedEvent:
+			r.TierChanges++
 		}
 		r.ChangeEvents = append(r.ChangeEvents, c.EventID)
 	}
@@ -54,4 +58,54 @@ func (e *Engine) refreshAndReact(ctx context.Context, now time.Time, opts Insigh
 		}
 	}
 	return rep, nil
+}
+
+// addValueInputs keeps what the ABC cuts and the typical gap need of one
+// buyer, in the first pass.
+func (in *fitInputs) addValueInputs(c insights.CustomerStats, sum insights.Summary, unit time.Duration) {
+	in.spend = append(in.spend, int64(math.Round(c.TotalSpent*100)))
+	if sum.X > 0 {
+		in.gaps = append(in.gaps, sum.TX/sum.X*unit.Hours()/24)
+	}
+}
+
+// resolveValueInputs computes the ABC cut points and the typical gap once
+// the first pass has read every buyer.
+func (s *refreshScorer) resolveValueInputs(in *fitInputs) {
+	s.rep.ABC = insights.ABCCuts(in.spend)
+	s.rep.TypicalGap = insights.MedianGapDays(in.gaps)
+	in.spend, in.gaps = nil, nil
+}
+
+// valueClasses sets the ABC class, the loyalty tier and the expected days
+// to the next purchase of one customer's row.
+func (s *refreshScorer) valueClasses(row *store.InsightRow, h *store.CustomerHistory, c insights.CustomerStats,
+	sum insights.Summary) {
+	row.NextPurchaseDays = insights.NoNextPurchase
+	if c.Orders == 0 {
+		return
+	}
+	days := s.opts.Score.Unit.Hours() / 24
+	gap := 0.0
+	if sum.X > 0 {
+		gap = sum.TX / sum.X * days
+	}
+	row.NextPurchaseDays = insights.NextPurchaseDays(int(sum.X)+1, gap, (sum.T-sum.TX)*days, s.rep.TypicalGap)
+	row.ABC = s.rep.ABC.Class(int64(math.Round(c.TotalSpent * 100)))
+	if t := s.opts.Tiers; t != nil {
+		s.tierBuf = s.tierBuf[:0]
+		for _, p := range h.Purchases {
+			s.tierBuf = append(s.tierBuf, insights.TierPurchase{At: p.OccurredAt, Cents: p.AmountCents})
+		}
+		row.Tier = t.Of(s.tierBuf, s.now)
+		s.rep.Tiers[row.Tier]++
+	}
+}
+
+// tierOrder is the tiers lowest first, for the direction of tier changes.
+func (s *refreshScorer) tierOrder() []string {
+	if s.opts.Tiers == nil {
+		return nil
+	}
+	return s.opts.Tiers.Names()
 }

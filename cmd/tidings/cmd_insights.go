@@ -32,10 +32,14 @@ stage (lifecycle), the probability of still being a customer (p_alive),
 expected purchases over 90 days (expected_purchases_90d), lifetime value
 (clv, Gamma-Gamma spend model), and the spend and orders of the latest 90 days
 and the 90 days before (spend_90d, spend_prev_90d, orders_90d, orders_prev_90d) with
-value_trend and value_churn (docs/intelligence.md). Prospects (no purchase yet) get lifecycle
-"prospect" and p_alive 1, so churn rules never pick them up by accident.
-Run "insights refresh" daily (a stage change is recorded as a
-lifecycle_changed customer event).`,
+value_trend and value_churn, the ABC revenue class (abc), the loyalty tier of
+TIDINGS_TIERS (tier) and the expected days to the next purchase
+(next_purchase_days) (docs/intelligence.md). Prospects (no purchase yet) get
+lifecycle "prospect" and p_alive 1, so churn rules never pick them up by accident.
+Run "insights refresh" daily: a change of stage or tier is recorded as a
+lifecycle_changed or tier_changed event, which campaigns can trigger on (the
+scheduled refresh enqueues their reactions; after this command, run
+"tidings events replay").`,
 	}
 	var at string
 	refresh := &cobra.Command{
@@ -292,6 +296,15 @@ func (a *app) insightsOptions() (worker.InsightsOptions, error) {
 	opts.Value.Below = below
 	if err := a.modelOptions(&opts); err != nil {
 		return opts, err
+	}
+	if a.cfg.Tiers != "" {
+		data, err := os.ReadFile(a.cfg.Tiers)
+		if err != nil {
+			return opts, fmt.Errorf("TIDINGS_TIERS: %w", err)
+		}
+		if opts.Tiers, err = insights.ParseTiers(data); err != nil {
+			return opts, fmt.Errorf("TIDINGS_TIERS %s: %w", a.cfg.Tiers, err)
+		}
 	}
 	if a.cfg.SegmentMap == "" {
 		return opts, nil

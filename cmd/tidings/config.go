@@ -53,6 +53,7 @@ type Config struct {
 	HashKey       string // HMAC key of hashed suppressions; empty: kept in the database
 	InboxRetain   string // how long webhook payloads are kept: 30d, 720h, or 0 (for ever)
 	SegmentMap    string // optional YAML file overriding the RFM segment map
+	Tiers         string // optional YAML file of loyalty tiers (insights.ParseTiers)
 	ValueFloor    string // value_trend's baseline floor in currency units; empty: the base's median order value
 	ValueBelow    string // value_trend under which a customer still buying is value_churn
 	ChurnModel    string // the count model behind p_alive, expected purchases and CLV
@@ -165,6 +166,8 @@ func (c *Config) settings() []setting {
 			help: "space-separated CIDRs of the reverse proxies in front of Tidings; a request from one is taken to come from its X-Forwarded-For (the tracking endpoints read the client address)", str: &c.TrustProxies},
 		{flag: "segment-map", env: "TIDINGS_SEGMENT_MAP", yaml: "segment_map", def: "",
 			help: "YAML file mapping RFM score patterns to segment names (see insights.DefaultSegmentMapYAML); empty uses the default", str: &c.SegmentMap},
+		{flag: "tiers", env: "TIDINGS_TIERS", yaml: "tiers", def: "",
+			help: "YAML file of loyalty tiers: thresholds on spend or orders over a window, a grace period before a downgrade (docs/intelligence.md#loyalty-tiers); empty: no tiers", str: &c.Tiers},
 		{flag: "value-floor", env: "TIDINGS_VALUE_FLOOR", yaml: "value_floor", def: "",
 			help: "value churn: the smallest spend of the earlier 90 days that counts as a baseline, in currency units (docs/intelligence.md); empty: the base's median order value at each refresh", str: &c.ValueFloor},
 		{flag: "value-churn-below", env: "TIDINGS_VALUE_CHURN_BELOW", yaml: "value_churn_below", def: "0.5",

@@ -72,6 +72,7 @@ func intelligence(c *store.Customer, now time.Time, segments insights.SegmentMap
 	c.InsightsAt = now
 	if c.OrdersCount == 0 {
 		c.Lifecycle = stages.Stage(insights.StageInput{}, valueRule)
+		c.NextPurchaseDays = insights.NoNextPurchase
 		return
 	}
 	days := now.Sub(c.LastPurchaseAt).Hours() / 24
@@ -87,6 +88,11 @@ func intelligence(c *store.Customer, now time.Time, segments insights.SegmentMap
 	c.PAlive = math.Exp(-days / (3 * gap))
 	c.ExpectedPurchases90d = c.PAlive * 90 / gap
 	c.CLV = c.ExpectedPurchases90d * float64(c.TotalSpentCents) / 100 / float64(c.OrdersCount) * 4
+	// Fixed bounds stand in for the base's ABC cuts and a tiers file of
+	// silver from $100 and gold from $500 (over all time: no window).
+	c.ABC = [...]string{"C", "C", "B", "A"}[bucket(float64(c.TotalSpentCents)/100, 150, 400)]
+	c.Tier = [...]string{"", "", "silver", "gold"}[bucket(float64(c.TotalSpentCents)/100, 100, 500)]
+	c.NextPurchaseDays = insights.NextPurchaseDays(c.OrdersCount, c.AvgDaysBetween, days, 90)
 	w := insights.ValueWindows{Spend90dCents: c.Spend90dCents, SpendPrev90dCents: c.SpendPrev90dCents,
 		Orders90d: c.Orders90d, OrdersPrev90d: c.OrdersPrev90d}
 	c.Lifecycle = stages.Stage(insights.StageInput{PurchaseDays: c.OrdersCount, DaysSinceFirst: now.Sub(c.FirstPurchaseAt).Hours() / 24,
