@@ -9,9 +9,7 @@ import (
 // inFlight are migration numbers reserved by work that lands separately:
 // a later number may land first (Up applies each missing version, in any
 // order it finds them). Remove a number once its migration is on main.
-var inFlight = map[int]bool{
-	21: true, // free (the bounce mailbox needed no table) while 22 is on main: the next migration takes it
-}
+var inFlight = map[int]bool{}
 
 // Both dialects must carry the same numbered migrations, so a database can
 // move between them and the code sees one schema.
