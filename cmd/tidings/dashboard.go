@@ -24,7 +24,7 @@ func (a *app) mountDashboard(mux *openapi.Mux, rt *runtime) error {
 		a.log.Warn("TIDINGS_ADMIN_TOKEN is not set: the dashboard (/dashboard) and queue monitor (/monitoring) are disabled")
 		return nil
 	}
-	dash, err := dashboard.New(dashboard.Options{Source: rt.engine, Files: rt.engine, Hooks: rt.st, Token: a.cfg.AdminToken, Logger: a.log,
+	dash, err := dashboard.New(dashboard.Options{Source: rt.engine, Files: rt.engine, Hooks: rt.st, Customers: rt.st, Token: a.cfg.AdminToken, Logger: a.log,
 		MonitoringPath: monitoringPath, Revocations: redisRevocations{rt.rdb}, Surveys: rt.engine})
 	if err != nil {
 		return err

@@ -62,6 +62,9 @@ type Options struct {
 	// Hooks, when set, feeds the outgoing webhooks page (its counts and
 	// dead-letter list); *store.Store provides it.
 	Hooks HookSource
+	// Customers, when set, feeds the Customers page (/dashboard/customers);
+	// *store.Store provides it.
+	Customers CustomerSource
 }
 
 // HookSource is what the outgoing webhooks page reads.
@@ -106,7 +109,7 @@ func New(opts Options) (*Handler, error) {
 		"add":  func(a, b float64) float64 { return a + b },
 		"sub":  func(a, b float64) float64 { return a - b },
 		"half": func(a, b float64) float64 { return (a + b) / 2 }}
-	for _, name := range []string{"index", "campaign", "login", "problem", "webhooks", "surveys"} {
+	for _, name := range []string{"index", "campaign", "login", "problem", "webhooks", "surveys", "customers"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: template %s: %w", name, err)
@@ -130,6 +133,7 @@ func New(opts Options) (*Handler, error) {
 	mux.Handle("GET /dashboard/{$}", h.Protect(http.HandlerFunc(h.index)))
 	mux.Handle("GET /dashboard/campaigns/{id}", h.Protect(http.HandlerFunc(h.campaign)))
 	mux.Handle("GET /dashboard/surveys", h.Protect(http.HandlerFunc(h.surveys)))
+	mux.Handle("GET /dashboard/customers", h.Protect(http.HandlerFunc(h.customers)))
 	mux.Handle("GET /dashboard/webhooks", h.Protect(http.HandlerFunc(h.webhooks)))
 	mux.Handle("/dashboard/", h.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, http.StatusNotFound, "No such page", "There is no dashboard page at "+r.URL.Path+".")
@@ -176,6 +180,7 @@ type page struct {
 	LoggedIn   bool
 	Monitoring string
 	Webhooks   bool // link the outgoing webhooks page
+	Customers  bool // link the Customers page
 	Broken     []worker.BrokenFile
 	Data       any
 }
@@ -184,7 +189,8 @@ type page struct {
 // a clean 500 rather than half a page.
 func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
 	var buf bytes.Buffer
-	p := page{LoggedIn: name != "login", Monitoring: h.opts.MonitoringPath, Webhooks: h.opts.Hooks != nil, Data: data}
+	p := page{LoggedIn: name != "login", Monitoring: h.opts.MonitoringPath, Webhooks: h.opts.Hooks != nil,
+		Customers: h.opts.Customers != nil, Data: data}
 	if p.LoggedIn && h.opts.Files != nil {
 		p.Broken = h.opts.Files.BrokenCampaignFiles()
 	}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidings-crm/tidings/insights"
+	"github.com/tidings-crm/tidings/internal/wait"
+	"github.com/tidings-crm/tidings/store"
+	"github.com/tidings-crm/tidings/store/storetest"
+	"github.com/tidings-crm/tidings/web/dashboard"
+	"github.com/tidings-crm/tidings/worker"
+	"github.com/tidings-crm/tidings/worker/redistest"
+)
+
+// TestCustomersPageInChromium refreshes a generated base 80 and 40 days ago
+// (with examples/tiers.yaml), serves it (serve refreshes it again, now), and
+// reads the Customers page
+// in headless Chromium: the customers per stage, the moves of the second
+// refresh, the RFM grid's counts and revenue, the P(alive) and CLV bands
+// and the tiers are the store's own figures, drawn as SVG; without the
+// session the page shows only the login form.
+func TestCustomersPageInChromium(t *testing.T) {
+	t.Parallel()
+	chromium := chromiumPath(t)
+	ctx := context.Background()
+	dbURL := storetest.URL(t, store.Postgres)
+	st, err := store.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Hour)
+	var buys []store.PurchaseInput
+	for i := range 300 {
+		for k := range 1 + i%6 {
+			buys = append(buys, store.PurchaseInput{OrderID: fmt.Sprintf("o%d-%d", i, k), CustomerExternalID: fmt.Sprintf("c%03d", i),
+				AmountCents: int64(1500 + 700*(i%9) + 900*k), OccurredAt: now.AddDate(0, 0, -(i%200)-25*k-40)})
+		}
+	}
+	if _, err := st.UpsertPurchases(ctx, buys); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../../examples/tiers.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiers, err := insights.ParseTiers(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := worker.InsightsOptions{Tiers: tiers, Log: slog.New(slog.DiscardHandler)}
+	for _, at := range []time.Time{now.AddDate(0, 0, -80), now.AddDate(0, 0, -40)} {
+		if _, err := worker.RefreshInsights(ctx, st, at, quiet); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// serve refreshes at start (its daily refresh is due): the page shows
+	// that refresh, the moves since the one 40 days before.
+	_, ropt := redistest.Client(t)
+	base := serveForTest(t, ctx, "--database-url", dbURL, "--redis-url", fmt.Sprintf("redis://%s/%d", ropt.Addr, ropt.DB),
+		"--campaigns", t.TempDir(), "--outbox", t.TempDir(), "--admin-token", dashToken, "--tiers", "../../examples/tiers.yaml")
+	var ov store.CustomersOverview
+	wait.For(t, 30*time.Second, "serve's insights refresh", func() bool {
+		ov, err = st.CustomersOverview(ctx)
+		return err == nil && ov.At.After(now)
+	})
+	if len(ov.Flows) == 0 || len(ov.Tiers) < 2 || ov.Grid[4][0].Customers+ov.Grid[0][0].Customers == 0 {
+		t.Fatalf("the generated base should move customers and fill tiers and the grid: %+v", ov)
+	}
+	cookie := dashboardLogin(t, base)
+	target, _ := url.Parse(base)
+	viaLogin := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Host = target.Host
+		r.Out.AddCookie(cookie)
+	}})
+	defer viaLogin.Close()
+	runs := runChromiums(t, chromium, []string{"--dump-dom", viaLogin.URL + "/dashboard/customers"},
+		[]string{"--dump-dom", base + "/dashboard/customers"})
+	dom := runs[0]
+	has := func(what, re string) {
+		t.Helper()
+		if !regexp.MustCompile(re).MatchString(dom) {
+			t.Errorf("the Customers page lacks %s (%s)", what, re)
+		}
+	}
+	for _, s := range ov.Stages {
+		has("stage "+s.Name, `id="stages-`+s.Name+`"[^>]*>\s*<title>`+s.Name+`: `+regexp.QuoteMeta(dashboard.Count(int64(s.Count)))+`</title>`)
+	}
+	for _, f := range ov.Flows {
+		has("the move "+f.From+" -> "+f.To, `id="flow-`+f.From+`-`+f.To+`"><td>`+f.From+`</td><td>`+f.To+`</td><td class="num">`+
+			regexp.QuoteMeta(dashboard.Count(int64(f.Count)))+`</td>`)
+	}
+	for r := 1; r <= 5; r++ {
+		for f := 1; f <= 5; f++ {
+			c := ov.Grid[r-1][f-1]
+			has(fmt.Sprintf("RFM cell %d%d", r, f), fmt.Sprintf(`id="rfm-%d%d"[^>]*>\s*<title>R %d, F %d: %s customers, %s revenue`,
+				r, f, r, f, regexp.QuoteMeta(dashboard.Count(int64(c.Customers))), regexp.QuoteMeta(dashboard.Money(float64(c.RevenueCents)/100))))
+		}
+	}
+	for k, n := range ov.PAliveDeciles {
+		has(fmt.Sprintf("P(alive) band %d", k), fmt.Sprintf(`id="p-alive-%.1f-%.1f"[^>]*>\s*<title>[^<]*: %s</title>`,
+			float64(k)/10, float64(k+1)/10, regexp.QuoteMeta(dashboard.Count(int64(n)))))
+	}
+	for _, b := range append(append(ov.CLV, ov.Tiers...), ov.ABC...) {
+		has("band "+b.Name, `<title>`+regexp.QuoteMeta(b.Name)+`: `+regexp.QuoteMeta(dashboard.Count(int64(b.Count)))+`</title>`)
+	}
+	for _, id := range []string{`id="rfm-grid"`, `id="stages-chart"`, `id="p-alive-chart"`, `id="clv-chart"`, `id="tiers-chart"`,
+		`href="/dashboard/customers"`} {
+		if !strings.Contains(dom, id) {
+			t.Errorf("the Customers page lacks %s", id)
+		}
+	}
+	if denied := runs[1]; !strings.Contains(denied, "Admin token required") || strings.Contains(denied, "rfm-grid") {
+		t.Errorf("Chromium without the cookie saw more than the login form")
+	}
+	if status, _ := httpGet(t, base+"/dashboard/customers", ""); status != http.StatusUnauthorized {
+		t.Errorf("GET /dashboard/customers without the token: %d", status)
+	}
+}
