@@ -48,9 +48,14 @@ type RecorderOptions struct {
 	Store   Store
 	Reactor Reactor // nil: events are stored, no reaction is enqueued
 	Logger  *slog.Logger
-	// Buffer is how many hits wait for their write before Record drops one
-	// (default 65,536): the redirect never waits for the database.
+	// Buffer is how many hits wait for their write (default 65,536): the
+	// redirect does not wait for the database while there is room.
 	Buffer int
+	// Wait is how long Record waits for room in a full queue before it
+	// drops the hit (default 1 s): clicks arriving faster than they are
+	// written for longer than the queue lasts slow the redirects down to
+	// the write rate instead of being lost.
+	Wait time.Duration
 	// Batch is the most hits one write takes (default 2,000); Every is the
 	// longest a hit waits for its write (default 200 ms).
 	Batch int
@@ -98,6 +103,9 @@ func NewRecorder(o RecorderOptions) *Recorder {
 	if o.Every <= 0 {
 		o.Every = 200 * time.Millisecond
 	}
+	if o.Wait <= 0 {
+		o.Wait = time.Second
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -112,8 +120,9 @@ func NewRecorder(o RecorderOptions) *Recorder {
 	return r
 }
 
-// Record queues a hit without waiting; it reports false when the hit was
-// dropped (the queue is full, or the recorder closed).
+// Record queues a hit, waiting at most RecorderOptions.Wait when the queue
+// is full; it reports false when the hit was dropped (the queue stayed
+// full, or the recorder closed).
 func (r *Recorder) Record(h Hit) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -125,8 +134,15 @@ func (r *Recorder) Record(h Hit) bool {
 	case r.in <- h:
 		return true
 	default:
+	}
+	t := time.NewTimer(r.opts.Wait)
+	defer t.Stop()
+	select {
+	case r.in <- h:
+		return true
+	case <-t.C:
 		if r.dropped.Add(1)%1000 == 1 {
-			r.opts.Logger.Warn("tracking: hits dropped, the write queue is full", "dropped", r.dropped.Load())
+			r.opts.Logger.Warn("tracking: hits dropped, the write queue stayed full", "dropped", r.dropped.Load())
 		}
 		return false
 	}
@@ -265,15 +281,28 @@ func (r *Recorder) react(ctx context.Context, out []store.Accepted) {
 	if r.opts.Reactor == nil {
 		return
 	}
-	for _, a := range out {
-		if a.Duplicate {
-			continue
-		}
-		if err := r.opts.Reactor.EnqueueEvent(ctx, a.EventID); err != nil {
-			r.opts.Logger.Warn("tracking: reaction not enqueued; events replay will process it", "event", a.EventID, "err", err)
-		}
+	// A batch's reactions go out on several connections at once: one
+	// round trip each, in turn, made Redis the writer's limit.
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(reactors, len(out)) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(out)); i = next.Add(1) - 1 {
+				a := out[i]
+				if a.Duplicate {
+					continue
+				}
+				if err := r.opts.Reactor.EnqueueEvent(ctx, a.EventID); err != nil {
+					r.opts.Logger.Warn("tracking: reaction not enqueued; events replay will process it", "event", a.EventID, "err", err)
+				}
+			}
+		})
 	}
+	wg.Wait()
 }
+
+// reactors is how many reactions one batch enqueues at once.
+const reactors = 8
 
 // aggregate sums hits per delivery; honeypot lists the deliveries whose
 // honeypot link was followed.
