@@ -57,7 +57,7 @@ bench: ## benchmarks (audience 1M with and without an event-history clause, insi
 	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkWebhookIngest$$' -count 1 ./triggers; done; \
 	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkEventIngest$$' -count 1 ./triggers; done; \
 	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkSendAPI$$' -count 1 ./web/admin; done; \
-	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkClickRedirect$$' -count 1 ./web/tracking; done; \
+	  for i in $$(seq $(BENCH_COUNT)); do TIDINGS_BENCH_RATE=6000 $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkClickRedirect$$' -count 1 ./web/tracking; done; \
 	  $(BENCH_SCALE_ENV) $(BENCH_GO) -bench '^BenchmarkScaling$$' -count $(BENCH_COUNT) ./cmd/tidings/chaos; \
 	  $(GO) test -run '^$$' -bench '^BenchmarkEval$$' -benchmem -count $(BENCH_COUNT) ./rules; \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkJourneySweep$$' -count $(BENCH_COUNT) ./worker; \

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -66,11 +67,32 @@ type Result struct {
 	P50, P99 time.Duration
 }
 
+// Rate is TIDINGS_BENCH_RATE, the requests per second Run offers (0, the
+// default: as fast as the clients go).
+func Rate() (float64, error) {
+	v := os.Getenv("TIDINGS_BENCH_RATE")
+	if v == "" {
+		return 0, nil
+	}
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil || r < 0 {
+		return 0, fmt.Errorf("TIDINGS_BENCH_RATE=%q: requests per second, e.g. 5000", v)
+	}
+	return r, nil
+}
+
 // Run has clients goroutines call do(client, n) (n counting that client's
 // requests from 0) until window has passed, each call returning its
-// latency. The first error other than Done fails the run. The benchmark's
-// timer runs only during the window.
+// latency. With TIDINGS_BENCH_RATE set the clients offer that many
+// requests per second between them, and a request sent late counts its
+// lateness in its latency (a server falling behind shows in p99). The first
+// error other than Done fails the run. The benchmark's timer runs only
+// during the window.
 func Run(b *testing.B, clients int, window time.Duration, do func(c, n int) (time.Duration, error)) (Result, error) {
+	rate, err := Rate()
+	if err != nil {
+		return Result{}, err
+	}
 	lat := make([][]time.Duration, clients)
 	fails := make([]error, clients)
 	b.ResetTimer()
@@ -80,7 +102,17 @@ func Run(b *testing.B, clients int, window time.Duration, do func(c, n int) (tim
 	for c := range clients {
 		wg.Go(func() {
 			for n := 0; time.Now().Before(deadline); n++ {
+				var late time.Duration
+				if rate > 0 {
+					due := start.Add(time.Duration(float64(n*clients+c) / rate * float64(time.Second)))
+					if wait := time.Until(due); wait > 0 {
+						time.Sleep(wait) // the offered rate is the scenario, not a wait for a result
+					} else {
+						late = -wait
+					}
+				}
 				took, err := do(c, n)
+				took += late
 				if errors.Is(err, Done) {
 					return
 				}
