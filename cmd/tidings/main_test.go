@@ -229,12 +229,13 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 }
 
 // TestDemoOnceSendsIntoTheOutbox runs the README's first command on a fresh
-// SQLite file with the in-process Redis, and checks the table and the outbox.
+// SQLite file with the in-process Redis, and checks the table and the outbox
+// (the journey simulation after the table is TestDemoOnceTwiceSendsOnce's).
 func TestDemoOnceSendsIntoTheOutbox(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	code, out, errOut := cli(t, "--database-url", "sqlite:"+filepath.Join(dir, "demo.db"), "--outbox", filepath.Join(dir, "outbox"),
-		"--campaigns", "../../examples/campaigns", "demo", "--once", "--customers", "400")
+		"--campaigns", "../../examples/campaigns", "demo", "--once", "--customers", "400", "--days", "0")
 	if code != 0 {
 		t.Fatalf("demo: exit %d\n%s%s", code, out, errOut)
 	}
