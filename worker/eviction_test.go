@@ -24,14 +24,8 @@ func TestReconcilerReenqueuesHalfEvictedTask(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
-			b := setup(t, dialect)
-			b.addCustomers(t, 2, nil)
-			c := b.campaign(t, newsletterYAML)
-			clock := &skewClock{}
-			e := b.engineWith(t, worker.Options{Now: clock.Now}, c)
+			b, e, clock, ids, q := staleRowsWorld(t, dialect)
 			ctx := context.Background()
-			ids := pendingRows(t, b, "news", 2)
-			q := &worker.Enqueuer{Client: asynq.NewClientFromRedisClient(b.rdb)}
 			for _, id := range ids {
 				if err := q.Deliver(ctx, id, time.Time{}); err != nil {
 					t.Fatal(err)
@@ -71,6 +65,17 @@ func TestReconcilerReenqueuesHalfEvictedTask(t *testing.T) {
 	}
 }
 
+// staleRowsWorld is two customers with a pending newsletter row each
+// (ids), an engine on a clock the test moves, and an enqueuer on its Redis.
+func staleRowsWorld(t *testing.T, dialect store.Dialect) (*bundle, *worker.Engine, *skewClock, []int64, *worker.Enqueuer) {
+	t.Helper()
+	b := setup(t, dialect)
+	b.addCustomers(t, 2, nil)
+	clock := &skewClock{}
+	e := b.engineWith(t, worker.Options{Now: clock.Now}, b.campaign(t, newsletterYAML))
+	return b, e, clock, pendingRows(t, b, "news", 2), &worker.Enqueuer{Client: asynq.NewClientFromRedisClient(b.rdb)}
+}
+
 // pendingRows writes one pending ledger row of campaign per customer c1..cn
 // and returns their ids.
 func pendingRows(t *testing.T, b *bundle, campaign string, n int) []int64 {
@@ -105,14 +110,8 @@ func TestReconcilerCountsOnlyRecreatedTasks(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
-			b := setup(t, dialect)
-			b.addCustomers(t, 2, nil)
-			c := b.campaign(t, newsletterYAML)
-			clock := &skewClock{}
-			e := b.engineWith(t, worker.Options{Now: clock.Now}, c)
+			b, e, clock, ids, q := staleRowsWorld(t, dialect)
 			ctx := context.Background()
-			ids := pendingRows(t, b, "news", 2)
-			q := &worker.Enqueuer{Client: asynq.NewClientFromRedisClient(b.rdb)}
 			if err := q.Deliver(ctx, ids[0], time.Time{}); err != nil { // ids[1]'s task is lost
 				t.Fatal(err)
 			}
