@@ -51,7 +51,7 @@ func (l *limited) wait(ctx context.Context) error {
 		return &SendError{Code: "rate_limited", RetryAfter: delay,
 			Err: fmt.Errorf("%s: rate limit: turn comes after the deadline", l.next.Name())}
 	}
-	t := time.NewTimer(delay)
+	t := time.NewTimer(coarse(time.Now(), delay))
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -60,4 +60,20 @@ func (l *limited) wait(ctx context.Context) error {
 		r.Cancel()
 		return fmt.Errorf("%s: rate limit: %w", l.next.Name(), ctx.Err())
 	}
+}
+
+// tick is the grain of the waits: a send whose turn comes within a tick
+// waits to the tick's end. At 500 sends per second a fine-grained limiter
+// wakes a goroutine every 2 ms, each wake-up a futex and a lone SMTP write;
+// waking ten together at 20 ms costs the scheduler one wake-up and lets their
+// writes share the connections' pipelining. The rate is unchanged (every send
+// holds its reservation); a send is at most one tick later.
+const tick = 20 * time.Millisecond
+
+// coarse rounds the wait delay from now up to the next multiple of tick on
+// the wall clock, so concurrent waiters share a wake-up.
+func coarse(now time.Time, delay time.Duration) time.Duration {
+	due := now.Add(delay).UnixNano()
+	grain := int64(tick)
+	return time.Duration((due+grain-1)/grain*grain - now.UnixNano())
 }

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/channels/smtptest"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/worker"
@@ -29,6 +32,9 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 		bt := b
 		bd := setup(bt, store.Postgres, smtptest.WithoutBodies())
 		bd.chans["email"] = bd.emailSender(bt, benchPool)
+		if r, err := strconv.Atoi(os.Getenv("TIDINGS_BENCH_EMAIL_RATE")); err == nil && r > 0 {
+			bd.chans["email"] = channels.Limited(bd.chans["email"], rate.Limit(r), r)
+		}
 		bd.addCustomers(bt, n, nil)
 		c := bd.campaign(bt, newsletterYAML)
 		// Production-sized shards (the harness's tiny ones exercise sharding).
