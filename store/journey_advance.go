@@ -25,29 +25,46 @@ func (s *Store) AdvanceJourney(ctx context.Context, m JourneyMove, now time.Time
 // took the state after the lease ran out, and redoes its steps. Each move
 // writes the new position, the steps taken and the removal of the events
 // read; an event recorded after the engine read them leaves the state due
-// at once, so it is not lost. The positions are one statement per move
-// (each checks its own lease); the steps taken and the "due again" check
-// are one statement per 500 moves.
+// at once, so it is not lost. Each of these is one statement per
+// advanceChunk moves (a position is written only where the move's own
+// lease still holds); a journey's exit webhook is one statement per exit.
 func (s *Store) AdvanceJourneys(ctx context.Context, moves []JourneyMove, now time.Time) (lost int, err error) {
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		lost = 0
 		var steps []takenStep
 		var open []int64
-		for _, m := range moves {
-			journey, moved, err := s.moveOne(ctx, tx, m, now)
+		var read []JourneyMove
+		for len(moves) > 0 {
+			part := moves[:min(len(moves), advanceChunk)]
+			moves = moves[len(part):]
+			journeys, err := s.movePositions(ctx, tx, part, now)
 			if err != nil {
-				return fmt.Errorf("store: advance journey state %d: %w", m.StateID, err)
+				return err
 			}
-			if !moved {
-				lost++
-				continue
+			for _, m := range part {
+				journey, moved := journeys[m.StateID]
+				if !moved {
+					lost++
+					continue
+				}
+				for _, st := range m.Taken {
+					steps = append(steps, takenStep{state: m.StateID, journey: journey, JourneyStep: st})
+				}
+				if m.EventsRead > 0 {
+					read = append(read, m)
+				}
+				switch {
+				case m.Status != JourneyDone:
+					open = append(open, m.StateID)
+				default:
+					if err := s.emitExited(ctx, tx, m.StateID, m.Step, m.ExitReason, now); err != nil {
+						return fmt.Errorf("store: advance journey state %d: %w", m.StateID, err)
+					}
+				}
 			}
-			for _, st := range m.Taken {
-				steps = append(steps, takenStep{state: m.StateID, journey: journey, JourneyStep: st})
-			}
-			if m.Status != JourneyDone {
-				open = append(open, m.StateID)
-			}
+		}
+		if err := s.removeEventsRead(ctx, tx, read); err != nil {
+			return err
 		}
 		if err := insertTakenSteps(ctx, tx, steps, now); err != nil {
 			return err
@@ -57,35 +74,78 @@ func (s *Store) AdvanceJourneys(ctx context.Context, moves []JourneyMove, now ti
 	return lost, err
 }
 
-// moveOne writes one move's position if its lease holds, removes the
-// events it read and, when it ends the journey, reports the exit; it
-// returns the state's journey and whether it moved.
-func (s *Store) moveOne(ctx context.Context, tx *sqlx.Tx, m JourneyMove, now time.Time) (string, bool, error) {
-	due, wake, done := any(now.UTC()), timeArg(m.WakeAt), any(nil)
-	switch m.Status {
-	case JourneyWaiting:
-		due = timeArg(m.WakeAt)
-	case JourneyDone:
-		due, done = nil, now.UTC()
+// moveColumns are the journey_states columns a move writes, after the
+// state's id and lease token, with their PostgreSQL types.
+var moveColumns = []struct{ name, pgType string }{
+	{"step_id", "text"}, {"visit", "integer"}, {"status", "text"}, {"step_since", "timestamptz"},
+	{"wake_at", "timestamptz"}, {"due_at", "timestamptz"}, {"wait_event", "text"}, {"exit_events", "text"},
+	{"arm", "text"}, {"version", "text"}, {"exit_reason", "text"}, {"done_at", "timestamptz"},
+}
+
+// movePositions writes the positions of moves (at most advanceChunk) in
+// one statement, each only where its lease token still holds, and returns
+// the journey of each state it moved.
+func (s *Store) movePositions(ctx context.Context, tx *sqlx.Tx, moves []JourneyMove, now time.Time) (map[int64]string, error) {
+	names, types, sets := []string{"id", "token"}, []string{"bigint", "text"}, make([]string, len(moveColumns))
+	for i, c := range moveColumns {
+		names, types = append(names, c.name), append(types, c.pgType)
+		sets[i] = c.name + " = v." + c.name
 	}
-	var journey []string
-	if err := tx.SelectContext(ctx, &journey, tx.Rebind(`UPDATE journey_states SET step_id = ?, visit = ?, status = ?,
-		step_since = ?, wake_at = ?, due_at = ?, wait_event = ?, exit_events = ?, arm = ?, version = ?, exit_reason = ?,
-		lease_token = '', updated_at = ?, done_at = ? WHERE id = ? AND lease_token = ? RETURNING journey_id`),
-		m.Step, m.Visit, m.Status, m.StepSince.UTC(), wake, due, m.WaitEvent, exitEventsColumn(m.ExitEvents), m.Arm,
-		m.Version, m.ExitReason, now.UTC(), done, m.StateID, m.Token); err != nil || len(journey) == 0 {
-		return "", false, err
+	args := make([]any, 0, len(names)*len(moves)+1)
+	for _, m := range moves {
+		due, wake, done := any(now.UTC()), timeArg(m.WakeAt), any(nil)
+		switch m.Status {
+		case JourneyWaiting:
+			due = timeArg(m.WakeAt)
+		case JourneyDone:
+			due, done = nil, now.UTC()
+		}
+		args = append(args, m.StateID, m.Token, m.Step, m.Visit, m.Status, m.StepSince.UTC(), wake, due,
+			m.WaitEvent, exitEventsColumn(m.ExitEvents), m.Arm, m.Version, m.ExitReason, done)
 	}
-	if m.EventsRead > 0 {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM journey_events WHERE state_id = ? AND id <= ?`),
-			m.StateID, m.EventsRead); err != nil {
-			return "", false, fmt.Errorf("events: %w", err)
+	args = append(args, now.UTC())
+	q := valuesCTE(s.Dialect, names, types, len(moves)) + `
+		UPDATE journey_states SET ` + strings.Join(sets, ", ") + `, lease_token = '', updated_at = ?
+		FROM v WHERE journey_states.id = v.id AND journey_states.lease_token = v.token
+		RETURNING journey_states.id, journey_states.journey_id`
+	rows, err := tx.QueryContext(ctx, tx.Rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: advance journey states: %w", err)
+	}
+	defer rows.Close()
+	moved := make(map[int64]string, len(moves))
+	for rows.Next() {
+		var id int64
+		var journey string
+		if err := rows.Scan(&id, &journey); err != nil {
+			return nil, fmt.Errorf("store: advance journey states: %w", err)
+		}
+		moved[id] = journey
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: advance journey states: %w", err)
+	}
+	return moved, nil
+}
+
+// removeEventsRead deletes, for each move, the journey events up to the
+// last one its engine read, a statement per advanceChunk moves.
+func (s *Store) removeEventsRead(ctx context.Context, tx *sqlx.Tx, moves []JourneyMove) error {
+	for len(moves) > 0 {
+		part := moves[:min(len(moves), advanceChunk)]
+		moves = moves[len(part):]
+		args := make([]any, 0, 2*len(part))
+		for _, m := range part {
+			args = append(args, m.StateID, m.EventsRead)
+		}
+		q := valuesCTE(s.Dialect, []string{"state_id", "upto"}, []string{"bigint", "bigint"}, len(part)) + `
+			DELETE FROM journey_events WHERE EXISTS (SELECT 1 FROM v
+				WHERE v.state_id = journey_events.state_id AND journey_events.id <= v.upto)`
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("store: remove journey events read: %w", err)
 		}
 	}
-	if m.Status == JourneyDone {
-		return journey[0], true, s.emitExited(ctx, tx, m.StateID, m.Step, m.ExitReason, now)
-	}
-	return journey[0], true, nil
+	return nil
 }
 
 // takenStep is a journey_steps row: a step a state took.

@@ -44,6 +44,26 @@ func placeholders(n int) string {
 	return "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
 }
 
+// valuesCTE is a WITH clause naming n rows of bound values v(names...), for
+// a statement that updates or deletes by them. PostgreSQL needs the types
+// spelled out (a VALUES list has no column types to infer them from): the
+// first row casts its values to pgTypes, and the other rows follow it.
+func valuesCTE(d Dialect, names, pgTypes []string, n int) string {
+	first := placeholders(len(names))
+	if d == Postgres {
+		casts := make([]string, len(pgTypes))
+		for i, t := range pgTypes {
+			casts[i] = "?::" + t
+		}
+		first = "(" + strings.Join(casts, ", ") + ")"
+	}
+	rows := first
+	if n > 1 {
+		rows += ", " + valuesList(n-1, len(names))
+	}
+	return `WITH v (` + strings.Join(names, ", ") + `) AS (VALUES ` + rows + `)`
+}
+
 // valuesList returns rows copies of a row of cols placeholders, comma
 // separated, for a multi-row VALUES clause.
 func valuesList(rows, cols int) string {
