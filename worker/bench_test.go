@@ -16,6 +16,7 @@ import (
 
 	"github.com/tidings-crm/tidings/channels"
 	"github.com/tidings-crm/tidings/channels/smtptest"
+	"github.com/tidings-crm/tidings/internal/procstat"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/worker"
 )
@@ -68,13 +69,13 @@ func benchDelivery(b *testing.B, dialect store.Dialect, engines int, embeddedQue
 		}
 		key := fmt.Sprintf("bench-%d", i)
 		b.StartTimer()
-		start, cpu0, srv0, pg0 := time.Now(), processCPU(), serverCPU(), postgresBackendsCPU()
+		start, cpu0, srv0, pg0 := time.Now(), processCPU(), serverCPU(), procstat.PostgresBackends()
 		if err := first.Enqueue(context.Background(), "news", key, start); err != nil {
 			b.Fatal(err)
 		}
 		bd.waitRun(bt, "news", key, 30*time.Minute)
 		elapsed, cpu, srv := time.Since(start), processCPU()-cpu0, serverCPU()-srv0
-		pg := postgresBackendsCPU().since(pg0)
+		pg := procstat.PostgresBackends().Since(pg0)
 		b.StopTimer()
 		if got := bd.counts(bt, "news")[store.StatusSent]; got != n {
 			b.Fatalf("sent %d, want %d", got, n)
@@ -129,128 +130,4 @@ func processCPU() time.Duration {
 // serverCPU is the user+system CPU time used so far by the PostgreSQL and
 // Redis processes on this machine (0 when /proc cannot tell). It counts
 // their work for every client, so on a busy machine it is an upper bound.
-func serverCPU() time.Duration {
-	var total time.Duration
-	for _, p := range serverProcesses() {
-		total += p.cpu
-	}
-	return total
-}
-
-// serverProcess is a PostgreSQL or Redis process and the CPU it used so far.
-type serverProcess struct {
-	pid  string
-	comm string
-	cpu  time.Duration
-}
-
-// serverProcesses lists the PostgreSQL and Redis processes of the machine.
-func serverProcesses() []serverProcess {
-	dirs, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []serverProcess
-	for _, d := range dirs {
-		if _, err := strconv.Atoi(d.Name()); err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + d.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(data)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open {
-			continue
-		}
-		comm := s[open+1 : end]
-		if comm != "postgres" && comm != "redis-server" {
-			continue
-		}
-		f := strings.Fields(s[end+1:]) // f[0] is the state (field 3); utime, stime are fields 14, 15
-		if len(f) < 13 {
-			continue
-		}
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		out = append(out, serverProcess{pid: d.Name(), comm: comm, cpu: time.Duration(u+st) * time.Second / 100}) // USER_HZ is 100
-	}
-	return out
-}
-
-// backendsCPU is the CPU used so far by each PostgreSQL backend serving a
-// connection of this process, by pid.
-type backendsCPU map[string]time.Duration
-
-// postgresBackendsCPU finds the PostgreSQL backends that serve this
-// process's connections (a backend's command line names its client's port,
-// "postgres: user db 127.0.0.1(port) ...") and reads their CPU: unlike
-// serverCPU, it leaves out what other clients of the server cost. It misses
-// a backend whose connection closed before the second reading, and the
-// server's shared work (WAL writer, checkpointer).
-func postgresBackendsCPU() backendsCPU {
-	ports := ownTCPPorts()
-	out := backendsCPU{}
-	for _, p := range serverProcesses() {
-		if p.comm != "postgres" {
-			continue
-		}
-		cmd, err := os.ReadFile("/proc/" + p.pid + "/cmdline")
-		if err != nil {
-			continue
-		}
-		line := string(cmd)
-		open := strings.IndexByte(line, '(')
-		end := strings.IndexByte(line, ')')
-		if open < 0 || end < open {
-			continue
-		}
-		if ports[line[open+1:end]] {
-			out[p.pid] = p.cpu
-		}
-	}
-	return out
-}
-
-// since is the CPU the backends used after before (a backend that started
-// since then counts whole).
-func (now backendsCPU) since(before backendsCPU) time.Duration {
-	var d time.Duration
-	for pid, cpu := range now {
-		d += cpu - before[pid]
-	}
-	return d
-}
-
-// ownTCPPorts returns the local ports of this process's TCP sockets, in
-// decimal.
-func ownTCPPorts() map[string]bool {
-	inodes := map[string]bool{}
-	fds, _ := os.ReadDir("/proc/self/fd")
-	for _, fd := range fds {
-		target, err := os.Readlink("/proc/self/fd/" + fd.Name())
-		if err == nil && strings.HasPrefix(target, "socket:[") {
-			inodes[strings.TrimSuffix(strings.TrimPrefix(target, "socket:["), "]")] = true
-		}
-	}
-	ports := map[string]bool{}
-	for _, table := range []string{"/proc/self/net/tcp", "/proc/self/net/tcp6"} {
-		data, err := os.ReadFile(table)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(data), "\n")[1:] {
-			f := strings.Fields(line) // local_address is f[1] (hex ip:port), inode f[9]
-			if len(f) < 10 || !inodes[f[9]] {
-				continue
-			}
-			if i := strings.LastIndexByte(f[1], ':'); i >= 0 {
-				if port, err := strconv.ParseInt(f[1][i+1:], 16, 64); err == nil {
-					ports[strconv.FormatInt(port, 10)] = true
-				}
-			}
-		}
-	}
-	return ports
-}
+func serverCPU() time.Duration { return procstat.CPUOf("postgres", "redis-server") }

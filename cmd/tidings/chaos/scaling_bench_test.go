@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/tidings-crm/tidings/cmd/tidings/internal/cluster"
+	"github.com/tidings-crm/tidings/internal/procstat"
 	"github.com/tidings-crm/tidings/internal/wait"
 )
 
@@ -43,21 +44,47 @@ func BenchmarkScaling(b *testing.B) {
 				waitWorkers(b, c, workers)
 				key := fmt.Sprintf("scale-%d-%d", workers, i)
 				b.StartTimer()
-				start := time.Now()
+				start, cpu0, pg0 := time.Now(), workersCPU(c), procstat.PostgresBackends(workerPids(c)...)
 				c.Trigger(ctx, "news", key)
 				counts := c.WaitRun(ctx, "news", key, 30*time.Minute)
 				elapsed := time.Since(start)
+				cpu, pg := workersCPU(c)-cpu0, procstat.PostgresBackends(workerPids(c)...).Since(pg0)
 				b.StopTimer()
 				if rep := c.Check(ctx, "news", n); !rep.OK() || rep.Sent != n {
 					b.Fatalf("%d workers: ledger %s; check: %s", workers, cluster.FormatCounts(counts), rep)
 				}
 				b.ReportMetric(float64(n)/elapsed.Seconds(), "msgs/s")
+				// Per 1,000 messages: the worker processes' own CPU (the SMTP
+				// server is this test process), and that of the PostgreSQL
+				// backends serving their connections.
+				b.ReportMetric(cpu.Seconds()*1000/float64(n), "tidings-cpu-s/1k-msgs")
+				b.ReportMetric(pg.Seconds()*1000/float64(n), "pg-cpu-s/1k-msgs")
 				for _, p := range c.Processes() {
 					p.Stop() // the next iteration's workers must not share the CPU with these
 				}
 			}
 		})
 	}
+}
+
+// workerPids lists the cluster's running processes.
+func workerPids(c *cluster.Cluster) []int {
+	var pids []int
+	for _, p := range c.Processes() {
+		if p.Running() {
+			pids = append(pids, p.Pid())
+		}
+	}
+	return pids
+}
+
+// workersCPU is the CPU time the cluster's running processes have used.
+func workersCPU(c *cluster.Cluster) time.Duration {
+	var total time.Duration
+	for _, pid := range workerPids(c) {
+		total += procstat.CPU(pid)
+	}
+	return total
 }
 
 // waitWorkers waits until n worker processes have registered with Redis, so
