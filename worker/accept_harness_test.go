@@ -206,7 +206,7 @@ func (b *bundle) receivedBy() map[string]int {
 // flushRedisDB empties the test's own Redis database (FLUSHDB, never
 // FLUSHALL: other tests share the server) and puts back redistest's lock
 // key in the same transaction, so no other test takes the database.
-func flushRedisDB(t testing.TB, rdb *redis.Client) {
+func flushRedisDB(t testing.TB, rdb redis.UniversalClient) {
 	t.Helper()
 	ctx := context.Background()
 	const lockKey = "tidings:test:lock" // redistest's

@@ -27,7 +27,7 @@ import (
 // and campaigns folder (River's setup(t) + bundle shape).
 type bundle struct {
 	st    *store.Store
-	rdb   *redis.Client
+	rdb   redis.UniversalClient // a logical database of the test Redis, or a Redis Cluster (setupCluster)
 	smtp  *smtptest.Server
 	dir   string
 	clock *fakeClock // nil: the wall clock
@@ -36,8 +36,22 @@ type bundle struct {
 
 func setup(t testing.TB, dialect store.Dialect, smtpOpts ...smtptest.Option) *bundle {
 	t.Helper()
-	b := &bundle{st: storetest.Open(t, dialect), smtp: smtptest.Start(t, smtpOpts...), dir: t.TempDir()}
-	b.rdb, _ = redistest.Client(t)
+	rdb, _ := redistest.Client(t)
+	return setupOn(t, dialect, rdb, smtpOpts...)
+}
+
+// setupCluster is setup with the queue on a Redis Cluster of the test's own
+// (redistest.Cluster).
+func setupCluster(t testing.TB, dialect store.Dialect, smtpOpts ...smtptest.Option) *bundle {
+	t.Helper()
+	rdb, _ := redistest.Cluster(t)
+	return setupOn(t, dialect, rdb, smtpOpts...)
+}
+
+// setupOn is setup on the Redis rdb.
+func setupOn(t testing.TB, dialect store.Dialect, rdb redis.UniversalClient, smtpOpts ...smtptest.Option) *bundle {
+	t.Helper()
+	b := &bundle{st: storetest.Open(t, dialect), smtp: smtptest.Start(t, smtpOpts...), dir: t.TempDir(), rdb: rdb}
 	b.chans = map[channels.Name]channels.Channel{channels.Email: b.emailSender(t, 4)}
 	return b
 }

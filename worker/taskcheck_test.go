@@ -16,10 +16,11 @@ import (
 
 const checkQueue = "check"
 
-// checkBackends runs test on the test Redis and on the embedded server
-// (miniredis, which `TIDINGS_REDIS_URL=embedded` runs): the script must
-// work on both.
-func checkBackends(t *testing.T, test func(t *testing.T, rdb *redis.Client)) {
+// checkBackends runs test on the test Redis, on the embedded server
+// (miniredis, which `TIDINGS_REDIS_URL=embedded` runs) and on a Redis
+// Cluster (where a script may touch only the keys it declares, all in one
+// slot): the script must work on all three.
+func checkBackends(t *testing.T, test func(t *testing.T, rdb redis.UniversalClient)) {
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
 		rdb, _ := redistest.Client(t)
@@ -30,6 +31,11 @@ func checkBackends(t *testing.T, test func(t *testing.T, rdb *redis.Client)) {
 		mr := miniredis.RunT(t)
 		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 		t.Cleanup(func() { rdb.Close() })
+		test(t, rdb)
+	})
+	t.Run("cluster", func(t *testing.T) {
+		t.Parallel()
+		rdb, _ := redistest.Cluster(t)
 		test(t, rdb)
 	})
 }
@@ -64,7 +70,7 @@ func TestTaskCheckParityWithAsynq(t *testing.T) {
 	checkBackends(t, testTaskCheckParity)
 }
 
-func testTaskCheckParity(t *testing.T, rdb *redis.Client) {
+func testTaskCheckParity(t *testing.T, rdb redis.UniversalClient) {
 	ctx := context.Background()
 	client, insp := asynq.NewClientFromRedisClient(rdb), asynq.NewInspectorFromRedisClient(rdb)
 	release := make(chan struct{})
@@ -127,7 +133,7 @@ func TestTaskCheckClearsRemainsOfEvictedTasks(t *testing.T) {
 	checkBackends(t, testTaskCheckClears)
 }
 
-func testTaskCheckClears(t *testing.T, rdb *redis.Client) {
+func testTaskCheckClears(t *testing.T, rdb redis.UniversalClient) {
 	ctx := context.Background()
 	client := asynq.NewClientFromRedisClient(rdb)
 	prefix := "asynq:{" + checkQueue + "}:"
@@ -165,7 +171,7 @@ func testTaskCheckClears(t *testing.T, rdb *redis.Client) {
 
 // dequeueLikeAsynq runs asynq's own dequeue of the oldest pending id on a
 // server: with the id's hash evicted it leaves a hash holding only a state.
-func dequeueLikeAsynq(t *testing.T, rdb *redis.Client, prefix string) {
+func dequeueLikeAsynq(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	t.Helper()
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{Concurrency: 1, Queues: map[string]int{checkQueue: 1},
 		LogLevel: asynq.FatalLevel})

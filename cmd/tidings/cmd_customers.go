@@ -8,13 +8,13 @@ import (
 	"os"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/tidings-crm/tidings/channels/email"
 	"github.com/tidings-crm/tidings/channels/outbox"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/worker"
+	"github.com/tidings-crm/tidings/worker/redisconn"
 )
 
 func (a *app) customersCommand() *cobra.Command {
@@ -145,14 +145,14 @@ func (a *app) eraseTargets(ctx context.Context) (worker.EraseTargets, func(), st
 	if a.cfg.RedisURL == "embedded" {
 		return to, closeAll, warn
 	}
-	opt, err := redis.ParseURL(a.cfg.RedisURL)
+	target, err := redisconn.Parse(a.cfg.RedisURL)
 	if err != nil {
 		return to, closeAll, "queue not cleaned: TIDINGS_REDIS_URL: " + err.Error()
 	}
-	rdb := redis.NewClient(opt)
+	rdb := target.Client(0)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
-		return to, closeAll, fmt.Sprintf("queue not cleaned: redis at %s is not reachable (%v); run erase again when it answers", opt.Addr, err)
+		return to, closeAll, fmt.Sprintf("queue not cleaned: redis at %s is not reachable (%v); run erase again when it answers", target.Addr(), err)
 	}
 	to.Inspector = asynq.NewInspectorFromRedisClient(rdb)
 	return to, func() { rdb.Close() }, warn

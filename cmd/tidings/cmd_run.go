@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/tidings-crm/tidings/worker"
+	"github.com/tidings-crm/tidings/worker/redisconn"
 )
 
 // roles says which parts of Tidings a process runs.
@@ -180,13 +180,10 @@ const hookSweepEvery = time.Second
 // sees what a process will do without reading the defaults: the send rates
 // and the SMTP pool (worker processes only) and the pools to PostgreSQL and
 // Redis (docs/operations.md#limits says what each protects).
-func (a *app) limits(rt *runtime, worker bool) {
-	redisPool := 0
-	if c, ok := rt.rdb.(*redis.Client); ok {
-		redisPool = c.Options().PoolSize
-	}
+func (a *app) limits(rt *runtime, isWorker bool) {
+	redisPool := redisconn.PoolSize(rt.rdb)
 	dbPool := rt.st.DB.Stats().MaxOpenConnections
-	if !worker {
+	if !isWorker {
 		a.log.Info("limits", "db_pool", dbPool, "redis_pool", redisPool)
 		return
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/triggers"
 	"github.com/tidings-crm/tidings/worker"
+	"github.com/tidings-crm/tidings/worker/redisconn"
 )
 
 // Config is every setting Tidings reads, in one place. Values come from, in
@@ -305,8 +306,9 @@ func (c *Config) validate() error {
 		bad("TIDINGS_DATABASE_URL", "must start with postgres:// or sqlite: (e.g. sqlite:tidings-data/tidings.db), got %q", redactURL(c.DatabaseURL))
 	}
 	if c.RedisURL != "embedded" {
-		if _, err := redis.ParseURL(c.RedisURL); err != nil {
-			bad("TIDINGS_REDIS_URL", "%v; write redis://host:6379/0 or \"embedded\"", email.URLError(c.RedisURL, err))
+		if _, err := redisconn.Parse(c.RedisURL); err != nil {
+			bad("TIDINGS_REDIS_URL", "%v; write redis://host:6379/0, redis+cluster://host1:6379,host2:6379/ for a Redis Cluster, "+
+				"or \"embedded\"", email.URLError(c.RedisURL, err))
 		}
 	}
 	if allow, err := strconv.ParseBool(c.RedisEviction); err != nil {
@@ -478,9 +480,18 @@ func (c *Config) startWarnings() []string {
 
 // checkEvictionPolicy refuses a Redis whose maxmemory-policy may evict keys
 // unless TIDINGS_REDIS_ALLOW_EVICTION is true: an evicted task key leaves a
-// delivery waiting until the reconciler finds it, or strands it. Where
-// CONFIG is disabled or renamed (managed Redis), it warns and goes on.
-func (a *app) checkEvictionPolicy(ctx context.Context, rdb redis.UniversalClient, addr string) error {
+// delivery waiting until the reconciler finds it, or strands it. Every node
+// of a cluster is checked. Where CONFIG is disabled or renamed (managed
+// Redis), it warns and goes on.
+func (a *app) checkEvictionPolicy(ctx context.Context, rdb redis.UniversalClient) error {
+	return redisconn.ForEachNode(ctx, rdb, func(ctx context.Context, node *redis.Client) error {
+		return a.checkNodeEvictionPolicy(ctx, node)
+	})
+}
+
+// checkNodeEvictionPolicy is checkEvictionPolicy on one server.
+func (a *app) checkNodeEvictionPolicy(ctx context.Context, rdb *redis.Client) error {
+	addr := rdb.Options().Addr
 	res, err := rdb.ConfigGet(ctx, "maxmemory-policy").Result()
 	policy := res["maxmemory-policy"]
 	if err != nil || policy == "" {

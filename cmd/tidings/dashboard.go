@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tidings-crm/tidings/web/dashboard"
 	"github.com/tidings-crm/tidings/web/openapi"
+	"github.com/tidings-crm/tidings/worker/redisconn"
 )
 
 // monitoringPath is where the asynqmon UI is served.
@@ -31,9 +31,9 @@ func (a *app) mountDashboard(mux *openapi.Mux, rt *runtime) error {
 	}
 	mux.Handle("/dashboard", dash)
 	mux.Handle("/dashboard/", dash)
-	conn, err := asynqConnOpt(rt.rdb)
+	conn, err := redisconn.AsynqOpt(rt.rdb, 4)
 	if err != nil {
-		return err
+		return fmt.Errorf("monitoring: %w", err)
 	}
 	mon := asynqmon.New(asynqmon.Options{RootPath: monitoringPath, RedisConnOpt: conn})
 	rt.closers = append(rt.closers, func() { mon.Close() })
@@ -59,17 +59,4 @@ func (r redisRevocations) Revoke(ctx context.Context, session string, until time
 func (r redisRevocations) Revoked(ctx context.Context, session string) (bool, error) {
 	n, err := r.rdb.Exists(ctx, revokedPrefix+session).Result()
 	return n > 0, err
-}
-
-// asynqConnOpt gives asynqmon the connection options of the runtime's Redis
-// (it opens its own clients from them), the embedded one included.
-func asynqConnOpt(rdb redis.UniversalClient) (asynq.RedisConnOpt, error) {
-	c, ok := rdb.(*redis.Client)
-	if !ok {
-		return nil, fmt.Errorf("monitoring: unsupported Redis client %T", rdb)
-	}
-	o := c.Options()
-	return asynq.RedisClientOpt{Network: o.Network, Addr: o.Addr, Username: o.Username, Password: o.Password,
-		DB: o.DB, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
-		PoolSize: 4, TLSConfig: o.TLSConfig}, nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/tidings-crm/tidings/web/tracking"
 	"github.com/tidings-crm/tidings/web/unsubscribe"
 	"github.com/tidings-crm/tidings/worker"
+	"github.com/tidings-crm/tidings/worker/redisconn"
 )
 
 // runtime is everything a running Tidings process holds: the store, Redis,
@@ -149,8 +150,8 @@ func (a *app) loadPolicy(e *worker.Engine) error {
 		a.cfg.Policy, strings.Join(lines, "\n"))
 }
 
-// openRedis connects to TIDINGS_REDIS_URL, refusing a Redis that may evict
-// queued tasks, or starts an in-process Redis (miniredis) for "embedded":
+// openRedis connects to TIDINGS_REDIS_URL (one server or a Redis Cluster),
+// refusing a Redis that may evict queued tasks, or starts an in-process Redis (miniredis) for "embedded":
 // the demo and small shops need no service.
 func (a *app) openRedis(rt *runtime) (redis.UniversalClient, error) {
 	if a.cfg.RedisURL == "embedded" {
@@ -163,21 +164,18 @@ func (a *app) openRedis(rt *runtime) (redis.UniversalClient, error) {
 		rt.closers = append(rt.closers, func() { rdb.Close() })
 		return rdb, nil
 	}
-	opt, err := redis.ParseURL(a.cfg.RedisURL)
+	target, err := redisconn.Parse(a.cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("TIDINGS_REDIS_URL: %w", err)
 	}
-	if a.cfg.redisPool > 0 {
-		opt.PoolSize = a.cfg.redisPool
-	}
-	rdb := redis.NewClient(opt)
+	rdb := target.Client(a.cfg.redisPool)
 	rt.closers = append(rt.closers, func() { rdb.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		return nil, fmt.Errorf("redis at %s is not reachable: %w (start it, or set TIDINGS_REDIS_URL=embedded)", opt.Addr, err)
+		return nil, fmt.Errorf("redis at %s is not reachable: %w (start it, or set TIDINGS_REDIS_URL=embedded)", target.Addr(), err)
 	}
-	if err := a.checkEvictionPolicy(ctx, rdb, opt.Addr); err != nil {
+	if err := a.checkEvictionPolicy(ctx, rdb); err != nil {
 		return nil, err
 	}
 	return rdb, nil

@@ -81,7 +81,7 @@ const lockTTL = 10 * time.Minute
 // holdLock renews the lock key while the test runs, so a test slower than
 // lockTTL on a loaded machine keeps its database (an expired lock let
 // another test flush it mid-run), and returns the function that stops it.
-func holdLock(rdb *redis.Client, owner string) (stop func()) {
+func holdLock(rdb redis.UniversalClient, owner string) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -103,11 +103,18 @@ func holdLock(rdb *redis.Client, owner string) (stop func()) {
 	return func() { close(done); <-finished }
 }
 
-// flush empties the database but keeps the lock key.
-func flush(t testing.TB, rdb *redis.Client) {
+// flush empties the database (every master of a cluster) but keeps the lock
+// key.
+func flush(t testing.TB, rdb redis.UniversalClient) {
 	ctx := context.Background()
 	owner, _ := rdb.Get(ctx, lockKey).Result()
-	if err := rdb.FlushDB(ctx).Err(); err != nil {
+	var err error
+	if c, ok := rdb.(*redis.ClusterClient); ok {
+		err = c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return m.FlushDB(ctx).Err() })
+	} else {
+		err = rdb.FlushDB(ctx).Err()
+	}
+	if err != nil {
 		t.Errorf("flush redis db: %v", err)
 	}
 	if owner != "" {

@@ -91,7 +91,7 @@ func workersCPU(c *cluster.Cluster) time.Duration {
 // the measured time holds no process start-up.
 func waitWorkers(b *testing.B, c *cluster.Cluster, n int) {
 	b.Helper()
-	in := asynq.NewInspectorFromRedisClient(c.Redis.Client())
+	in := asynq.NewInspectorFromRedisClient(c.Redis.UniversalClient())
 	var servers []*asynq.ServerInfo
 	var err error
 	if !wait.UntilEvery(time.Minute, 100*time.Millisecond, func() bool {

@@ -65,6 +65,9 @@ type Options struct {
 	SMTP []smtptest.Option
 	// Env is added to every process's environment (KEY=value).
 	Env []string
+	// RedisCluster runs the processes on a private 3-master Redis Cluster
+	// instead of one redis-server.
+	RedisCluster bool
 }
 
 // Cluster is the shared world of a test's processes.
@@ -73,7 +76,7 @@ type Cluster struct {
 	Bin         string
 	DatabaseURL string
 	AdminToken  string
-	Redis       *Redis
+	Redis       RedisService
 	SMTP        *smtptest.Server
 	Store       *store.Store // the test's own connection to the database
 
@@ -114,7 +117,7 @@ func New(t testing.TB, opts Options) *Cluster {
 		t.Fatalf("cluster: hash key: %v", err)
 	}
 	c.Store = st
-	c.Redis = StartRedis(t)
+	c.Redis = startRedisService(t, opts.RedisCluster)
 	c.SMTP = smtptest.Start(t, opts.SMTP...)
 	camps := opts.Campaigns
 	if camps == nil {
@@ -197,7 +200,7 @@ func (c *Cluster) shutdown() {
 // scheduler and the admin API do: a run task on the queue.
 func (c *Cluster) Trigger(ctx context.Context, campaignID, key string) {
 	c.t.Helper()
-	client := asynq.NewClientFromRedisClient(c.Redis.Client())
+	client := asynq.NewClientFromRedisClient(c.Redis.UniversalClient())
 	q := &worker.Enqueuer{Client: client}
 	if err := q.Run(ctx, worker.RunPayload{Campaign: campaignID, Occurrence: key, ScheduledFor: time.Now().UTC()}); err != nil {
 		c.t.Fatalf("cluster: trigger %s/%s: %v", campaignID, key, err)
@@ -295,7 +298,7 @@ func randomHex(t testing.TB, n int) string {
 
 // queueCounts sums the pending, active and archived tasks of every queue.
 func (c *Cluster) queueCounts() (pending, active, archived int, err error) {
-	insp := asynq.NewInspectorFromRedisClient(c.Redis.Client())
+	insp := asynq.NewInspectorFromRedisClient(c.Redis.UniversalClient())
 	names, err := insp.Queues()
 	if err != nil {
 		return 0, 0, 0, err
@@ -354,7 +357,7 @@ func (c *Cluster) WaitQueuesIdle(timeout time.Duration) {
 
 // activeTasks describes the active tasks (type, id, retries), for a failure.
 func (c *Cluster) activeTasks() string {
-	insp := asynq.NewInspectorFromRedisClient(c.Redis.Client())
+	insp := asynq.NewInspectorFromRedisClient(c.Redis.UniversalClient())
 	names, _ := insp.Queues()
 	var out []string
 	for _, q := range names {

@@ -3,7 +3,6 @@ package cluster
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidings-crm/tidings/internal/redisserver"
 	"github.com/tidings-crm/tidings/internal/wait"
 )
 
@@ -257,15 +257,7 @@ func (p *Process) WaitHTTP(t testing.TB, timeout time.Duration) {
 }
 
 // FreeAddr returns 127.0.0.1:port with a port that was free a moment ago.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("cluster: free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func FreeAddr(t testing.TB) string { return redisserver.FreeAddr(t) }
 
 // filterEnv drops every TIDINGS_* variable of the test's environment, so a
 // developer's settings never leak into the processes.
