@@ -9,8 +9,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tidings-crm/tidings/cmd/tidings/internal/cluster"
+	"github.com/tidings-crm/tidings/internal/redisserver"
 	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/store/storetest"
+	"github.com/tidings-crm/tidings/worker"
 )
 
 // openWith opens a runtime on a fresh SQLite database and an empty campaigns
@@ -104,5 +106,46 @@ func TestRedisAllowEvictionMustBeABoolean(t *testing.T) {
 	code, _, errOut := cli(t, "validate", "../../examples/campaigns")
 	if code == 0 || !strings.Contains(errOut, `TIDINGS_REDIS_ALLOW_EVICTION: must be true or false, got "yes please"`) {
 		t.Fatalf("exit %d, %q", code, errOut)
+	}
+}
+
+// TestRuntimeOnRedisCluster: TIDINGS_REDIS_URL naming a Redis Cluster opens a
+// runtime whose queue client reaches the cluster (a task enqueued lands on
+// it, and the limits log the pool per node); a master that may evict is
+// refused like a single server, naming that master; a database number is a
+// config error.
+func TestRuntimeOnRedisCluster(t *testing.T) {
+	t.Parallel()
+	c := redisserver.StartCluster(t, 3)
+	ctx := context.Background()
+	a, log := appWith(t, "--redis-url", c.URL(), "--redis-pool", "3")
+	rt, err := a.openRuntime(ctx, true)
+	if err != nil {
+		t.Fatalf("open on %s: %v\n%s", c.URL(), err, log)
+	}
+	if err := rt.queue.Run(ctx, worker.RunPayload{Campaign: "news", Occurrence: "cluster"}); err != nil {
+		t.Fatalf("enqueue on the cluster: %v", err)
+	}
+	if n, err := c.Client().LLen(ctx, "asynq:{"+worker.QueuePlan+"}:pending").Result(); err != nil || n != 1 {
+		t.Errorf("plan queue on the cluster holds %d tasks (%v); want the one enqueued", n, err)
+	}
+	a.limits(rt, false)
+	rt.close()
+	if !strings.Contains(log.String(), "redis_pool=3") {
+		t.Errorf("start-up log:\n%s\nwant the pool per node, redis_pool=3", log.String())
+	}
+
+	evicting := c.Masters[1]
+	if err := evicting.Client().ConfigSet(ctx, "maxmemory-policy", "allkeys-lru").Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = openWith(t, "--redis-url", c.URL())
+	if err == nil || !strings.Contains(err.Error(), evicting.Addr+" has maxmemory-policy allkeys-lru") {
+		t.Errorf("one evicting master: start error %v; want it refused, naming %s", err, evicting.Addr)
+	}
+
+	code, _, errOut := cli(t, "validate", "--redis-url", "redis+cluster://127.0.0.1:7000/2", "../../examples/campaigns")
+	if code == 0 || !strings.Contains(errOut, "database 0 only") {
+		t.Errorf("a database number on a cluster: exit %d, %q; want a config error", code, errOut)
 	}
 }
