@@ -49,12 +49,13 @@ BENCH_SCALE_ENV := TIDINGS_BENCH_RECIPIENTS=20000
 endif
 BENCH_GO := $(GO) test -run '^$$' -benchtime 1x -timeout 60m
 
-bench: ## benchmarks (audience 1M with and without an event-history clause, insights refresh 5,000 and 1M, delivery on PostgreSQL and on the embedded default (SQLite), webhook and events ingest, transactional sends at 500/s, tracked-link redirects, scaling, rules, journey sweep, a 3-send journey end to end, event-to-wake latency, customers waiting, bounce webhook ingest, bounce mail parsing, CDNOW import x1/x10/x100) as a table of medians; BENCH_QUICK=1 for a short form
+bench: ## benchmarks (audience 1M with and without an event-history clause, insights refresh 5,000 and 1M, delivery on PostgreSQL, the same on a Redis Cluster, and on the embedded default (SQLite), webhook and events ingest, transactional sends at 500/s, tracked-link redirects, scaling, rules, journey sweep, a 3-send journey end to end, event-to-wake latency, customers waiting, bounce webhook ingest, bounce mail parsing, CDNOW import x1/x10/x100) as a table of medians; BENCH_QUICK=1 for a short form
 	@mkdir -p bin && eval "$$(scripts/test-services.sh)" && { \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkAudience$$' -count $(BENCH_COUNT) ./worker; \
 	  $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkRefreshSynthetic$$' -count $(BENCH_COUNT) ./worker; \
 	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkDeliveryEndToEnd$$' -count 1 ./worker; done; \
 	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkDeliverySQLite$$' -count 1 ./worker; done; \
+	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkDeliveryRedisCluster$$' -count 1 ./worker; done; \
 	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkWebhookIngest$$' -count 1 ./triggers; done; \
 	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkEventIngest$$' -count 1 ./triggers; done; \
 	  for i in $$(seq $(BENCH_COUNT)); do $(BENCH_ENV) $(BENCH_GO) -bench '^BenchmarkSendAPI$$' -count 1 ./web/admin; done; \

@@ -28,17 +28,34 @@ import (
 // envelopes only). TIDINGS_BENCH_EMAIL_RATE puts the per-process rate limit
 // in front of the sender, as TIDINGS_EMAIL_RATE does.
 func BenchmarkDeliveryEndToEnd(b *testing.B) {
-	benchDelivery(b, store.Postgres, 2, false)
+	benchDelivery(b, store.Postgres, 2, queueRedis)
+}
+
+// BenchmarkDeliveryRedisCluster is BenchmarkDeliveryEndToEnd with the queue
+// on a 3-master Redis Cluster: the one at TIDINGS_TEST_REDIS_CLUSTER_URL
+// (TIDINGS_TEST_REDIS_CLUSTER=1 scripts/test-services.sh starts it), or a
+// private one (redistest.Cluster).
+func BenchmarkDeliveryRedisCluster(b *testing.B) {
+	benchDelivery(b, store.Postgres, 2, queueCluster)
 }
 
 // BenchmarkDeliverySQLite is the same run on the embedded default, as
 // `tidings` runs with a SQLite file and TIDINGS_REDIS_URL=embedded: one
 // engine, the queue in-process (miniredis), SQLite's pool of 4 connections.
 func BenchmarkDeliverySQLite(b *testing.B) {
-	benchDelivery(b, store.SQLite, 1, true)
+	benchDelivery(b, store.SQLite, 1, queueEmbedded)
 }
 
-func benchDelivery(b *testing.B, dialect store.Dialect, engines int, embeddedQueue bool) {
+// benchQueue is where a delivery benchmark's queue runs.
+type benchQueue int
+
+const (
+	queueRedis    benchQueue = iota // a logical database of the test Redis
+	queueEmbedded                   // in-process (miniredis), as TIDINGS_REDIS_URL=embedded
+	queueCluster                    // a Redis Cluster
+)
+
+func benchDelivery(b *testing.B, dialect store.Dialect, engines int, queue benchQueue) {
 	n := 100000
 	if v, err := strconv.Atoi(os.Getenv("TIDINGS_BENCH_RECIPIENTS")); err == nil && v > 0 {
 		n = v
@@ -46,11 +63,17 @@ func benchDelivery(b *testing.B, dialect store.Dialect, engines int, embeddedQue
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		bt := b
-		bd := setup(bt, dialect, smtptest.WithoutBodies())
-		if embeddedQueue {
+		var bd *bundle
+		switch queue {
+		case queueCluster:
+			bd = setupCluster(bt, dialect, smtptest.WithoutBodies())
+		case queueEmbedded:
 			mr := miniredis.RunT(bt)
-			bd.rdb = redis.NewClient(&redis.Options{Addr: mr.Addr()})
-			bt.Cleanup(func() { bd.rdb.Close() })
+			rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+			bt.Cleanup(func() { rdb.Close() })
+			bd = setupOn(bt, dialect, rdb, smtptest.WithoutBodies())
+		default:
+			bd = setup(bt, dialect, smtptest.WithoutBodies())
 		}
 		bd.chans["email"] = bd.emailSender(bt, benchPool)
 		if r, err := strconv.Atoi(os.Getenv("TIDINGS_BENCH_EMAIL_RATE")); err == nil && r > 0 {
@@ -69,13 +92,13 @@ func benchDelivery(b *testing.B, dialect store.Dialect, engines int, embeddedQue
 		}
 		key := fmt.Sprintf("bench-%d", i)
 		b.StartTimer()
-		start, cpu0, srv0, pg0 := time.Now(), processCPU(), serverCPU(), procstat.PostgresBackends()
+		start, cpu0, srv0, pg0, rds0 := time.Now(), processCPU(), serverCPU(), procstat.PostgresBackends(), redisCPU()
 		if err := first.Enqueue(context.Background(), "news", key, start); err != nil {
 			b.Fatal(err)
 		}
 		bd.waitRun(bt, "news", key, 30*time.Minute)
 		elapsed, cpu, srv := time.Since(start), processCPU()-cpu0, serverCPU()-srv0
-		pg := procstat.PostgresBackends().Since(pg0)
+		pg, rds := procstat.PostgresBackends().Since(pg0), redisCPU()-rds0
 		b.StopTimer()
 		if got := bd.counts(bt, "news")[store.StatusSent]; got != n {
 			b.Fatalf("sent %d, want %d", got, n)
@@ -93,6 +116,9 @@ func benchDelivery(b *testing.B, dialect store.Dialect, engines int, embeddedQue
 		}
 		if pg > 0 {
 			b.ReportMetric(pg.Seconds()*1000/float64(n), "pg-cpu-s/1k-msgs")
+		}
+		if rds > 0 && queue != queueEmbedded {
+			b.ReportMetric(rds.Seconds()*1000/float64(n), "redis-cpu-s/1k-msgs")
 		}
 	}
 }
@@ -131,3 +157,7 @@ func processCPU() time.Duration {
 // Redis processes on this machine (0 when /proc cannot tell). It counts
 // their work for every client, so on a busy machine it is an upper bound.
 func serverCPU() time.Duration { return procstat.CPUOf("postgres", "redis-server") }
+
+// redisCPU is serverCPU of the redis-server processes only (every node of
+// a cluster; the other tests' Redis too, when they share the machine).
+func redisCPU() time.Duration { return procstat.CPUOf("redis-server") }
