@@ -160,7 +160,7 @@ func (a *app) openRedis(rt *runtime) (redis.UniversalClient, error) {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
 		rt.closers = append(rt.closers, mr.Close)
-		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: a.cfg.redisPool})
+		rdb := redisconn.Target{Single: &redis.Options{Addr: mr.Addr()}}.Client(a.cfg.redisPool)
 		rt.closers = append(rt.closers, func() { rdb.Close() })
 		return rdb, nil
 	}
