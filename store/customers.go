@@ -127,9 +127,13 @@ type StreamOptions struct {
 	// BeforePage, when set, runs before each page's query, with no
 	// connection held, given the page's bounds: the ids in (after, upTo],
 	// the first limit of them. fn can then read what it needs of the page's
-	// customers in one query (their event history). Its error stops the
-	// stream and is returned as is.
-	BeforePage func(after, upTo int64, limit int) error
+	// customers in one query (their event history). It returns the last id
+	// the page may hold (0: no other bound than upTo): the page then stops
+	// there, so that what was read (before the page, or ahead of it while
+	// the previous page streamed) covers every customer streamed even if
+	// some were deleted meanwhile; the next page starts after that bound.
+	// Its error stops the stream and is returned as is.
+	BeforePage func(after, upTo int64, limit int) (int64, error)
 }
 
 // StreamCustomers calls fn for every customer in id order, one page query at
@@ -162,15 +166,20 @@ func (s *Store) StreamCustomers(ctx context.Context, fn func(*Customer) error, o
 			n   int
 			err error
 		)
+		pageUpTo := upTo
 		if opts.BeforePage != nil {
-			if err := opts.BeforePage(after, upTo, pageSize); err != nil {
+			bound, err := opts.BeforePage(after, upTo, pageSize)
+			if err != nil {
 				return err
+			}
+			if bound > after && bound < upTo {
+				pageUpTo = bound
 			}
 		}
 		if s.Dialect == Postgres {
-			n, err = s.streamPagePgx(ctx, query, r, fn, after, upTo, pageSize)
+			n, err = s.streamPagePgx(ctx, query, r, fn, after, pageUpTo, pageSize)
 		} else {
-			n, err = s.streamPage(ctx, query, r, fn, after, upTo, pageSize)
+			n, err = s.streamPage(ctx, query, r, fn, after, pageUpTo, pageSize)
 		}
 		if err != nil {
 			return err
@@ -180,10 +189,14 @@ func (s *Store) StreamCustomers(ctx context.Context, fn func(*Customer) error, o
 				return err
 			}
 		}
-		if n < pageSize {
+		switch {
+		case n == pageSize:
+			after = c.ID
+		case pageUpTo < upTo:
+			after = pageUpTo // a bounded page short of rows: some were deleted
+		default:
 			return nil
 		}
-		after = c.ID
 	}
 }
 

@@ -129,7 +129,7 @@ func TestEventHistory(t *testing.T) {
 			}
 			uses := []store.HistoryUse{{Type: "product_viewed", Span: 7 * 24 * time.Hour}, {Type: "product_viewed"},
 				{Type: "signup"}, {Type: "signup", Span: 30 * 24 * time.Hour}}
-			page, err := st.EventHistoryPage(ctx, 0, 0, 10, uses, now)
+			page, err := st.EventHistoryRange(ctx, 0, 0, uses, now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +137,10 @@ func TestEventHistory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, m := range []map[string]store.History{named(page, ids), named(list, ids)} {
+			if len(page) != 2 || page[0].CustomerID != ids["ann"] || page[1].CustomerID != ids["bob"] {
+				t.Fatalf("range = %+v, want ann's then bob's", page)
+			}
+			for _, m := range []map[string]store.History{named(byID(page), ids), named(list, ids)} {
 				ann, bob := m["ann"], m["bob"]
 				if _, ok := m["cy"]; ok || len(m) != 2 {
 					t.Fatalf("history = %+v, want ann and bob only", m)
@@ -150,13 +153,26 @@ func TestEventHistory(t *testing.T) {
 					t.Fatalf("bob = %+v", bob)
 				}
 			}
-			// A page bounded to the first customer reads only theirs.
-			first, err := st.EventHistoryPage(ctx, 0, 0, 1, uses, now)
-			if err != nil || len(first) != 1 {
-				t.Fatalf("first page = %+v, %v; want one customer", first, err)
+			// A range bounded at a customer reads up to theirs only, one
+			// starting at them from the next one on.
+			first, err := st.EventHistoryRange(ctx, 0, ids["ann"], uses, now)
+			if err != nil || len(first) != 1 || first[0].CustomerID != ids["ann"] {
+				t.Fatalf("range up to ann = %+v, %v; want ann's only", first, err)
+			}
+			rest, err := st.EventHistoryRange(ctx, ids["ann"], 0, uses, now)
+			if err != nil || len(rest) != 1 || rest[0].CustomerID != ids["bob"] {
+				t.Fatalf("range after ann = %+v, %v; want bob's only", rest, err)
 			}
 		})
 	}
+}
+
+func byID(rows []store.EventHistoryRow) map[int64]store.History {
+	m := map[int64]store.History{}
+	for _, r := range rows {
+		m[r.CustomerID] = r.History
+	}
+	return m
 }
 
 func named(m map[int64]store.History, ids map[string]int64) map[string]store.History {

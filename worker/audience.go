@@ -122,6 +122,7 @@ func Audience(ctx context.Context, st *store.Store, c *campaigns.Campaign, opts 
 	if uses := c.EventUses(); len(uses) > 0 {
 		hist = newPageHistory(st, uses, opts.Now)
 		sopts.BeforePage = hist.before(ctx)
+		defer hist.settle() // no history read outlives Audience
 	}
 	var left *pageOptOuts
 	if c.ReadsTopics() {

@@ -70,7 +70,7 @@ func ensureBenchEvents(b *testing.B, st *store.Store) {
 			b.Fatalf("write benchmark events: %v", err)
 		}
 	}
-	settle := map[store.Dialect]string{store.Postgres: `ANALYZE events`, store.SQLite: `PRAGMA wal_checkpoint(TRUNCATE)`}[st.Dialect]
+	settle := map[store.Dialect]string{store.Postgres: `VACUUM ANALYZE events`, store.SQLite: `PRAGMA wal_checkpoint(TRUNCATE)`}[st.Dialect]
 	if _, err := st.DB.ExecContext(ctx, settle); err != nil {
 		b.Fatal(err)
 	}

@@ -97,33 +97,151 @@ func GiveHistory(ctx context.Context, st *store.Store, env *rules.Env, customerI
 	return nil
 }
 
-// pageHistory reads, before each page of an audience stream, the event
-// history of the page's customers in one query.
+// pageHistory reads the event history of an audience stream's customers
+// a range of ids at a time, one query per range, and stops each stream page
+// at its range's end (StreamOptions.BeforePage), so every customer streamed
+// was covered by a read. Ranges, not "the next page of customers": bounding
+// a page by its customers would read them (their index, and on PostgreSQL
+// their rows for visibility) once more per page, as costly as the history.
+// A range spans about a page of customers, its width following the ids'
+// density so far; the last one, past the largest id when the stream
+// started, is open-ended.
+//
+// With a pool of more than one connection it reads the next range ahead,
+// on another connection, while the stream evaluates this one: the read
+// starts once this range's is in hand, and the stream waits for it before
+// its next page only, with no connection held; the read itself waits for
+// nothing but a connection. So the two never wait on each other for
+// connections.
 type pageHistory struct {
 	st    *store.Store
 	uses  []rules.EventUse
 	suses []store.HistoryUse
 	now   time.Time
-	page  map[int64]store.History
-	h     rules.History
+	ahead bool          // read the next range while this one streams
+	h     rules.History // a customer's, from cur
+	none  rules.History // a customer's without events
+
+	maxID int64 // the largest customer id when the stream started; -1 before reading it
+	cur   historyRange
+	at    int   // the row of cur at or after the last customer given
+	given int   // customers of cur given so far
+	width int64 // ids of the next range
+
+	next chan historyRange // the next range's read in flight; nil when none
 }
 
+// historyRange is the history of the customers with ids in (lo, hi]; open:
+// (lo, the stream's upTo].
+type historyRange struct {
+	lo, hi int64
+	open   bool
+	read   bool                    // done, without error
+	rows   []store.EventHistoryRow // in id order
+	err    error
+}
+
+// maxRangePages bounds a range's width, in pages of ids: at most that many
+// pages of customers' history in memory, however dense the ids after a
+// sparse stretch.
+const maxRangePages = 16
+
 func newPageHistory(st *store.Store, uses []rules.EventUse, now time.Time) *pageHistory {
-	return &pageHistory{st: st, uses: uses, suses: historyUses(uses), now: now}
+	p := &pageHistory{st: st, uses: uses, suses: historyUses(uses), now: now,
+		ahead: st.DB.Stats().MaxOpenConnections != 1, maxID: -1}
+	p.none.Reset(uses)
+	return p
 }
 
 // before is StreamOptions.BeforePage.
-func (p *pageHistory) before(ctx context.Context) func(after, upTo int64, limit int) error {
-	return func(after, upTo int64, limit int) error {
-		m, err := p.st.EventHistoryPage(ctx, after, upTo, limit, p.suses, p.now)
-		p.page = m
-		return err
+func (p *pageHistory) before(ctx context.Context) func(after, upTo int64, limit int) (int64, error) {
+	return func(after, upTo int64, limit int) (int64, error) {
+		if p.cur.read && after >= p.cur.lo && (p.cur.open || after < p.cur.hi) {
+			return p.bound(), nil // the page goes on in the range read
+		}
+		if p.maxID < 0 {
+			_, hi, err := p.st.CustomerIDRange(ctx)
+			if err != nil {
+				return 0, err
+			}
+			p.maxID = hi
+		}
+		p.adapt(limit)
+		var r historyRange
+		if p.next != nil {
+			r = <-p.next
+			p.next = nil
+		}
+		if !r.read || r.lo != after {
+			// No read ahead (the first page, a pool of one), or one for
+			// other bounds; a failed one is read again.
+			r = p.read(ctx, after, upTo, p.width)
+		}
+		if r.err != nil {
+			return 0, r.err
+		}
+		p.cur, p.at, p.given = r, 0, 0
+		if p.ahead && !r.open {
+			next := make(chan historyRange, 1)
+			p.next = next
+			go func(lo, width int64) { next <- p.read(ctx, lo, upTo, width) }(r.hi, p.width)
+		}
+		return p.bound(), nil
 	}
 }
 
-// give sets env's history to the customer's, from the page read.
+// read reads the range of width ids after lo (open-ended past maxID).
+func (p *pageHistory) read(ctx context.Context, lo, upTo, width int64) historyRange {
+	r := historyRange{lo: lo, hi: lo + width}
+	if r.hi >= p.maxID || r.hi >= upTo || r.hi < lo {
+		r.hi, r.open = upTo, true
+	}
+	r.rows, r.err = p.st.EventHistoryRange(ctx, r.lo, r.hi, p.suses, p.now)
+	r.read = r.err == nil
+	return r
+}
+
+// bound is the last id the stream's page may hold: cur's end.
+func (p *pageHistory) bound() int64 {
+	if p.cur.open {
+		return 0
+	}
+	return p.cur.hi
+}
+
+// adapt sets the next range's width so that it holds about limit
+// customers, by the density of the range just streamed (a page of ids at
+// first), within a page and maxRangePages pages of ids.
+func (p *pageHistory) adapt(limit int) {
+	w := int64(limit)
+	if p.cur.read && !p.cur.open {
+		w = (p.cur.hi - p.cur.lo) * int64(limit) / int64(max(p.given, 1))
+	}
+	p.width = min(max(w, int64(limit)), maxRangePages*int64(limit))
+}
+
+// settle waits for the read in flight, if any, and drops it: no read
+// outlives the stream.
+func (p *pageHistory) settle() {
+	if p.next != nil {
+		<-p.next
+		p.next = nil
+	}
+}
+
+// give sets env's history to the customer's, from the range read: the
+// stream gives customers in id order, so a walk of its rows finds them.
+// The rules only read a History: env's shares the row's answers.
 func (p *pageHistory) give(env *rules.Env, customerID int64) {
-	row, ok := p.page[customerID]
-	fillHistory(&p.h, p.uses, row, ok)
-	rules.SetHistory(env, &p.h)
+	p.given++
+	rows := p.cur.rows
+	for p.at < len(rows) && rows[p.at].CustomerID < customerID {
+		p.at++
+	}
+	if p.at < len(rows) && rows[p.at].CustomerID == customerID {
+		p.h.Uses, p.h.Counts, p.h.Last = p.uses, rows[p.at].Counts, rows[p.at].Last
+		rules.SetHistory(env, &p.h)
+		return
+	}
+	rules.SetHistory(env, &p.none)
 }

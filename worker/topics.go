@@ -42,11 +42,11 @@ type pageOptOuts struct {
 }
 
 // before is StreamOptions.BeforePage.
-func (p *pageOptOuts) before(ctx context.Context) func(after, upTo int64, limit int) error {
-	return func(after, upTo int64, limit int) error {
+func (p *pageOptOuts) before(ctx context.Context) func(after, upTo int64, limit int) (int64, error) {
+	return func(after, upTo int64, limit int) (int64, error) {
 		m, err := p.st.TopicOptOutsPage(ctx, after, upTo, limit)
 		p.page = m
-		return err
+		return 0, err
 	}
 }
 
@@ -71,18 +71,27 @@ func GiveOptOuts(ctx context.Context, st *store.Store, env *rules.Env, customerI
 	return nil
 }
 
-// beforeBoth runs two BeforePage functions in turn (either may be nil).
-func beforeBoth(a, b func(after, upTo int64, limit int) error) func(after, upTo int64, limit int) error {
+// beforeBoth runs two BeforePage functions in turn (either may be nil):
+// b reads up to a's bound, and the page stops at the lower of the two.
+func beforeBoth(a, b func(after, upTo int64, limit int) (int64, error)) func(after, upTo int64, limit int) (int64, error) {
 	switch {
 	case a == nil:
 		return b
 	case b == nil:
 		return a
 	}
-	return func(after, upTo int64, limit int) error {
-		if err := a(after, upTo, limit); err != nil {
-			return err
+	return func(after, upTo int64, limit int) (int64, error) {
+		bound, err := a(after, upTo, limit)
+		if err != nil {
+			return 0, err
 		}
-		return b(after, upTo, limit)
+		if bound > 0 && bound < upTo {
+			upTo = bound
+		}
+		bb, err := b(after, upTo, limit)
+		if bb > 0 && (bound == 0 || bb < bound) {
+			bound = bb
+		}
+		return bound, err
 	}
 }
