@@ -70,7 +70,7 @@ func seedAnn(t *testing.T, st *store.Store) (ann, bob int64) {
 		status, err string
 	}{{a.ID, "failed", "550 5.1.1 <" + annEmail + ">: mailbox full"}, {a.ID, "pending", ""}, {b.ID, "sent", ""}} {
 		_, err := st.DB.Exec(st.DB.Rebind(`INSERT INTO deliveries (campaign_id, customer_id, occurrence, channel, status,
-			error, sent_at, created_at) VALUES (?, ?, ?, 'email', ?, ?, ?, ?)`), "promo", row.id, row.status+"-occ", row.status,
+			error, sent_at, created_at, period) VALUES (?, ?, ?, 'email', ?, ?, ?, ?, '1970-01-01')`), "promo", row.id, row.status+"-occ", row.status,
 			row.err, at.Add(-time.Hour), at.Add(-2*time.Hour))
 		if err != nil {
 			t.Fatal(err)

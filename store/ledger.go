@@ -113,24 +113,44 @@ type Inserted struct {
 // (campaign, customer, occurrence) already exists: that unique key is what
 // makes re-runs, retried tasks and concurrent schedulers send once.
 func (s *Store) InsertDeliveries(ctx context.Context, rows []NewDelivery, now time.Time) ([]Inserted, error) {
-	return insertDeliveries(ctx, s.DB, rows, now)
+	if s.Dialect != Postgres || len(rows) == 0 {
+		return insertDeliveries(ctx, s.DB, rows, now)
+	}
+	var out []Inserted
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error { // the periods and the rows together
+		var err error
+		out, err = insertDeliveries(ctx, tx, rows, now)
+		return err
+	})
+	return out, err
 }
 
-// insertDeliveries is InsertDeliveries through db (the store's pool or a
-// transaction).
+// insertDeliveries is InsertDeliveries through db (SQLite's pool or a
+// transaction; on PostgreSQL always a transaction, see deliveryPeriods).
 func insertDeliveries(ctx context.Context, db sqlx.ExtContext, rows []NewDelivery, now time.Time) ([]Inserted, error) {
 	if len(rows) == 0 {
 		return nil, nil
 	}
+	// PostgreSQL's ledger is partitioned by period, which the unique key
+	// holds (migration 0022); SQLite's is one table.
+	var periods map[periodKey]time.Time
+	cols, marks, key := "", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "(campaign_id, customer_id, occurrence)"
+	if db.DriverName() == "pgx" {
+		var err error
+		if periods, err = deliveryPeriods(ctx, db, rows, now); err != nil {
+			return nil, err
+		}
+		cols, marks, key = ", period", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "(campaign_id, customer_id, occurrence, period)"
+	}
 	var b strings.Builder
 	b.WriteString(`INSERT INTO deliveries (campaign_id, customer_id, occurrence, channel, variant, status, priority,
-		capped_class, run_id, event_id, not_before, expires_at, error, created_at, updated_at) VALUES `)
-	args := make([]any, 0, len(rows)*15)
+		capped_class, run_id, event_id, not_before, expires_at, error, created_at, updated_at` + cols + `) VALUES `)
+	args := make([]any, 0, len(rows)*16)
 	for i, r := range rows {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString(marks)
 		var runID, eventID any
 		if r.RunID != 0 {
 			runID = r.RunID
@@ -140,8 +160,11 @@ func insertDeliveries(ctx context.Context, db sqlx.ExtContext, rows []NewDeliver
 		}
 		args = append(args, r.CampaignID, r.CustomerID, r.Occurrence, r.Channel, r.Variant, r.Status, r.Priority,
 			r.CappedClass, runID, eventID, timeArg(r.NotBefore), timeArg(r.ExpiresAt), r.Error, now.UTC(), now.UTC())
+		if periods != nil {
+			args = append(args, periods[periodKey{r.CampaignID, r.Occurrence}])
+		}
 	}
-	b.WriteString(` ON CONFLICT (campaign_id, customer_id, occurrence) DO NOTHING
+	b.WriteString(` ON CONFLICT ` + key + ` DO NOTHING
 		RETURNING id, customer_id, status, not_before`)
 	var out []Inserted
 	if err := sqlx.SelectContext(ctx, db, &out, db.Rebind(b.String()), args...); err != nil {

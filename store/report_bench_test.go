@@ -21,13 +21,13 @@ func BenchmarkCampaignOutcomes(b *testing.B) {
 	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	for _, q := range []string{
 		`INSERT INTO customers (id, external_id) SELECT g, 'c' || g FROM generate_series(1, $1::int) g`,
-		`INSERT INTO deliveries (campaign_id, customer_id, occurrence, channel, variant, status, created_at, sent_at)
+		`INSERT INTO deliveries (campaign_id, customer_id, occurrence, channel, variant, status, created_at, sent_at, period)
 		 SELECT 'promo', g, 'k1', 'email', CASE WHEN g % 10 = 0 THEN '' WHEN g % 2 = 0 THEN 'a' ELSE 'b' END,
 		        CASE WHEN g % 10 = 0 THEN 'holdout' ELSE 'sent' END, $2::timestamptz,
-		        CASE WHEN g % 10 = 0 THEN NULL ELSE $2::timestamptz + interval '1 hour' END
+		        CASE WHEN g % 10 = 0 THEN NULL ELSE $2::timestamptz + interval '1 hour' END, '1970-01-01'
 		 FROM generate_series(1, $1::int) g`,
-		`INSERT INTO deliveries (campaign_id, customer_id, occurrence, channel, status, created_at, sent_at)
-		 SELECT 'other', g, 'k1', 'email', 'sent', $2::timestamptz, $2::timestamptz + (g % 20) * interval '1 day'
+		`INSERT INTO deliveries (campaign_id, customer_id, occurrence, channel, status, created_at, sent_at, period)
+		 SELECT 'other', g, 'k1', 'email', 'sent', $2::timestamptz, $2::timestamptz + (g % 20) * interval '1 day', '1970-01-01'
 		 FROM generate_series(1, $1::int) g`,
 		`INSERT INTO purchases (order_id, customer_id, amount_cents, occurred_at)
 		 SELECT 'o' || g || '-' || k, g, 1000 + g % 500, $2::timestamptz + ((g * 7 + k * 13) % 30) * interval '1 day'

@@ -374,7 +374,10 @@ func TestDeliveryStatusCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			c, _ := st.CustomerByExternalID(ctx, "x")
-			ins := st.DB.Rebind(`INSERT INTO deliveries (campaign_id, customer_id, occurrence, channel, status) VALUES (?, ?, ?, 'email', ?)`)
+			// Rows written past InsertDeliveries name their period (the
+			// partition key on PostgreSQL, migration 0022).
+			ins := st.DB.Rebind(`INSERT INTO deliveries (campaign_id, customer_id, occurrence, channel, status, period)
+				VALUES (?, ?, ?, 'email', ?, '1970-01-01')`)
 			if _, err := st.DB.ExecContext(ctx, ins, "bday", c.ID, "2026", "pending"); err != nil {
 				t.Fatalf("pending delivery: %v", err)
 			}

@@ -50,6 +50,10 @@ type Options struct {
 	// EventRetention is how long the events log keeps an event
 	// (TIDINGS_EVENT_RETENTION; default store.DefaultEventRetention).
 	EventRetention time.Duration
+	// LedgerRetention is how long the deliveries ledger keeps an occurrence
+	// after its last row was planned (TIDINGS_LEDGER_RETENTION; 0: for
+	// ever); campaign files are checked against it (no journey waits longer).
+	LedgerRetention time.Duration
 	// Erase names the queue and outbox an erasure cleans (Engine.Erase).
 	Erase EraseTargets
 	// InboxRetention is how long webhook payloads are kept; the reconciler

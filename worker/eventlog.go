@@ -9,9 +9,10 @@ import (
 	"github.com/tidings-crm/tidings/store"
 )
 
-// TypeEventLog keeps the events log in shape once an hour: the coming
-// months' partitions created ahead (PostgreSQL), events past
-// TIDINGS_EVENT_RETENTION deleted (store.MaintainEvents).
+// TypeEventLog keeps the events log and the deliveries ledger in shape once
+// an hour: the coming months' partitions created ahead (PostgreSQL), events
+// past TIDINGS_EVENT_RETENTION deleted (store.MaintainEvents), occurrences
+// past TIDINGS_LEDGER_RETENTION forgotten (store.MaintainLedger).
 const TypeEventLog = "events:maintain"
 
 // EventLogPayload names the hour of a maintenance.
@@ -34,8 +35,24 @@ func (e *Engine) handleEventLog(ctx context.Context, t *asynq.Task) error {
 	if _, err := decode[EventLogPayload](t); err != nil {
 		return err
 	}
-	_, err := e.MaintainEventLog(ctx)
+	if _, err := e.MaintainEventLog(ctx); err != nil {
+		return err
+	}
+	_, err := e.MaintainLedger(ctx)
 	return err
+}
+
+// MaintainLedger runs the ledger's maintenance now, with the engine's
+// retention (Options.LedgerRetention; 0 creates partitions and forgets
+// nothing).
+func (e *Engine) MaintainLedger(ctx context.Context) (store.LedgerMaintenance, error) {
+	m, err := e.st.MaintainLedger(ctx, e.now(), e.opts.LedgerRetention)
+	if err != nil {
+		return m, err
+	}
+	e.log().Info("ledger maintained", "partitions_created", m.Created, "partitions_dropped", m.Dropped,
+		"deliveries_deleted", m.Deleted, "retention", e.opts.LedgerRetention.String())
+	return m, nil
 }
 
 // MaintainEventLog runs the events log's maintenance now, with the

@@ -44,7 +44,9 @@ const brokenShown = 3
 // campaign with it.
 func (e *Engine) LoadCampaigns(dir string) []campaigns.Problem {
 	sig := folderSignature(dir) // before reading: a change during the load is seen next time
-	list, problems := CampaignSettings(e.opts.Insights, e.opts.Topics, e.opts.WebhookHosts).Load(dir)
+	settings := CampaignSettings(e.opts.Insights, e.opts.Topics, e.opts.WebhookHosts)
+	settings.LedgerRetention = e.opts.LedgerRetention
+	list, problems := settings.Load(dir)
 	errs := map[string][]campaigns.Problem{}
 	for _, p := range problems {
 		if p.Severity == campaigns.SeverityError {

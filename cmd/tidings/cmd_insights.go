@@ -351,7 +351,9 @@ func (a *app) loadCampaigns(paths ...string) ([]*campaigns.Campaign, []campaigns
 	if err != nil {
 		return nil, nil, err
 	}
-	list, problems := worker.CampaignSettings(opts, a.cfg.TopicList(), a.cfg.WebhookChannel.hosts).Load(paths...)
+	settings := worker.CampaignSettings(opts, a.cfg.TopicList(), a.cfg.WebhookChannel.hosts)
+	settings.LedgerRetention = a.cfg.LedgerRetention()
+	list, problems := settings.Load(paths...)
 	return list, problems, nil
 }
 

@@ -72,6 +72,7 @@ type Config struct {
 	SMSRate       int    // SMS per second per process
 	ClaimLease    string // how long a claimed send may stay unfinished before it is settled as unknown
 	EventKeep     string // how long the events log keeps an event (TIDINGS_EVENT_RETENTION)
+	LedgerKeep    string // how long the ledger keeps an occurrence (TIDINGS_LEDGER_RETENTION)
 	SimClock      string // drills only: the scheduler's simulated clock (worker.ParseSimClock)
 	Migrate       string // "true": serve, worker and scheduler apply pending migrations at start
 	DBPool        string // database connections per process; empty: the store's default
@@ -88,6 +89,7 @@ type Config struct {
 	location      *time.Location
 	claimLease    time.Duration
 	eventKeep     time.Duration
+	ledgerKeep    time.Duration
 	inboxRetain   time.Duration
 	topics        []campaigns.Topic
 	globalHold    float64
@@ -203,6 +205,8 @@ func (c *Config) settings() []setting {
 			help: "a send claimed longer ago than this (its worker died) is settled as unknown by the reconciler; keep it above the slowest send (SMTP commands time out after 30 s)", str: &c.ClaimLease},
 		{flag: "event-retention", env: "TIDINGS_EVENT_RETENTION", yaml: "event_retention", def: "400d",
 			help: "how long the events log keeps an event (e.g. 90d, 400d); older ones are deleted hourly and rules stop counting them", str: &c.EventKeep},
+		{flag: "ledger-retention", env: "TIDINGS_LEDGER_RETENTION", yaml: "ledger_retention", def: "0",
+			help: "how long the deliveries ledger keeps an occurrence after its last row (e.g. 400d; at least 30d); older ones are forgotten hourly (whole monthly partitions on PostgreSQL) and could be sent again; 0 keeps every row", str: &c.LedgerKeep},
 		{flag: "simulated-clock", env: "TIDINGS_SIMULATED_CLOCK", yaml: "simulated_clock", def: "",
 			help: "drills and tests only: the scheduler's clock as START,ANCHOR,SPEED (e.g. a day of cron ticks in minutes); workers keep the wall clock", str: &c.SimClock},
 		{flag: "webhooks", env: "TIDINGS_WEBHOOKS", yaml: "webhooks", def: "",
@@ -400,6 +404,11 @@ func (c *Config) validate() error {
 	} else {
 		c.eventKeep = d
 	}
+	if d, err := campaigns.ParseDuration(c.LedgerKeep); c.LedgerKeep != "0" && (err != nil || d < 30*24*time.Hour) {
+		bad("TIDINGS_LEDGER_RETENTION", "must be 0 (keep every row) or a duration of at least 30d such as 400d, got %q", c.LedgerKeep)
+	} else {
+		c.ledgerKeep = d
+	}
 	for _, p := range []struct {
 		env, val string
 		n        *int
@@ -523,6 +532,9 @@ func (c *Config) Lease() time.Duration { return c.claimLease }
 
 // EventRetention is how long the events log keeps an event.
 func (c *Config) EventRetention() time.Duration { return c.eventKeep }
+
+// LedgerRetention is TIDINGS_LEDGER_RETENTION; 0 keeps every ledger row.
+func (c *Config) LedgerRetention() time.Duration { return c.ledgerKeep }
 
 // GlobalHoldout is TIDINGS_GLOBAL_HOLDOUT with its salt.
 func (c *Config) GlobalHoldout() worker.GlobalHoldout {
