@@ -26,9 +26,17 @@ import (
 // TIDINGS_BENCH_RECIPIENTS recipients (default 100,000), with two engines of
 // 32 workers, and the process's peak RSS (the in-process SMTP server keeps
 // envelopes only). TIDINGS_BENCH_EMAIL_RATE puts the per-process rate limit
-// in front of the sender, as TIDINGS_EMAIL_RATE does.
+// in front of the sender, as TIDINGS_EMAIL_RATE does. With
+// TIDINGS_BENCH_LEDGER_ROWS (e.g. 10000000, a year of a mid-size shop) the
+// ledger first holds that many rows of another campaign, spread over the
+// past twelve months' partitions (a row of its own in make bench's table):
+// the run must cost about what it costs on an empty ledger.
 func BenchmarkDeliveryEndToEnd(b *testing.B) {
-	benchDelivery(b, store.Postgres, 2, queueRedis)
+	if history, _ := strconv.Atoi(os.Getenv("TIDINGS_BENCH_LEDGER_ROWS")); history > 0 {
+		b.Run(fmt.Sprintf("ledger=%d", history), func(b *testing.B) { benchDelivery(b, store.Postgres, 2, queueRedis, history) })
+		return
+	}
+	benchDelivery(b, store.Postgres, 2, queueRedis, 0)
 }
 
 // BenchmarkDeliveryRedisCluster is BenchmarkDeliveryEndToEnd with the queue
@@ -36,14 +44,14 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 // (TIDINGS_TEST_REDIS_CLUSTER=1 scripts/test-services.sh starts it), or a
 // private one (redistest.Cluster).
 func BenchmarkDeliveryRedisCluster(b *testing.B) {
-	benchDelivery(b, store.Postgres, 2, queueCluster)
+	benchDelivery(b, store.Postgres, 2, queueCluster, 0)
 }
 
 // BenchmarkDeliverySQLite is the same run on the embedded default, as
 // `tidings` runs with a SQLite file and TIDINGS_REDIS_URL=embedded: one
 // engine, the queue in-process (miniredis), SQLite's pool of 4 connections.
 func BenchmarkDeliverySQLite(b *testing.B) {
-	benchDelivery(b, store.SQLite, 1, queueEmbedded)
+	benchDelivery(b, store.SQLite, 1, queueEmbedded, 0)
 }
 
 // benchQueue is where a delivery benchmark's queue runs.
@@ -55,7 +63,9 @@ const (
 	queueCluster                    // a Redis Cluster
 )
 
-func benchDelivery(b *testing.B, dialect store.Dialect, engines int, queue benchQueue) {
+// benchDelivery is one delivery benchmark's runs, on a ledger holding
+// history rows first (PostgreSQL).
+func benchDelivery(b *testing.B, dialect store.Dialect, engines int, queue benchQueue, history int) {
 	n := 100000
 	if v, err := strconv.Atoi(os.Getenv("TIDINGS_BENCH_RECIPIENTS")); err == nil && v > 0 {
 		n = v
@@ -80,6 +90,9 @@ func benchDelivery(b *testing.B, dialect store.Dialect, engines int, queue bench
 			bd.chans["email"] = channels.Limited(bd.chans["email"], rate.Limit(r), r)
 		}
 		bd.addCustomers(bt, n, nil)
+		if history > 0 {
+			preloadLedger(bt, bd.st, history, n, time.Now())
+		}
 		c := bd.campaign(bt, newsletterYAML)
 		var first *worker.Engine
 		for range engines {
@@ -120,7 +133,51 @@ func benchDelivery(b *testing.B, dialect store.Dialect, engines int, queue bench
 		if rds > 0 && queue != queueEmbedded {
 			b.ReportMetric(rds.Seconds()*1000/float64(n), "redis-cpu-s/1k-msgs")
 		}
+		if history > 0 {
+			b.ReportMetric(float64(history), "ledger-rows-before")
+		}
 	}
+}
+
+// preloadLedger writes rows finished ledger rows of a weekly campaign,
+// "history", to the customers 1..customers, in one statement
+// (generate_series): occurrences of customers rows each, their periods
+// and creation times spread over the twelve months before now, each month
+// in its partition, as a year of sends leaves them. Then it settles them
+// (VACUUM ANALYZE), as autovacuum would have over that year.
+func preloadLedger(b *testing.B, st *store.Store, rows, customers int, now time.Time) {
+	b.Helper()
+	ctx, start := context.Background(), time.Now()
+	for m := 12; m >= 0; m-- {
+		if _, err := st.MaintainLedger(ctx, now.AddDate(0, -m, 0), 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	occurrences := (rows + customers - 1) / customers
+	// Occurrence k went out k*365/occurrences days ago, in the month of
+	// its period.
+	ago := `make_interval(days => (k * 365 / $2)::int)`
+	if _, err := st.DB.ExecContext(ctx, `INSERT INTO delivery_periods (campaign_id, occurrence, period)
+		SELECT 'history', 'week-' || k, date_trunc('month', ($1::timestamptz - `+ago+`) AT TIME ZONE 'UTC')::date
+		FROM generate_series(0, $2 - 1) AS k`, now, occurrences); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := st.DB.ExecContext(ctx, `INSERT INTO deliveries (campaign_id, customer_id, occurrence, channel, status,
+			created_at, updated_at, claimed_at, sent_at, period)
+		SELECT 'history', g % $3 + 1, p.occurrence, 'email', CASE WHEN g % 50 = 0 THEN 'suppressed' ELSE 'sent' END,
+			t, t, t, t, p.period
+		FROM generate_series(0, $4 - 1) AS g
+		CROSS JOIN LATERAL (SELECT g / $3 AS k) AS o
+		JOIN delivery_periods p ON p.campaign_id = 'history' AND p.occurrence = 'week-' || o.k
+		CROSS JOIN LATERAL (SELECT $1::timestamptz - make_interval(days => (o.k * 365 / $2)::int) AS t) AS at`,
+		now, occurrences, customers, rows); err != nil {
+		b.Fatalf("preload %d ledger rows: %v", rows, err)
+	}
+	if _, err := st.DB.ExecContext(ctx, `VACUUM ANALYZE deliveries`); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("preloaded %d ledger rows (%d occurrences of %d customers) in %s", rows, occurrences, customers,
+		time.Since(start).Round(time.Second))
 }
 
 // benchPool is the SMTP connections per sender in the benchmark: a relay
