@@ -13,8 +13,8 @@ CDNOW_FULL_PKGS ?= ./store/imports ./triggers ./cmd/tidings ./worker
 build: ## build bin/tidings
 	$(GO) build -o $(BIN) ./cmd/tidings
 
-test: ## vet, every test with -race against SQLite files, PostgreSQL and Redis (found or started), the CDNOW tests on the whole log, short fuzzing
-	@eval "$$(scripts/test-services.sh)" && \
+test: ## vet, every test with -race against SQLite files, PostgreSQL (and its read replica) and Redis (found or started), the CDNOW tests on the whole log, short fuzzing
+	@eval "$$(TIDINGS_TEST_REPLICA=$${TIDINGS_TEST_REPLICA:-1} scripts/test-services.sh)" && \
 	  echo "tests use $$TIDINGS_TEST_DATABASE_URL and $$TIDINGS_TEST_REDIS_URL" && \
 	  $(GO) vet $(PKGS) && \
 	  $(GO) test -race -count=1 -timeout 14m $(PKGS) && \

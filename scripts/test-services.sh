@@ -12,6 +12,12 @@
 # TIDINGS_TEST_REDIS_CLUSTER_URL (redis+cluster://...), which the cluster tests and
 # TIDINGS_BENCH_REDIS_CLUSTER=1 benchmarks use; a set TIDINGS_TEST_REDIS_CLUSTER_URL is
 # used as is. Without it the cluster tests start a private cluster of their own.
+#
+# With TIDINGS_TEST_REPLICA=1 it also finds or starts a streaming read replica of
+# the test PostgreSQL on 127.0.0.1:5433 (pg_basebackup -R into
+# /var/tmp/tidings-replica, run by the postgres user) and prints
+# TIDINGS_TEST_DATABASE_READ_URL; make test asks for it (the replica tests of
+# ./worker). TIDINGS_TEST_DATABASE_READ_URL set already is used as is.
 set -euo pipefail
 
 log() { printf 'test-services: %s\n' "$*" >&2; }
@@ -124,6 +130,105 @@ if [ -z "$redis_url" ]; then
   redis_url="redis://127.0.0.1:6379/0"
 fi
 
+# The read replica: a hot standby of the test PostgreSQL, streaming from it.
+replica_port=5433
+replica_dir=${TIDINGS_TEST_REPLICA_DIR:-/var/tmp/tidings-replica}
+
+as_postgres() { runuser -u postgres -- "$@"; }
+
+primary_psql() { psql "$db_url" -v ON_ERROR_STOP=1 -tAc "$1"; }
+
+# is_standby URL: the server answers and is in recovery.
+is_standby() { [ "$(psql "$1" -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = t ]; }
+
+# allow_replication lets 127.0.0.1 stream from the primary: a pg_hba line
+# (trust, as the test server's other lines) and WAL senders.
+allow_replication() {
+  if [ "$(primary_psql 'SHOW wal_level')" = minimal ] || [ "$(primary_psql 'SHOW max_wal_senders')" = 0 ]; then
+    log "the test PostgreSQL needs wal_level=replica and max_wal_senders>0: setting them and restarting it"
+    primary_psql "ALTER SYSTEM SET wal_level = replica" >/dev/null
+    primary_psql "ALTER SYSTEM SET max_wal_senders = 10" >/dev/null
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main restart >&2
+    wait_for 127.0.0.1 5432 PostgreSQL
+  fi
+  local hba
+  hba=$(primary_psql 'SHOW hba_file')
+  if ! grep -Eq '^[[:space:]]*host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32[[:space:]]+trust' "$hba"; then
+    log "allowing replication from 127.0.0.1 in $hba"
+    printf '\n# tidings test replica (scripts/test-services.sh)\nhost replication all 127.0.0.1/32 trust\n' >>"$hba"
+    primary_psql 'SELECT pg_reload_conf()' >/dev/null
+  fi
+}
+
+# start_replica starts the replica in $replica_dir, taking a base backup of
+# the primary first when there is none (or the one there cannot start: the
+# primary may have recycled the WAL it needs).
+start_replica() {
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  if [ -f "$replica_dir/data/standby.signal" ]; then
+    log "starting the read replica in $replica_dir"
+    if as_postgres "$bin/pg_ctl" -D "$replica_dir/data" -l "$replica_dir/server.log" -w -t 60 start >&2; then
+      return 0
+    fi
+    log "the replica in $replica_dir does not start; taking a new base backup"
+    as_postgres "$bin/pg_ctl" -D "$replica_dir/data" -m immediate stop >&2 2>/dev/null || true
+  fi
+  allow_replication
+  rm -rf "$replica_dir"
+  install -d -o postgres -g postgres -m 700 "$replica_dir"
+  log "pg_basebackup of the test PostgreSQL into $replica_dir"
+  as_postgres "$bin/pg_basebackup" -h 127.0.0.1 -p 5432 -U root -D "$replica_dir/data" -R -X stream -c fast >&2
+  # Debian keeps the primary's configuration out of its data folder: the
+  # replica gets its own. A standby needs these limits at least as high as
+  # the primary's.
+  local limits="" name
+  for name in max_connections max_worker_processes max_prepared_transactions max_locks_per_transaction max_wal_senders; do
+    limits+="$name = $(primary_psql "SHOW $name")"$'\n'
+  done
+  cat >"$replica_dir/data/postgresql.conf" <<CONF
+# tidings test replica (scripts/test-services.sh): a hot standby of 127.0.0.1:5432
+listen_addresses = '127.0.0.1'
+port = $replica_port
+unix_socket_directories = '$replica_dir'
+hot_standby = on
+hot_standby_feedback = on
+fsync = off
+shared_buffers = 32MB
+$limits
+CONF
+  printf 'local all all trust\nhost all all 127.0.0.1/32 trust\n' >"$replica_dir/data/pg_hba.conf"
+  chown postgres:postgres "$replica_dir/data/postgresql.conf" "$replica_dir/data/pg_hba.conf"
+  log "starting the read replica on 127.0.0.1:$replica_port"
+  as_postgres "$bin/pg_ctl" -D "$replica_dir/data" -l "$replica_dir/server.log" -w -t 60 start >&2
+}
+
+read_url=${TIDINGS_TEST_DATABASE_READ_URL:-}
+if [ -z "$read_url" ] && [ "${TIDINGS_TEST_REPLICA:-}" = 1 ]; then
+  candidate="postgres://root@127.0.0.1:$replica_port/test?sslmode=disable"
+  if ! is_standby "$candidate"; then
+    if reachable 127.0.0.1 "$replica_port"; then
+      log "127.0.0.1:$replica_port answers but is not a standby of the test PostgreSQL; stop it or set TIDINGS_TEST_DATABASE_READ_URL"
+      exit 1
+    fi
+    if [ "$db_url" != "postgres://root@127.0.0.1:5432/test?sslmode=disable" ] || ! can_install ||
+      ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
+      log "no read replica on 127.0.0.1:$replica_port, and this script can start one only as root (Debian paths) for the local test PostgreSQL."
+      log "Start a streaming replica of the test database, or set TIDINGS_TEST_DATABASE_READ_URL=postgres://user@host:port/db?sslmode=disable"
+      exit 1
+    fi
+    start_replica
+    wait_for 127.0.0.1 "$replica_port" "the read replica"
+    is_standby "$candidate" || { log "the read replica on 127.0.0.1:$replica_port is not in recovery"; exit 1; }
+  fi
+  # A test killed while it held replay paused would leave the replica behind.
+  if [ "$(psql "$candidate" -tAc 'SELECT pg_is_wal_replay_paused()')" = t ]; then
+    log "resuming the read replica's paused replay"
+    psql "$candidate" -tAc 'SELECT pg_wal_replay_resume()' >/dev/null
+  fi
+  read_url=$candidate
+fi
+
 # The dashboard test drives headless Chromium (Debian's chromium package).
 if ! command -v chromium >/dev/null 2>&1 && [ -z "${TIDINGS_CHROMIUM:-}" ]; then
   if can_install; then apt_install chromium; else
@@ -140,3 +245,4 @@ fi
 printf 'export TIDINGS_TEST_DATABASE_URL=%q\n' "$db_url"
 printf 'export TIDINGS_TEST_REDIS_URL=%q\n' "$redis_url"
 if [ -n "$cluster_url" ]; then printf 'export TIDINGS_TEST_REDIS_CLUSTER_URL=%q\n' "$cluster_url"; fi
+if [ -n "$read_url" ]; then printf 'export TIDINGS_TEST_DATABASE_READ_URL=%q\n' "$read_url"; fi

@@ -50,6 +50,8 @@ type Store struct {
 
 	feedback feedbackPolicy             // what bounces and complaints do (SetFeedbackPolicy)
 	hooks    atomic.Pointer[HookRoutes] // the outgoing webhooks' subscribers per event type (SetHookRoutes)
+
+	replica *replica // the read replica (AttachReplica); nil: none
 }
 
 // Open connects to the database named by url: "postgres://..." or
@@ -97,6 +99,9 @@ func openPostgres(dsn string) (*Store, error) {
 func (s *Store) SetPoolSize(n int) {
 	s.DB.SetMaxOpenConns(n)
 	s.DB.SetMaxIdleConns(n)
+	if s.replica != nil {
+		s.replica.st.SetPoolSize(n)
+	}
 }
 
 // sqliteParams are the connection settings every SQLite connection gets:
@@ -155,8 +160,13 @@ func redact(raw string) string {
 	return u.String()
 }
 
-// Close releases the connection pool.
-func (s *Store) Close() error { return s.DB.Close() }
+// Close releases the connection pool, and the read replica's.
+func (s *Store) Close() error {
+	if s.replica != nil {
+		s.replica.st.Close()
+	}
+	return s.DB.Close()
+}
 
 // Ping checks that the database answers.
 //

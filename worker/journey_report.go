@@ -40,8 +40,8 @@ type JourneyStepReport struct {
 // journeyReport fills a journey's report from its states: the entered and
 // the holdout as the arms (the lift of the whole journey), the funnel, the
 // exits and the split arms.
-func (e *Engine) journeyReport(ctx context.Context, c *campaigns.Campaign, r *Report) error {
-	out, err := e.st.JourneyOutcomesOf(ctx, c.ID, c.AttributionWindow)
+func (e *Engine) journeyReport(ctx context.Context, rd *store.Store, c *campaigns.Campaign, r *Report) error {
+	out, err := rd.JourneyOutcomesOf(ctx, c.ID, c.AttributionWindow)
 	if err != nil {
 		return fmt.Errorf("report %s: %w", c.ID, err)
 	}

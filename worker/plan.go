@@ -40,18 +40,34 @@ func (e *Engine) planAudience(ctx context.Context, c *campaigns.Campaign, run *s
 	// has released its connection: deciding needs the database too, and a
 	// stream holding one connection while waiting for another deadlocks once
 	// enough shards run at once. Memory is bounded by the shard size.
-	var matched []candidate
-	stats, err := Audience(ctx, e.st, c, AudienceOptions{Now: now, DefaultLoc: e.opts.DefaultLoc, AfterID: p.Lo, UpToID: p.Hi, Lean: true},
-		func(env *rules.Env, cust *store.Customer) error {
-			cd := e.candidateOf(cust)
-			runKey := run.Occurrence
-			if campaigns.Daily(c) {
-				runKey = now.In(cd.loc).Format("2006-01-02") // at most once per customer per local day
-			}
-			cd.occurrence = c.Occurrence.Key(now, cd.loc, runKey)
-			matched = append(matched, cd)
-			return nil
-		})
+	//
+	// The customers are read from the read replica when there is one
+	// (store.Read): a replica that lags shows fewer customers, or older
+	// consents, and both are harmless, since what decides is read and
+	// written on the primary (the ledger's unique key, the suppressions,
+	// recent deliveries; the claim checks consent again before the send).
+	// A replica that fails mid-stream makes the shard read again from the
+	// primary, from scratch.
+	var (
+		matched []candidate
+		stats   AudienceStats
+	)
+	err := e.st.Read(ctx, func(rd *store.Store) error {
+		matched = matched[:0]
+		var err error
+		stats, err = Audience(ctx, rd, c, AudienceOptions{Now: now, DefaultLoc: e.opts.DefaultLoc, AfterID: p.Lo, UpToID: p.Hi, Lean: true},
+			func(env *rules.Env, cust *store.Customer) error {
+				cd := e.candidateOf(cust)
+				runKey := run.Occurrence
+				if campaigns.Daily(c) {
+					runKey = now.In(cd.loc).Format("2006-01-02") // at most once per customer per local day
+				}
+				cd.occurrence = c.Occurrence.Key(now, cd.loc, runKey)
+				matched = append(matched, cd)
+				return nil
+			})
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

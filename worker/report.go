@@ -20,40 +20,45 @@ const AttributionLastTouch = "last-touch"
 // Report measures a loaded campaign: per variant and holdout what was sent
 // and who converted, the lift of the treated arms over the holdout and its
 // verdict, and the daily series. An unknown campaign is an error wrapping
-// store.ErrNotFound.
+// store.ErrNotFound. It reads from the read replica when there is one
+// (store.Read): a report a few seconds behind is still the report.
 func (e *Engine) Report(ctx context.Context, campaignID string) (Report, error) {
-	r, err := e.report(ctx, campaignID)
-	if err != nil {
-		return r, err
-	}
-	if r.Surveys, err = e.surveyReports(ctx, campaignID); err != nil {
-		return r, fmt.Errorf("report %s: surveys: %w", campaignID, err)
-	}
-	return r, nil
-}
-
-// report is Report without the survey answers.
-func (e *Engine) report(ctx context.Context, campaignID string) (Report, error) {
 	c, ok := e.Campaign(campaignID)
 	if !ok {
 		return Report{}, fmt.Errorf("report: no campaign %q is loaded: %w", campaignID, store.ErrNotFound)
 	}
-	reasons, err := e.st.PauseReasons(ctx)
+	var r Report
+	err := e.st.Read(ctx, func(rd *store.Store) error {
+		var err error
+		if r, err = e.report(ctx, rd, c); err != nil {
+			return err
+		}
+		if r.Surveys, err = e.surveyReports(ctx, rd, campaignID); err != nil {
+			return fmt.Errorf("report %s: surveys: %w", campaignID, err)
+		}
+		return nil
+	})
+	return r, err
+}
+
+// report is Report without the survey answers, read from rd.
+func (e *Engine) report(ctx context.Context, rd *store.Store, c *campaigns.Campaign) (Report, error) {
+	reasons, err := rd.PauseReasons(ctx)
 	if err != nil {
 		return Report{}, fmt.Errorf("report %s: %w", c.ID, err)
 	}
 	if c.Journey != nil {
 		r := Report{CampaignID: c.ID, Name: c.Name, GeneratedAt: e.now().UTC(), Attribution: "entry",
 			AttributionWindow: campaigns.FormatDuration(c.AttributionWindow), Daily: []DayPoint{}, Paused: reasons[c.ID]}
-		if err := e.journeyReport(ctx, c, &r); err != nil {
+		if err := e.journeyReport(ctx, rd, c, &r); err != nil {
 			return r, err
 		}
-		if r.Tracking, err = e.journeyTracking(ctx, c, &r); err != nil {
+		if r.Tracking, err = e.journeyTracking(ctx, rd, c, &r); err != nil {
 			return Report{}, fmt.Errorf("report %s: %w", c.ID, err)
 		}
 		return r, nil
 	}
-	out, err := e.st.CampaignOutcomes(ctx, c.ID, c.AttributionWindow)
+	out, err := rd.CampaignOutcomes(ctx, c.ID, c.AttributionWindow)
 	if err != nil {
 		return Report{}, fmt.Errorf("report %s: %w", c.ID, err)
 	}
@@ -85,7 +90,7 @@ func (e *Engine) report(ctx context.Context, campaignID string) (Report, error) 
 		r.Treated.Lift = r.Lift
 	}
 	r.Verdict = verdict(c, out.Treated, holdout, r.Lift)
-	if r.Tracking, err = e.trackingReport(ctx, c, &r); err != nil {
+	if r.Tracking, err = e.trackingReport(ctx, rd, c, &r); err != nil {
 		return Report{}, fmt.Errorf("report %s: %w", c.ID, err)
 	}
 	return r, nil

@@ -36,8 +36,8 @@ type TrackedArm struct {
 
 // trackingReport reads the campaign's opens and clicks for the report's
 // arms; nil when the campaign tracks nothing and nothing was tracked.
-func (e *Engine) trackingReport(ctx context.Context, c *campaigns.Campaign, r *Report) (*TrackingReport, error) {
-	found, err := e.st.CampaignEngagement(ctx, c.ID)
+func (e *Engine) trackingReport(ctx context.Context, rd *store.Store, c *campaigns.Campaign, r *Report) (*TrackingReport, error) {
+	found, err := rd.CampaignEngagement(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -73,8 +73,8 @@ func (e *Engine) trackingReport(ctx context.Context, c *campaigns.Campaign, r *R
 // journeyTracking reads a journey's opens and clicks per send step, and
 // for all its sends as the "treated" arm; nil when the journey tracks
 // nothing and nothing was tracked.
-func (e *Engine) journeyTracking(ctx context.Context, c *campaigns.Campaign, r *Report) (*TrackingReport, error) {
-	found, err := e.st.JourneyStepEngagement(ctx, c.ID)
+func (e *Engine) journeyTracking(ctx context.Context, rd *store.Store, c *campaigns.Campaign, r *Report) (*TrackingReport, error) {
+	found, err := rd.JourneyStepEngagement(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}

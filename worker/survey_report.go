@@ -69,10 +69,10 @@ func SummarizeScores(kind campaigns.SurveyKind, counts []store.ScoreCount) Surve
 
 // surveyReports are the campaign's survey results, one per scale it has
 // answers on (none for a campaign without survey answers).
-func (e *Engine) surveyReports(ctx context.Context, campaignID string) ([]SurveyReport, error) {
+func (e *Engine) surveyReports(ctx context.Context, rd *store.Store, campaignID string) ([]SurveyReport, error) {
 	var out []SurveyReport
 	for _, k := range campaigns.SurveyKinds {
-		counts, err := e.st.ScoresByCampaign(ctx, string(k), campaignID, time.Time{}, farFuture)
+		counts, err := rd.ScoresByCampaign(ctx, string(k), campaignID, time.Time{}, farFuture)
 		if err != nil {
 			return nil, err
 		}
@@ -113,10 +113,21 @@ type CampaignSurvey struct {
 	SurveyReport
 }
 
-// SurveyOverview sums up the survey answers given in [from, to).
+// SurveyOverview sums up the survey answers given in [from, to), read from
+// the read replica when there is one (store.Read).
 func (e *Engine) SurveyOverview(ctx context.Context, from, to time.Time) (SurveyOverview, error) {
+	var out SurveyOverview
+	err := e.st.Read(ctx, func(rd *store.Store) error {
+		var err error
+		out, err = e.surveyOverview(ctx, rd, from, to)
+		return err
+	})
+	return out, err
+}
+
+func (e *Engine) surveyOverview(ctx context.Context, rd *store.Store, from, to time.Time) (SurveyOverview, error) {
 	out := SurveyOverview{From: from, To: to}
-	days, err := e.st.ScoresByDay(ctx, string(campaigns.SurveyNPS), from, to)
+	days, err := rd.ScoresByDay(ctx, string(campaigns.SurveyNPS), from, to)
 	if err != nil {
 		return out, err
 	}
@@ -134,7 +145,7 @@ func (e *Engine) SurveyOverview(ctx context.Context, from, to time.Time) (Survey
 	}
 	out.All = SummarizeScores(campaigns.SurveyNPS, days)
 	for _, k := range campaigns.SurveyKinds {
-		rows, err := e.st.ScoresByCampaign(ctx, string(k), "", from, to)
+		rows, err := rd.ScoresByCampaign(ctx, string(k), "", from, to)
 		if err != nil {
 			return out, err
 		}

@@ -134,20 +134,29 @@ func (a *app) audience(ctx context.Context, id string, now time.Time, backtest b
 		return err
 	}
 
-	reach := map[campaigns.Channel]int{}
-	var zones [3]int // by campaigns.ZoneSource
-	var rows []store.Customer
-	stats, err := worker.Audience(ctx, st, c, worker.AudienceOptions{Now: now, DefaultLoc: a.cfg.Location(), AsOf: asOf},
-		func(env *rules.Env, cust *store.Customer) error {
-			reach[worker.Reachable(c, env)]++
-			_, src := campaigns.CustomerLocation(cust.TimeZone, cust.Phone, a.cfg.Location())
-			zones[src]++
-			if len(rows) < sample {
-				cp := *cust
-				rows = append(rows, cp)
-			}
-			return nil
-		})
+	var (
+		reach map[campaigns.Channel]int
+		zones [3]int // by campaigns.ZoneSource
+		rows  []store.Customer
+		stats worker.AudienceStats
+	)
+	// From the read replica when there is one; counted again from scratch
+	// on the primary if it fails.
+	err = st.Read(ctx, func(rd *store.Store) error {
+		reach, zones, rows = map[campaigns.Channel]int{}, [3]int{}, nil
+		stats, err = worker.Audience(ctx, rd, c, worker.AudienceOptions{Now: now, DefaultLoc: a.cfg.Location(), AsOf: asOf},
+			func(env *rules.Env, cust *store.Customer) error {
+				reach[worker.Reachable(c, env)]++
+				_, src := campaigns.CustomerLocation(cust.TimeZone, cust.Phone, a.cfg.Location())
+				zones[src]++
+				if len(rows) < sample {
+					cp := *cust
+					rows = append(rows, cp)
+				}
+				return nil
+			})
+		return err
+	})
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ is 1 when one fails (docs/deliverability.md).`,
 	}
 	cmd.Flags().StringVar(&campaign, "campaign", "", "the campaign whose message is checked (default: the first email campaign)")
 	cmd.Flags().StringVar(&dnsServer, "dns", "", "ask this DNS server (host:port) instead of the system's, e.g. the domain's own before a change has spread")
-	root.AddCommand(cmd)
+	root.AddCommand(cmd, a.doctorDatabaseCommand())
 	return root
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tidings-crm/tidings/insights"
+	"github.com/tidings-crm/tidings/store"
 	"github.com/tidings-crm/tidings/worker"
 )
 
@@ -32,7 +33,11 @@ func (a *app) reportGlobalHoldout(ctx context.Context, from, to string, asJSON b
 		return err
 	}
 	defer st.Close()
-	rep, err := worker.ReportGlobalHoldout(ctx, st, g, f, t)
+	var rep *worker.GlobalHoldoutReport
+	err = st.Read(ctx, func(rd *store.Store) error { // the read replica, when there is one
+		rep, err = worker.ReportGlobalHoldout(ctx, rd, g, f, t)
+		return err
+	})
 	if err != nil {
 		return err
 	}

@@ -158,6 +158,7 @@ func (a *app) runRoles(ctx context.Context, r roles) error {
 	a.log.Info("tidings running", "worker", r.worker, "scheduler", r.scheduler, "http", r.http,
 		"campaigns", len(rt.engine.Campaigns()))
 	a.limits(rt, r.worker)
+	a.logReplica(ctx, rt.st)
 	select {
 	case <-ctx.Done():
 		err = nil

@@ -32,6 +32,7 @@ import (
 // optional YAML file (--config or TIDINGS_CONFIG), then the defaults below.
 type Config struct {
 	DatabaseURL   string // postgres://... or sqlite:path
+	DatabaseRead  string // a PostgreSQL read replica for audience streams and reports; empty: none
 	RedisURL      string // redis://host:port/db; "embedded" runs an in-process server
 	RedisEviction string // "true" starts on a Redis whose maxmemory-policy may evict tasks
 	CampaignsDir  string
@@ -117,6 +118,8 @@ func (c *Config) settings() []setting {
 	out := []setting{
 		{flag: "database-url", env: "TIDINGS_DATABASE_URL", yaml: "database_url", def: "sqlite:tidings-data/tidings.db",
 			help: "database: postgres://user@host:5432/db or sqlite:path/to/file.db", str: &c.DatabaseURL},
+		{flag: "database-read-url", env: "TIDINGS_DATABASE_READ_URL", yaml: "database_read_url", def: "",
+			help: "a PostgreSQL read replica (hot standby) that audience streams and reports read from; empty: the primary", str: &c.DatabaseRead},
 		{flag: "db-pool", env: "TIDINGS_DB_POOL", yaml: "db_pool", def: "",
 			help: "database connections kept per process, open and idle; empty: 16 on PostgreSQL, 4 on SQLite", str: &c.DBPool},
 		{flag: "redis-url", env: "TIDINGS_REDIS_URL", yaml: "redis_url", def: "redis://127.0.0.1:6379/0",
@@ -308,6 +311,14 @@ func (c *Config) validate() error {
 	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") &&
 		!strings.HasPrefix(c.DatabaseURL, "sqlite:") {
 		bad("TIDINGS_DATABASE_URL", "must start with postgres:// or sqlite: (e.g. sqlite:tidings-data/tidings.db), got %q", redactURL(c.DatabaseURL))
+	}
+	if c.DatabaseRead != "" {
+		switch {
+		case !strings.HasPrefix(c.DatabaseRead, "postgres://") && !strings.HasPrefix(c.DatabaseRead, "postgresql://"):
+			bad("TIDINGS_DATABASE_READ_URL", "must start with postgres:// (a PostgreSQL hot standby of TIDINGS_DATABASE_URL), got %q", redactURL(c.DatabaseRead))
+		case strings.HasPrefix(c.DatabaseURL, "sqlite:"):
+			bad("TIDINGS_DATABASE_READ_URL", "a read replica needs a PostgreSQL primary; TIDINGS_DATABASE_URL is SQLite (unset TIDINGS_DATABASE_READ_URL)")
+		}
 	}
 	if c.RedisURL != "embedded" {
 		if _, err := redisconn.Parse(c.RedisURL); err != nil {

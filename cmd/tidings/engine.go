@@ -90,6 +90,9 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 	inspector := asynq.NewInspectorFromRedisClient(rt.rdb)
 	rt.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		worker.NewQueueDepth(inspector), worker.NewConsentChanges(st))
+	if st.HasReplica() {
+		rt.metrics.MustRegister(worker.NewReplicaMetrics(st))
+	}
 	insightsOpts, err := a.insightsOptions()
 	if err != nil {
 		return nil, err

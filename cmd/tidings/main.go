@@ -143,6 +143,14 @@ func (a *app) openStore(ctx context.Context, migrate bool) (*store.Store, error)
 	if err != nil {
 		return nil, err
 	}
+	if a.cfg.DatabaseRead != "" {
+		if err := st.AttachReplica(a.cfg.DatabaseRead, func(err error) {
+			a.log.Warn("read replica failed; this read and the next 30 s of them go to the primary", "err", err)
+		}); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("TIDINGS_DATABASE_READ_URL: %w", err)
+		}
+	}
 	if a.cfg.dbPool > 0 {
 		st.SetPoolSize(a.cfg.dbPool)
 	}
