@@ -125,6 +125,20 @@ func startPostgres() (*Postgres, error) {
 	if err != nil {
 		return nil, err
 	}
+	p, err := newPostgres(bin)
+	if err != nil {
+		return p, err
+	}
+	if out, err := p.asPostgres(filepath.Join(bin, "initdb"), "-D", p.data(), "-U", "root", "-A", "trust",
+		"--no-sync", "-E", "UTF8", "--locale", "C"); err != nil {
+		return p, fmt.Errorf("initdb: %v\n%s", err, out)
+	}
+	return p, p.start()
+}
+
+// newPostgres makes the folder of a cluster, owned by postgres, and picks
+// its port. A non-nil cluster is returned with an error too, for removal.
+func newPostgres(bin string) (*Postgres, error) {
 	pgUser, err := user.Lookup("postgres")
 	if err != nil {
 		return nil, err
@@ -146,11 +160,34 @@ func startPostgres() (*Postgres, error) {
 	}
 	p.Addr = ln.Addr().String()
 	ln.Close()
-	if out, err := p.asPostgres(filepath.Join(bin, "initdb"), "-D", p.data(), "-U", "root", "-A", "trust",
-		"--no-sync", "-E", "UTF8", "--locale", "C"); err != nil {
-		return p, fmt.Errorf("initdb: %v\n%s", err, out)
+	return p, nil
+}
+
+// StartReplica takes a base backup of p (pg_basebackup -R, streaming the
+// WAL) into a cluster of its own and starts it as a hot standby of p on
+// another port, removed when the test ends. initdb's pg_hba.conf lets
+// 127.0.0.1 replicate.
+func (p *Postgres) StartReplica(t testing.TB) *Postgres {
+	t.Helper()
+	r, err := newPostgres(p.bin)
+	if r != nil {
+		t.Cleanup(r.remove)
 	}
-	return p, p.start()
+	if err == nil {
+		host, port, _ := net.SplitHostPort(p.Addr)
+		var out []byte
+		if out, err = r.asPostgres(filepath.Join(p.bin, "pg_basebackup"), "-h", host, "-p", port, "-U", "root",
+			"-D", r.data(), "-R", "-X", "stream", "-c", "fast"); err != nil {
+			err = fmt.Errorf("pg_basebackup: %v\n%s", err, out)
+		} else {
+			err = r.start()
+		}
+	}
+	if err != nil {
+		t.Fatalf("cluster: replica: %v", err)
+	}
+	r.t = t
+	return r
 }
 
 // remove stops the server at once and deletes its folder.
