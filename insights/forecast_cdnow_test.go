@@ -8,17 +8,10 @@ import (
 	"time"
 )
 
-// holdoutCase is one customer of the 39/39-week split: the calibration
-// summary and the repeat purchase days made in the holdout.
-type holdoutCase struct {
-	rft    RFT
-	actual float64
-}
-
 // cdnowHoldout splits the CDNOW log at 1997-09-30: the calibration summary
 // of each customer (purchase days, weeks) and their purchase days in the
 // 39 weeks after, 1997-10-01 to 1998-06-30.
-func cdnowHoldout(t testing.TB) []holdoutCase {
+func cdnowHoldout(t testing.TB) []HoldoutCase {
 	purchases := cdnowMaster(t)
 	calEnd := time.Date(1997, 9, 30, 0, 0, 0, 0, time.UTC)
 	sums := Summaries(purchases, calEnd, 7*24*time.Hour)
@@ -31,51 +24,39 @@ func cdnowHoldout(t testing.TB) []holdoutCase {
 			days[p.CustomerID][d] = true
 		}
 	}
-	out := make([]holdoutCase, len(sums))
+	out := make([]HoldoutCase, len(sums))
 	for i, s := range sums {
-		out[i] = holdoutCase{rft: s.RFT, actual: float64(len(days[s.CustomerID]))}
+		out[i] = HoldoutCase{RFT: s.RFT, Actual: float64(len(days[s.CustomerID]))}
 	}
 	return out
 }
 
 // forecastBuckets groups customers by calibration repeat purchases: 0, 1,
 // ..., 6, and 7 or more.
-const forecastBuckets = 8
+const forecastBuckets = CalibrationBuckets
 
 // forecast is a model's 39-week holdout forecast against what happened, in
 // total and per calibration-frequency bucket.
 type forecast struct {
-	models                Models
-	predicted, actual     float64
-	bucketPred, bucketAct [forecastBuckets]float64
-	bucketN               [forecastBuckets]int
+	models Models
+	Calibration
 }
 
-func (f forecast) err() float64 { return f.predicted/f.actual - 1 }
+func (f forecast) err() float64 { return f.Error() }
 
 // bucketErr is bucket k's relative error, predicted over actual less 1.
-func (f forecast) bucketErr(k int) float64 { return f.bucketPred[k]/f.bucketAct[k] - 1 }
+func (f forecast) bucketErr(k int) float64 { return f.Buckets[k].Predicted/f.Buckets[k].Actual - 1 }
 
-func forecastHoldout(t testing.TB, m CountModel, cases []holdoutCase) forecast {
+func forecastHoldout(t testing.TB, m CountModel, cases []HoldoutCase) forecast {
 	data := make([]RFT, len(cases))
 	for i, c := range cases {
-		data[i] = c.rft
+		data[i] = c.RFT
 	}
 	fit, err := FitCountModel(m, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := forecast{models: fit.Models}
-	for _, c := range cases {
-		pred := fit.ExpectedPurchases(39, c.rft.X, c.rft.TX, c.rft.T)
-		b := min(int(c.rft.X), forecastBuckets-1)
-		f.predicted += pred
-		f.actual += c.actual
-		f.bucketPred[b] += pred
-		f.bucketAct[b] += c.actual
-		f.bucketN[b]++
-	}
-	return f
+	return forecast{models: fit.Models, Calibration: Calibrate(fit.Models, cases, 39)}
 }
 
 // String is the forecast as a row of docs/intelligence.md's table: the
@@ -83,9 +64,9 @@ func forecastHoldout(t testing.TB, m CountModel, cases []holdoutCase) forecast {
 // actual purchase days per customer of each bucket.
 func (f forecast) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| %s | %.0f | %.0f | %+.1f%% |", f.models.CountParams(), f.predicted, f.actual, 100*f.err())
-	for k := range f.bucketN {
-		fmt.Fprintf(&b, " %.2f / %.2f |", f.bucketPred[k]/float64(f.bucketN[k]), f.bucketAct[k]/float64(f.bucketN[k]))
+	fmt.Fprintf(&b, "| %s | %.0f | %.0f | %+.1f%% |", f.models.CountParams(), f.Predicted, f.Actual, 100*f.err())
+	for _, k := range f.Buckets {
+		fmt.Fprintf(&b, " %.2f / %.2f |", k.Predicted/float64(k.Customers), k.Actual/float64(k.Customers))
 	}
 	return b.String()
 }
@@ -133,16 +114,16 @@ func TestForecastAccuracyOnCDNOW(t *testing.T) {
 		all = append(all, f)
 		t.Logf("%s", f)
 		errs[c.m] = f.err()
-		if f.actual != 19684 {
-			t.Fatalf("holdout has %.0f purchase days, want 19,684", f.actual)
+		if f.Actual != 19684 {
+			t.Fatalf("holdout has %.0f purchase days, want 19,684", f.Actual)
 		}
 		if math.Abs(f.err()-c.want) > 0.015 {
 			t.Errorf("%s: aggregate error %+.1f%%, measured %+.1f%%", c.m, 100*f.err(), 100*c.want)
 		}
-		for k := range f.bucketN {
+		for k, bk := range f.Buckets {
 			if e := f.bucketErr(k); math.Abs(e) > c.buckets[k] {
 				t.Errorf("%s: customers with %d repeat purchase days: predicted %.0f, actual %.0f (%+.0f%%, bound %.0f%%)",
-					c.m, k, f.bucketPred[k], f.bucketAct[k], 100*e, 100*c.buckets[k])
+					c.m, k, bk.Predicted, bk.Actual, 100*e, 100*c.buckets[k])
 			}
 		}
 	}

@@ -46,8 +46,8 @@ func calibrationSVG(fs []forecast) string {
 	colors := []string{"#1f6feb", "#d29922", "#8957e5"}
 	top1 := 0.0
 	for _, f := range fs {
-		for k := range f.bucketN {
-			top1 = math.Max(top1, math.Max(f.bucketPred[k], f.bucketAct[k])/float64(f.bucketN[k]))
+		for _, k := range f.Buckets {
+			top1 = math.Max(top1, math.Max(k.Predicted, k.Actual)/float64(k.Customers))
 		}
 	}
 	top1 = math.Ceil(top1)
@@ -63,11 +63,11 @@ func calibrationSVG(fs []forecast) string {
 	group := float64(w-left-right) / forecastBuckets
 	for k := 0; k < forecastBuckets; k++ {
 		x0 := float64(left) + group*float64(k) + (group-float64(barW*(len(fs)+1)))/2
-		act := fs[0].bucketAct[k] / float64(fs[0].bucketN[k])
+		act := fs[0].Buckets[k].Actual / float64(fs[0].Buckets[k].Customers)
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%d" height="%.1f" fill="#999"><title>actual %.2f</title></rect>`+"\n",
 			x0, y(act), barW, y(0)-y(act), act)
 		for i, f := range fs {
-			v := f.bucketPred[k] / float64(f.bucketN[k])
+			v := f.Buckets[k].Predicted / float64(f.Buckets[k].Customers)
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%d" height="%.1f" fill="%s"><title>%s %.2f</title></rect>`+"\n",
 				x0+float64(barW*(i+1)), y(v), barW, y(0)-y(v), colors[i%len(colors)], f.models.Kind, v)
 		}
@@ -76,7 +76,7 @@ func calibrationSVG(fs []forecast) string {
 			label += "+"
 		}
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">x=%s (%d)</text>`+"\n",
-			float64(left)+group*(float64(k)+0.5), h-bot+16, label, fs[0].bucketN[k])
+			float64(left)+group*(float64(k)+0.5), h-bot+16, label, fs[0].Buckets[k].Customers)
 	}
 	legend := []string{"actual"}
 	for _, f := range fs {

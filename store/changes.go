@@ -76,44 +76,22 @@ func appendChanges(out []Change, old storedScore, r InsightRow, tierRank map[str
 	return out
 }
 
-// storedScores reads the current scores of the customers in part, locking
-// their rows on PostgreSQL until the transaction ends.
-func (s *Store) storedScores(ctx context.Context, tx *sqlx.Tx, part []InsightRow) (map[int64]storedScore, error) {
-	ids := make([]any, len(part))
-	for i, r := range part {
-		ids[i] = r.CustomerID
-	}
-	q := `SELECT id, external_id, lifecycle, tier FROM customers WHERE id IN ` + placeholders(len(ids))
-	if s.Dialect == Postgres {
-		q += ` ORDER BY id FOR UPDATE`
-	}
-	rows, err := tx.QueryContext(ctx, tx.Rebind(q), ids...)
-	if err != nil {
-		return nil, fmt.Errorf("read stored scores: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[int64]storedScore, len(part))
-	for rows.Next() {
-		var (
-			id int64
-			sc storedScore
-		)
-		if err := rows.Scan(int64Into{&id}, &sc.external, &sc.lifecycle, &sc.tier); err != nil {
-			return nil, fmt.Errorf("read stored scores: %w", err)
-		}
-		out[id] = sc
-	}
-	return out, rows.Err()
-}
-
 // changePayload is a change as an event of the log: the shape of an event
 // posted to /v1/events (triggers.AnyEvent), which the reaction reads.
 type changePayload struct {
-	ID         string            `json:"id"`
-	Type       string            `json:"type"`
-	Customer   string            `json:"customer"`
-	Time       time.Time         `json:"time"`
-	Properties map[string]string `json:"properties"`
+	ID         string      `json:"id"`
+	Type       string      `json:"type"`
+	Customer   string      `json:"customer"`
+	Time       time.Time   `json:"time"`
+	Properties changeProps `json:"properties"`
+}
+
+// changeProps are a change's event properties; the fields are in the order
+// of their keys, so the JSON is the same as a sorted map's.
+type changeProps struct {
+	Direction string `json:"direction,omitempty"`
+	From      string `json:"from"`
+	To        string `json:"to"`
 }
 
 // recordChanges writes changes (setting their EventID) as customer_events
@@ -130,10 +108,7 @@ func recordChanges(ctx context.Context, tx *sqlx.Tx, changes []Change, at time.T
 	for i := range changes {
 		c := &changes[i]
 		c.EventID = ChangeEventID(c.Type, c.CustomerID, at)
-		props := map[string]string{"from": c.From, "to": c.To}
-		if c.Direction != "" {
-			props["direction"] = c.Direction
-		}
+		props := changeProps{Direction: c.Direction, From: c.From, To: c.To}
 		data, err := json.Marshal(props)
 		if err != nil {
 			return err

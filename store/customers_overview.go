@@ -2,10 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/tidings-crm/tidings/insights"
 )
 
 // CustomersOverview is the base as the latest insights refresh left it, for
@@ -24,6 +28,10 @@ type CustomersOverview struct {
 	PAliveDeciles [10]int     // scored buyers by P(alive) in [k/10, (k+1)/10)
 	CLV           []NameCount // scored buyers per CLV band, in CLVBands order
 	Tiers, ABC    []NameCount
+	// Calibration is the forecast check of the latest refresh that
+	// computed one (worker.InsightsOptions.CalibrationWeeks), or its note
+	// saying why there is none; zero when no refresh was asked for one.
+	Calibration insights.CalibrationRecord
 }
 
 // Flow is the number of customers the latest refresh moved from one stage
@@ -89,6 +97,9 @@ func (s *Store) CustomersOverview(ctx context.Context) (CustomersOverview, error
 	}
 	sort.Slice(ov.ABC, func(i, j int) bool { return ov.ABC[i].Name < ov.ABC[j].Name })
 	if err := s.rfmGrid(ctx, &ov); err != nil {
+		return ov, err
+	}
+	if ov.Calibration, err = s.latestCalibration(ctx); err != nil {
 		return ov, err
 	}
 	if !ov.At.IsZero() {
@@ -161,4 +172,26 @@ func (s *Store) stageFlows(ctx context.Context, at time.Time) ([]Flow, error) {
 		return out[i].From+out[i].To < out[j].From+out[j].To
 	})
 	return out, nil
+}
+
+// latestCalibration reads the calibration stored with the latest model of
+// a refresh that computed one (or said why it could not).
+func (s *Store) latestCalibration(ctx context.Context) (insights.CalibrationRecord, error) {
+	var (
+		rec    insights.CalibrationRecord
+		params []byte
+	)
+	err := s.DB.QueryRowContext(ctx, `SELECT params FROM insights_models
+		WHERE params->>'calibration' IS NOT NULL OR params->>'calibration_note' IS NOT NULL
+		ORDER BY id DESC LIMIT 1`).Scan(&params)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rec, nil
+	}
+	if err != nil {
+		return rec, fmt.Errorf("store: customers overview: calibration: %w", err)
+	}
+	if err := json.Unmarshal(params, &rec); err != nil {
+		return rec, fmt.Errorf("store: customers overview: calibration: %w", err)
+	}
+	return rec, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"strings"
 	"sync"
 	"time"
 
@@ -92,42 +91,6 @@ func (r InsightRow) Apply(c *Customer) {
 	for _, col := range insightSchema() {
 		dst.FieldByIndex(col.cus).Set(src.FieldByIndex(col.row))
 	}
-}
-
-// appendArgs appends the bound values of r for insightUpdateSQL: the
-// customer id, then one per column.
-func (r *InsightRow) appendArgs(args []any, cols []insightColumn) []any {
-	v := reflect.ValueOf(r).Elem()
-	args = append(args, r.CustomerID)
-	for _, col := range cols {
-		f := v.FieldByIndex(col.row)
-		if col.typ == customer.Time {
-			args = append(args, timeArg(f.Interface().(time.Time)))
-			continue
-		}
-		args = append(args, f.Interface())
-	}
-	return args
-}
-
-// insightUpdateSQL is the batch update of n rows of cols, one VALUES row
-// per customer. PostgreSQL needs the types spelled out (a VALUES list has
-// no column types to infer them from).
-func insightUpdateSQL(d Dialect, cols []insightColumn, n int) string {
-	names, sets := []string{"id"}, make([]string, len(cols))
-	casts := []string{"?::bigint"}
-	for i, c := range cols {
-		names = append(names, c.name)
-		sets[i] = c.name + " = v." + c.name
-		casts = append(casts, "?::"+c.typ.SQLType("postgres")[0])
-	}
-	row := placeholders(len(names))
-	if d == Postgres {
-		row = "(" + strings.Join(casts, ", ") + ")"
-	}
-	return `WITH v (` + strings.Join(names, ", ") + `) AS (VALUES ` + row + strings.Repeat(", "+row, n-1) + `)
-		UPDATE customers SET ` + strings.Join(sets, ", ") + `
-		FROM v WHERE customers.id = v.id`
 }
 
 // validInsight refuses a row the refresh must never store: a non-finite

@@ -9,8 +9,6 @@ import (
 	"math"
 	"sort"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // This file holds what the customer-intelligence refresh (worker.RefreshInsights)
@@ -165,68 +163,6 @@ func (s *Store) historyPurchases(ctx context.Context, page []CustomerHistory, bu
 		page[i].Purchases = buf[start:j:j]
 	}
 	return buf, nil
-}
-
-// SaveInsights writes a batch of refreshed intelligence in one transaction,
-// with one multi-row UPDATE per 500 rows, and in the same transaction
-// records every change of lifecycle stage (Changes): a customer_events row
-// (Tidings' own log) and an event of the events log with its inbox row, so
-// event-triggered campaigns and journeys hear it once its reaction runs
-// (the caller enqueues the returned Change.EventID). The first stage a
-// customer ever gets (the stored one is "") is not a change. The stored
-// stages are read inside the transaction (rows locked on PostgreSQL), so
-// concurrent refreshes record each change once. Rows for customers that no
-// longer exist are skipped. Each customer must appear at most once in rows.
-// A change of loyalty tier is recorded alike (TierChangedEvent); tierOrder
-// lists the tiers lowest first, for its direction (a tier not in it ranks
-// lowest).
-func (s *Store) SaveInsights(ctx context.Context, rows []InsightRow, tierOrder ...string) ([]Change, error) {
-	for _, r := range rows {
-		if err := validInsight(r); err != nil {
-			return nil, fmt.Errorf("store: save insights: customer %d: %w", r.CustomerID, err)
-		}
-	}
-	rank := make(map[string]int, len(tierOrder))
-	for i, t := range tierOrder {
-		rank[t] = i
-	}
-	var changes []Change
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		for _, ch := range chunks(len(rows), maxRowsPerInsert) {
-			c, err := s.saveInsightsChunk(ctx, tx, rows[ch[0]:ch[1]], rank)
-			if err != nil {
-				return err
-			}
-			changes = append(changes, c...)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: save insights of %d customers: %w", len(rows), err)
-	}
-	return changes, nil
-}
-
-func (s *Store) saveInsightsChunk(ctx context.Context, tx *sqlx.Tx, part []InsightRow, tierRank map[string]int) ([]Change, error) {
-	stored, err := s.storedScores(ctx, tx, part)
-	if err != nil {
-		return nil, err
-	}
-	var changes []Change
-	cols := insightSchema()
-	args := make([]any, 0, len(part)*(len(cols)+1))
-	for _, r := range part {
-		changes = appendChanges(changes, stored[r.CustomerID], r, tierRank)
-		args = r.appendArgs(args, cols)
-	}
-	q := tx.Rebind(insightUpdateSQL(s.Dialect, cols, len(part)))
-	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-		return nil, fmt.Errorf("update %d customers: %w", len(part), err)
-	}
-	if err := recordChanges(ctx, tx, changes, part[0].At.UTC()); err != nil {
-		return nil, err
-	}
-	return changes, nil
 }
 
 // InsightsModel is one fitted model as recorded by a refresh. Params is the

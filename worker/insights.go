@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,10 +35,19 @@ type InsightsOptions struct {
 	// Tiers are the loyalty tiers of the tiers file (TIDINGS_TIERS); nil
 	// stores no tier.
 	Tiers *insights.Tiers
-	// BatchSize is the number of customers written per transaction
-	// (default 1,000); PageSize the customers read per query (default 2,000).
-	BatchSize int
-	PageSize  int
+	// CalibrationWeeks, when above 0, makes the refresh check its forecast
+	// on the shop's own history (insights.Calibration): the count model
+	// fitted on the purchases up to CalibrationWeeks before the clock, its
+	// forecast of those weeks against what happened, stored with the model
+	// (the dashboard draws it). It needs customers who bought before that
+	// cut, purchases after it and a calibration period at least as long
+	// (otherwise InsightsReport.CalibrationNote says what is missing), and
+	// costs a second fit. The scheduled refresh and `insights refresh` set
+	// it (TIDINGS_CALIBRATION_HOLDOUT_WEEKS); 0 computes none.
+	CalibrationWeeks float64
+	// PageSize is the customers read per query (default 2,000). The scores
+	// are written in one transaction (store.SaveInsightsFrom).
+	PageSize int
 	// Log receives one summary line per refresh (default slog.Default()).
 	Log *slog.Logger
 }
@@ -49,7 +59,11 @@ type InsightsReport struct {
 	ModelID       int64         // the insights_models row written (0 when nothing was fitted)
 	Fitted        bool          // false when Models were given or no customer had a history to fit
 	Models        insights.Models
-	LogLikelihood float64 // the count model's log-likelihood at the fitted parameters
+	LogLikelihood float64 // the count model's log-likelihood at the fitted parameters, over the customers fitted on
+	// FitSample is the number of buyers the count model was fitted on when
+	// the base has more than insights.FitSampleSize (a seeded random sample;
+	// Gamma-Gamma likewise samples the repeat buyers); 0 when fitted on all.
+	FitSample int
 
 	Customers    int                     // customers refreshed
 	Buyers       int                     // customers with a purchase by At
@@ -71,6 +85,11 @@ type InsightsReport struct {
 	ChangeEvents []string
 	Warnings     []string // what was degraded (no spend model, non-finite scores)
 
+	// Calibration is the holdout check of the forecast (CalibrationWeeks),
+	// nil when not asked for or not possible; CalibrationNote then says why.
+	Calibration     *insights.Calibration
+	CalibrationNote string
+
 	FitTime   time.Duration // first pass: read histories, cut points, fit
 	ScoreTime time.Duration // second pass: score and write
 	Elapsed   time.Duration
@@ -82,12 +101,13 @@ type InsightsReport struct {
 type InsightsParams struct {
 	UnitDays float64 `json:"unit_days"`
 	// Model is the count model; "" (rows stored before the choice) is BG/NBD.
-	Model        insights.CountModel      `json:"model,omitempty"`
-	BGNBD        insights.BGNBDParams     `json:"bgnbd,omitzero"`      // BG/NBD and MBG/NBD
-	ParetoNBD    insights.ParetoNBDParams `json:"pareto_nbd,omitzero"` // Pareto/NBD
-	GammaGamma   insights.GGParams        `json:"gamma_gamma"`
-	Buyers       int                      `json:"buyers"`
-	RepeatBuyers int                      `json:"repeat_buyers"`
+	Model      insights.CountModel      `json:"model,omitempty"`
+	BGNBD      insights.BGNBDParams     `json:"bgnbd,omitzero"`      // BG/NBD and MBG/NBD
+	ParetoNBD  insights.ParetoNBDParams `json:"pareto_nbd,omitzero"` // Pareto/NBD
+	GammaGamma insights.GGParams        `json:"gamma_gamma"`
+	insights.CalibrationRecord
+	Buyers       int `json:"buyers"`
+	RepeatBuyers int `json:"repeat_buyers"`
 	ValueChurn   struct {
 		FloorCents int64   `json:"floor_cents"`
 		Below      float64 `json:"below"`
@@ -107,9 +127,10 @@ type InsightsParams struct {
 // first builds each customer's model inputs with lifetimes' conventions
 // (insights.Summaries: purchases on one day are one purchase), the RFM cut
 // points, and fits the count model and Gamma-Gamma (repeat-purchase mean spend) on
-// every buyer; it holds about 50 bytes per buyer. The second scores each
-// customer and writes batches with store.SaveInsights, which records
-// lifecycle changes; its memory is flat. Stored conventions (prospects get
+// every buyer, or on a seeded sample of insights.FitSampleSize of a larger
+// base; it holds about 50 bytes per buyer. The second scores each customer
+// and streams the rows into one store.SaveInsightsFrom transaction (COPY on
+// PostgreSQL), which records lifecycle changes; its memory is flat. Stored conventions (prospects get
 // p_alive 1, expected purchases and CLV 0) are documented in store/insights.go.
 func RefreshInsights(ctx context.Context, st *store.Store, now time.Time, opts InsightsOptions) (InsightsReport, error) {
 	return refreshInsights(ctx, st, now, opts, nil)
@@ -127,7 +148,7 @@ func refreshInsights(ctx context.Context, st *store.Store, now time.Time, opts I
 	}
 	rep := InsightsReport{At: now, Unit: opts.Score.Unit, Segments: map[string]int{}, Lifecycle: map[string]int{},
 		Transitions: map[string]int{}, Tiers: map[string]int{}}
-	in, err := readFitInputs(ctx, st, now, opts)
+	in, err := readFitInputs(ctx, st, now, opts, bt == nil)
 	if err != nil {
 		return rep, err
 	}
@@ -138,6 +159,9 @@ func refreshInsights(ctx context.Context, st *store.Store, now time.Time, opts I
 	models, err := fitInsights(in, opts, &rep)
 	if err != nil {
 		return rep, err
+	}
+	if rep.Fitted && bt == nil && opts.CalibrationWeeks > 0 {
+		rep.Calibration, rep.CalibrationNote = calibrate(in, now, opts)
 	}
 	if rep.Fitted && bt == nil {
 		if rep.ModelID, err = saveModel(ctx, st, in, &rep); err != nil {
@@ -181,9 +205,6 @@ func (o InsightsOptions) withDefaults() InsightsOptions {
 	if o.Score.Lifecycle == nil {
 		rules := insights.DefaultLifecycleRules()
 		o.Score.Lifecycle = &rules
-	}
-	if o.BatchSize <= 0 {
-		o.BatchSize = 1000
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = 2000
@@ -248,10 +269,13 @@ type fitInputs struct {
 	cuts       [3]insights.Quintiles
 	spend      []int64   // each buyer's total spend in cents (the ABC cuts)
 	gaps       []float64 // each repeat buyer's own gap in days (next purchase)
+	holdout    []insights.HoldoutCase
+	first      time.Time // the earliest purchase (the calibration's history)
 }
 
-func readFitInputs(ctx context.Context, st *store.Store, now time.Time, opts InsightsOptions) (*fitInputs, error) {
+func readFitInputs(ctx context.Context, st *store.Store, now time.Time, opts InsightsOptions, write bool) (*fitInputs, error) {
 	in := &fitInputs{}
+	cut := calibrationCut(now, opts.CalibrationWeeks)
 	var r, f, m []float64
 	var buf []insights.Purchase
 	err := st.StreamCustomerHistories(ctx, store.HistoryOptions{Until: now, PageSize: opts.PageSize},
@@ -265,6 +289,9 @@ func readFitInputs(ctx context.Context, st *store.Store, now time.Time, opts Ins
 				return nil
 			}
 			in.rft = append(in.rft, sum.RFT)
+			if write && opts.CalibrationWeeks > 0 {
+				in.addHoldout(buf, c.FirstPurchaseAt, cut, now, opts.Score.Unit)
+			}
 			if sum.X > 0 && sum.MonetaryMean > 0 {
 				in.freq, in.mean = append(in.freq, sum.X), append(in.mean, sum.MonetaryMean)
 			}
@@ -296,7 +323,16 @@ func fitInsights(in *fitInputs, opts InsightsOptions, rep *InsightsReport) (*ins
 		rep.LogLikelihood = m.LogLikelihood(in.rft)
 		return m, nil
 	}
-	fit, err := insights.FitCountModel(opts.Model, in.rft)
+	rft, freq, mean := in.rft, in.freq, in.mean
+	if len(rft) > insights.FitSampleSize {
+		rft = sampled(rft, insights.SampleIndices(len(rft), insights.FitSampleSize, fitSeed))
+		rep.FitSample = len(rft)
+	}
+	if len(freq) > insights.FitSampleSize {
+		idx := insights.SampleIndices(len(freq), insights.FitSampleSize, fitSeed)
+		freq, mean = sampled(freq, idx), sampled(mean, idx)
+	}
+	fit, err := insights.FitCountModel(opts.Model, rft)
 	if errors.Is(err, insights.ErrNoData) {
 		rep.Warnings = append(rep.Warnings, "no purchase history to fit the models on: P(alive), expected purchases and CLV not computed")
 		return nil, nil
@@ -306,8 +342,8 @@ func fitInsights(in *fitInputs, opts InsightsOptions, rep *InsightsReport) (*ins
 	}
 	fitWarning(opts.Log, rep, opts.Model.String(), fit.FitReport)
 	models := &fit.Models
-	if len(in.freq) >= 2 {
-		gg, err := insights.FitGammaGammaReport(in.freq, in.mean)
+	if len(freq) >= 2 {
+		gg, err := insights.FitGammaGammaReport(freq, mean)
 		if err != nil {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("spend model not fitted (%v): CLV stored as 0", err))
 		} else {
@@ -319,6 +355,19 @@ func fitInsights(in *fitInputs, opts InsightsOptions, rep *InsightsReport) (*ins
 	}
 	rep.Fitted, rep.Models, rep.LogLikelihood = true, *models, fit.LogLikelihood
 	return models, nil
+}
+
+// fitSeed seeds the fit's sample of a large base (insights.FitSampleSize),
+// so the same base gives the same parameters.
+const fitSeed = 18
+
+// sampled is data at the indices idx.
+func sampled[T any](data []T, idx []int) []T {
+	out := make([]T, len(idx))
+	for i, k := range idx {
+		out[i] = data[k]
+	}
+	return out
 }
 
 // fitWarning logs and reports a fit that ran out of its evaluation budget or
@@ -348,11 +397,12 @@ func saveModel(ctx context.Context, st *store.Store, in *fitInputs, rep *Insight
 	p.Buyers, p.RepeatBuyers = rep.Buyers, rep.RepeatBuyers
 	p.ValueChurn.FloorCents, p.ValueChurn.Below = rep.Value.FloorCents, rep.Value.Below
 	p.RFMCuts.R, p.RFMCuts.F, p.RFMCuts.M = in.cuts[0], in.cuts[1], in.cuts[2]
+	p.Calibration, p.Note = rep.Calibration, rep.CalibrationNote
 	raw, err := json.Marshal(p)
 	if err != nil {
 		return 0, fmt.Errorf("insights refresh: encode model parameters: %w", err)
 	}
-	id, err := st.SaveInsightsModel(ctx, store.InsightsModel{FittedAt: rep.At, Params: raw, Customers: rep.Buyers,
+	id, err := st.SaveInsightsModel(ctx, store.InsightsModel{FittedAt: rep.At, Params: raw, Customers: cmp.Or(rep.FitSample, rep.Buyers),
 		LogLikelihood: rep.LogLikelihood})
 	if err != nil {
 		return 0, fmt.Errorf("insights refresh: %w", err)
@@ -385,7 +435,6 @@ type refreshScorer struct {
 	opts    InsightsOptions
 	now     time.Time
 	rep     *InsightsReport
-	batch   []store.InsightRow
 	buf     []insights.Purchase
 	bad     int   // non-finite model outputs replaced by 0
 	bt      *AsOf // a backtest keeps the rows here instead of writing them
@@ -393,25 +442,22 @@ type refreshScorer struct {
 }
 
 func (s *refreshScorer) run(ctx context.Context, st *store.Store) error {
-	s.batch = make([]store.InsightRow, 0, s.opts.BatchSize)
 	hopts := store.HistoryOptions{Until: s.now, PageSize: s.opts.PageSize}
+	var err error
 	if s.bt != nil {
 		hopts.AfterID, hopts.UpToID = s.bt.afterID, s.bt.upToID
-	}
-	err := st.StreamCustomerHistories(ctx, hopts,
-		func(h *store.CustomerHistory) error {
-			if s.bt != nil {
-				s.bt.keep(h, s.score(h))
-				return nil
-			}
-			s.batch = append(s.batch, s.score(h))
-			if len(s.batch) >= s.opts.BatchSize {
-				return s.flush(ctx, st)
-			}
+		err = st.StreamCustomerHistories(ctx, hopts, func(h *store.CustomerHistory) error {
+			s.bt.keep(h, s.score(h))
 			return nil
 		})
-	if err == nil {
-		err = s.flush(ctx, st)
+	} else {
+		var changes []store.Change
+		changes, err = st.SaveInsightsFrom(ctx, func(yield func(store.InsightRow) error) error {
+			return st.StreamCustomerHistories(ctx, hopts, func(h *store.CustomerHistory) error {
+				return yield(s.score(h))
+			})
+		}, s.tierOrder()...)
+		s.rep.countChanges(changes)
 	}
 	if err != nil {
 		return fmt.Errorf("insights refresh: %w", err)
@@ -472,17 +518,4 @@ func (s *refreshScorer) finite(v float64) float64 {
 		return 0
 	}
 	return math.Max(v, 0)
-}
-
-func (s *refreshScorer) flush(ctx context.Context, st *store.Store) error {
-	if len(s.batch) == 0 {
-		return nil
-	}
-	changes, err := st.SaveInsights(ctx, s.batch, s.tierOrder()...)
-	if err != nil {
-		return err
-	}
-	s.rep.countChanges(changes)
-	s.batch = s.batch[:0]
-	return nil
 }

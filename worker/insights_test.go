@@ -120,7 +120,7 @@ func TestRefreshStoresScoresRulesSee(t *testing.T) {
 			st := storetest.Open(t, dialect)
 			ids := seedHandBase(t, st)
 			rep, err := RefreshInsights(ctx, st, handNow, InsightsOptions{
-				Score: insights.ScoreOptions{Models: &publishedModels}, BatchSize: 7, PageSize: 5, Log: quiet()})
+				Score: insights.ScoreOptions{Models: &publishedModels}, PageSize: 5, Log: quiet()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +184,7 @@ func TestRefreshRecordsStageChangesOnce(t *testing.T) {
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			seedHandBase(t, st)
-			opts := InsightsOptions{Score: insights.ScoreOptions{Models: &publishedModels}, BatchSize: 6, Log: quiet()}
+			opts := InsightsOptions{Score: insights.ScoreOptions{Models: &publishedModels}, Log: quiet()}
 			refresh := func(at time.Time) InsightsReport {
 				t.Helper()
 				rep, err := RefreshInsights(ctx, st, at, opts)

@@ -110,7 +110,7 @@ func (a *app) refreshAfterImport(ctx context.Context, st *store.Store, sum impor
 			"lifecycle, rfm, p_alive or clv\n", worker.RefreshCommand)
 		return nil
 	}
-	rep, err := a.refreshNow(ctx, st, time.Now().UTC())
+	rep, err := a.refreshNow(ctx, st, time.Now().UTC(), false)
 	if err != nil {
 		return fmt.Errorf("import: purchases stored, but refreshing customer scores failed (run %q): %w",
 			worker.RefreshCommand, err)

@@ -90,7 +90,7 @@ func (a *app) insightsRefresh(ctx context.Context, now time.Time, backtest bool)
 		a.printRefresh(bt.Report, "backtest (nothing stored; the live scores are unchanged)", false)
 		return nil
 	}
-	rep, err := a.refreshNow(ctx, st, now)
+	rep, err := a.refreshNow(ctx, st, now, true)
 	if err != nil {
 		return err
 	}
@@ -98,11 +98,17 @@ func (a *app) insightsRefresh(ctx context.Context, now time.Time, backtest bool)
 	return nil
 }
 
-// refreshNow refreshes and stores every customer's scores as of now.
-func (a *app) refreshNow(ctx context.Context, st *store.Store, now time.Time) (worker.InsightsReport, error) {
+// refreshNow refreshes and stores every customer's scores as of now, with
+// the forecast check (TIDINGS_CALIBRATION_HOLDOUT_WEEKS) when calibrate is
+// set: `insights refresh` and the scheduled refresh check, an import's
+// refresh does not (a second fit).
+func (a *app) refreshNow(ctx context.Context, st *store.Store, now time.Time, calibrate bool) (worker.InsightsReport, error) {
 	opts, err := a.insightsOptions()
 	if err != nil {
 		return worker.InsightsReport{}, err
+	}
+	if calibrate {
+		opts.CalibrationWeeks = float64(a.cfg.Calibration)
 	}
 	return worker.RefreshInsights(ctx, st, now, opts)
 }

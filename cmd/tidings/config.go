@@ -62,6 +62,7 @@ type Config struct {
 	CLVMargin     string // the share of revenue CLV counts (1: revenue)
 	CLVMonths     int    // CLV's horizon in months
 	CLVDiscount   string // CLV's monthly discount rate
+	Calibration   int    // the forecast check's holdout in weeks (TIDINGS_CALIBRATION_HOLDOUT_WEEKS); 0: none
 	Topics        string // the topics customers may leave: "newsletter=Weekly newsletter, offers"
 	GlobalHold    string // the share of customers who get no promotional campaign: "5%"
 	DoubleOptIn   string // the confirmation campaign of email sign-ups by API; empty: none
@@ -186,6 +187,8 @@ func (c *Config) settings() []setting {
 			help: "clv: the months of future purchases it sums (months of 4.345 weeks)", num: &c.CLVMonths},
 		{flag: "clv-discount", env: "TIDINGS_CLV_DISCOUNT", yaml: "clv_discount", def: "0.01",
 			help: "clv: the monthly discount rate, 0 or more (0.01 = 1% a month)", str: &c.CLVDiscount},
+		{flag: "calibration-holdout-weeks", env: "TIDINGS_CALIBRATION_HOLDOUT_WEEKS", yaml: "calibration_holdout_weeks", def: "39",
+			help: "the forecast check of the scheduled refresh and `insights refresh`: the churn model fitted on the history up to this many weeks ago, its forecast of them against what happened (the dashboard's Customers page); 0: no check", num: &c.Calibration},
 		{flag: "topics", env: "TIDINGS_TOPICS", yaml: "topics", def: "",
 			help: "the topics customers may leave on their preference page, comma-separated, each a slug with an optional label: newsletter=Weekly newsletter, offers=Offers (docs/privacy.md#topics)", str: &c.Topics},
 		{flag: "double-opt-in", env: "TIDINGS_DOUBLE_OPT_IN", yaml: "double_opt_in", def: "",

@@ -24,12 +24,15 @@ import (
 )
 
 // TestCustomersPageInChromium refreshes a generated base 80 and 40 days ago
-// (with examples/tiers.yaml), serves it (serve refreshes it again, now), and
-// reads the Customers page
+// (with examples/tiers.yaml), serves it (serve refreshes it again, now, with
+// a 13-week forecast check), and reads the Customers page
 // in headless Chromium: the customers per stage, the moves of the second
-// refresh, the RFM grid's counts and revenue, the P(alive) and CLV bands
-// and the tiers are the store's own figures, drawn as SVG; without the
-// session the page shows only the login form.
+// refresh, the RFM grid's counts and revenue, the P(alive) and CLV bands,
+// the tiers and the forecast check's bars are the store's own figures,
+// drawn as SVG, and the check's actual purchase days are those of the
+// generated purchases; without the session the page shows only the login
+// form. BG/NBD throughout: the churn model does not matter here, and its
+// fits are the cheaper ones under -race.
 func TestCustomersPageInChromium(t *testing.T) {
 	t.Parallel()
 	chromium := chromiumPath(t)
@@ -62,7 +65,7 @@ func TestCustomersPageInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	quiet := worker.InsightsOptions{Tiers: tiers, Log: slog.New(slog.DiscardHandler)}
+	quiet := worker.InsightsOptions{Tiers: tiers, Model: insights.ModelBGNBD, Log: slog.New(slog.DiscardHandler)}
 	for _, at := range []time.Time{now.AddDate(0, 0, -80), now.AddDate(0, 0, -40)} {
 		if _, err := worker.RefreshInsights(ctx, st, at, quiet); err != nil {
 			t.Fatal(err)
@@ -72,7 +75,8 @@ func TestCustomersPageInChromium(t *testing.T) {
 	// that refresh, the moves since the one 40 days before.
 	_, ropt := redistest.Client(t)
 	base := serveForTest(t, ctx, "--database-url", dbURL, "--redis-url", fmt.Sprintf("redis://%s/%d", ropt.Addr, ropt.DB),
-		"--campaigns", t.TempDir(), "--outbox", t.TempDir(), "--admin-token", dashToken, "--tiers", "../../examples/tiers.yaml")
+		"--campaigns", t.TempDir(), "--outbox", t.TempDir(), "--admin-token", dashToken, "--tiers", "../../examples/tiers.yaml",
+		"--churn-model", "bg_nbd", "--calibration-holdout-weeks", "13")
 	var ov store.CustomersOverview
 	wait.For(t, 30*time.Second, "serve's insights refresh", func() bool {
 		ov, err = st.CustomersOverview(ctx)
@@ -80,6 +84,13 @@ func TestCustomersPageInChromium(t *testing.T) {
 	})
 	if len(ov.Flows) == 0 || len(ov.Tiers) < 2 || ov.Grid[4][0].Customers+ov.Grid[0][0].Customers == 0 {
 		t.Fatalf("the generated base should move customers and fill tiers and the grid: %+v", ov)
+	}
+	cal := ov.Calibration.Calibration
+	if cal == nil {
+		t.Fatalf("serve's refresh stored no forecast check: %q", ov.Calibration.Note)
+	}
+	if want := holdoutDays(buys, cal.Cut, cal.End); cal.Actual != want || cal.HoldoutWeeks != 13 {
+		t.Errorf("forecast check over %g weeks: %g actual purchase days, the generated purchases have %g", cal.HoldoutWeeks, cal.Actual, want)
 	}
 	cookie := dashboardLogin(t, base)
 	target, _ := url.Parse(base)
@@ -119,7 +130,17 @@ func TestCustomersPageInChromium(t *testing.T) {
 	for _, b := range append(append(ov.CLV, ov.Tiers...), ov.ABC...) {
 		has("band "+b.Name, `<title>`+regexp.QuoteMeta(b.Name)+`: `+regexp.QuoteMeta(dashboard.Count(int64(b.Count)))+`</title>`)
 	}
-	for _, id := range []string{`id="rfm-grid"`, `id="stages-chart"`, `id="p-alive-chart"`, `id="clv-chart"`, `id="tiers-chart"`,
+	for i, b := range cal.Buckets {
+		if b.Customers == 0 {
+			continue
+		}
+		last := i == len(cal.Buckets)-1
+		for what, v := range map[string]float64{"actual": b.Actual, "predicted": b.Predicted} {
+			has(fmt.Sprintf("the forecast check's %s bar of x=%d", what, b.X), fmt.Sprintf(`id="calibration-%d-%s"[^>]*>\s*<title>%s</title>`,
+				b.X, what, regexp.QuoteMeta(dashboard.CalibrationTitle(b, last, what, v/float64(b.Customers)))))
+		}
+	}
+	for _, id := range []string{`id="calibration-chart"`, `id="rfm-grid"`, `id="stages-chart"`, `id="p-alive-chart"`, `id="clv-chart"`, `id="tiers-chart"`,
 		`href="/dashboard/customers"`} {
 		if !strings.Contains(dom, id) {
 			t.Errorf("the Customers page lacks %s", id)
@@ -131,4 +152,22 @@ func TestCustomersPageInChromium(t *testing.T) {
 	if status, _ := httpGet(t, base+"/dashboard/customers", ""); status != http.StatusUnauthorized {
 		t.Errorf("GET /dashboard/customers without the token: %d", status)
 	}
+}
+
+// holdoutDays counts, among the customers who bought on or before cut's
+// date, their purchase days after it up to end's date.
+func holdoutDays(buys []store.PurchaseInput, cut, end time.Time) float64 {
+	day := func(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+	before, days := map[string]bool{}, map[string]bool{}
+	for _, b := range buys {
+		if d := day(b.OccurredAt); d <= day(cut) {
+			before[b.CustomerExternalID] = true
+		}
+	}
+	for _, b := range buys {
+		if d := day(b.OccurredAt); before[b.CustomerExternalID] && d > day(cut) && d <= day(end) {
+			days[b.CustomerExternalID+" "+d] = true
+		}
+	}
+	return float64(len(days))
 }

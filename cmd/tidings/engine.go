@@ -97,6 +97,7 @@ func (a *app) openRuntime(ctx context.Context, migrate bool) (*runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	insightsOpts.CalibrationWeeks = float64(a.cfg.Calibration)
 	rt.engine = worker.NewEngine(st, rt.queue, chans, worker.Options{
 		Now:             a.now,
 		DefaultLoc:      a.cfg.Location(),

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/tidings-crm/tidings/insights"
 	"github.com/tidings-crm/tidings/store"
@@ -112,6 +113,7 @@ type customersPage struct {
 	store.CustomersOverview
 	StageChart, PAliveChart, CLVChart, TierChart, ABCChart *hbarChart
 	Grid                                                   *rfmGrid
+	Calibration                                            *calibrationChart
 }
 
 // customers serves /dashboard/customers.
@@ -141,6 +143,9 @@ func (h *Handler) customers(w http.ResponseWriter, r *http.Request) {
 	if len(ov.ABC) > 0 {
 		p.ABCChart = newHBarChart("abc", "ABC class", "buyers per ABC class (A: top 80% of revenue, B: next 15%)", ov.ABC)
 	}
+	if c := ov.Calibration.Calibration; c != nil {
+		p.Calibration = newCalibrationChart(c)
+	}
 	h.render(w, http.StatusOK, "customers", p)
 }
 
@@ -155,4 +160,78 @@ func stageOrder(counts []store.NameCount) []store.NameCount {
 		out = append(out, store.NameCount{Name: s, Count: n})
 	}
 	return out
+}
+
+// ColorActual fills the calibration chart's bars of what happened.
+const ColorActual = "#9aa0a6"
+
+// calibrationBar is one bar of the calibration chart.
+type calibrationBar struct {
+	X, Y, W, H float64
+	Fill, ID   string
+	Title      string
+}
+
+// calibrationChart is the forecast check of the latest calibrating
+// refresh: per frequency bucket, the actual purchase days per customer
+// over the holdout beside the model's forecast, as docs/forecast-calibration.svg
+// draws CDNOW's.
+type calibrationChart struct {
+	Width, Height, Left, Base float64
+	Bars                      []calibrationBar
+	YTicks, XLabels           []tick
+	Summary                   string
+	Color, ActualColor        string
+}
+
+// CalibrationTitle is the tooltip of one calibration bar: "x=2 (2,064
+// customers): predicted 1.21 purchase days per customer".
+func CalibrationTitle(b insights.CalibrationBucket, last bool, what string, v float64) string {
+	label := fmt.Sprint(b.X)
+	if last {
+		label += "+"
+	}
+	return fmt.Sprintf("x=%s (%s customers): %s %.2f purchase days per customer", label, Count(int64(b.Customers)), what, v)
+}
+
+func newCalibrationChart(c *insights.Calibration) *calibrationChart {
+	const width, height, left, top, bottom, barW = 620.0, 260.0, 44.0, 12.0, 40.0, 16.0
+	ch := &calibrationChart{Width: width, Height: height, Left: left, Base: height - bottom, Color: ColorCustomers,
+		ActualColor: ColorActual}
+	most := 0.0
+	for _, b := range c.Buckets {
+		if b.Customers > 0 {
+			most = math.Max(most, math.Max(b.Predicted, b.Actual)/float64(b.Customers))
+		}
+	}
+	most = math.Max(math.Ceil(most), 1)
+	y := func(v float64) float64 { return ch.Base - v/most*(ch.Base-top) }
+	for v := 0.0; v <= most; v += math.Max(1, math.Ceil(most/5)) {
+		ch.YTicks = append(ch.YTicks, tick{y(v), fmt.Sprint(v)})
+	}
+	group := (width - left - 8) / float64(len(c.Buckets))
+	for k, b := range c.Buckets {
+		x0 := left + group*float64(k) + group/2 - barW
+		label := fmt.Sprintf("x=%d", b.X)
+		last := k == len(c.Buckets)-1
+		if last {
+			label += "+"
+		}
+		ch.XLabels = append(ch.XLabels, tick{left + group*(float64(k)+0.5), label})
+		if b.Customers == 0 {
+			continue
+		}
+		for i, part := range []struct {
+			what, fill string
+			v          float64
+		}{{"actual", ColorActual, b.Actual}, {"predicted", ColorCustomers, b.Predicted}} {
+			v := part.v / float64(b.Customers)
+			ch.Bars = append(ch.Bars, calibrationBar{X: x0 + barW*float64(i), Y: y(v), W: barW - 2, H: ch.Base - y(v),
+				Fill: part.fill, ID: fmt.Sprintf("calibration-%d-%s", b.X, part.what), Title: CalibrationTitle(b, last, part.what, v)})
+		}
+	}
+	ch.Summary = fmt.Sprintf("%s, fitted on the purchases up to %s: %s purchase days forecast for the %g weeks to %s, %s made (%+.1f%%), by the %s customers who had bought by then",
+		c.Model, c.Cut.Format(time.DateOnly), Count(int64(math.Round(c.Predicted))), c.HoldoutWeeks, c.End.Format(time.DateOnly),
+		Count(int64(math.Round(c.Actual))), 100*c.Error(), Count(int64(c.Customers)))
+	return ch
 }
