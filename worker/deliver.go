@@ -20,8 +20,8 @@ import (
 
 // handleDeliver sends one ledger row; handleDeliverBatch sends several rows
 // of one run, which saves the queue and database round trips of one task per
-// message. Either way each row is claimed on its own just before its send,
-// so a crash leaves at most the message in flight ambiguous.
+// message. Either way the rows are claimed in blocks just before their sends
+// (blocks.go), so a crash leaves at most the engine's claim budget ambiguous.
 func (e *Engine) handleDeliver(ctx context.Context, t *asynq.Task) error {
 	p, err := decode[DeliverPayload](t)
 	if err != nil {
@@ -42,13 +42,6 @@ func (e *Engine) handleDeliverBatch(ctx context.Context, t *asynq.Task) error {
 	return e.deliverIDs(ctx, p.IDs)
 }
 
-// sendRun is the state of one deliverIDs call: the "sent" of the last
-// message the provider accepted, parked for the next claim's statement (one
-// round trip per message) or flushed at the end of the batch.
-type sendRun struct {
-	pending store.PendingOutcome
-}
-
 // deliverIDs sends the waiting rows among ids. Transient failures do not fail
 // the task: the row is deferred to its retry time in the ledger and gets a
 // task of its own, so the ledger, not Redis, holds the retry schedule.
@@ -65,49 +58,32 @@ func (e *Engine) deliverIDs(ctx context.Context, ids []int64) (err error) {
 	if err != nil {
 		return err
 	}
-	var sr sendRun
+	sr := sendRun{budget: e.blocks}
 	defer func() {
-		if ferr := e.flushPending(ctx, &sr); err == nil {
+		if ferr := e.flushParked(ctx, &sr); err == nil {
 			err = ferr
 		}
 	}()
+	var ready []readyRow
 	for i := range rows {
 		if err := ctx.Err(); err != nil {
 			return err // shutting down: the rest stay waiting and the task is retried
 		}
-		if err := e.deliverRow(ctx, &sr, &rows[i], custs[rows[i].CustomerID]); err != nil {
+		r, err := e.prepare(ctx, &rows[i], custs[rows[i].CustomerID])
+		if err != nil {
 			return err
 		}
+		if r == nil {
+			continue
+		}
+		if ready = append(ready, *r); len(ready) >= e.blocks.want() {
+			if err := e.sendBlocks(ctx, &sr, ready); err != nil {
+				return err
+			}
+			ready = ready[:0]
+		}
 	}
-	return nil
-}
-
-// flushPending writes the parked outcome that no next claim will carry.
-func (e *Engine) flushPending(ctx context.Context, sr *sendRun) error {
-	if sr.pending.Held() == nil {
-		return nil
-	}
-	// The outcome must be recorded even when the task's context ended.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	w, err := e.st.FlushOutcome(wctx, &sr.pending, e.now())
-	if err != nil {
-		return err
-	}
-	e.written(wctx, w)
-	return nil
-}
-
-// written follows a parked outcome's write: a warning when its claim had
-// been taken over, else the outgoing webhook of the send.
-func (e *Engine) written(ctx context.Context, w store.Written) {
-	if w.TakenOver() {
-		e.opts.Logger.Warn("delivery outcome not recorded: the claim was taken over", "delivery", w.Outcome.ID, "status", w.Outcome.Status)
-		return
-	}
-	if w.Outcome != nil && w.Outcome.Status == store.StatusSent {
-		e.emitMessage(ctx, store.HookMessageSent, w.Outcome.ID, "")
-	}
+	return e.sendBlocks(ctx, &sr, ready)
 }
 
 // emitMessage reports a recorded outcome to the outgoing webhooks (a no-op
@@ -119,54 +95,45 @@ func (e *Engine) emitMessage(ctx context.Context, typ string, deliveryID int64, 
 	}
 }
 
-// deliverRow sends one row at most once. It returns an error only when the
-// task itself must be retried (the database is unreachable, or shutdown).
-func (e *Engine) deliverRow(ctx context.Context, sr *sendRun, d *store.Delivery, cust *store.Customer) error {
+// prepare makes the checks of a row before its claim, settling or holding
+// the rows that are not to be sent now; it returns the row ready for a
+// block's claim, or nil. It returns an error only when the task itself must
+// be retried (the database is unreachable, or shutdown).
+func (e *Engine) prepare(ctx context.Context, d *store.Delivery, cust *store.Customer) (*readyRow, error) {
 	now := e.now()
 	if d.Status != store.StatusPending && d.Status != store.StatusDeferred {
-		return nil // sent, claimed elsewhere or settled: nothing to do
+		return nil, nil // sent, claimed elsewhere or settled: nothing to do
 	}
 	if d.NotBefore != nil && d.NotBefore.After(now) {
-		return e.q.Deliver(ctx, d.ID, *d.NotBefore) // early: make sure its own timed task exists
+		return nil, e.q.Deliver(ctx, d.ID, *d.NotBefore) // early: make sure its own timed task exists
 	}
 	c, ok := e.messageOf(d)
 	if paused, err := e.Paused(ctx, d.CampaignID); err != nil || paused {
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return e.holdPaused(ctx, d.ID, now)
+		return nil, e.holdPaused(ctx, d.ID, now)
 	}
 	switch {
 	case !ok || c.Status == campaigns.StatusPaused:
-		return e.settle(ctx, d, store.StatusCancelled, "campaign paused or removed before the send", now)
+		return nil, e.settle(ctx, d, store.StatusCancelled, "campaign paused or removed before the send", now)
 	case cust == nil:
-		return e.settle(ctx, d, store.StatusCancelled, "customer deleted before the send", now)
+		return nil, e.settle(ctx, d, store.StatusCancelled, "customer deleted before the send", now)
 	}
 	if reason, err := e.exitedBeforeSend(ctx, c, d, cust, now); err != nil || reason != "" {
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return e.settle(ctx, d, store.StatusCancelled, reason, now)
+		return nil, e.settle(ctx, d, store.StatusCancelled, reason, now)
 	}
 	to, check := e.address(c, d, cust)
 	if to == "" {
-		return e.settle(ctx, d, store.StatusSuppressed, store.Reason(d.Channel+" address removed before the send"), now)
+		return nil, e.settle(ctx, d, store.StatusSuppressed, store.Reason(d.Channel+" address removed before the send"), now)
 	}
 	if held, err := e.holdForTime(ctx, c, d, cust, now); held || err != nil {
-		return err
+		return nil, err
 	}
-	token := newToken()
-	attempts, written, err := e.st.FinishAndClaim(ctx, &sr.pending, d.ID, token, check, now)
-	e.written(ctx, written)
-	if err != nil && !errors.Is(err, store.ErrNotClaimable) {
-		return err // an outcome not written stays parked and is flushed at the end of the batch
-	}
-	if err != nil {
-		return e.notClaimed(ctx, d.ID, check, now)
-	}
-	claimed := *d
-	claimed.Status, claimed.Attempts, claimed.ClaimToken, claimed.ClaimedAt = store.StatusSending, attempts, &token, &now
-	return e.record(ctx, sr, &claimed, token, e.send(ctx, c, &claimed, cust, to, now))
+	return &readyRow{d: d, c: c, cust: cust, to: to, check: check}, nil
 }
 
 // holdForTime applies the clock to a due row before its claim: past its
@@ -345,7 +312,7 @@ func classify(err error) store.Status {
 }
 
 // record writes the outcome of a claimed row, fenced by the claim token. A
-// sent message's outcome is parked in sr for the next claim of the batch.
+// sent message's outcome is parked in sr for the next block's claim.
 func (e *Engine) record(ctx context.Context, sr *sendRun, d *store.Delivery, token string, out outcome) error {
 	// The outcome must be recorded even when the task's context ended mid-send.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -361,14 +328,16 @@ func (e *Engine) record(ctx context.Context, sr *sendRun, d *store.Delivery, tok
 	}
 	result := store.Outcome{ID: d.ID, Token: token, Status: out.status, ProviderID: out.providerID, Error: errText}
 	if out.status == store.StatusSent {
-		sr.pending.Park(result)
+		sr.park(result)
 		return nil
 	}
 	fenced, err := e.st.FinishDelivery(wctx, d.ID, token, out.status, out.providerID, errText, now)
 	if err != nil {
 		return err
 	}
-	e.written(wctx, store.Written{Outcome: &result, Recorded: fenced})
+	if !fenced {
+		e.opts.Logger.Warn("delivery outcome not recorded: the claim was taken over", "delivery", d.ID, "status", out.status)
+	}
 	if fenced && out.status == store.StatusFailed {
 		e.emitMessage(wctx, store.HookMessageFailed, d.ID, string(errText))
 		if channels.IsHardBounce(out.err) {

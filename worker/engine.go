@@ -69,6 +69,15 @@ type Options struct {
 	// GlobalHoldout is the share of customers who receive no promotional
 	// campaign (TIDINGS_GLOBAL_HOLDOUT; zero: none).
 	GlobalHoldout GlobalHoldout
+	// BlockRows is the most rows the engine holds claimed or sent but not
+	// yet recorded, across its workers: what a crash of the process can
+	// leave unknown (default DefaultBlockRows). BlockTime sizes a block to
+	// about that much time of sends (default DefaultBlockTime), and
+	// SendParallel is how many messages of a block go out at once (default
+	// DefaultSendParallel). blocks.go.
+	BlockRows    int
+	BlockTime    time.Duration
+	SendParallel int
 	// DoubleOptIn, when its Campaign is set, makes an email consent granted
 	// through the profile API wait for the customer's confirmation
 	// (TIDINGS_DOUBLE_OPT_IN; optin.go).
@@ -87,6 +96,7 @@ type Engine struct {
 	policy   atomic.Pointer[campaigns.Policy]
 	polFile  atomic.Pointer[policyFile] // the policy file as LoadPolicy last saw it
 	pauses   pauses
+	blocks   *claimBudget // the rows claimed and not yet recorded, and the size of a block
 	// journeyPoke asks this process's journey sweeper for a pass now.
 	journeyPoke chan struct{}
 	// journeysSeen is each journey's model as the last sweep saw it: a new
@@ -115,6 +125,15 @@ func NewEngine(st *store.Store, q *Enqueuer, chans map[channels.Name]channels.Ch
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.BlockRows <= 0 {
+		opts.BlockRows = DefaultBlockRows
+	}
+	if opts.BlockTime <= 0 {
+		opts.BlockTime = DefaultBlockTime
+	}
+	if opts.SendParallel <= 0 {
+		opts.SendParallel = DefaultSendParallel
+	}
 	if opts.PreferencesURL == nil {
 		opts.PreferencesURL = func(*store.Delivery) string { return "" }
 	}
@@ -124,7 +143,8 @@ func NewEngine(st *store.Store, q *Enqueuer, chans map[channels.Name]channels.Ch
 	if opts.SurveyURL == nil {
 		opts.SurveyURL = func(*store.Delivery, campaigns.SurveyKind, int) string { return "" }
 	}
-	e := &Engine{st: st, q: q, channels: chans, opts: opts, journeyPoke: make(chan struct{}, 1)}
+	e := &Engine{st: st, q: q, channels: chans, opts: opts, journeyPoke: make(chan struct{}, 1),
+		blocks: newClaimBudget(opts.BlockRows, opts.BlockTime, opts.SendParallel)}
 	e.SetCampaigns(nil)
 	e.SetPolicy(opts.Policy)
 	return e

@@ -82,6 +82,7 @@ func TestJourneyDrill(t *testing.T) {
 	if rep.Unknown > inFlight {
 		t.Errorf("%d rows unknown, more than the %d sends in flight at the kills", rep.Unknown, inFlight)
 	}
+	atMostOneBlockPerKill(t, rep, 2)
 	record(t, "j. journey: kills, FLUSHALL in waits", rep, recover, fmt.Sprintf("%d customers x 3 sends", n))
 }
 

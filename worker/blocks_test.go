@@ -1,0 +1,79 @@
+package worker
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestClaimBudgetBoundsTheRowsHeld checks the crash bound's accounting: the
+// runs of an engine together never hold more rows than its budget, a run
+// tops up with free tokens without waiting, waits only when it holds none
+// (so no run waits while holding what another waits for), and a block is
+// sized from the measured pace of sends.
+func TestClaimBudgetBoundsTheRowsHeld(t *testing.T) {
+	t.Parallel()
+	b := newClaimBudget(5, 50*time.Millisecond, 2)
+	ctx := context.Background()
+	a, c := sendRun{budget: b}, sendRun{budget: b}
+	if k, err := a.take(ctx, 4); err != nil || k != 4 {
+		t.Fatalf("first take = %d, %v; want 4", k, err)
+	}
+	if k, err := c.take(ctx, 4); err != nil || k != 1 {
+		t.Fatalf("second take = %d, %v; want the 1 row left", k, err)
+	}
+	// A third run holds nothing and the budget is spent: it waits.
+	waiter := sendRun{budget: b}
+	got := make(chan int)
+	go func() {
+		k, _ := waiter.take(ctx, 3)
+		got <- k
+	}()
+	select {
+	case k := <-got:
+		t.Fatalf("a run took %d rows of a spent budget", k)
+	case <-time.After(50 * time.Millisecond):
+	}
+	// Run a claimed 2 of its 4 rows: it gives 2 back, the waiter gets
+	// one at once and no more than are free.
+	a.keep(2)
+	if k := <-got; k != 1 {
+		t.Fatalf("the waiting run took %d, want 1", k)
+	}
+	if held := a.held + c.held + waiter.held; held+len(b.tokens) != 5 || held != 4 {
+		t.Fatalf("runs hold %d, %d free; want 4 held, 5 in all", held, len(b.tokens))
+	}
+	// A run holding tokens reuses them for its next block, even with none free.
+	if k, err := a.take(ctx, 3); err != nil || k != 3 || len(b.tokens) != 0 {
+		t.Fatalf("take while holding 2 = %d, %v, %d free; want 3, none free", k, err, len(b.tokens))
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := (&sendRun{budget: b}).take(cancelled, 1); err == nil {
+		t.Fatal("a take from a spent budget with its context done returned no error")
+	}
+	for _, r := range []*sendRun{&a, &c, &waiter} {
+		r.keep(0)
+	}
+	if len(b.tokens) != 5 {
+		t.Fatalf("%d tokens free after every run gave back, want 5", len(b.tokens))
+	}
+
+	// Block size: firstBlock before any send was timed, then about 50 ms of
+	// sends at the measured pace, between 1 and the budget.
+	if w := b.want(); w != firstBlock {
+		t.Fatalf("want before any send = %d, want %d", w, firstBlock)
+	}
+	b.observe(40*time.Millisecond, 2) // 20 ms a row
+	if w := b.want(); w != 2 {
+		t.Fatalf("want at 20 ms a row = %d, want 2", w)
+	}
+	b.perRow.Store(int64(time.Millisecond))
+	if w := b.want(); w != 5 {
+		t.Fatalf("want at 1 ms a row = %d, want the budget (5)", w)
+	}
+	b.perRow.Store(int64(time.Second))
+	if w := b.want(); w != 1 {
+		t.Fatalf("want at 1 s a row = %d, want 1", w)
+	}
+}
