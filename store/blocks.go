@@ -62,7 +62,7 @@ func (s *Store) SettleAndClaim(ctx context.Context, settle []Outcome, token stri
 		// output is read: the settle happens even when nothing is claimed.
 		q := `WITH settled AS (` + s.settleSQL() + `), claimed AS (` + s.claimBlockSQL() + `)
 			SELECT true, id, 0 FROM settled UNION ALL SELECT false, id, attempts FROM claimed`
-		args := append(settleArgs(settleJSON, now), claimArgs(token, claimJSON, now)...)
+		args := append(s.blockSettleArgs(settleJSON, now), s.blockClaimArgs(token, claimJSON, now)...)
 		rows, err := s.DB.QueryContext(ctx, s.DB.Rebind(q), args...)
 		if err != nil {
 			return res, fmt.Errorf("store: settle %d and claim %d deliveries: %w", len(settle), len(claim), err)
@@ -88,7 +88,7 @@ func (s *Store) SettleAndClaim(ctx context.Context, settle []Outcome, token stri
 	}
 	if len(settle) > 0 {
 		var ids []int64
-		if err := s.DB.SelectContext(ctx, &ids, s.DB.Rebind(s.settleSQL()), settleArgs(settleJSON, now)...); err != nil {
+		if err := s.DB.SelectContext(ctx, &ids, s.DB.Rebind(s.settleSQL()), s.blockSettleArgs(settleJSON, now)...); err != nil {
 			return res, fmt.Errorf("store: settle %d deliveries: %w", len(settle), err)
 		}
 		for _, id := range ids {
@@ -100,7 +100,7 @@ func (s *Store) SettleAndClaim(ctx context.Context, settle []Outcome, token stri
 			ID       int64 `db:"id"`
 			Attempts int   `db:"attempts"`
 		}
-		if err := s.DB.SelectContext(ctx, &got, s.DB.Rebind(s.claimBlockSQL()), claimArgs(token, claimJSON, now)...); err != nil {
+		if err := s.DB.SelectContext(ctx, &got, s.DB.Rebind(s.claimBlockSQL()), s.blockClaimArgs(token, claimJSON, now)...); err != nil {
 			return res, fmt.Errorf("store: claim %d deliveries: %w", len(claim), err)
 		}
 		for _, g := range got {
@@ -120,7 +120,7 @@ func (s *Store) ReleaseBlock(ctx context.Context, ids []int64, token string, rea
 	b, _ := json.Marshal(ids)
 	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE deliveries
 		SET status = 'pending', claim_token = NULL, error = ?, updated_at = ?, attempts = attempts - 1
-		WHERE claim_token = ? AND status = 'sending' AND id IN (SELECT `+s.jsonIDs()+`)`),
+		WHERE claim_token = ? AND status = 'sending' AND `+s.jsonIDs()),
 		truncate(reason, 500), now.UTC(), token, string(b))
 	if err != nil {
 		return 0, fmt.Errorf("store: release %d deliveries: %w", len(ids), err)
@@ -128,19 +128,20 @@ func (s *Store) ReleaseBlock(ctx context.Context, ids []int64, token string, rea
 	return res.RowsAffected()
 }
 
-// jsonIDs selects the numbers of a JSON array parameter.
+// jsonIDs is the condition "id is in the JSON array parameter", in a form
+// PostgreSQL looks up by the primary key.
 func (s *Store) jsonIDs() string {
 	if s.Dialect == Postgres {
-		return `value::bigint FROM jsonb_array_elements_text(?::jsonb)`
+		return `id = ANY(ARRAY(SELECT value::bigint FROM json_array_elements_text(?::json)))`
 	}
-	return `value FROM json_each(?)`
+	return `id IN (SELECT value FROM json_each(?))`
 }
 
 // claimBlockSQL claims the rows of a JSON array of {id, addr, consent,
 // topic} (blockRowsJSON). addr is the keyed hash of the address ("": no suppression check),
 // consent whether the customer's consent on the row's channel is required,
 // topic the topic the customer must not have left ("": none).
-// claimArgs are its arguments.
+// blockClaimArgs are its arguments.
 func (s *Store) claimBlockSQL() string {
 	rows := `json_to_recordset(?::json) AS x(id bigint, addr text, consent boolean, topic text)`
 	if s.Dialect != Postgres {
@@ -150,7 +151,7 @@ func (s *Store) claimBlockSQL() string {
 	return `UPDATE deliveries
 		SET status = 'sending', claim_token = ?, claimed_at = ?, updated_at = ?, attempts = deliveries.attempts + 1
 		FROM ` + rows + `
-		WHERE deliveries.id = x.id AND deliveries.status IN ('pending', 'deferred')
+		WHERE deliveries.id = x.id` + s.idsIndexed() + ` AND deliveries.status IN ('pending', 'deferred')
 			AND (deliveries.not_before IS NULL OR deliveries.not_before <= ?)
 			AND (deliveries.expires_at IS NULL OR deliveries.expires_at >= ?)
 			AND (NOT x.consent OR EXISTS (SELECT 1 FROM customers c WHERE c.id = deliveries.customer_id AND
@@ -161,7 +162,7 @@ func (s *Store) claimBlockSQL() string {
 }
 
 // settleSQL records the outcomes of a JSON array of {id, token, status,
-// provider_id, error} (outcomesJSON); settleArgs are its arguments.
+// provider_id, error} (outcomesJSON); blockSettleArgs are its arguments.
 func (s *Store) settleSQL() string {
 	rows := `json_to_recordset(?::json) AS x(id bigint, token text, status text, provider_id text, error text)`
 	sentAt := `CASE WHEN x.status = 'sent' THEN ?::timestamptz END`
@@ -174,14 +175,36 @@ func (s *Store) settleSQL() string {
 	return `UPDATE deliveries
 		SET updated_at = ?, status = x.status, provider_id = x.provider_id, error = x.error, sent_at = ` + sentAt + `
 		FROM ` + rows + `
-		WHERE deliveries.id = x.id AND deliveries.claim_token = x.token AND deliveries.status = 'sending'
+		WHERE deliveries.id = x.id` + s.idsIndexed() + ` AND deliveries.claim_token = x.token AND deliveries.status = 'sending'
 		RETURNING deliveries.id`
 }
 
-func settleArgs(rows string, now time.Time) []any { return []any{now.UTC(), now.UTC(), rows} }
+// idsIndexed is, on PostgreSQL, the condition that lets a block's update
+// find its rows by the primary key: without it, the planner, which cannot
+// tell how many rows the JSON holds (it guesses 100), scans the whole
+// ledger. Its parameter is the JSON array again.
+func (s *Store) idsIndexed() string {
+	if s.Dialect != Postgres {
+		return ""
+	}
+	return ` AND deliveries.id = ANY(ARRAY(SELECT (e->>'id')::bigint FROM json_array_elements(?::json) e))`
+}
 
-func claimArgs(token, rows string, now time.Time) []any {
-	return []any{token, now.UTC(), now.UTC(), rows, now.UTC(), now.UTC()}
+// rowsArgs is the JSON array of a block as the statement takes it: twice on
+// PostgreSQL (idsIndexed).
+func (s *Store) rowsArgs(rows string) []any {
+	if s.Dialect == Postgres {
+		return []any{rows, rows}
+	}
+	return []any{rows}
+}
+
+func (s *Store) blockSettleArgs(rows string, now time.Time) []any {
+	return append([]any{now.UTC(), now.UTC()}, s.rowsArgs(rows)...)
+}
+
+func (s *Store) blockClaimArgs(token, rows string, now time.Time) []any {
+	return append(append([]any{token, now.UTC(), now.UTC()}, s.rowsArgs(rows)...), now.UTC(), now.UTC())
 }
 
 // outcomesJSON is the JSON array settleSQL reads.

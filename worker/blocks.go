@@ -27,7 +27,6 @@ const (
 	DefaultBlockRows    = 200
 	DefaultBlockTime    = 50 * time.Millisecond
 	DefaultSendParallel = 8
-	firstBlock          = 4 // the block size before any send was timed
 )
 
 // readyRow is a due row that passed the checks made before its claim (pause,
@@ -46,7 +45,7 @@ type claimBudget struct {
 	tokens   chan struct{}
 	max      int
 	target   time.Duration
-	perRow   atomic.Int64 // moving average of a block's wall time per row sent, ns
+	perRound atomic.Int64 // moving average of the wall time of a round of parallel sends, ns
 	parallel int
 }
 
@@ -59,25 +58,27 @@ func newClaimBudget(rows int, target time.Duration, parallel int) *claimBudget {
 }
 
 // want is the size of the next block: about target of sends at the measured
-// pace, between 1 and max rows.
+// pace of a round of parallel sends, at least one round (a round takes as
+// long for one row as for parallel rows) and at most max rows.
 func (b *claimBudget) want() int {
-	per := b.perRow.Load()
-	if per <= 0 {
-		return min(firstBlock, b.max)
+	round := b.perRound.Load()
+	if round <= 0 {
+		return min(b.parallel, b.max)
 	}
-	return max(1, min(b.max, int(int64(b.target)/per)))
+	return max(b.parallel, min(b.max, int(int64(b.parallel)*int64(b.target)/round)))
 }
 
-// observe records that rows were sent in took.
+// observe records that rows were sent in took, parallel at a time.
 func (b *claimBudget) observe(took time.Duration, rows int) {
-	per := int64(took) / int64(rows)
+	rounds := (rows + b.parallel - 1) / b.parallel
+	per := int64(took) / int64(rounds)
 	for {
-		old := b.perRow.Load()
+		old := b.perRound.Load()
 		next := per
 		if old > 0 {
 			next = (4*old + per) / 5
 		}
-		if b.perRow.CompareAndSwap(old, next) {
+		if b.perRound.CompareAndSwap(old, next) {
 			return
 		}
 	}

@@ -59,21 +59,22 @@ func TestClaimBudgetBoundsTheRowsHeld(t *testing.T) {
 		t.Fatalf("%d tokens free after every run gave back, want 5", len(b.tokens))
 	}
 
-	// Block size: firstBlock before any send was timed, then about 50 ms of
-	// sends at the measured pace, between 1 and the budget.
-	if w := b.want(); w != firstBlock {
-		t.Fatalf("want before any send = %d, want %d", w, firstBlock)
-	}
-	b.observe(40*time.Millisecond, 2) // 20 ms a row
+	// Block size: one round of parallel sends (2 here) before any send was
+	// timed, then about 50 ms of sends at the measured pace of a round,
+	// between one round and the budget.
 	if w := b.want(); w != 2 {
-		t.Fatalf("want at 20 ms a row = %d, want 2", w)
+		t.Fatalf("want before any send = %d, want one round (2)", w)
 	}
-	b.perRow.Store(int64(time.Millisecond))
+	b.observe(40*time.Millisecond, 3) // 2 rounds of 20 ms
 	if w := b.want(); w != 5 {
-		t.Fatalf("want at 1 ms a row = %d, want the budget (5)", w)
+		t.Fatalf("want at 20 ms a round of 2 = %d, want 5 (2.5 rounds, up to the budget)", w)
 	}
-	b.perRow.Store(int64(time.Second))
-	if w := b.want(); w != 1 {
-		t.Fatalf("want at 1 s a row = %d, want 1", w)
+	b.perRound.Store(int64(25 * time.Millisecond))
+	if w := b.want(); w != 4 {
+		t.Fatalf("want at 25 ms a round of 2 = %d, want 4", w)
+	}
+	b.perRound.Store(int64(time.Second))
+	if w := b.want(); w != 2 {
+		t.Fatalf("want at 1 s a round = %d, want one round (2)", w)
 	}
 }
