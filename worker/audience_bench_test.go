@@ -73,8 +73,15 @@ func BenchmarkAudience(b *testing.B) {
 	}
 	want := sync.OnceValue(func() int { return expectedAudience(b, c, n) })
 	ce := eventsBenchCampaign(b)
-	for _, d := range []store.Dialect{store.Postgres, store.SQLite} {
-		name := string(d)
+	// postgres-replica streams from the test read replica of the same data
+	// (TIDINGS_TEST_DATABASE_READ_URL; skipped without one), as runs do
+	// with TIDINGS_DATABASE_READ_URL.
+	for _, target := range []string{string(store.Postgres), "postgres-replica", string(store.SQLite)} {
+		d, replica := store.Dialect(target), target == "postgres-replica"
+		if replica {
+			d = store.Postgres
+		}
+		name := target
 		if n > 1_000_000 { // a row of its own in make bench's table
 			name += fmt.Sprintf(",customers=%d", n)
 		}
@@ -82,6 +89,9 @@ func BenchmarkAudience(b *testing.B) {
 			ctx := context.Background()
 			st := benchStore(b, d, n)
 			ensureBenchEvents(b, st)
+			if replica {
+				st = benchReplica(b, n)
+			}
 			// Lean, as planning runs it; the raw stream reads the same columns.
 			opts := worker.AudienceOptions{Now: audienceBenchNow, DefaultLoc: time.UTC, Lean: true}
 			raw := store.StreamOptions{Columns: worker.AudienceColumns(c)}
@@ -201,6 +211,21 @@ func benchStore(b *testing.B, d store.Dialect, n int) *store.Store {
 		b.Logf("wrote %d synthetic customers to %s in %s (kept for the next runs)", n, d, time.Since(start).Round(time.Second))
 	}
 	return st
+}
+
+// benchReplica opens the test read replica's copy of the kept data set of
+// n customers, once it has replayed what the primary holds.
+func benchReplica(b *testing.B, n int) *store.Store {
+	b.Helper()
+	primary := benchSchemaURL(b, benchDataName(n))
+	readURL := storetest.ReplicaURL(b, primary)
+	storetest.OpenReplica(b, primary, readURL).CatchUp()
+	rd, err := store.Open(context.Background(), readURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rd.Close() })
+	return rd
 }
 
 // benchDataName names the kept data set of n customers: bench_1m for the
