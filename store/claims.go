@@ -89,66 +89,15 @@ func (s *Store) claimArgs(ctx context.Context, id int64, token string, check Che
 	return args, nil
 }
 
-// Outcome is the result of a claimed send, to record with FinishAndClaim
-// (parked in a PendingOutcome) or FinishDelivery: the row, the claim token
-// that fences it, and what FinishDelivery records.
+// Outcome is the result of a claimed send, to record with SettleAndClaim:
+// the row, the claim token that fences it, and the status, provider id and
+// error to write.
 type Outcome struct {
 	ID         int64
 	Token      string
 	Status     Status
 	ProviderID string
 	Error      Reason
-}
-
-// FinishAndClaim writes the outcome parked in pending (when there is one)
-// and claims row id, as FlushOutcome and then ClaimForSend would, but on
-// PostgreSQL in one statement: one round trip and one commit per message
-// instead of two. The claim is committed durably, so the outcome is too.
-//
-// It returns the claimed row's attempts (counting this one) and what became
-// of the parked outcome; pending is empty once its outcome was written. When
-// id is not claimable the error is ErrNotClaimable, and the outcome is
-// written all the same. On any other error the claim did not happen, and the
-// outcome stays parked unless Written says it was written.
-func (s *Store) FinishAndClaim(ctx context.Context, pending *PendingOutcome, id int64, token string, check Check, now time.Time) (attempts int, w Written, err error) {
-	prev := pending.Held()
-	if s.Dialect != Postgres || prev == nil {
-		if w, err = s.FlushOutcome(ctx, pending, now); err != nil {
-			return 0, w, err
-		}
-		d, err := s.claimFor(ctx, id, token, check, now)
-		if err != nil {
-			return 0, w, err
-		}
-		return d.Attempts, w, nil
-	}
-	// A data-modifying WITH runs to completion whether or not its output is
-	// read, so the finish happens even when the claim matches no row.
-	q := `WITH finished AS (
-			UPDATE deliveries SET status = ?, provider_id = ?, error = ?, sent_at = ?, updated_at = ?
-			WHERE id = ? AND claim_token = ? AND status = 'sending' RETURNING id),
-		claimed AS (` + claimSQL(check) + ` RETURNING attempts)
-		SELECT (SELECT count(*) FROM finished), (SELECT attempts FROM claimed)`
-	var sentAt any
-	if prev.Status == StatusSent {
-		sentAt = now.UTC()
-	}
-	claim, err := s.claimArgs(ctx, id, token, check, now)
-	if err != nil {
-		return 0, Written{}, err
-	}
-	args := append([]any{prev.Status, prev.ProviderID, truncate(prev.Error, 500), sentAt, now.UTC(), prev.ID, prev.Token},
-		claim...)
-	var n int
-	var claimedAttempts sql.NullInt64
-	if err := s.DB.QueryRowContext(ctx, s.DB.Rebind(q), args...).Scan(&n, &claimedAttempts); err != nil {
-		return 0, Written{}, fmt.Errorf("store: finish delivery %d and claim %d: %w", prev.ID, id, err)
-	}
-	w = pending.written(n == 1)
-	if !claimedAttempts.Valid {
-		return 0, w, ErrNotClaimable
-	}
-	return int(claimedAttempts.Int64), w, nil
 }
 
 // Deliveries returns the rows with the given ids, in id order (missing ids

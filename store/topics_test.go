@@ -79,13 +79,19 @@ func TestTopicOptOuts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var pending store.PendingOutcome
-			_, _, err = st.FinishAndClaim(ctx, &pending, in[0].ID, "t0", store.Check{Address: "c1@example.com", Topic: "newsletter"}, now)
-			if !errors.Is(err, store.ErrNotClaimable) {
-				t.Fatalf("claim of a customer who left the topic: %v, want ErrNotClaimable", err)
+			block := []store.BlockRow{
+				{ID: in[0].ID, Check: store.Check{Address: "c1@example.com", Topic: "newsletter"}},
+				{ID: in[1].ID, Check: store.Check{Address: "c2@example.com", Topic: "newsletter"}},
 			}
-			if _, _, err = st.FinishAndClaim(ctx, &pending, in[1].ID, "t1", store.Check{Address: "c2@example.com", Topic: "newsletter"}, now); err != nil {
-				t.Fatalf("claim of a subscriber: %v", err)
+			res, err := st.SettleAndClaim(ctx, nil, "t0", block, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, claimed := res.Claimed[in[0].ID]; claimed {
+				t.Fatal("the claim took a customer who left the topic")
+			}
+			if _, claimed := res.Claimed[in[1].ID]; !claimed {
+				t.Fatal("the claim left out a subscriber")
 			}
 		})
 	}
