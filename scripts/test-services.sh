@@ -160,6 +160,17 @@ allow_replication() {
   fi
 }
 
+# streaming waits up to 10 s for the replica's WAL receiver to stream from
+# the primary.
+streaming() {
+  for _ in $(seq 1 20); do
+    [ "$(psql "postgres://root@127.0.0.1:$replica_port/test?sslmode=disable" -tAc \
+      'SELECT status FROM pg_stat_wal_receiver' 2>/dev/null)" = streaming ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
 # start_replica starts the replica in $replica_dir, taking a base backup of
 # the primary first when there is none (or the one there cannot start: the
 # primary may have recycled the WAL it needs).
@@ -168,10 +179,11 @@ start_replica() {
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   if [ -f "$replica_dir/data/standby.signal" ]; then
     log "starting the read replica in $replica_dir"
-    if as_postgres "$bin/pg_ctl" -D "$replica_dir/data" -l "$replica_dir/server.log" -w -t 60 start >&2; then
+    if as_postgres "$bin/pg_ctl" -D "$replica_dir/data" -l "$replica_dir/server.log" -w -t 60 start >&2 &&
+      streaming; then
       return 0
     fi
-    log "the replica in $replica_dir does not start; taking a new base backup"
+    log "the replica in $replica_dir does not start or stream (the primary may have recycled the WAL it needs); taking a new base backup"
     as_postgres "$bin/pg_ctl" -D "$replica_dir/data" -m immediate stop >&2 2>/dev/null || true
   fi
   allow_replication
