@@ -42,7 +42,13 @@ type readyRow struct {
 // claimBudget bounds the rows an engine holds claimed and not yet recorded
 // (a token each), and sizes blocks from the measured time of a send.
 type claimBudget struct {
-	tokens   chan struct{}
+	tokens chan struct{}
+	// senders admits the tasks that may claim and send at once. Without it
+	// every running task (a process runs dozens) takes a share of the
+	// tokens and blocks shrink to a few rows: a statement per few
+	// messages. With it a few tasks send large blocks, and the others wait
+	// their turn holding no token.
+	senders  chan struct{}
 	max      int
 	target   time.Duration
 	perRound atomic.Int64 // moving average of the wall time of a round of parallel sends, ns
@@ -50,11 +56,29 @@ type claimBudget struct {
 }
 
 func newClaimBudget(rows int, target time.Duration, parallel int) *claimBudget {
-	b := &claimBudget{tokens: make(chan struct{}, rows), max: rows, target: target, parallel: parallel}
+	b := &claimBudget{tokens: make(chan struct{}, rows), max: rows, target: target, parallel: parallel,
+		senders: make(chan struct{}, max(1, rows/blockShare))}
 	for range rows {
 		b.tokens <- struct{}{}
 	}
 	return b
+}
+
+// blockShare is the rows of the budget per task admitted to send at once:
+// the default 200 admits 4 tasks, each sending SendParallel messages at a
+// time, in blocks of up to 50 rows.
+const blockShare = 50
+
+// admit waits until the task may claim and send; the returned func lets
+// the next one in. A task admitted holds no other task's turn: it records
+// its outcomes and gives its tokens back before it leaves.
+func (b *claimBudget) admit(ctx context.Context) (leave func(), err error) {
+	select {
+	case b.senders <- struct{}{}:
+		return func() { <-b.senders }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // want is the size of the next block: about target of sends at the measured
@@ -65,7 +89,8 @@ func (b *claimBudget) want() int {
 	if round <= 0 {
 		return min(b.parallel, b.max)
 	}
-	return max(b.parallel, min(b.max, int(int64(b.parallel)*int64(b.target)/round)))
+	share := max(1, b.max/cap(b.senders))
+	return max(min(b.parallel, share), min(share, int(int64(b.parallel)*int64(b.target)/round)))
 }
 
 // observe records that rows were sent in took, parallel at a time.

@@ -78,3 +78,38 @@ func TestClaimBudgetBoundsTheRowsHeld(t *testing.T) {
 		t.Fatalf("want at 1 s a round = %d, want one round (2)", w)
 	}
 }
+
+// TestClaimBudgetAdmitsFewSenders: the default budget admits four tasks to
+// claim and send at once, the fifth waits until one leaves (or its context
+// ends), and a block is at most an admitted task's share of the budget.
+func TestClaimBudgetAdmitsFewSenders(t *testing.T) {
+	t.Parallel()
+	b := newClaimBudget(DefaultBlockRows, DefaultBlockTime, DefaultSendParallel)
+	ctx := context.Background()
+	var leaves []func()
+	for range 4 {
+		leave, err := b.admit(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaves = append(leaves, leave)
+	}
+	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel()
+	if _, err := b.admit(short); err == nil {
+		t.Fatal("a fifth task was admitted while four send")
+	}
+	admitted := make(chan func())
+	go func() {
+		leave, _ := b.admit(ctx)
+		admitted <- leave
+	}()
+	leaves[0]()
+	for _, leave := range append(leaves[1:], <-admitted) {
+		leave()
+	}
+	b.perRound.Store(int64(time.Millisecond)) // fast sends: the block grows to the share
+	if w := b.want(); w != DefaultBlockRows/4 {
+		t.Fatalf("want with fast sends = %d, want an admitted task's share, %d", w, DefaultBlockRows/4)
+	}
+}

@@ -46,6 +46,13 @@ func (e *Engine) handleDeliverBatch(ctx context.Context, t *asynq.Task) error {
 // the task: the row is deferred to its retry time in the ledger and gets a
 // task of its own, so the ledger, not Redis, holds the retry schedule.
 func (e *Engine) deliverIDs(ctx context.Context, ids []int64) (err error) {
+	// Admitted first, so the rows are read fresh when their turn comes; let
+	// go last, after the outcomes are recorded and the tokens given back.
+	leave, err := e.blocks.admit(ctx)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	rows, err := e.st.Deliveries(ctx, ids)
 	if err != nil {
 		return err
