@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // A block is several ledger rows claimed by one statement and settled by
@@ -46,12 +48,42 @@ type BlockResult struct {
 // Each half is one statement whatever the number of rows (the rows travel
 // as one JSON parameter, so SQLite's limit on variables does not apply); on
 // PostgreSQL both halves are one statement, committed durably. Either half
-// may be empty.
+// may be empty. With outgoing webhook subscribers of message.sent, the
+// events of the sends it records are written in the same transaction.
 func (s *Store) SettleAndClaim(ctx context.Context, settle []Outcome, token string, claim []BlockRow, now time.Time) (BlockResult, error) {
-	res := BlockResult{Claimed: map[int64]int{}, Recorded: map[int64]bool{}}
 	if len(settle) == 0 && len(claim) == 0 {
-		return res, nil
+		return BlockResult{Claimed: map[int64]int{}, Recorded: map[int64]bool{}}, nil
 	}
+	if len(settle) == 0 || !s.Hooked(HookMessageSent) {
+		return s.settleAndClaim(ctx, s.DB, settle, token, claim, now)
+	}
+	// With subscribers, each recorded send's webhook event is written in
+	// the transaction that records it: a fact that follows the send (the
+	// customer unsubscribes once the ledger says sent) is never announced
+	// before it.
+	var res BlockResult
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if res, err = s.settleAndClaim(ctx, tx, settle, token, claim, now); err != nil {
+			return err
+		}
+		for _, o := range settle {
+			if res.Recorded[o.ID] {
+				if err := s.emitMessageHookTx(ctx, tx, HookMessageSent, o.ID, "", nil, now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// settleAndClaim is SettleAndClaim through db (the store's pool or a
+// transaction).
+func (s *Store) settleAndClaim(ctx context.Context, db sqlx.ExtContext, settle []Outcome, token string, claim []BlockRow,
+	now time.Time) (BlockResult, error) {
+	res := BlockResult{Claimed: map[int64]int{}, Recorded: map[int64]bool{}}
 	settleJSON := outcomesJSON(settle)
 	claimJSON, err := s.blockRowsJSON(ctx, claim)
 	if err != nil {
@@ -63,7 +95,7 @@ func (s *Store) SettleAndClaim(ctx context.Context, settle []Outcome, token stri
 		q := `WITH settled AS (` + s.settleSQL() + `), claimed AS (` + s.claimBlockSQL() + `)
 			SELECT true, id, 0 FROM settled UNION ALL SELECT false, id, attempts FROM claimed`
 		args := append(s.blockSettleArgs(settleJSON, now), s.blockClaimArgs(token, claimJSON, now)...)
-		rows, err := s.DB.QueryContext(ctx, s.DB.Rebind(q), args...)
+		rows, err := db.QueryContext(ctx, db.Rebind(q), args...)
 		if err != nil {
 			return res, fmt.Errorf("store: settle %d and claim %d deliveries: %w", len(settle), len(claim), err)
 		}
@@ -88,7 +120,7 @@ func (s *Store) SettleAndClaim(ctx context.Context, settle []Outcome, token stri
 	}
 	if len(settle) > 0 {
 		var ids []int64
-		if err := s.DB.SelectContext(ctx, &ids, s.DB.Rebind(s.settleSQL()), s.blockSettleArgs(settleJSON, now)...); err != nil {
+		if err := sqlx.SelectContext(ctx, db, &ids, db.Rebind(s.settleSQL()), s.blockSettleArgs(settleJSON, now)...); err != nil {
 			return res, fmt.Errorf("store: settle %d deliveries: %w", len(settle), err)
 		}
 		for _, id := range ids {
@@ -100,7 +132,7 @@ func (s *Store) SettleAndClaim(ctx context.Context, settle []Outcome, token stri
 			ID       int64 `db:"id"`
 			Attempts int   `db:"attempts"`
 		}
-		if err := s.DB.SelectContext(ctx, &got, s.DB.Rebind(s.claimBlockSQL()), s.blockClaimArgs(token, claimJSON, now)...); err != nil {
+		if err := sqlx.SelectContext(ctx, db, &got, db.Rebind(s.claimBlockSQL()), s.blockClaimArgs(token, claimJSON, now)...); err != nil {
 			return res, fmt.Errorf("store: claim %d deliveries: %w", len(claim), err)
 		}
 		for _, g := range got {

@@ -197,7 +197,7 @@ func (e *Engine) sendBlock(ctx context.Context, sr *sendRun, block []readyRow) (
 		sr.mu.Unlock()
 		return err
 	}
-	e.settled(ctx, parked, res.Recorded)
+	e.settled(parked, res.Recorded)
 	sr.keep(len(res.Claimed))
 	var claimed []readyRow
 	for _, r := range block {
@@ -307,18 +307,17 @@ func (e *Engine) flushParked(ctx context.Context, sr *sendRun) error {
 	if err != nil {
 		return err
 	}
-	e.settled(wctx, parked, res.Recorded)
+	e.settled(parked, res.Recorded)
 	return nil
 }
 
 // settled follows the grouped write of "sent" outcomes: a warning for each
-// whose claim had been taken over, else the outgoing webhook of the send.
-func (e *Engine) settled(ctx context.Context, outs []store.Outcome, recorded map[int64]bool) {
+// whose claim had been taken over. (The outgoing webhook of each recorded
+// send was written with it, in SettleAndClaim's transaction.)
+func (e *Engine) settled(outs []store.Outcome, recorded map[int64]bool) {
 	for _, o := range outs {
 		if !recorded[o.ID] {
 			e.opts.Logger.Warn("delivery outcome not recorded: the claim was taken over", "delivery", o.ID, "status", o.Status)
-			continue
 		}
-		e.emitMessage(ctx, store.HookMessageSent, o.ID, "")
 	}
 }
